@@ -1,0 +1,217 @@
+"""``hearth chat``: talk to a model in the terminal, streaming the answer as it is written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from hearth.cli.common import (
+    add_plan_arguments,
+    app_paths,
+    current_settings,
+    default_model,
+    plan_from_args,
+    print_error,
+)
+from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
+from hearth.core.engine.events import AnswerStats
+from hearth.core.errors import HearthError, HostCrashedError
+from hearth.core.sampling import SamplingParams
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("chat", help="chat with a model in the terminal",
+                            description="Chat with a model in the terminal. Without --prompt: an interactive chat.")
+    parser.add_argument("--model", type=Path, help="GGUF file (or the first part of a split model)")
+    parser.add_argument("--prompt", help="ask one thing, print the answer and exit")
+    parser.add_argument("--system", help="system prompt")
+    parser.add_argument("--max-tokens", type=int, default=1024, metavar="N", help="longest answer (default 1024)")
+    parser.add_argument("--temperature", type=float, default=0.6, metavar="T", help="0 = deterministic (default 0.6)")
+    parser.add_argument("--top-p", type=float, default=0.9, metavar="P")
+    parser.add_argument("--top-k", type=int, default=40, metavar="K")
+    parser.add_argument("--min-p", type=float, default=0.01, metavar="P")
+    parser.add_argument("--repeat-penalty", type=float, default=1.0, metavar="R")
+    parser.add_argument("--seed", type=int, help="fixed seed for reproducible answers")
+    parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
+    parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
+    add_plan_arguments(parser)
+
+
+class _CancelOnInterrupt:
+    """While active, Ctrl+C stops the answer instead of the program; a second Ctrl+C exits."""
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self._cancel = cancel
+        self._previous: Any = None
+        self.pressed = 0
+
+    def __enter__(self) -> _CancelOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, _signum: int, _frame: FrameType | None) -> None:
+        self.pressed += 1
+        if self.pressed > 1:
+            raise KeyboardInterrupt
+        self._cancel()
+
+
+def _progress_line(text: str, err: TextIO) -> None:
+    if err.isatty():
+        err.write(f"\r\033[K{text}")
+        err.flush()
+
+
+def answer(
+    client: EngineClient,
+    messages: list[dict[str, str]],
+    params: SamplingParams,
+    *,
+    out: TextIO,
+    err: TextIO,
+) -> tuple[str, AnswerStats | None]:
+    """Stream one answer to ``out``; return its text and statistics (None if the engine crashed)."""
+    parts: list[str] = []
+    stats: AnswerStats | None = None
+    with _CancelOnInterrupt(client.cancel):
+        try:
+            for event in client.chat(messages, params):
+                if isinstance(event, TokenDelta):
+                    parts.append(event.text)
+                    out.write(event.text)
+                    out.flush()
+                elif isinstance(event, PromptProgress):
+                    if event.total > 512:
+                        _progress_line(f"Reading {event.total:,} tokens… {100 * event.done // event.total}%", err)
+                        if event.done == event.total:
+                            _progress_line("", err)
+                elif isinstance(event, LoadProgress):
+                    _progress_line(f"Loading the model… {event.fraction:.0%}", err)
+                elif isinstance(event, EngineNotice):
+                    err.write(f"\nhearth: {event.message}\n")
+                elif isinstance(event, Finished):
+                    stats = event.stats
+        except HostCrashedError as crash:
+            out.write("\n")
+            print_error(crash)
+            return "".join(parts), None
+    out.write("\n")
+    out.flush()
+    if stats is not None and stats.stop_reason == "cancelled":
+        err.write("(stopped)\n")
+    return "".join(parts), stats
+
+
+def run(args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    paths = app_paths()
+    try:
+        model = args.model or default_model(paths, current_settings(paths))
+        plan = plan_from_args(model, args)
+    except HearthError as exc:
+        print_error(exc)
+        return 1
+    params = SamplingParams(
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        min_p=args.min_p,
+        repeat_penalty=args.repeat_penalty,
+        seed=args.seed,
+    )
+    client = EngineClient(log_path=paths.log_dir / "engine.log")
+    try:
+        try:
+            info = client.load(plan, on_progress=lambda f: _progress_line(f"Loading {model.name}… {f:.0%}", err))
+        except HearthError as exc:
+            _progress_line("", err)
+            print_error(exc)
+            return 1
+        _progress_line("", err)
+        if not args.json and err.isatty():
+            err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens\n")
+        messages: list[dict[str, str]] = []
+        if args.system:
+            messages.append({"role": "system", "content": args.system})
+        if args.prompt is not None:
+            return _one_shot(client, messages, args.prompt, params, args.json, out, err)
+        return _interactive(client, messages, params, args.json, out, err)
+    finally:
+        if args.verbose:
+            err.write("\n".join(client.log_tail(200)) + "\n")
+        client.close()
+
+
+def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
+    if stats is not None:
+        out.write(json.dumps(stats.summary()) + "\n")
+        out.flush()
+
+
+def _one_shot(
+    client: EngineClient,
+    messages: list[dict[str, str]],
+    prompt: str,
+    params: SamplingParams,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    messages.append({"role": "user", "content": prompt})
+    try:
+        _text, stats = answer(client, messages, params, out=out, err=err)
+    except HearthError as exc:
+        print_error(exc)
+        return 1
+    if as_json:
+        _emit_stats(stats, out)
+    return 0 if stats is not None else 1
+
+
+def _interactive(
+    client: EngineClient,
+    messages: list[dict[str, str]],
+    params: SamplingParams,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    if err.isatty():
+        err.write("Type a message and press Enter. Ctrl+C stops an answer; Ctrl+D or /exit quits; /reset forgets.\n")
+    while True:
+        try:
+            line = input("> " if sys.stdin.isatty() else "")
+        except EOFError:
+            return 0
+        except KeyboardInterrupt:
+            err.write("\n")
+            return 130
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return 0
+        if text == "/reset":
+            del messages[sum(1 for m in messages[:1] if m["role"] == "system"):]
+            err.write("(conversation cleared)\n")
+            continue
+        messages.append({"role": "user", "content": line})
+        try:
+            reply, stats = answer(client, messages, params, out=out, err=err)
+        except HearthError as exc:
+            messages.pop()
+            print_error(exc)
+            continue
+        messages.append({"role": "assistant", "content": reply})
+        if as_json:
+            _emit_stats(stats, out)

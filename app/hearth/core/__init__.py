@@ -1,0 +1,1 @@
+"""Qt-free core of Hearth: models, engine, storage. Never imports PySide6."""

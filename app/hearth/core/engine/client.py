@@ -1,0 +1,425 @@
+"""The app's handle on the engine host process.
+
+The client starts the host, sends it commands and turns its events into Python objects and typed errors. When the
+host dies it raises ``HostCrashedError`` in plain words (signal, phase, llama.cpp's last log lines) and starts a fresh
+host before the next request. If the host dies on the first answer after a load with llama.cpp's repacked CPU
+weights (the AMX crash), the request is retried once in safe mode and the user is told.
+
+One request runs at a time; ``cancel`` may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import hearth
+from hearth.core.engine.diagnose import crash_error, load_failure
+from hearth.core.engine.events import (
+    AnswerStats,
+    EngineEvent,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    ModelInfo,
+    PromptProgress,
+    TokenDelta,
+)
+from hearth.core.engine.protocol import Message, decode, encode
+from hearth.core.errors import (
+    EngineNotReadyError,
+    HostCrashedError,
+    ModelLoadError,
+    error_from_wire,
+)
+from hearth.core.model_files import check_model_path
+from hearth.core.plan import LoadPlan
+from hearth.core.sampling import SamplingParams
+
+HOST_ENV = "HEARTH_ENGINE_HOST"
+_EOF = object()
+LOG_TAIL_LINES = 400
+
+
+def default_host_command() -> list[str]:
+    """How to start the host: this interpreter running the host module.
+
+    A packaged app's ``sys.executable`` is Briefcase's stub, which always runs ``hearth``'s main module; the
+    ``HEARTH_ENGINE_HOST`` variable (set for every host) makes that main module become the host instead.
+    """
+    if getattr(sys, "frozen", False) or os.environ.get("BRIEFCASE_MAIN_MODULE"):
+        return [sys.executable]
+    return [sys.executable, "-m", "hearth.core.engine.host"]
+
+
+def _host_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env[HOST_ENV] = "1"
+    # The host must import this same copy of hearth, wherever it was imported from.
+    source_root = str(Path(hearth.__file__).resolve().parent.parent)
+    paths = [source_root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
+class EngineClient:
+    """Start, drive and restart the engine host.
+
+    Args:
+        log_path: where llama.cpp's log is appended (None: kept in memory only).
+        command: the host command line (default: ``default_host_command()``).
+    """
+
+    def __init__(self, *, log_path: Path | None = None, command: Sequence[str] | None = None) -> None:
+        self._command = list(command) if command else default_host_command()
+        self._log_path = log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._events: queue.Queue[Any] = queue.Queue()
+        self._log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self._write_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._current: int | None = None
+        self._phase = "idle"
+        self.plan: LoadPlan | None = None
+        self.info: ModelInfo | None = None
+        self._needs_reload = False
+        self._answers_since_load = 0
+        self._readers: list[threading.Thread] = []
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> list[str]:
+        return list(self._log_tail)[-lines:]
+
+    def start(self) -> None:
+        """Start a host process (stopping any previous one)."""
+        self._stop_process()
+        self._events = queue.Queue()
+        self._log_tail.clear()
+        self._phase = "start"
+        self._proc = subprocess.Popen(
+            self._command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_host_env(),
+            start_new_session=True,  # Ctrl+C in a terminal is the app's to handle, not the host's
+        )
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read_events, args=(self._proc.stdout, self._events), daemon=True,
+                             name="engine-events"),
+            threading.Thread(target=self._read_log, args=(self._proc.stderr,), daemon=True, name="engine-log"),
+        ]
+        for thread in self._readers:
+            thread.start()
+        message = self._next()
+        if message["type"] != "ready":
+            raise HostCrashedError(f"The model engine sent an unexpected greeting: {message['type']}.")
+        self._phase = "idle"
+
+    def close(self) -> None:
+        """Stop the host and forget the model."""
+        self._stop_process()
+        self.info = None
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _stop_process(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                self._send_to(proc, {"type": "shutdown"})
+                assert proc.stdin is not None
+                proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        for thread in self._readers:
+            thread.join(timeout=5)
+        self._readers = []
+
+    # --- pipes ---------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _read_events(stream: IO[bytes], sink: queue.Queue[Any]) -> None:
+        try:
+            for line in stream:
+                try:
+                    sink.put(decode(line))
+                except ValueError:
+                    continue
+        except (OSError, ValueError):
+            pass
+        sink.put(_EOF)
+
+    def _read_log(self, stream: IO[bytes]) -> None:
+        log = None
+        if self._log_path is not None:
+            try:
+                self._log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = self._log_path.open("ab")
+            except OSError:
+                log = None
+        try:
+            for raw in stream:
+                self._log_tail.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+                if log is not None:
+                    log.write(raw)
+        except (OSError, ValueError):
+            pass
+        finally:
+            if log is not None:
+                log.close()
+
+    def _send_to(self, proc: subprocess.Popen[bytes], message: Message) -> None:
+        assert proc.stdin is not None
+        with self._write_lock:
+            proc.stdin.write(encode(message))
+            proc.stdin.flush()
+
+    def _send(self, message: Message) -> None:
+        if self._proc is None:
+            raise EngineNotReadyError("The model engine is not running.")
+        try:
+            self._send_to(self._proc, message)
+        except (BrokenPipeError, OSError, ValueError):
+            # The host is gone; the event reader will report how it ended.
+            pass
+
+    def _next(self) -> Message:
+        item = self._events.get()
+        if item is _EOF:
+            raise self._crashed()
+        return item  # type: ignore[no-any-return]
+
+    def _crashed(self) -> HostCrashedError:
+        proc = self._proc
+        returncode = None
+        if proc is not None:
+            try:
+                returncode = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                returncode = proc.wait()
+        for thread in self._readers[1:]:
+            thread.join(timeout=2)  # let the log reader catch the last lines
+        phase = self._phase
+        self._phase = "idle"
+        self._needs_reload = self.plan is not None and phase != "load"
+        self.info = None if phase == "load" else self.info
+        return crash_error(returncode, list(self._log_tail), phase)
+
+    # --- loading -------------------------------------------------------------------------------------------------
+
+    def load(self, plan: LoadPlan, on_progress: Callable[[float], None] | None = None) -> ModelInfo:
+        """Load a model, replacing the current one.
+
+        Raises:
+            ModelFileError: the path is missing, not GGUF, or a part is missing.
+            ModelLoadError: llama.cpp refused the file (with the reason it gave).
+            HostCrashedError: llama.cpp crashed while loading (reported as a ModelLoadError's cause).
+        """
+        info = None
+        for event in self._load_events(plan):
+            if isinstance(event, LoadProgress) and on_progress is not None:
+                on_progress(event.fraction)
+            elif isinstance(event, ModelInfo):
+                info = event
+        assert info is not None
+        return info
+
+    def _load_events(self, plan: LoadPlan) -> Iterator[LoadProgress | ModelInfo]:
+        files = check_model_path(plan.model_path)
+        plan = plan.with_changes(model_path=str(files.first))
+        if not self.alive:
+            self.start()
+        self.info = None
+        self._phase = "load"
+        self._send({"type": "load", "plan": plan.to_dict()})
+        try:
+            while True:
+                message = self._next()
+                kind = message["type"]
+                if kind == "load_progress":
+                    yield LoadProgress(float(message["fraction"]))
+                elif kind == "loaded":
+                    self._phase = "idle"
+                    self.plan = plan
+                    self.info = ModelInfo.from_wire(message["info"])
+                    self._needs_reload = False
+                    self._answers_since_load = 0
+                    yield self.info
+                    return
+                elif kind == "load_failed":
+                    self._phase = "idle"
+                    error = error_from_wire(message["error"])
+                    if type(error) is ModelLoadError and "could not load" in error.message:
+                        time.sleep(0.05)  # the log line that explains it may trail the event
+                        error = load_failure(plan.model_path, list(self._log_tail))
+                    raise error
+        except HostCrashedError as crash:
+            refusal = load_failure(plan.model_path, crash.log_tail)
+            raise ModelLoadError(
+                f"{crash.message} {refusal.message if type(refusal) is not ModelLoadError else ''}".strip(),
+                hint="The file may be damaged or too large for this computer's memory. Your conversations are safe.",
+                details=crash.details,
+            ) from crash
+
+    def cancel_load(self) -> None:
+        if self.alive:
+            self._send({"type": "cancel", "id": "load"})
+
+    def unload(self) -> None:
+        """Free the model's memory by ending the host (the surest way to release everything)."""
+        self._stop_process()
+        self.plan = None
+        self.info = None
+        self._needs_reload = False
+
+    # --- answering -----------------------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread."""
+        rid = self._current
+        if rid is not None and self.alive:
+            self._send({"type": "cancel", "id": rid})
+
+    def chat(
+        self,
+        messages: Sequence[dict[str, Any]],
+        params: SamplingParams | None = None,
+        *,
+        continue_last: bool = False,
+    ) -> Iterator[EngineEvent]:
+        """Answer a conversation, streaming events; ends with ``Finished``.
+
+        Raises:
+            EngineNotReadyError: no model was loaded.
+            ContextOverflowError, TemplateError, GenerationError: from the host, in plain words.
+            HostCrashedError: the host died; the next call starts a new one and reloads the model.
+        """
+        params = params or SamplingParams()
+        if self.plan is None:
+            raise EngineNotReadyError("No model is loaded.", hint="Choose a model on the Models page.")
+        if self._needs_reload or not self.alive:
+            yield EngineNotice("Restarting the model engine…")
+            yield from self._reload(self.plan)
+        retried = False
+        while True:
+            first_answer = self._answers_since_load == 0
+            received_tokens = [False]
+            try:
+                yield from self._answer(list(messages), params, continue_last, received_tokens)
+                return
+            except HostCrashedError as crash:
+                safe_retry = (
+                    not retried
+                    and first_answer
+                    and not received_tokens[0]
+                    and self.info is not None
+                    and self.info.use_extra_bufts
+                    and crash.during in ("prompt", "generate")
+                )
+                if not safe_retry:
+                    raise
+                retried = True
+                assert self.plan is not None
+                yield EngineNotice(
+                    "The engine crashed on its first answer using llama.cpp's fast CPU kernels (known to fail on "
+                    "some processors, such as Intel CPUs with AMX). Retrying in safe mode; answers may be a "
+                    "little slower."
+                )
+                yield from self._reload(self.plan.with_changes(use_extra_bufts=False))
+
+    def _reload(self, plan: LoadPlan) -> Iterator[EngineEvent]:
+        self.start()
+        for event in self._load_events(plan):
+            if isinstance(event, LoadProgress):
+                yield event
+
+    def _answer(
+        self,
+        messages: list[dict[str, Any]],
+        params: SamplingParams,
+        continue_last: bool,
+        received_tokens: list[bool],
+    ) -> Iterator[EngineEvent]:
+        rid = next(self._ids)
+        self._current = rid
+        self._phase = "prompt"
+        sent_at = time.perf_counter()
+        first_at: float | None = None
+        last_at: float | None = None
+        self._send(
+            {"type": "chat", "id": rid, "messages": messages, "params": params.to_dict(),
+             "continue_last": continue_last}
+        )
+        try:
+            while True:
+                message = self._next()
+                if message.get("id") != rid:
+                    continue  # a stale event from a cancelled request
+                kind = message["type"]
+                if kind == "token":
+                    last_at = time.perf_counter()
+                    if first_at is None:
+                        first_at = last_at
+                        self._phase = "generate"
+                        received_tokens[0] = True
+                    yield TokenDelta(rid, message["text"])
+                elif kind == "prompt_progress":
+                    yield PromptProgress(rid, int(message["done"]), int(message["total"]))
+                elif kind == "done":
+                    self._answers_since_load += 1
+                    wire = message["stats"]
+                    tokens = int(wire.get("tokens") or 0)
+                    rate = None
+                    if first_at is not None and last_at is not None and last_at > first_at and tokens > 1:
+                        rate = (tokens - 1) / (last_at - first_at)
+                    ttft = (first_at - sent_at) if first_at is not None else None
+                    yield Finished(rid, AnswerStats.from_wire(wire, ttft, rate))
+                    return
+                elif kind == "error":
+                    raise error_from_wire(message["error"])
+        finally:
+            self._current = None
+            if self._phase != "load":
+                self._phase = "idle"
+

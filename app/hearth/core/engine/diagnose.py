@@ -1,0 +1,98 @@
+"""Plain words for why the engine host ended or refused a model."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+
+from hearth.core.errors import HostCrashedError, ModelFileError, ModelLoadError
+
+_DURING = {
+    "load": "while loading the model",
+    "prompt": "while reading your message",
+    "generate": "while writing the answer",
+    "idle": "while idle",
+    "start": "while starting",
+}
+
+_SIGNALS = {
+    "SIGKILL": "it was killed by the system (SIGKILL). This usually means the computer ran out of memory",
+    "SIGSEGV": "it crashed (segmentation fault, SIGSEGV) inside llama.cpp",
+    "SIGABRT": "llama.cpp stopped it after an internal check failed (abort, SIGABRT)",
+    "SIGBUS": "it crashed reading the model file (SIGBUS); the file may have changed or the disk failed",
+    "SIGILL": "this build of llama.cpp uses processor instructions this CPU lacks (SIGILL)",
+    "SIGTERM": "it was asked to stop (SIGTERM)",
+    "SIGFPE": "it crashed on an arithmetic error (SIGFPE) inside llama.cpp",
+}
+
+_ERROR_WORDS = ("error", "failed", "abort", "assert", "invalid", "corrupt", "exception", "out of memory")
+
+
+def signal_name(returncode: int | None) -> str | None:
+    if returncode is None or returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def relevant_lines(log_tail: Sequence[str], limit: int = 4) -> list[str]:
+    """The last few lines of llama.cpp's log that look like the cause."""
+    hits = [line.strip() for line in log_tail if any(w in line.lower() for w in _ERROR_WORDS)]
+    chosen = hits[-limit:] if hits else [line.strip() for line in log_tail[-limit:]]
+    return [line for line in chosen if line]
+
+
+def crash_error(returncode: int | None, log_tail: Sequence[str], during: str) -> HostCrashedError:
+    name = signal_name(returncode)
+    if name is not None:
+        why = _SIGNALS.get(name, f"it was ended by {name}")
+    elif returncode is None:
+        why = "it stopped responding"
+    else:
+        why = f"it exited with status {returncode}"
+    lines = relevant_lines(log_tail)
+    message = f"The model engine stopped {_DURING.get(during, 'unexpectedly')}: {why}."
+    hint = "Your conversation is safe. Hearth has restarted the engine; send the message again to retry."
+    if name == "SIGKILL":
+        hint = "Your conversation is safe. Try a smaller model or quantization, or a smaller context size."
+    return HostCrashedError(
+        message,
+        hint=hint,
+        details="\n".join(lines),
+        returncode=returncode,
+        log_tail=tuple(log_tail),
+        during=during,
+    )
+
+
+def load_failure(path: str, log_tail: Sequence[str]) -> ModelLoadError:
+    """Turn llama.cpp's refusal to load a file into a reason a person can act on."""
+    text = "\n".join(log_tail).lower()
+    details = "\n".join(relevant_lines(log_tail))
+    if "not within the file bounds" in text or "unexpectedly reached end of file" in text or "truncated" in text:
+        return ModelFileError(
+            "The model file is incomplete or damaged: it ends before all of its data.",
+            hint="Download it again (Hearth resumes and verifies downloads).",
+            details=details,
+        )
+    if "unknown model architecture" in text:
+        return ModelLoadError(
+            "This model's architecture is not supported by the bundled llama.cpp.",
+            hint="Update Hearth, or choose a different model.",
+            details=details,
+        )
+    if "failed to allocate" in text or "out of memory" in text or "unable to allocate" in text:
+        return ModelLoadError(
+            "There is not enough memory to load this model with these settings.",
+            hint="Choose a smaller quantization, fewer GPU layers, or a smaller context.",
+            details=details,
+        )
+    if "invalid magic" in text or "failed to read" in text or "gguf_init" in text:
+        return ModelFileError(
+            "The model file is damaged: llama.cpp could not read its header.",
+            hint="Download it again.",
+            details=details,
+        )
+    return ModelLoadError(f"llama.cpp could not load {path}.", details=details)

@@ -1,0 +1,445 @@
+"""The engine host: a child process that owns llama.cpp.
+
+llama.cpp can abort the process on a bad file or an assertion, and the OS kills a process that runs out of memory.
+Running it here means such a crash costs only this process; the app notices, explains, and starts a new one.
+
+Run as ``python -m hearth.core.engine.host`` (or through ``hearth`` with ``HEARTH_ENGINE_HOST=1`` in a packaged app).
+Commands arrive as JSON lines on stdin, events leave as JSON lines on the protocol fd (see ``protocol``). A reader
+thread handles ``cancel`` at once by setting a flag that the generation loop checks every token and llama.cpp's
+abort callback checks during prompt processing; everything else runs in order on the main thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import queue
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from hearth.core.chat_template import ChatTemplate, Message, fallback_template
+from hearth.core.cpu import detect_cpu
+from hearth.core.engine.protocol import FdWriter, decode
+from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
+from hearth.core.errors import (
+    ContextOverflowError,
+    EngineNotReadyError,
+    GenerationError,
+    HearthError,
+    ModelLoadError,
+)
+from hearth.core.plan import LoadPlan
+from hearth.core.sampling import SamplingParams
+
+# Dormant fault injection for the tests of crash recovery; names the point at which the host aborts itself.
+# "first-decode-extra-bufts" imitates llama.cpp's AMX crash (an AMX CPU is not available to the test machines).
+FAULT_ENV = "HEARTH_ENGINE_FAULT"
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == point:
+        sys.stderr.write(f"hearth: injected fault at {point}\n")
+        sys.stderr.flush()
+        os.abort()
+
+
+def resolve_extra_bufts(plan: LoadPlan) -> tuple[bool, str]:
+    """Decide ``use_extra_bufts`` and say why."""
+    if plan.use_extra_bufts is not None:
+        return plan.use_extra_bufts, "set by the plan"
+    cpu = detect_cpu()
+    if cpu.has_amx:
+        return False, "this CPU has Intel AMX, whose llama.cpp kernels crash in this build; using safe mode"
+    return True, "repacked CPU weights for speed"
+
+
+class _StopMatcher:
+    """Holds back text that may be the start of a stop string."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """Return (text safe to show, whether a stop string was reached)."""
+        if not self._stops:
+            return text, False
+        self._pending += text
+        cut = min((i for i in (self._pending.find(s) for s in self._stops) if i >= 0), default=-1)
+        if cut >= 0:
+            shown, self._pending = self._pending[:cut], ""
+            return shown, True
+        hold = 0
+        for stop in self._stops:
+            for size in range(min(len(stop) - 1, len(self._pending)), 0, -1):
+                if self._pending.endswith(stop[:size]):
+                    hold = max(hold, size)
+                    break
+        shown = self._pending[: len(self._pending) - hold]
+        self._pending = self._pending[len(shown):]
+        return shown, False
+
+    def flush(self) -> str:
+        rest, self._pending = self._pending, ""
+        return rest
+
+
+class EngineHost:
+    """Executes the app's commands against one loaded model."""
+
+    def __init__(self, out: FdWriter) -> None:
+        self.out = out
+        self.runtime: ModelRuntime | None = None
+        self.template: ChatTemplate | None = None
+        self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
+        self.cancel_flag = threading.Event()
+        self._lock = threading.Lock()
+        self._current: Any = None
+        self._cancelled: set[Any] = set()
+        self._load_cancelled = False
+        self._requests = 0
+        self._info: dict[str, Any] = {}
+
+    # --- called from the reader thread ---------------------------------------------------------------------------
+
+    def cancel(self, request_id: Any) -> None:
+        with self._lock:
+            if request_id == "load":
+                self._load_cancelled = True
+                return
+            self._cancelled.add(request_id)
+            if request_id is None or request_id == self._current:
+                self.cancel_flag.set()
+
+    # --- commands ------------------------------------------------------------------------------------------------
+
+    def load(self, plan: LoadPlan) -> None:
+        self.unload()
+        extra_bufts, why = resolve_extra_bufts(plan)
+        threads = plan.n_threads or detect_cpu().physical_cores
+        last_sent = [-1.0]
+
+        def on_progress(fraction: float) -> bool:
+            if fraction - last_sent[0] >= 0.01 or fraction >= 1.0:
+                last_sent[0] = fraction
+                self.out.send({"type": "load_progress", "fraction": round(fraction, 4)})
+            return not self._load_cancelled
+
+        self._load_cancelled = False
+        _fault("load")
+        try:
+            runtime = ModelRuntime(
+                plan, use_extra_bufts=extra_bufts, on_progress=on_progress, abort_flag=self.cancel_flag,
+                n_threads=threads,
+            )
+        except HearthError as exc:
+            if self._load_cancelled:
+                exc = ModelLoadError("Loading was cancelled.")
+            self.out.send({"type": "load_failed", "error": exc.to_wire()})
+            return
+        self.runtime = runtime
+        self.template = self._choose_template(runtime)
+        self.cached = []
+        self._requests = 0
+        info = runtime.describe()
+        info.update(
+            {
+                "path": plan.model_path,
+                "use_extra_bufts": extra_bufts,
+                "use_extra_bufts_reason": why,
+                "n_threads": threads,
+                "template_origin": self.template.origin,
+                "cpu_tensor_patterns": list(plan.cpu_tensor_patterns),
+                "plan_summary": plan.summary,
+            }
+        )
+        self._info = info
+        self.out.send({"type": "loaded", "info": info})
+
+    def unload(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+        self.runtime = None
+        self.cached = []
+
+    def chat(self, request: dict[str, Any]) -> None:
+        rid = request.get("id")
+        with self._lock:
+            self._current = rid
+            self.cancel_flag.clear()
+            if rid in self._cancelled:
+                self.cancel_flag.set()
+        try:
+            self._chat(rid, request)
+        except HearthError as exc:
+            self.out.send({"type": "error", "id": rid, "error": exc.to_wire()})
+        finally:
+            with self._lock:
+                self._current = None
+                self._cancelled.discard(rid)
+                self.cancel_flag.clear()
+
+    # --- internals -----------------------------------------------------------------------------------------------
+
+    def _choose_template(self, runtime: ModelRuntime) -> ChatTemplate:
+        source = runtime.chat_template()
+        if source and source.strip():
+            return ChatTemplate(source, "gguf")
+        arch = runtime.meta("general.architecture") or ""
+        chosen = fallback_template(arch, runtime.is_single_token)
+        sys.stderr.write(f"hearth: the model has no chat template; using {chosen.origin} for '{arch}'\n")
+        return chosen
+
+    def _render(self, messages: Sequence[Message], continue_last: bool) -> str:
+        assert self.runtime is not None and self.template is not None
+        rt = self.runtime
+        if continue_last and messages and messages[-1].get("role") == "assistant":
+            head = self.template.render(
+                messages[:-1], bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
+            )
+            return head + str(messages[-1].get("content", ""))
+        return self.template.render(
+            messages, bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
+        )
+
+    def _tokens_for(self, text: str) -> list[int]:
+        assert self.runtime is not None
+        rt = self.runtime
+        bos_text = rt.token_text(rt.bos_id)
+        add_bos = rt.add_bos and not (bos_text and text.startswith(bos_text))
+        return rt.tokenize(text, add_special=add_bos, parse_special=True)
+
+    def _build_prompt(
+        self, messages: list[Message], params: SamplingParams, continue_last: bool
+    ) -> tuple[list[int], int]:
+        """Tokens of the prompt, dropping the oldest turns if the conversation does not fit."""
+        assert self.runtime is not None
+        n_ctx = self.runtime.n_ctx
+        reserve = min(params.max_tokens or 512, n_ctx // 4)
+        budget = n_ctx - reserve
+        system = messages[:1] if messages and messages[0].get("role") == "system" else []
+        rest = messages[len(system):]
+        trimmed = 0
+        while True:
+            tokens = self._tokens_for(self._render(system + rest, continue_last))
+            if len(tokens) <= budget:
+                return tokens, trimmed
+            # Drop the oldest user turn and the replies that followed it; never the newest message.
+            cut = 1
+            while cut < len(rest) and rest[cut].get("role") != "user":
+                cut += 1
+            if cut >= len(rest):
+                raise ContextOverflowError(
+                    f"This message needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
+                    f"(with room for a {reserve:,}-token answer).",
+                    hint="Shorten the message or attachment, or raise the context size in the model's settings.",
+                )
+            rest = rest[cut:]
+            trimmed += 1
+
+    def _chat(self, rid: Any, request: dict[str, Any]) -> None:
+        rt = self.runtime
+        if rt is None:
+            raise EngineNotReadyError("No model is loaded.", hint="Load a model first.")
+        received = time.perf_counter()
+        params = SamplingParams.from_dict(request.get("params") or {})
+        messages = list(request.get("messages") or [])
+        continue_last = bool(request.get("continue_last"))
+        prompt, trimmed = self._build_prompt(messages, params, continue_last)
+
+        # Reuse the longest cached prefix; at least the last prompt token is evaluated again for fresh logits.
+        common = 0
+        for a, b in zip(self.cached, prompt):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(prompt) - 1)
+        if common > 0 and rt.can_reuse(common) and rt.keep_prefix(common):
+            self.cached = self.cached[:common]
+        else:
+            rt.clear()
+            self.cached = []
+            common = 0
+        new_tokens = prompt[common:]
+        total = len(new_tokens)
+        stats: dict[str, Any] = {
+            "prompt_tokens": len(prompt),
+            "cached_tokens": common,
+            "trimmed_turns": trimmed,
+            "template": self.template.origin if self.template else "",
+        }
+        self.out.send({"type": "prompt_progress", "id": rid, "done": 0, "total": total})
+
+        def on_batch(done: int) -> None:
+            self.out.send({"type": "prompt_progress", "id": rid, "done": done, "total": total})
+
+        if self._requests == 0:
+            self._first_decode_fault()
+        self._requests += 1
+        try:
+            rt.decode(new_tokens, common, on_batch if total > rt.n_batch else None)
+        except DecodeAborted as stop:
+            self.cached = prompt[: max(0, min(stop.kept, len(prompt)))]
+            rt.keep_prefix(len(self.cached))
+            self._finish(rid, stats, received, None, None, 0, "cancelled")
+            return
+        except ContextFull:
+            rt.clear()
+            self.cached = []
+            raise ContextOverflowError(
+                "The conversation no longer fits in the model's context.",
+                hint="Start a new conversation or raise the context size.",
+            ) from None
+        except GenerationError:
+            rt.clear()
+            self.cached = []
+            raise
+        self.cached = list(prompt)
+        prompt_done = time.perf_counter()
+        stats["prompt_eval_s"] = prompt_done - received
+        self._generate(rid, params, stats, received)
+
+    def _first_decode_fault(self) -> None:
+        if self._info.get("use_extra_bufts"):
+            _fault("first-decode-extra-bufts")
+
+    def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float) -> None:
+        rt = self.runtime
+        assert rt is not None and self.template is not None
+        seed = params.seed if params.seed is not None else secrets.randbits(32)
+        sampler = rt.make_sampler(
+            temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
+            repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
+        )
+        stops = _StopMatcher(tuple(params.stop) + self.template.stop)
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
+        send = self.out.send
+        cancel = self.cancel_flag
+        cached = self.cached
+        n_ctx = rt.n_ctx
+        generated = 0
+        first_at: float | None = None
+        last_at: float | None = None
+        stop_reason = "length"
+        try:
+            while True:
+                if cancel.is_set():
+                    stop_reason = "cancelled"
+                    break
+                token = sampler.sample()
+                if rt.is_end_of_turn(token):
+                    stop_reason = "eos"
+                    break
+                generated += 1
+                text, hit_stop = stops.feed(utf8.decode(rt.piece(token)))
+                if text:
+                    send({"type": "token", "id": rid, "text": text})
+                last_at = time.perf_counter()
+                if first_at is None:
+                    first_at = last_at
+                if hit_stop:
+                    stop_reason = "stop"
+                    break
+                if generated >= limit:
+                    stop_reason = "length"
+                    break
+                if len(cached) >= n_ctx:
+                    stop_reason = "context_full"
+                    break
+                try:
+                    rt.decode_one(token, len(cached))
+                except ContextFull:
+                    stop_reason = "context_full"
+                    break
+                except DecodeAborted:
+                    stop_reason = "cancelled"
+                    break
+                cached.append(token)
+        finally:
+            sampler.close()
+        tail = utf8.decode(b"", final=True) + (stops.flush() if stop_reason != "stop" else "")
+        if tail:
+            send({"type": "token", "id": rid, "text": tail})
+        self._finish(rid, stats, received, first_at, last_at, generated, stop_reason)
+
+    def _finish(
+        self,
+        rid: Any,
+        stats: dict[str, Any],
+        received: float,
+        first_at: float | None,
+        last_at: float | None,
+        generated: int,
+        stop_reason: str,
+    ) -> None:
+        stats.update(
+            {
+                "tokens": generated,
+                "stop_reason": stop_reason,
+                "host_ttft_s": (first_at - received) if first_at is not None else None,
+                "host_tokens_per_s": (
+                    (generated - 1) / (last_at - first_at)
+                    if first_at is not None and last_at is not None and last_at > first_at
+                    else None
+                ),
+                "context_used": len(self.cached),
+                "n_ctx": self.runtime.n_ctx if self.runtime else 0,
+            }
+        )
+        self.out.send({"type": "done", "id": rid, "stats": stats})
+
+
+def _read_commands(host: EngineHost, inbox: queue.Queue[dict[str, Any] | None]) -> None:
+    stream = sys.stdin.buffer
+    for line in stream:
+        if not line.strip():
+            continue
+        try:
+            message = decode(line)
+        except ValueError as exc:
+            sys.stderr.write(f"hearth: ignored a malformed command: {exc}\n")
+            continue
+        if message["type"] == "cancel":
+            host.cancel(message.get("id"))
+        else:
+            inbox.put(message)
+    inbox.put(None)  # the app closed our stdin: it is gone or wants us gone
+
+
+def main() -> int:
+    # Ctrl+C in a terminal reaches the whole process group; the app decides what a Ctrl+C means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    out = FdWriter(protocol_fd)
+    host = EngineHost(out)
+    inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    threading.Thread(target=_read_commands, args=(host, inbox), name="commands", daemon=True).start()
+    out.send({"type": "ready", "pid": os.getpid()})
+    while True:
+        message = inbox.get()
+        if message is None or message["type"] == "shutdown":
+            break
+        kind = message["type"]
+        if kind == "load":
+            host.load(LoadPlan.from_dict(message["plan"]))
+        elif kind == "chat":
+            host.chat(message)
+        elif kind == "unload":
+            host.unload()
+            out.send({"type": "unloaded"})
+        else:
+            sys.stderr.write(f"hearth: unknown command {kind!r}\n")
+    host.unload()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

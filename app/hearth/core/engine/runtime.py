@@ -1,0 +1,372 @@
+"""A loaded model and its context, driven through llama-cpp-python's low-level (ctypes) API.
+
+Runs only inside the engine host process. The high-level ``llama_cpp.Llama`` class is not used because it offers no
+way to set ``tensor_buft_overrides`` (experts in CPU RAM), ``use_extra_bufts`` (the AMX crash) or a load-progress
+callback, and because the host's own loop is what the benchmarks compare against a bare loop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import llama_cpp as L
+
+from hearth.core.errors import GenerationError, ModelLoadError
+from hearth.core.plan import LoadPlan
+
+_FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+          "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}
+
+_backend_ready = False
+
+
+class _BuftOverride(ctypes.Structure):
+    """``struct llama_model_tensor_buft_override`` (llama-cpp-python declares the field as a bare pointer)."""
+
+    _fields_ = [("pattern", ctypes.c_char_p), ("buft", ctypes.c_void_p)]
+
+
+def cpu_buffer_type() -> int:
+    """ggml's CPU buffer type, from the ggml that libllama already loaded.
+
+    Looking the symbol up through libllama's handle resolves it in the copy of libggml-cpu that llama.cpp uses.
+    Opening ``libggml-base.so`` by path instead would load a second copy whose pointer llama.cpp does not recognise.
+    """
+    fn = L.llama_cpp._lib.ggml_backend_cpu_buffer_type
+    fn.argtypes = []
+    fn.restype = ctypes.c_void_p
+    value = fn()
+    if not value:
+        raise ModelLoadError("llama.cpp has no CPU buffer type; this build of llama-cpp-python is unusable.")
+    return int(value)
+
+
+def _ensure_backend() -> None:
+    global _backend_ready
+    if not _backend_ready:
+        # NULL log callback: llama.cpp writes straight to stderr, which the app captures, at no Python cost.
+        L.llama_log_set(L.llama_log_callback(), ctypes.c_void_p(0))
+        L.llama_backend_init()
+        _backend_ready = True
+
+
+class DecodeAborted(Exception):
+    """Prompt processing was interrupted by a cancel; ``kept`` tokens remain in the cache."""
+
+    def __init__(self, kept: int) -> None:
+        super().__init__(kept)
+        self.kept = kept
+
+
+class ContextFull(Exception):
+    """llama.cpp found no room in the KV cache for the next batch."""
+
+
+class ModelRuntime:
+    """One model and one context in llama.cpp.
+
+    Args:
+        plan: where everything goes.
+        use_extra_bufts: the resolved value of ``plan.use_extra_bufts``.
+        on_progress: called with the load fraction (0..1); return False to cancel loading.
+        abort_flag: an event that, when set, interrupts a running ``llama_decode``.
+    """
+
+    def __init__(
+        self,
+        plan: LoadPlan,
+        *,
+        use_extra_bufts: bool,
+        on_progress: Callable[[float], bool],
+        abort_flag: threading.Event,
+        n_threads: int,
+    ) -> None:
+        _ensure_backend()
+        self.plan = plan
+        self._abort_flag = abort_flag
+        self._on_progress = on_progress
+        mp = L.llama_model_default_params()
+        mp.n_gpu_layers = plan.n_gpu_layers
+        mp.use_extra_bufts = use_extra_bufts
+        mp.load_mode = L.LLAMA_LOAD_MODE_MMAP if plan.use_mmap else L.LLAMA_LOAD_MODE_NONE
+        # ctypes objects that llama.cpp points into must outlive the model: keep them on self.
+        self._progress_cb = L.llama_progress_callback(self._progress)
+        mp.progress_callback = self._progress_cb
+        self._overrides = self._build_overrides(plan.cpu_tensor_patterns)
+        if self._overrides is not None:
+            mp.tensor_buft_overrides = ctypes.cast(self._overrides, ctypes.c_void_p)
+        started = time.perf_counter()
+        model = L.llama_model_load_from_file(plan.model_path.encode(), mp)
+        if not model:
+            raise ModelLoadError(f"llama.cpp could not load {plan.model_path}.")
+        self.model = model
+        self.vocab = L.llama_model_get_vocab(model)
+
+        cp = L.llama_context_default_params()
+        cp.n_ctx = plan.n_ctx
+        cp.n_batch = plan.n_batch
+        cp.n_ubatch = plan.n_batch
+        cp.n_threads = n_threads
+        cp.n_threads_batch = plan.n_threads_batch or n_threads
+        cp.flash_attn_type = _FLASH.get(plan.flash_attn, L.LLAMA_FLASH_ATTN_TYPE_AUTO)
+        cp.swa_full = plan.swa_full
+        cp.no_perf = True
+        ctx = L.llama_init_from_model(model, cp)
+        if not ctx:
+            L.llama_model_free(model)
+            raise ModelLoadError(
+                f"llama.cpp could not create a context of {plan.n_ctx:,} tokens for this model.",
+                hint="Try a smaller context size.",
+            )
+        self.ctx = ctx
+        self.memory = L.llama_get_memory(ctx)
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = int(L.llama_n_ctx(ctx))
+        self.n_batch = int(L.llama_n_batch(ctx))
+        self._batch = L.llama_batch_init(self.n_batch, 0, 1)
+        self._piece = ctypes.create_string_buffer(256)
+        self._abort_cb = L.ggml_abort_callback(self._should_abort)
+        L.llama_set_abort_callback(ctx, self._abort_cb, ctypes.c_void_p(0))
+        self.bos_id = int(L.llama_vocab_bos(self.vocab))
+        self.eos_id = int(L.llama_vocab_eos(self.vocab))
+        self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
+
+    # --- loading -------------------------------------------------------------------------------------------------
+
+    def _progress(self, fraction: float, _user: ctypes.c_void_p) -> bool:
+        try:
+            return bool(self._on_progress(float(fraction)))
+        except Exception:  # an exception must not unwind through C
+            return True
+
+    def _should_abort(self, _user: ctypes.c_void_p) -> bool:
+        return self._abort_flag.is_set()
+
+    @staticmethod
+    def _build_overrides(patterns: Sequence[str]) -> ctypes.Array[_BuftOverride] | None:
+        if not patterns:
+            return None
+        buft = cpu_buffer_type()
+        array = (_BuftOverride * (len(patterns) + 1))()
+        for i, pattern in enumerate(patterns):
+            array[i].pattern = pattern.encode()
+            array[i].buft = buft
+        array[len(patterns)].pattern = None  # NULL terminator
+        array[len(patterns)].buft = None
+        return array
+
+    # --- model facts ---------------------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(4096)
+        n = L.llama_model_meta_val_str(self.model, key.encode(), buf, len(buf))
+        if n < 0:
+            return None
+        if n >= len(buf):
+            buf = ctypes.create_string_buffer(n + 1)
+            L.llama_model_meta_val_str(self.model, key.encode(), buf, len(buf))
+        return buf.value.decode("utf-8", errors="replace")
+
+    def chat_template(self) -> str | None:
+        raw = L.llama_model_chat_template(self.model, None)
+        return raw.decode("utf-8", errors="replace") if raw else None
+
+    def token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        raw = L.llama_vocab_get_text(self.vocab, token)
+        return raw.decode("utf-8", errors="replace") if raw else ""
+
+    def is_single_token(self, text: str) -> bool:
+        tokens = self.tokenize(text, add_special=False, parse_special=True)
+        return len(tokens) == 1 and self.token_text(tokens[0]) == text
+
+    def describe(self) -> dict[str, Any]:
+        arch = self.meta("general.architecture") or "unknown"
+        experts = self.meta(f"{arch}.expert_count")
+        experts_used = self.meta(f"{arch}.expert_used_count")
+        desc = ctypes.create_string_buffer(256)
+        L.llama_model_desc(self.model, desc, len(desc))
+        return {
+            "architecture": arch,
+            "name": self.meta("general.name") or "",
+            "description": desc.value.decode("utf-8", errors="replace"),
+            "n_params": int(L.llama_model_n_params(self.model)),
+            "size_bytes": int(L.llama_model_size(self.model)),
+            "n_ctx": self.n_ctx,
+            "n_ctx_train": int(L.llama_model_n_ctx_train(self.model)),
+            "n_layer": int(L.llama_model_n_layer(self.model)),
+            "n_swa": int(L.llama_model_n_swa(self.model)),
+            "n_vocab": int(L.llama_vocab_n_tokens(self.vocab)),
+            "expert_count": int(experts) if experts and experts.isdigit() else 0,
+            "expert_used_count": int(experts_used) if experts_used and experts_used.isdigit() else 0,
+            "gpu_offload": bool(L.llama_supports_gpu_offload()),
+            "load_seconds": self.load_seconds,
+        }
+
+    # --- tokens --------------------------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, add_special: bool, parse_special: bool = True) -> list[int]:
+        data = text.encode("utf-8")
+        capacity = len(data) + 8
+        buf = (L.llama_token * capacity)()
+        n = L.llama_tokenize(self.vocab, data, len(data), buf, capacity, add_special, parse_special)
+        if n < 0:
+            capacity = -n
+            buf = (L.llama_token * capacity)()
+            n = L.llama_tokenize(self.vocab, data, len(data), buf, capacity, add_special, parse_special)
+        if n < 0:
+            raise GenerationError("The prompt could not be tokenized.")
+        return list(buf[:n])
+
+    def piece(self, token: int) -> bytes:
+        n = L.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
+        if n < 0:
+            self._piece = ctypes.create_string_buffer(-n + 1)
+            n = L.llama_token_to_piece(self.vocab, token, self._piece, len(self._piece), 0, False)
+        return self._piece.raw[:n]
+
+    def is_end_of_turn(self, token: int) -> bool:
+        return bool(L.llama_vocab_is_eog(self.vocab, token))
+
+    # --- memory --------------------------------------------------------------------------------------------------
+
+    def keep_prefix(self, n: int) -> bool:
+        """Drop cached positions from ``n`` on; False if the cache cannot be cut there (then clear it)."""
+        if L.llama_memory_seq_rm(self.memory, 0, n, -1):
+            return True
+        L.llama_memory_clear(self.memory, True)
+        return False
+
+    def clear(self) -> None:
+        L.llama_memory_clear(self.memory, True)
+
+    def can_reuse(self, n_common: int) -> bool:
+        """Whether the first ``n_common`` cached positions are usable (sliding-window layers may have dropped some)."""
+        if n_common <= 0:
+            return False
+        pos_min = int(L.llama_memory_seq_pos_min(self.memory, 0))
+        n_swa = max(1, int(L.llama_model_n_swa(self.model)))
+        return not (pos_min > 0 and pos_min > n_common - n_swa)
+
+    def cached_positions(self) -> int:
+        return int(L.llama_memory_seq_pos_max(self.memory, 0)) + 1
+
+    # --- decoding ------------------------------------------------------------------------------------------------
+
+    def decode(
+        self,
+        tokens: Sequence[int],
+        start: int,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        """Feed tokens at positions ``start..``; logits are kept for the last one.
+
+        Raises:
+            DecodeAborted: the abort flag was set; the cache holds ``kept`` positions.
+            ContextFull: no room left in the context.
+            GenerationError: llama.cpp failed.
+        """
+        batch = self._batch
+        total = len(tokens)
+        done = 0
+        while done < total:
+            if self._abort_flag.is_set():
+                raise DecodeAborted(start + done)
+            chunk = tokens[done:done + self.n_batch]
+            count = len(chunk)
+            for i, token in enumerate(chunk):
+                batch.token[i] = token
+                batch.pos[i] = start + done + i
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = 0
+                batch.logits[i] = 0
+            batch.logits[count - 1] = 1 if done + count == total else 0
+            batch.n_tokens = count
+            rc = L.llama_decode(self.ctx, batch)
+            if rc == 2:
+                raise DecodeAborted(self.cached_positions())
+            if rc == 1:
+                raise ContextFull()
+            if rc != 0:
+                raise GenerationError(f"llama.cpp failed to process the prompt (code {rc}).")
+            done += count
+            if on_batch is not None:
+                on_batch(done)
+
+    def decode_one(self, token: int, pos: int) -> None:
+        batch = self._batch
+        batch.token[0] = token
+        batch.pos[0] = pos
+        batch.n_seq_id[0] = 1
+        batch.seq_id[0][0] = 0
+        batch.logits[0] = 1
+        batch.n_tokens = 1
+        rc = L.llama_decode(self.ctx, batch)
+        if rc == 1:
+            raise ContextFull()
+        if rc == 2:
+            raise DecodeAborted(self.cached_positions())
+        if rc != 0:
+            raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
+
+    # --- sampling ------------------------------------------------------------------------------------------------
+
+    def make_sampler(
+        self,
+        *,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        min_p: float,
+        repeat_penalty: float,
+        repeat_last_n: int,
+        seed: int,
+    ) -> Sampler:
+        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        if repeat_penalty != 1.0:
+            L.llama_sampler_chain_add(
+                chain, L.llama_sampler_init_penalties(repeat_last_n, repeat_penalty, 0.0, 0.0)
+            )
+        if temperature <= 0:
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
+        else:
+            if top_k > 0:
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_k(top_k))
+            if 0 < top_p < 1:
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(top_p, 1))
+            if min_p > 0:
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(min_p, 1))
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        return Sampler(chain, self.ctx)
+
+    def close(self) -> None:
+        if getattr(self, "ctx", None):
+            L.llama_batch_free(self._batch)
+            L.llama_free(self.ctx)
+            self.ctx = None
+        if getattr(self, "model", None):
+            L.llama_model_free(self.model)
+            self.model = None
+
+
+class Sampler:
+    """A llama.cpp sampler chain for one answer; ``close`` frees it."""
+
+    def __init__(self, chain: Any, ctx: Any) -> None:
+        self._chain = chain
+        self._ctx = ctx
+
+    def sample(self) -> int:
+        # llama_sampler_sample also accepts the token into the chain (penalties see it).
+        return int(L.llama_sampler_sample(self._chain, self._ctx, -1))
+
+    def close(self) -> None:
+        if self._chain:
+            L.llama_sampler_free(self._chain)
+            self._chain = None

@@ -1,0 +1,150 @@
+"""Typed errors raised by the core.
+
+Every error's ``str()`` is a sentence in plain words that a user can read; ``hint`` says what to do next. The GUI turns
+them into notices in one place (``hearth.ui.notices``); the CLI prints them. Errors cross the engine's pipe as
+dictionaries (``to_wire``/``from_wire``), so the host can raise them and the app can catch them by type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class HearthError(Exception):
+    """Base class: a failure a user can meet, described in plain words.
+
+    Attributes:
+        hint: the next step for the user, or "".
+        details: technical details for the log and a "details" toggle, or "".
+    """
+
+    title: ClassVar[str] = "Something went wrong"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"kind": type(self).__name__, "message": self.message, "hint": self.hint, "details": self.details}
+
+
+class ModelLoadError(HearthError):
+    """The model could not be loaded (bad file, unsupported architecture, llama.cpp refused it)."""
+
+    title = "The model could not be loaded"
+
+
+class ModelFileError(ModelLoadError):
+    """The model file is missing, not a GGUF file, truncated, or a part of a split model is missing."""
+
+    title = "There is a problem with the model file"
+
+
+class DoesNotFitError(ModelLoadError):
+    """The model needs more memory than this machine has."""
+
+    title = "The model does not fit"
+
+
+class HostCrashedError(HearthError):
+    """The engine process (llama.cpp) ended unexpectedly. The app itself is fine.
+
+    Attributes:
+        returncode: the process's exit status (negative: killed by that signal), or None.
+        log_tail: the last lines llama.cpp printed before it ended.
+        during: what the engine was doing: "load", "prompt", "generate" or "idle".
+    """
+
+    title = "The model engine stopped"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        details: str = "",
+        returncode: int | None = None,
+        log_tail: tuple[str, ...] = (),
+        during: str = "idle",
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.returncode = returncode
+        self.log_tail = log_tail
+        self.during = during
+
+
+class EngineNotReadyError(HearthError):
+    """A request was made before a model was loaded."""
+
+    title = "No model is loaded"
+
+
+class ContextOverflowError(HearthError):
+    """The conversation or message does not fit in the model's context window."""
+
+    title = "The message is too long for this model"
+
+
+class TemplateError(HearthError):
+    """The model's chat template could not be rendered (broken or hostile template)."""
+
+    title = "The model's chat template failed"
+
+
+class GenerationError(HearthError):
+    """llama.cpp failed while reading the prompt or writing the answer."""
+
+    title = "The answer could not be generated"
+
+
+class DownloadError(HearthError):
+    """A download failed, was refused, or did not verify."""
+
+    title = "The download failed"
+
+
+class DiskFullError(DownloadError):
+    """Not enough free disk space."""
+
+    title = "Not enough disk space"
+
+
+class GatedRepoError(DownloadError):
+    """The model's repository needs an accepted licence and a Hugging Face token."""
+
+    title = "This model needs your permission on Hugging Face"
+
+
+class DocumentError(HearthError):
+    """A document or image could not be read."""
+
+    title = "The file could not be read"
+
+
+class StoreError(HearthError):
+    """The conversation database could not be opened or written."""
+
+    title = "Your conversations could not be saved"
+
+
+def _all_error_types() -> dict[str, type[HearthError]]:
+    found: dict[str, type[HearthError]] = {}
+    pending: list[type[HearthError]] = [HearthError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_from_wire(data: dict[str, Any]) -> HearthError:
+    """Rebuild an error sent over the engine pipe; unknown kinds become ``HearthError``."""
+    cls = _all_error_types().get(str(data.get("kind")), HearthError)
+    message = str(data.get("message") or "The engine reported an error.")
+    hint = str(data.get("hint") or "")
+    details = str(data.get("details") or "")
+    if cls is HostCrashedError:
+        return HostCrashedError(message, hint=hint, details=details)
+    return cls(message, hint=hint, details=details)
