@@ -68,7 +68,7 @@ _GEMMA = (
     "{%- for message in loop_messages -%}"
     "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
     "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') }}"
-    "{{ message['content'] | trim }}<end_of_turn>\n"
+    "{{ (message['content'] | trim) + '<end_of_turn>\n' }}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
 )
@@ -101,11 +101,11 @@ _CHATML = (
 _PLAIN = (
     "{{ bos_token }}"
     "{%- for message in messages -%}"
-    "{%- if message['role'] == 'system' -%}{{ message['content'] | trim }}\n\n"
-    "{%- elif message['role'] == 'user' -%}User: {{ message['content'] | trim }}\n"
-    "{%- else -%}Assistant: {{ message['content'] | trim }}\n{%- endif -%}"
+    "{%- if message['role'] == 'system' -%}{{ (message['content'] | trim) + '\n\n' }}"
+    "{%- elif message['role'] == 'user' -%}{{ 'User: ' + (message['content'] | trim) + '\n' }}"
+    "{%- else -%}{{ 'Assistant: ' + (message['content'] | trim) + '\n' }}{%- endif -%}"
     "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}Assistant:{%- endif -%}"
+    "{%- if add_generation_prompt -%}{{ 'Assistant:' }}{%- endif -%}"
 )
 
 # (architecture prefixes, name, template, marker token that must exist in the vocabulary, extra stop strings)

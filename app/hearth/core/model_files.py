@@ -78,7 +78,7 @@ def check_model_path(path: str | Path) -> ModelFiles:
     for part in parts:
         try:
             with part.open("rb") as fh:
-                head = fh.read(16)
+                head = fh.read(64)
         except OSError as exc:
             raise ModelFileError(f"The model file {part.name} cannot be read: {exc.strerror}.") from exc
         if len(head) == 0:

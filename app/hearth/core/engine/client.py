@@ -227,7 +227,7 @@ class EngineClient:
         item = self._events.get()
         if item is _EOF:
             raise self._crashed()
-        return item  # type: ignore[no-any-return]
+        return item
 
     def _crashed(self) -> HostCrashedError:
         proc = self._proc

@@ -137,7 +137,7 @@ class EngineHost:
                 plan, use_extra_bufts=extra_bufts, on_progress=on_progress, abort_flag=self.cancel_flag,
                 n_threads=threads,
             )
-        except HearthError as exc:
+        except HearthError:
             if self._load_cancelled:
                 exc = ModelLoadError("Loading was cancelled.")
             self.out.send({"type": "load_failed", "error": exc.to_wire()})
@@ -254,7 +254,7 @@ class EngineHost:
 
         # Reuse the longest cached prefix; at least the last prompt token is evaluated again for fresh logits.
         common = 0
-        for a, b in zip(self.cached, prompt):
+        for a, b in zip(self.cached, prompt, strict=False):
             if a != b:
                 break
             common += 1

@@ -1,0 +1,1 @@
+"""GUI tests: fail if a test leaves Qt threads running."""

@@ -1,0 +1,61 @@
+"""Checks on model paths before llama.cpp sees them."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from hearth.core.errors import ModelFileError
+from hearth.core.model_files import check_model_path, split_parts
+
+
+def gguf_bytes(version: int = 3) -> bytes:
+    return b"GGUF" + struct.pack("<I", version) + b"\0" * 64
+
+
+def test_single_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.gguf"
+    path.write_bytes(gguf_bytes())
+    files = check_model_path(path)
+    assert files.first == path and not files.is_split and files.total_bytes == path.stat().st_size
+
+
+def test_split_names() -> None:
+    parts = split_parts(Path("/m/Scout-Q4_K_M-00002-of-00003.gguf"))
+    assert parts is not None
+    assert [p.name for p in parts] == [f"Scout-Q4_K_M-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+    assert split_parts(Path("/m/model.gguf")) is None
+
+
+def test_later_shard_resolves_to_the_first(tmp_path: Path) -> None:
+    for i in (1, 2):
+        (tmp_path / f"m-0000{i}-of-00002.gguf").write_bytes(gguf_bytes())
+    files = check_model_path(tmp_path / "m-00002-of-00002.gguf")
+    assert files.first.name == "m-00001-of-00002.gguf" and files.is_split
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"<html><body>Access denied</body></html>", "web page"),
+        (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n", "Git LFS pointer"),
+        (b"PK\x03\x04rest", "ZIP"),
+        (struct.pack("<Q", 120) + b'{"__metadata__":{}}', "safetensors"),
+        (b"\x7fELF\x02\x01\x01", "GGUF signature"),
+        (gguf_bytes(version=99), "version 99"),
+        (b"GGUF\x03", "truncated"),
+    ],
+)
+def test_bad_files_are_named(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "bad.gguf"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=words):
+        check_model_path(path)
+
+
+def test_directory(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="folder"):
+        check_model_path(tmp_path)
