@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import itertools
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -47,7 +46,6 @@ from hearth.core.plan import LoadPlan
 from hearth.core.sampling import SamplingParams
 
 HOST_ENV = "HEARTH_ENGINE_HOST"
-_EOF = object()
 LOG_TAIL_LINES = 400
 
 
@@ -85,7 +83,6 @@ class EngineClient:
         self._command = list(command) if command else default_host_command()
         self._log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
-        self._events: queue.Queue[Any] = queue.Queue()
         self._log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         self._write_lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -113,7 +110,6 @@ class EngineClient:
     def start(self) -> None:
         """Start a host process (stopping any previous one)."""
         self._stop_process()
-        self._events = queue.Queue()
         self._log_tail.clear()
         self._phase = "start"
         self._proc = subprocess.Popen(
@@ -125,9 +121,9 @@ class EngineClient:
             start_new_session=True,  # Ctrl+C in a terminal is the app's to handle, not the host's
         )
         assert self._proc.stdout is not None and self._proc.stderr is not None
+        # Events are read by whoever waits for them (no relay thread: one wake-up per token, which matters when
+        # llama.cpp's threads use every core); llama.cpp's log is drained by a thread of its own.
         self._readers = [
-            threading.Thread(target=self._read_events, args=(self._proc.stdout, self._events), daemon=True,
-                             name="engine-events"),
             threading.Thread(target=self._read_log, args=(self._proc.stderr,), daemon=True, name="engine-log"),
         ]
         for thread in self._readers:
@@ -177,18 +173,6 @@ class EngineClient:
 
     # --- pipes ---------------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _read_events(stream: IO[bytes], sink: queue.Queue[Any]) -> None:
-        try:
-            for line in stream:
-                try:
-                    sink.put(decode(line))
-                except ValueError:
-                    continue
-        except (OSError, ValueError):
-            pass
-        sink.put(_EOF)
-
     def _read_log(self, stream: IO[bytes]) -> None:
         log = None
         if self._log_path is not None:
@@ -224,10 +208,20 @@ class EngineClient:
             pass
 
     def _next(self) -> Message:
-        item = self._events.get()
-        if item is _EOF:
-            raise self._crashed()
-        return item
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            raise EngineNotReadyError("The model engine is not running.")
+        while True:
+            try:
+                line = proc.stdout.readline()
+            except (OSError, ValueError):
+                line = b""
+            if not line:
+                raise self._crashed()
+            try:
+                return decode(line)
+            except ValueError:
+                continue
 
     def _crashed(self) -> HostCrashedError:
         proc = self._proc
@@ -238,7 +232,7 @@ class EngineClient:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 returncode = proc.wait()
-        for thread in self._readers[1:]:
+        for thread in self._readers:
             thread.join(timeout=2)  # let the log reader catch the last lines
         phase = self._phase
         self._phase = "idle"

@@ -129,8 +129,10 @@ class ModelRuntime:
         self.n_batch = int(L.llama_n_batch(ctx))
         self._batch = L.llama_batch_init(self.n_batch, 0, 1)
         self._piece = ctypes.create_string_buffer(256)
+        # The abort callback runs once per graph node, in Python: installed only while a prompt is read (where
+        # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
         self._abort_cb = L.ggml_abort_callback(self._should_abort)
-        L.llama_set_abort_callback(ctx, self._abort_cb, ctypes.c_void_p(0))
+        self._no_abort_cb = L.ggml_abort_callback()
         self.bos_id = int(L.llama_vocab_bos(self.vocab))
         self.eos_id = int(L.llama_vocab_eos(self.vocab))
         self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
@@ -271,6 +273,18 @@ class ModelRuntime:
             ContextFull: no room left in the context.
             GenerationError: llama.cpp failed.
         """
+        total = len(tokens)
+        if total > 1:
+            L.llama_set_abort_callback(self.ctx, self._abort_cb, ctypes.c_void_p(0))
+        try:
+            self._decode_batches(tokens, start, on_batch)
+        finally:
+            if total > 1:
+                L.llama_set_abort_callback(self.ctx, self._no_abort_cb, ctypes.c_void_p(0))
+
+    def _decode_batches(
+        self, tokens: Sequence[int], start: int, on_batch: Callable[[int], None] | None
+    ) -> None:
         batch = self._batch
         total = len(tokens)
         done = 0
