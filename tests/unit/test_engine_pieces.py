@@ -103,3 +103,13 @@ def test_cpuinfo_parsing_and_amx_safe_mode(monkeypatch: pytest.MonkeyPatch) -> N
     use, why = resolve_extra_bufts(LoadPlan("m.gguf"))
     assert use is False and "AMX" in why
     assert resolve_extra_bufts(LoadPlan("m.gguf", use_extra_bufts=True)) == (True, "set by the plan")
+
+
+def test_packaged_executables_are_recognised() -> None:
+    from hearth.core.engine.client import is_packaged_executable
+
+    for interpreter in ("/usr/bin/python3", "/venv/bin/python", "C:/Python311/python.exe", "/x/python3.11",
+                        "C:/x/pythonw.exe"):
+        assert not is_packaged_executable(interpreter), interpreter
+    for app in ("/usr/bin/hearth", "/Applications/Hearth.app/Contents/MacOS/Hearth", "C:/Program Files/Hearth/Hearth.exe"):
+        assert is_packaged_executable(app), app

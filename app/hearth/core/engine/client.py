@@ -50,14 +50,23 @@ LOG_TAIL_LINES = 400
 
 
 def default_host_command() -> list[str]:
-    """How to start the host: this interpreter running the host module.
+    """How to start the host.
 
-    A packaged app's ``sys.executable`` is Briefcase's stub, which always runs ``hearth``'s main module; the
-    ``HEARTH_ENGINE_HOST`` variable (set for every host) makes that main module become the host instead.
+    From a Python interpreter: ``python -m hearth.core.engine.host``. In a packaged app ``sys.executable`` is the
+    app's own binary (Briefcase's stub, or a frozen executable), which ignores ``-m`` and always runs ``hearth``'s main
+    module; the ``HEARTH_ENGINE_HOST`` variable, set for every host, makes that main module become the host.
     """
-    if getattr(sys, "frozen", False) or os.environ.get("BRIEFCASE_MAIN_MODULE"):
+    if is_packaged_executable():
         return [sys.executable]
     return [sys.executable, "-m", "hearth.core.engine.host"]
+
+
+def is_packaged_executable(executable: str | None = None) -> bool:
+    """Whether ``sys.executable`` is an app binary rather than a Python interpreter."""
+    if getattr(sys, "frozen", False):
+        return True
+    name = Path(executable or sys.executable).name.lower()
+    return not name.startswith("python")
 
 
 def _host_env() -> dict[str, str]:
