@@ -111,5 +111,6 @@ def test_packaged_executables_are_recognised() -> None:
     for interpreter in ("/usr/bin/python3", "/venv/bin/python", "C:/Python311/python.exe", "/x/python3.11",
                         "C:/x/pythonw.exe"):
         assert not is_packaged_executable(interpreter), interpreter
-    for app in ("/usr/bin/hearth", "/Applications/Hearth.app/Contents/MacOS/Hearth", "C:/Program Files/Hearth/Hearth.exe"):
+    apps = ("/usr/bin/hearth", "/Applications/Hearth.app/Contents/MacOS/Hearth", "C:/Program Files/Hearth/Hearth.exe")
+    for app in apps:
         assert is_packaged_executable(app), app
