@@ -33,13 +33,29 @@ class _BuftOverride(ctypes.Structure):
 def cpu_buffer_type() -> int:
     """ggml's CPU buffer type, from the ggml that libllama already loaded.
 
-    Looking the symbol up through libllama's handle resolves it in the copy of libggml-cpu that llama.cpp uses.
-    Opening ``libggml-base.so`` by path instead would load a second copy whose pointer llama.cpp does not recognise.
+    Looking the symbols up through libllama's handle resolves them in the copies of ggml that llama.cpp uses. Opening
+    ``libggml-base.so`` by path instead would load a second copy whose pointer llama.cpp does not recognise. Builds
+    with dynamically loaded backends (``GGML_BACKEND_DL``, used for portable CPU installers) do not export
+    ``ggml_backend_cpu_buffer_type``; there the CPU device's buffer type is asked for through the device registry.
     """
-    fn = L.llama_cpp._lib.ggml_backend_cpu_buffer_type
-    fn.argtypes = []
-    fn.restype = ctypes.c_void_p
-    value = fn()
+    lib = L.llama_cpp._lib
+    value = None
+    try:
+        fn = lib.ggml_backend_cpu_buffer_type
+    except AttributeError:
+        by_type = lib.ggml_backend_dev_by_type
+        by_type.argtypes = [ctypes.c_int]
+        by_type.restype = ctypes.c_void_p
+        device = by_type(0)  # GGML_BACKEND_DEVICE_TYPE_CPU
+        if device:
+            dev_buft = lib.ggml_backend_dev_buffer_type
+            dev_buft.argtypes = [ctypes.c_void_p]
+            dev_buft.restype = ctypes.c_void_p
+            value = dev_buft(device)
+    else:
+        fn.argtypes = []
+        fn.restype = ctypes.c_void_p
+        value = fn()
     if not value:
         raise ModelLoadError("llama.cpp has no CPU buffer type; this build of llama-cpp-python is unusable.")
     return int(value)
