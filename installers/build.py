@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         for command in plan.commands:
             print(f"$ {env_text + ' ' if env_text else ''}{shlex.join(command)}", flush=True)
             if not args.dry_run:
-                subprocess.run(command, cwd=ROOT, env={**os.environ, **plan.env}, check=True)
+                # The Briefcase of the Python running this script, whether or not its bin folder is on PATH.
+                subprocess.run([sys.executable, "-m", *command], cwd=ROOT, env={**os.environ, **plan.env}, check=True)
     return 0
 
 
