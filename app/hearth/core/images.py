@@ -13,9 +13,11 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from hearth.core.errors import CorruptDocumentError, DocumentError, FileTooLargeError, UnsafeDocumentError
+from hearth.core.sizes import human_size
 
 # Formats a user can drop; Pillow is never asked to try others (some, like EPS, call external programs).
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -121,7 +123,7 @@ def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
 
 def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
-        f"{name} is {size / 2**20:,.1f} MB; pictures up to {limit / 2**20:,.0f} MB can be attached.",
+        f"{name} is {human_size(size)}; pictures up to {human_size(limit)} can be attached.",
         hint="Save it at a smaller size or as JPEG and attach it again.",
         size_bytes=size,
         limit_bytes=limit,

@@ -27,6 +27,7 @@ from hearth.core.errors import (
     NoTextLayerError,
     UnsupportedDocumentError,
 )
+from hearth.core.sizes import human_size
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -73,7 +74,7 @@ def _unreadable(path: Path, exc: OSError) -> DocumentError:
 
 def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
-        f"{name} is {size / 2**20:,.0f} MB; Hearth reads documents up to {limit / 2**20:,.0f} MB.",
+        f"{name} is {human_size(size)}; Hearth reads documents up to {human_size(limit)}.",
         hint="Split it into smaller files, or attach only the part you need.",
         size_bytes=size,
         limit_bytes=limit,

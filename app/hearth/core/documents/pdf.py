@@ -8,6 +8,7 @@ Pages that mix drawn text and pictures cannot be rendered without a rasterizer s
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,10 @@ from hearth.core.errors import (
     ExtractionCancelled,
 )
 from hearth.core.images import ImageOptions, PreparedImage, prepare_pil_image
+
+# pypdf reports recoverable oddities ("EOF marker not found") through logging; without a handler Python prints them
+# on stderr. What matters reaches the user as a typed error or a document warning instead.
+logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
