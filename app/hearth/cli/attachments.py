@@ -1,7 +1,9 @@
 """``hearth chat --attach FILE``: read the files, choose what fits the model's context, and say what was used.
 
-The engine tokenizes in its child process, so the terminal counts tokens with ``estimate_tokens`` (ASCII at 3.5
-characters a token) and keeps a 10% margin for its errors; the engine still trims or refuses a prompt that does
+The engine tokenizes in its child process, so the terminal counts tokens with ``estimate_tokens`` (ASCII at
+3.5
+characters a token) and keeps a 10% margin for its errors; the engine still trims or refuses a prompt that
+does
 not fit, so an estimate that is off costs a clear error, never a wrong answer.
 """
 
@@ -70,7 +72,8 @@ def load_attachments(paths: Sequence[Path], *, err: TextIO) -> list[ExtractedDoc
 
 
 def format_report(result: RetrievalResult) -> str:
-    """What was used, for stderr: per document how much, then each block by its prompt label with a preview."""
+    """What was used, for stderr: per document how much, then each block by its prompt label with a
+    preview."""
     lines = [f"Attachments: {result.tokens:,} of {result.budget_tokens:,} tokens (estimated)"]
     lines.extend(f"  {choice.name}: {choice.summary}" for choice in result.choices)
     if result.blocks:

@@ -1,8 +1,11 @@
 """Cutting sections into passages of a few hundred tokens that overlap slightly.
 
-Passages end at natural boundaries: lines for numbered text (code, tables, paragraphs of a Word file), sentences
-and blank lines for prose. A piece longer than a passage (a minified line, a sentence without stops) is split at
-whitespace, or anywhere as a last resort. The next passage starts with the last units of the previous one (up to
+Passages end at natural boundaries: lines for numbered text (code, tables, paragraphs of a Word file),
+sentences
+and blank lines for prose. A piece longer than a passage (a minified line, a sentence without stops) is split
+at
+whitespace, or anywhere as a last resort. The next passage starts with the last units of the previous one (up
+to
 ``overlap_chars``), so a fact that straddles a boundary is whole in at least one passage.
 """
 
@@ -14,7 +17,8 @@ from collections.abc import Sequence
 
 from hearth.core.documents.model import ChunkOptions, Passage, Section
 
-# A sentence ends after . ! ? (and closing quotes/brackets) followed by whitespace; a blank line ends a paragraph.
+# A sentence ends after . ! ? (and closing quotes/brackets) followed by whitespace; a blank line ends a
+# paragraph.
 _PROSE_BREAK = re.compile(r"(?<=[.!?])[\"'’”)\]]*\s+|\n[ \t]*\n\s*")
 _NEWLINE = re.compile(r"\n")
 
@@ -43,7 +47,8 @@ def _prose_units(text: str) -> list[tuple[int, int]]:
 
 
 def _split_long(text: str, units: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
-    """Split units longer than ``limit`` at the last whitespace before the limit (or hard, if there is none)."""
+    """Split units longer than ``limit`` at the last whitespace before the limit (or hard, if there is
+    none)."""
     out: list[tuple[int, int]] = []
     for start, end in units:
         while end - start > limit:
@@ -57,7 +62,8 @@ def _split_long(text: str, units: list[tuple[int, int]], limit: int) -> list[tup
 
 
 def _pack(units: Sequence[tuple[int, int]], target: int, overlap: int) -> list[tuple[int, int]]:
-    """Greedy packing of consecutive units into spans of at most ``target`` characters, overlapping by whole units."""
+    """Greedy packing of consecutive units into spans of at most ``target`` characters, overlapping by whole
+    units."""
     spans: list[tuple[int, int]] = []
     i, n = 0, len(units)
     while i < n:

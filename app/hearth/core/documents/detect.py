@@ -1,7 +1,9 @@
 """What a file is: by its name and, above all, by its content.
 
-The name suggests; the bytes decide. A PDF saved as ``.txt`` is read as a PDF, a web page saved as ``.pdf`` is read
-as a web page (with a note), and a binary file named ``.txt`` is refused instead of filling the prompt with noise.
+The name suggests; the bytes decide. A PDF saved as ``.txt`` is read as a PDF, a web page saved as ``.pdf`` is
+read
+as a web page (with a note), and a binary file named ``.txt`` is refused instead of filling the prompt with
+noise.
 """
 
 from __future__ import annotations
@@ -34,11 +36,7 @@ _BY_EXTENSION: dict[str, DocumentKind] = {
 }
 
 CODE_EXTENSIONS = frozenset(
-    ".py .pyi .js .mjs .cjs .ts .tsx .jsx .java .kt .kts .scala .groovy .gradle .c .h .cc .cpp .cxx .hpp .hh .m .mm"
-    " .cs .fs .go .rs .rb .php .swift .dart .lua .pl .pm .r .jl .hs .ml .ex .exs .erl .clj .el .vim .sh .bash .zsh"
-    " .fish .ps1 .bat .cmd .sql .css .scss .sass .less .vue .svelte .xml .xsd .svg .yaml .yml .toml .ini .cfg"
-    " .conf .properties .env .jsonl .ndjson .proto .graphql .tf .cmake .mk .tex .bib .diff .patch .asm .s .zig"
-    " .nim .v .sv .vhd".split()
+    [".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".java", ".kt", ".kts", ".scala", ".groovy", ".gradle", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm", ".cs", ".fs", ".go", ".rs", ".rb", ".php", ".swift", ".dart", ".lua", ".pl", ".pm", ".r", ".jl", ".hs", ".ml", ".ex", ".exs", ".erl", ".clj", ".el", ".vim", ".sh", ".bash", ".zsh", ".fish", ".ps1", ".bat", ".cmd", ".sql", ".css", ".scss", ".sass", ".less", ".vue", ".svelte", ".xml", ".xsd", ".svg", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env", ".jsonl", ".ndjson", ".proto", ".graphql", ".tf", ".cmake", ".mk", ".tex", ".bib", ".diff", ".patch", ".asm", ".s", ".zig", ".nim", ".v", ".sv", ".vhd"]
 )
 _CODE_NAMES = frozenset({"makefile", "dockerfile", "cmakelists.txt", "gemfile", "rakefile", "justfile", "procfile"})
 
@@ -166,7 +164,8 @@ def detect(name: str, data: bytes) -> Detection:
         data: the file's content (at least the first 64 KiB; all of it for zip-based formats).
 
     Returns:
-        The kind to read it as; ``IMAGE`` for pictures (which go to ``hearth.core.images``, not to text extraction).
+        The kind to read it as; ``IMAGE`` for pictures (which go to ``hearth.core.images``, not to text
+        extraction).
 
     Raises:
         BinaryFileError: a file named like text holds binary data.

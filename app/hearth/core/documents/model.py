@@ -1,10 +1,13 @@
 """What extraction produces: a document's sections (text with anchors) and the passages cut from them.
 
-A *section* is the unit a reader would point at: a PDF page, the text under a heading, a run of lines of a text
-file, the rows of a table. A *passage* is a slice of one section, a few hundred tokens long, small enough to rank
+A *section* is the unit a reader would point at: a PDF page, the text under a heading, a run of lines of a
+text
+file, the rows of a table. A *passage* is a slice of one section, a few hundred tokens long, small enough to
+rank
 and to put in a prompt; passages never cross sections, so a PDF passage always belongs to exactly one page.
 
-Only sections are serialized (``to_dict``); passages are cut again on load, deterministically, so a stored document
+Only sections are serialized (``to_dict``); passages are cut again on load, deterministically, so a stored
+document
 costs the size of its text once.
 """
 
@@ -43,7 +46,8 @@ class AnchorKind(str, Enum):
     WHOLE = "whole"  # page.html
 
 
-# Anchor kinds whose label is a range of numbered lines of the section text (one line = one line/row/paragraph).
+# Anchor kinds whose label is a range of numbered lines of the section text (one line = one
+# line/row/paragraph).
 _NUMBERED_WORDS = {AnchorKind.LINES: ("line ", "lines "), AnchorKind.ROWS: ("row ", "rows "),
                    AnchorKind.PARAGRAPHS: ("¶", "¶")}
 
@@ -105,7 +109,8 @@ class Section:
         return f"{doc_name} {anchor}" if anchor else doc_name
 
     def shown_text(self, start: int = 0, end: int | None = None) -> str:
-        """``text[start:end]`` as given to a model: with the preamble (a header row) first when there is one."""
+        """``text[start:end]`` as given to a model: with the preamble (a header row) first when there is
+        one."""
         body = self.text[start:end].strip()
         return f"{self.preamble}\n{body}" if self.preamble else body
 

@@ -1,7 +1,8 @@
 """PDF: text page by page with pypdf (``report.pdf p.12``), and the pictures of scanned pages.
 
 pypdf reads text layers; it does not draw pages. A scanned PDF is one picture per page, so for those pages the
-embedded picture *is* the page, and ``pdf_page_images`` hands it (scaled, stripped of metadata) to a vision model.
+embedded picture *is* the page, and ``pdf_page_images`` hands it (scaled, stripped of metadata) to a vision
+model.
 Pages that mix drawn text and pictures cannot be rendered without a rasterizer such as pdfium or poppler.
 """
 
@@ -22,7 +23,8 @@ from hearth.core.errors import (
 )
 from hearth.core.images import ImageOptions, PreparedImage, prepare_pil_image
 
-# pypdf reports recoverable oddities ("EOF marker not found") through logging; without a handler Python prints them
+# pypdf reports recoverable oddities ("EOF marker not found") through logging; without a handler Python prints
+# them
 # on stderr. What matters reaches the user as a typed error or a document warning instead.
 logging.getLogger("pypdf").addHandler(logging.NullHandler())
 
@@ -120,7 +122,8 @@ def pdf_text(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> PdfText:
-    """Extract the text of every page; pages that fail or have only pictures are counted, not dropped silently.
+    """Extract the text of every page; pages that fail or have only pictures are counted, not dropped
+    silently.
 
     Raises:
         EncryptedDocumentError, CorruptDocumentError: see ``open_pdf``.
@@ -197,7 +200,8 @@ def pdf_page_images(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> PageImages:
-    """The largest picture on each of ``pages`` (1-based; all pages when None), prepared like an attached image.
+    """The largest picture on each of ``pages`` (1-based; all pages when None), prepared like an attached
+    image.
 
     This is what a scanned page looks like, because a scanner stores each page as one picture. It is not a
     rendering of the page: text drawn as text, and vector drawings, are not in it.

@@ -22,7 +22,8 @@ class DecodedText:
 
 
 def decode_text(name: str, data: bytes) -> DecodedText:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16/32 by BOM; invalid bytes become U+FFFD and are counted.
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16/32 by BOM; invalid bytes become U+FFFD and are
+    counted.
 
     Line endings become ``\\n``; NUL and other control characters that would confuse a model are dropped.
     """
@@ -58,7 +59,8 @@ def line_sections(text: str) -> list[Section]:
 
 
 def json_sections(name: str, text: str) -> tuple[list[Section], list[str]]:
-    """JSON as numbered lines; minified JSON is re-indented first (and the labels then refer to that layout)."""
+    """JSON as numbered lines; minified JSON is re-indented first (and the labels then refer to that
+    layout)."""
     longest = max((len(line) for line in text.split("\n")), default=0)
     if longest > _MINIFIED_LINE:
         try:

@@ -1,4 +1,5 @@
-"""HTML: the visible text, in sections by heading (``page.html §Pricing``), with the standard library's parser.
+"""HTML: the visible text, in sections by heading (``page.html §Pricing``), with the standard library's
+parser.
 
 Scripts, styles and other invisible parts are dropped; block elements become line breaks, table cells are
 separated by `` | `` and list items start with ``- `` so the structure survives as plain text.
@@ -14,11 +15,10 @@ from hearth.core.documents.model import AnchorKind, Section
 
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "svg", "math", "iframe", "object", "select"})
 _BLOCK = frozenset(
-    "p div br hr li ul ol dl dt dd tr table thead tbody tfoot section article aside header footer nav main figure "
-    "figcaption blockquote pre form fieldset legend details summary address caption h1 h2 h3 h4 h5 h6".split()
+    ["p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "thead", "tbody", "tfoot", "section", "article", "aside", "header", "footer", "nav", "main", "figure", "figcaption", "blockquote", "pre", "form", "fieldset", "legend", "details", "summary", "address", "caption", "h1", "h2", "h3", "h4", "h5", "h6"]
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"])
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n[ \t]*(\n[ \t]*)+")
 

@@ -1,7 +1,9 @@
 """Ranking passages for a question with SQLite FTS5 (BM25): no extra service, in memory or in a file.
 
-``PassageIndex`` keys documents by sha256, so a file-backed index survives restarts and a document attached again
-is not indexed twice. The ``Ranker`` protocol is the seam for other rankers (embeddings from a small GGUF through
+``PassageIndex`` keys documents by sha256, so a file-backed index survives restarts and a document attached
+again
+is not indexed twice. The ``Ranker`` protocol is the seam for other rankers (embeddings from a small GGUF
+through
 the engine, for instance): ``select_context`` only needs ``add`` and ``search``.
 """
 
@@ -31,12 +33,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passage_text USING fts5(
 );
 """
 
-# Words that say nothing about which passage is relevant. BM25 already discounts common words within the indexed
+# Words that say nothing about which passage is relevant. BM25 already discounts common words within the
+# indexed
 # text; dropping these keeps short questions from matching every passage.
 _STOPWORDS = frozenset(
-    "a an and are as at be been but by can could did do does for from had has have how i if in into is it its me my "
-    "no not of on or our please say says said should so tell than that the their them then there these they this "
-    "those to us was we were what when where which who whom why will with would you your about any all also".split()
+    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "please", "say", "says", "said", "should", "so", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "any", "all", "also"]
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TERMS = 32
@@ -44,7 +45,8 @@ _MAX_TERMS = 32
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage that matches a question: ``index`` into the document's passages; lower ``score`` ranks higher."""
+    """A passage that matches a question: ``index`` into the document's passages; lower ``score`` ranks
+    higher."""
 
     sha256: str
     index: int
@@ -113,7 +115,8 @@ class PassageIndex:
         return row is not None
 
     def add(self, document: ExtractedDocument) -> None:
-        """Index a document's passages, unless this document (same bytes, same chunking) is indexed already."""
+        """Index a document's passages, unless this document (same bytes, same chunking) is indexed
+        already."""
         chunking = f"{document.chunking.target_chars}/{document.chunking.overlap_chars}"
         rows = [(p.text, _anchor_words(p.label, document.name), document.sha256, p.index)
                 for p in document.passages]

@@ -1,7 +1,8 @@
 """Deciding what of the attachments goes into the prompt, within a token budget.
 
 1. Every document whole, when all of them fit.
-2. Otherwise pinned documents whole (if they fit), then small documents whole while each takes no more than its
+2. Otherwise pinned documents whole (if they fit), then small documents whole while each takes no more than
+its
    fair share of what is left, and the rest as passages.
 3. Passages: pages the question names ("page 12"), then for each document its best match, then the best BM25
    matches overall, then the neighbours of matches (the text around a match often completes it). A document
@@ -22,6 +23,7 @@ from hearth.core.retrieval.prompt import render_prompt
 from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
 
 _PAGE_REF = re.compile(r"\b(?:pages?|pp?\.|pg\.?)\s*(\d{1,5})(?:\s*(?:-|–|to|and)\s*(\d{1,5}))?", re.I)
+_CHARS_PER_TOKEN_CEILING = 12
 # Give up filling after this many passages in a row that do not fit.
 _MAX_MISSES = 64
 
@@ -113,6 +115,19 @@ def _whole_blocks(document: ExtractedDocument) -> list[ContextBlock]:
     ]
 
 
+def _whole_cost(document: ExtractedDocument, budget_tokens: int, count: TokenCounter) -> int:
+    """Tokens the whole document takes; estimated without the tokenizer when it is clearly far over the
+    budget.
+
+    No tokenizer in use averages more than ~12 characters a token, so a document with more characters than 12
+    per
+    budget token cannot fit, and tokenizing megabytes to learn that would stall every question.
+    """
+    if document.char_count > _CHARS_PER_TOKEN_CEILING * max(1, budget_tokens):
+        return estimate_tokens(document.text)
+    return sum(count(b.render() + "\n\n") for b in _whole_blocks(document))
+
+
 def _passage_blocks(document: ExtractedDocument, chosen: Collection[int]) -> list[ContextBlock]:
     """Chosen passages as blocks in document order, overlapping or touching passages of a section merged."""
     blocks: list[ContextBlock] = []
@@ -153,7 +168,8 @@ def select_context(
         budget_tokens: tokens the whole user message may take (see ``attachment_budget``).
         count_tokens: the model's tokenizer, or ``estimate_tokens``.
         pinned: sha256 of documents the user wants whole; honoured when they fit.
-        ranker: an index to search (e.g. a ``PassageIndex`` kept for the conversation); None builds a temporary
+        ranker: an index to search (e.g. a ``PassageIndex`` kept for the conversation); None builds a
+        temporary
             in-memory one when passages are needed.
 
     Returns:
@@ -163,7 +179,7 @@ def select_context(
     overhead = count_tokens(render_prompt(question, [], [
         DocumentChoice(d.name, d.sha256, Mode.PASSAGES, len(d.passages), len(d.passages)) for d in documents
     ]))
-    whole_cost = [sum(count_tokens(b.render() + "\n\n") for b in _whole_blocks(d)) for d in documents]
+    whole_cost = [_whole_cost(d, budget_tokens, count_tokens) for d in documents]
     left = budget_tokens - overhead
     modes: dict[int, Mode] = {}
     if sum(whole_cost) <= left:
