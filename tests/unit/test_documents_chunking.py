@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,7 +34,7 @@ def test_neighbouring_passages_overlap_a_little() -> None:
     text = " ".join(f"Sentence number {i} says something." for i in range(60))
     spans = section_spans(Section(AnchorKind.PAGE, text, page=3), OPTIONS)
     assert len(spans) > 3
-    for (_, end), (start, _) in zip(spans, spans[1:]):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert 0 < end - start <= OPTIONS.overlap_chars
 
 

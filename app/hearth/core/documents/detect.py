@@ -36,7 +36,15 @@ _BY_EXTENSION: dict[str, DocumentKind] = {
 }
 
 CODE_EXTENSIONS = frozenset(
-    [".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".java", ".kt", ".kts", ".scala", ".groovy", ".gradle", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm", ".cs", ".fs", ".go", ".rs", ".rb", ".php", ".swift", ".dart", ".lua", ".pl", ".pm", ".r", ".jl", ".hs", ".ml", ".ex", ".exs", ".erl", ".clj", ".el", ".vim", ".sh", ".bash", ".zsh", ".fish", ".ps1", ".bat", ".cmd", ".sql", ".css", ".scss", ".sass", ".less", ".vue", ".svelte", ".xml", ".xsd", ".svg", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".env", ".jsonl", ".ndjson", ".proto", ".graphql", ".tf", ".cmake", ".mk", ".tex", ".bib", ".diff", ".patch", ".asm", ".s", ".zig", ".nim", ".v", ".sv", ".vhd"]
+    (
+        ".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".java", ".kt", ".kts", ".scala", ".groovy",
+        ".gradle", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm", ".cs", ".fs", ".go", ".rs", ".rb",
+        ".php", ".swift", ".dart", ".lua", ".pl", ".pm", ".r", ".jl", ".hs", ".ml", ".ex", ".exs", ".erl", ".clj",
+        ".el", ".vim", ".sh", ".bash", ".zsh", ".fish", ".ps1", ".bat", ".cmd", ".sql", ".css", ".scss", ".sass",
+        ".less", ".vue", ".svelte", ".xml", ".xsd", ".svg", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf",
+        ".properties", ".env", ".jsonl", ".ndjson", ".proto", ".graphql", ".tf", ".cmake", ".mk", ".tex", ".bib",
+        ".diff", ".patch", ".asm", ".s", ".zig", ".nim", ".v", ".sv", ".vhd",
+    )
 )
 _CODE_NAMES = frozenset({"makefile", "dockerfile", "cmakelists.txt", "gemfile", "rakefile", "justfile", "procfile"})
 

@@ -15,10 +15,16 @@ from hearth.core.documents.model import AnchorKind, Section
 
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "svg", "math", "iframe", "object", "select"})
 _BLOCK = frozenset(
-    ["p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "thead", "tbody", "tfoot", "section", "article", "aside", "header", "footer", "nav", "main", "figure", "figcaption", "blockquote", "pre", "form", "fieldset", "legend", "details", "summary", "address", "caption", "h1", "h2", "h3", "h4", "h5", "h6"]
+    (
+        "p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "thead", "tbody", "tfoot",
+        "section", "article", "aside", "header", "footer", "nav", "main", "figure", "figcaption", "blockquote", "pre",
+        "form", "fieldset", "legend", "details", "summary", "address", "caption", "h1", "h2", "h3", "h4", "h5", "h6",
+    )
 )
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_VOID = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"])
+_VOID = frozenset(
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr")
+)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n[ \t]*(\n[ \t]*)+")
 
@@ -116,7 +122,7 @@ def html_sections(text: str) -> tuple[list[Section], str]:
             sections.append(Section(AnchorKind.HEADING, intro, heading=unique_heading(title, seen)))
         else:
             sections.append(Section(AnchorKind.WHOLE, intro))
-    for heading, part in zip(collector.headings, collector.parts[1:]):
+    for heading, part in zip(collector.headings, collector.parts[1:], strict=True):
         body = _tidy("".join(part))
         if body:
             sections.append(Section(AnchorKind.HEADING, body, heading=unique_heading(heading, seen)))

@@ -85,7 +85,7 @@ class _Given:
 def _covers(given: list[_Given], first: int, last: int) -> list[str]:
     """Labels whose ranges together cover first..last (all of it), else []."""
     hit = [g for g in given if g.anchor.lines and g.anchor.lines[0] <= last and g.anchor.lines[1] >= first]
-    covered = set()
+    covered: set[int] = set()
     for g in hit:
         assert g.anchor.lines is not None
         covered.update(range(max(first, g.anchor.lines[0]), min(last, g.anchor.lines[1]) + 1))

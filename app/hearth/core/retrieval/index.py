@@ -37,7 +37,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passage_text USING fts5(
 # indexed
 # text; dropping these keeps short questions from matching every passage.
 _STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "please", "say", "says", "said", "should", "so", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "any", "all", "also"]
+    (
+        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for",
+        "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not",
+        "of", "on", "or", "our", "please", "say", "says", "said", "should", "so", "tell", "than", "that", "the",
+        "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we", "were", "what",
+        "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "any", "all",
+        "also",
+    )
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TERMS = 32

@@ -105,7 +105,7 @@ class _Selection:
 
 
 def _whole_blocks(document: ExtractedDocument) -> list[ContextBlock]:
-    all_passages = {}
+    all_passages: dict[int, list[int]] = {}
     for passage in document.passages:
         all_passages.setdefault(passage.section, []).append(passage.index)
     return [
@@ -135,8 +135,8 @@ def _passage_blocks(document: ExtractedDocument, chosen: Collection[int]) -> lis
     for p in sorted(chosen, key=lambda i: (document.passages[i].section, document.passages[i].start)):
         passage = document.passages[p]
         if spans and spans[-1][0] == passage.section and passage.start <= spans[-1][2] + 1:
-            section, start, end, members = spans[-1]
-            spans[-1] = (section, start, max(end, passage.end), [*members, p])
+            at, start, end, members = spans[-1]
+            spans[-1] = (at, start, max(end, passage.end), [*members, p])
         else:
             spans.append((passage.section, passage.start, passage.end, [p]))
     for section_index, start, end, members in spans:
@@ -269,8 +269,8 @@ def _choose_passages(
     misses = 0
     while spreads and selection.left > 0 and misses < _MAX_MISSES:
         for d, positions in list(spreads):
-            p = next(positions, None)
-            if p is None:
+            position = next(positions, None)
+            if position is None:
                 spreads.remove((d, positions))
                 continue
-            misses = 0 if selection.take(documents, d, p) else misses + 1
+            misses = 0 if selection.take(documents, d, position) else misses + 1
