@@ -1,5 +1,4 @@
-"""Benchmark: PDF extraction throughput, GUI-thread stalls while extracting, retrieval latency at 10,000
-chunks.
+"""Benchmark: PDF extraction throughput, GUI-thread stalls while extracting, retrieval latency at 10,000 chunks.
 
 Each number comes with a baseline measured in the same run on the same machine:
 
@@ -64,8 +63,7 @@ def _best_of(repeats: int, fn: Any, *args: Any) -> float:
 
 
 def _timer_stall(work: Any | None, min_seconds: float) -> tuple[float, float]:
-    """Longest lateness (ms) of a 5 ms sleep loop while ``work`` runs in a thread (or for ``min_seconds``
-    idle)."""
+    """Longest lateness (ms) of a 5 ms sleep loop while ``work`` runs in a thread (or for ``min_seconds`` idle)."""
     done = threading.Event()
     if work is not None:
         thread = threading.Thread(target=lambda: (work(), done.set()), daemon=True)

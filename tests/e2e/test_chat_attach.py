@@ -1,5 +1,4 @@
-"""``hearth chat --attach``: the real CLI, the real engine and the starter Gemma, on documents the test
-writes."""
+"""``hearth chat --attach``: the real CLI, the real engine and the starter Gemma, on documents the test writes."""
 
 from __future__ import annotations
 

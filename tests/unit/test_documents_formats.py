@@ -149,3 +149,10 @@ def test_utf16_with_bom_and_windows_line_endings() -> None:
 def test_whitespace_only_text_is_empty() -> None:
     with pytest.raises(EmptyDocumentError):
         extract_bytes(b" \n\n\t \n", "blank.txt")
+
+
+def test_html_declared_charset_is_honoured() -> None:
+    page = '<html><head><meta charset="windows-1252"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e'
+    doc = extract_bytes(page.encode("cp1252"), "menu.html")
+    assert "Crème brûlée" in doc.text and not doc.warnings
+    assert doc.passages[0].label == "menu.html §Café"

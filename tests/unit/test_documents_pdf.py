@@ -1,5 +1,4 @@
-"""PDF extraction on PDFs the tests write: page labels, progress and cancel, encrypted, scanned and damaged
-files."""
+"""PDF extraction on PDFs the tests write: page labels, progress and cancel, encrypted, scanned and damaged files."""
 
 from __future__ import annotations
 

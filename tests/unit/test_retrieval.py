@@ -1,5 +1,4 @@
-"""Choosing what goes into the prompt, the prompt's labels, and checking citations, on documents the tests
-make."""
+"""Choosing what goes into the prompt, the prompt's labels, and checking citations, on documents the tests make."""
 
 from __future__ import annotations
 

@@ -72,8 +72,7 @@ def load_attachments(paths: Sequence[Path], *, err: TextIO) -> list[ExtractedDoc
 
 
 def format_report(result: RetrievalResult) -> str:
-    """What was used, for stderr: per document how much, then each block by its prompt label with a
-    preview."""
+    """What was used, for stderr: per document how much, then each block by its prompt label with a preview."""
     lines = [f"Attachments: {result.tokens:,} of {result.budget_tokens:,} tokens (estimated)"]
     lines.extend(f"  {choice.name}: {choice.summary}" for choice in result.choices)
     if result.blocks:

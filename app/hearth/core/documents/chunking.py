@@ -47,8 +47,7 @@ def _prose_units(text: str) -> list[tuple[int, int]]:
 
 
 def _split_long(text: str, units: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
-    """Split units longer than ``limit`` at the last whitespace before the limit (or hard, if there is
-    none)."""
+    """Split units longer than ``limit`` at the last whitespace before the limit (or hard, if there is none)."""
     out: list[tuple[int, int]] = []
     for start, end in units:
         while end - start > limit:
@@ -62,8 +61,7 @@ def _split_long(text: str, units: list[tuple[int, int]], limit: int) -> list[tup
 
 
 def _pack(units: Sequence[tuple[int, int]], target: int, overlap: int) -> list[tuple[int, int]]:
-    """Greedy packing of consecutive units into spans of at most ``target`` characters, overlapping by whole
-    units."""
+    """Greedy packing of consecutive units into spans of at most ``target`` characters, overlapping by whole units."""
     spans: list[tuple[int, int]] = []
     i, n = 0, len(units)
     while i < n:

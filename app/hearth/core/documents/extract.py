@@ -18,7 +18,7 @@ from hearth.core.documents.model import ChunkOptions, DocumentKind, ExtractedDoc
 from hearth.core.documents.pdf import pdf_text
 from hearth.core.documents.plain import decode_text, json_sections, line_sections
 from hearth.core.documents.table import csv_sections
-from hearth.core.documents.web import html_sections
+from hearth.core.documents.web import html_charset, html_sections
 from hearth.core.documents.word import ZipLimits, docx_sections
 from hearth.core.errors import (
     DocumentError,
@@ -169,7 +169,8 @@ def extract_bytes(
     elif kind is DocumentKind.DOCX:
         sections = docx_sections(name, data, options.zip_limits)
     else:
-        decoded = decode_text(name, data)
+        declared = html_charset(data) if kind is DocumentKind.HTML else None
+        decoded = decode_text(name, data, declared)
         warnings.extend(decoded.warnings)
         sections, more = _text_sections(name, kind, decoded.text)
         warnings.extend(more)

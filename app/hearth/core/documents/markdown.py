@@ -28,8 +28,7 @@ def unique_heading(heading: str, seen: dict[str, int]) -> str:
 
 
 def markdown_sections(text: str) -> list[Section]:
-    """Split Markdown into a preamble (numbered lines) and one section per heading, the heading line
-    included."""
+    """Split Markdown into a preamble (numbered lines) and one section per heading, the heading line included."""
     lines = text.split("\n")
     # (line index where the section starts, heading or None for the preamble)
     starts: list[tuple[int, str | None]] = [(0, None)]

@@ -109,8 +109,7 @@ class Section:
         return f"{doc_name} {anchor}" if anchor else doc_name
 
     def shown_text(self, start: int = 0, end: int | None = None) -> str:
-        """``text[start:end]`` as given to a model: with the preamble (a header row) first when there is
-        one."""
+        """``text[start:end]`` as given to a model: with the preamble (a header row) first when there is one."""
         body = self.text[start:end].strip()
         return f"{self.preamble}\n{body}" if self.preamble else body
 

@@ -122,8 +122,7 @@ def pdf_text(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> PdfText:
-    """Extract the text of every page; pages that fail or have only pictures are counted, not dropped
-    silently.
+    """Extract the text of every page; pages that fail or have only pictures are counted, not dropped silently.
 
     Raises:
         EncryptedDocumentError, CorruptDocumentError: see ``open_pdf``.
@@ -200,8 +199,7 @@ def pdf_page_images(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> PageImages:
-    """The largest picture on each of ``pages`` (1-based; all pages when None), prepared like an attached
-    image.
+    """The largest picture on each of ``pages`` (1-based; all pages when None), prepared like an attached image.
 
     This is what a scanned page looks like, because a scanner stores each page as one picture. It is not a
     rendering of the page: text drawn as text, and vector drawings, are not in it.

@@ -1,5 +1,4 @@
-"""CSV and TSV: one line per row (``data.csv rows 2-40``), with the header row repeated before every
-passage."""
+"""CSV and TSV: one line per row (``data.csv rows 2-40``), with the header row repeated before every passage."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""HTML: the visible text, in sections by heading (``page.html §Pricing``), with the standard library's
-parser.
+"""HTML: the visible text, in sections by heading (``page.html §Pricing``), with the standard library's parser.
 
 Scripts, styles and other invisible parts are dropped; block elements become line breaks, table cells are
 separated by `` | `` and list items start with ``- `` so the structure survives as plain text.
@@ -27,6 +26,13 @@ _VOID = frozenset(
 )
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n[ \t]*(\n[ \t]*)+")
+_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+
+
+def html_charset(data: bytes) -> str | None:
+    """The encoding a page declares in a ``<meta>`` tag near its top, if any."""
+    m = _CHARSET.search(data[:4096])
+    return m.group(1).decode("ascii") if m else None
 
 
 class _TextCollector(HTMLParser):

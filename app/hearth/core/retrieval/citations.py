@@ -124,8 +124,7 @@ def _resolve(text: str, given: list[_Given], aliases: dict[str, str]) -> tuple[s
 
 
 def _parts(inner: str, given: list[_Given], aliases: dict[str, str]) -> list[tuple[str, tuple[str, ...] | None]]:
-    """A bracket's citations: one, or several separated by ";" or "," (a label that contains them stays
-    whole)."""
+    """A bracket's citations: one, or several separated by ";" or "," (a label that contains them stays whole)."""
     whole = _resolve(inner, given, aliases)
     if whole:
         return [(inner.strip(), whole)]

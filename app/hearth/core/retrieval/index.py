@@ -52,8 +52,7 @@ _MAX_TERMS = 32
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage that matches a question: ``index`` into the document's passages; lower ``score`` ranks
-    higher."""
+    """A passage that matches a question: ``index`` into the document's passages; lower ``score`` ranks higher."""
 
     sha256: str
     index: int
@@ -122,8 +121,7 @@ class PassageIndex:
         return row is not None
 
     def add(self, document: ExtractedDocument) -> None:
-        """Index a document's passages, unless this document (same bytes, same chunking) is indexed
-        already."""
+        """Index a document's passages, unless this document (same bytes, same chunking) is indexed already."""
         chunking = f"{document.chunking.target_chars}/{document.chunking.overlap_chars}"
         rows = [(p.text, _anchor_words(p.label, document.name), document.sha256, p.index)
                 for p in document.passages]

@@ -124,8 +124,7 @@ class RetrievalResult:
         return [b for b in self.blocks if b.label == label]
 
     def to_dict(self) -> dict[str, Any]:
-        """Serializable, to store with the message so citation chips work after the conversation is
-        reopened."""
+        """Serializable, to store with the message so citation chips work after the conversation is reopened."""
         return {"question": self.question, "blocks": [b.to_dict() for b in self.blocks],
                 "choices": [c.to_dict() for c in self.choices], "tokens": self.tokens,
                 "budget_tokens": self.budget_tokens}

@@ -116,8 +116,7 @@ def _whole_blocks(document: ExtractedDocument) -> list[ContextBlock]:
 
 
 def _whole_cost(document: ExtractedDocument, budget_tokens: int, count: TokenCounter) -> int:
-    """Tokens the whole document takes; estimated without the tokenizer when it is clearly far over the
-    budget.
+    """Tokens the whole document takes; estimated without the tokenizer when it is clearly far over the budget.
 
     No tokenizer in use averages more than ~12 characters a token, so a document with more characters than 12
     per
