@@ -144,8 +144,7 @@ def bench_retrieval(chunks: int, repeats: int) -> dict[str, Any]:
     select_context(QUESTIONS[0], [doc], 3000)
     cold_select_ms = (time.perf_counter() - start) * 1000
     index.close()
-    # Baseline: score every chunk in Python by query-term counts (words pre-split, as an index would keep
-    # them).
+    # Baseline: score every chunk in Python by query-term counts (words pre-split, as an index would keep them).
     words = [re.findall(r"\w+", p.text.lower()) for p in doc.passages]
     brute_ms = []
     for question in QUESTIONS:

@@ -1,9 +1,7 @@
 """``hearth chat --attach FILE``: read the files, choose what fits the model's context, and say what was used.
 
-The engine tokenizes in its child process, so the terminal counts tokens with ``estimate_tokens`` (ASCII at
-3.5
-characters a token) and keeps a 10% margin for its errors; the engine still trims or refuses a prompt that
-does
+The engine tokenizes in its child process, so the terminal counts tokens with ``estimate_tokens`` (ASCII at 3.5
+characters a token) and keeps a 10% margin for its errors; the engine still trims or refuses a prompt that does
 not fit, so an estimate that is off costs a clear error, never a wrong answer.
 """
 

@@ -1,13 +1,9 @@
 """Pictures for a vision model: loaded safely, turned upright, scaled down, stripped of metadata, thumbnailed.
 
-Only pixels leave this module. The output is re-encoded from raw pixel data, so EXIF (GPS position, camera,
-date),
-XMP, comments and colour profiles of the original never reach the prompt or the database; colours are
-converted to
-sRGB first so that dropping the profile does not change them. Decoding is bounded: the size in pixels is read
-from
-the header and checked before any pixel is decoded ("decompression bombs" are a few KB that decode to
-gigabytes).
+Only pixels leave this module. The output is re-encoded from raw pixel data, so EXIF (GPS position, camera, date),
+XMP, comments and colour profiles of the original never reach the prompt or the database; colours are converted to
+sRGB first so that dropping the profile does not change them. Decoding is bounded: the size in pixels is read from
+the header and checked before any pixel is decoded ("decompression bombs" are a few KB that decode to gigabytes).
 """
 
 from __future__ import annotations
@@ -162,8 +158,7 @@ def prepare_pil_image(image: Image.Image, name: str, options: ImageOptions | Non
         if animated:
             image.seek(0)
         if source_format == "JPEG":
-            # Decode at a reduced scale when the JPEG is far larger than needed (much faster, far less
-            # memory).
+            # Decode at a reduced scale when the JPEG is far larger than needed (much faster, far less memory).
             image.draft("RGB", _fit(width, height, options.max_side))
         image.load()
         upright = ImageOps.exif_transpose(image) or image
@@ -200,8 +195,7 @@ def prepare_pil_image(image: Image.Image, name: str, options: ImageOptions | Non
 def prepare_image_bytes(data: bytes, name: str, options: ImageOptions | None = None) -> PreparedImage:
     """Prepare a PNG, JPEG, WebP, GIF (first frame) or BMP for a vision model.
 
-    The image is turned upright by its EXIF orientation, scaled down to ``options.max_side``, converted to
-    sRGB
+    The image is turned upright by its EXIF orientation, scaled down to ``options.max_side``, converted to sRGB
     without transparency, and re-encoded from its pixels alone (no EXIF, GPS, XMP or colour profile survives).
 
     Args:
@@ -221,8 +215,7 @@ def prepare_image_bytes(data: bytes, name: str, options: ImageOptions | None = N
         raise _too_large(name, len(data), options.max_bytes)
     try:
         # Pillow warns past its own pixel limit and raises past twice that; ``max_pixels`` (checked before
-        # decoding, in prepare_pil_image) is the limit that decides. Where warnings are errors, the warning is
-        # one.
+        # decoding, in prepare_pil_image) is the limit that decides. Where warnings are errors, the warning is one.
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UnsafeDocumentError(f"{name} is far too large in pixels to open safely.",

@@ -1,11 +1,8 @@
 """Cutting sections into passages of a few hundred tokens that overlap slightly.
 
-Passages end at natural boundaries: lines for numbered text (code, tables, paragraphs of a Word file),
-sentences
-and blank lines for prose. A piece longer than a passage (a minified line, a sentence without stops) is split
-at
-whitespace, or anywhere as a last resort. The next passage starts with the last units of the previous one (up
-to
+Passages end at natural boundaries: lines for numbered text (code, tables, paragraphs of a Word file), sentences
+and blank lines for prose. A piece longer than a passage (a minified line, a sentence without stops) is split at
+whitespace, or anywhere as a last resort. The next passage starts with the last units of the previous one (up to
 ``overlap_chars``), so a fact that straddles a boundary is whole in at least one passage.
 """
 
@@ -17,8 +14,7 @@ from collections.abc import Sequence
 
 from hearth.core.documents.model import ChunkOptions, Passage, Section
 
-# A sentence ends after . ! ? (and closing quotes/brackets) followed by whitespace; a blank line ends a
-# paragraph.
+# A sentence ends after . ! ? (and closing quotes/brackets) followed by whitespace; a blank line ends a paragraph.
 _PROSE_BREAK = re.compile(r"(?<=[.!?])[\"'’”)\]]*\s+|\n[ \t]*\n\s*")
 _NEWLINE = re.compile(r"\n")
 

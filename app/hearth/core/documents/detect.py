@@ -1,9 +1,7 @@
 """What a file is: by its name and, above all, by its content.
 
-The name suggests; the bytes decide. A PDF saved as ``.txt`` is read as a PDF, a web page saved as ``.pdf`` is
-read
-as a web page (with a note), and a binary file named ``.txt`` is refused instead of filling the prompt with
-noise.
+The name suggests; the bytes decide. A PDF saved as ``.txt`` is read as a PDF, a web page saved as ``.pdf`` is read
+as a web page (with a note), and a binary file named ``.txt`` is refused instead of filling the prompt with noise.
 """
 
 from __future__ import annotations
@@ -172,8 +170,7 @@ def detect(name: str, data: bytes) -> Detection:
         data: the file's content (at least the first 64 KiB; all of it for zip-based formats).
 
     Returns:
-        The kind to read it as; ``IMAGE`` for pictures (which go to ``hearth.core.images``, not to text
-        extraction).
+        The kind to read it as; ``IMAGE`` for pictures (which go to ``hearth.core.images``, not to text extraction).
 
     Raises:
         BinaryFileError: a file named like text holds binary data.

@@ -1,7 +1,6 @@
 """Reading a file into an ``ExtractedDocument``: limits first, then detection, then the reader for its kind.
 
-Extraction is plain blocking Python so that the GUI can run it in a worker thread: ``on_progress(done,
-total)``
+Extraction is plain blocking Python so that the GUI can run it in a worker thread: ``on_progress(done, total)``
 reports pages (or 0/1 then 1/1 for files without pages) and ``should_cancel()`` is polled between pages.
 """
 
@@ -105,10 +104,8 @@ def extract_document(
 
     Raises:
         DocumentError: the file cannot be read, or one of its subclasses: ``FileTooLargeError``,
-            ``EmptyDocumentError``, ``EncryptedDocumentError``, ``NoTextLayerError``,
-            ``CorruptDocumentError``,
-            ``BinaryFileError``, ``UnsupportedDocumentError``, ``UnsafeDocumentError``,
-            ``ExtractionCancelled``.
+            ``EmptyDocumentError``, ``EncryptedDocumentError``, ``NoTextLayerError``, ``CorruptDocumentError``,
+            ``BinaryFileError``, ``UnsupportedDocumentError``, ``UnsafeDocumentError``, ``ExtractionCancelled``.
     """
     options = options or ExtractOptions()
     try:

@@ -1,13 +1,10 @@
 """What extraction produces: a document's sections (text with anchors) and the passages cut from them.
 
-A *section* is the unit a reader would point at: a PDF page, the text under a heading, a run of lines of a
-text
-file, the rows of a table. A *passage* is a slice of one section, a few hundred tokens long, small enough to
-rank
+A *section* is the unit a reader would point at: a PDF page, the text under a heading, a run of lines of a text
+file, the rows of a table. A *passage* is a slice of one section, a few hundred tokens long, small enough to rank
 and to put in a prompt; passages never cross sections, so a PDF passage always belongs to exactly one page.
 
-Only sections are serialized (``to_dict``); passages are cut again on load, deterministically, so a stored
-document
+Only sections are serialized (``to_dict``); passages are cut again on load, deterministically, so a stored document
 costs the size of its text once.
 """
 
@@ -46,8 +43,7 @@ class AnchorKind(str, Enum):
     WHOLE = "whole"  # page.html
 
 
-# Anchor kinds whose label is a range of numbered lines of the section text (one line = one
-# line/row/paragraph).
+# Anchor kinds whose label is a range of numbered lines of the section text (one line = one line/row/paragraph).
 _NUMBERED_WORDS = {AnchorKind.LINES: ("line ", "lines "), AnchorKind.ROWS: ("row ", "rows "),
                    AnchorKind.PARAGRAPHS: ("¶", "¶")}
 

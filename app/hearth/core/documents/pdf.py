@@ -1,8 +1,7 @@
 """PDF: text page by page with pypdf (``report.pdf p.12``), and the pictures of scanned pages.
 
 pypdf reads text layers; it does not draw pages. A scanned PDF is one picture per page, so for those pages the
-embedded picture *is* the page, and ``pdf_page_images`` hands it (scaled, stripped of metadata) to a vision
-model.
+embedded picture *is* the page, and ``pdf_page_images`` hands it (scaled, stripped of metadata) to a vision model.
 Pages that mix drawn text and pictures cannot be rendered without a rasterizer such as pdfium or poppler.
 """
 
@@ -23,8 +22,7 @@ from hearth.core.errors import (
 )
 from hearth.core.images import ImageOptions, PreparedImage, prepare_pil_image
 
-# pypdf reports recoverable oddities ("EOF marker not found") through logging; without a handler Python prints
-# them
+# pypdf reports recoverable oddities ("EOF marker not found") through logging; without a handler Python prints them
 # on stderr. What matters reaches the user as a typed error or a document warning instead.
 logging.getLogger("pypdf").addHandler(logging.NullHandler())
 

@@ -1,9 +1,7 @@
 """Word (.docx): paragraphs and tables in document order, in sections by heading (``memo.docx §Budget``).
 
-A .docx is a zip archive. Its declared sizes are checked before python-docx opens it, so a "zip bomb" (a few
-KB that
-inflate to gigabytes) is refused instead of eating the machine's memory. zipfile never reads past a member's
-declared
+A .docx is a zip archive. Its declared sizes are checked before python-docx opens it, so a "zip bomb" (a few KB that
+inflate to gigabytes) is refused instead of eating the machine's memory. zipfile never reads past a member's declared
 size (a lying header fails its CRC check), so checking the declared sizes is enough.
 """
 
@@ -25,8 +23,7 @@ class ZipLimits:
 
     Attributes:
         max_uncompressed_bytes: all members together, uncompressed.
-        max_ratio: uncompressed / compressed size of the whole archive, checked once it exceeds
-        ``ratio_floor_bytes``.
+        max_ratio: uncompressed / compressed size of the whole archive, checked once it exceeds ``ratio_floor_bytes``.
         ratio_floor_bytes: below this total, any ratio is fine (small repetitive XML compresses very well).
         max_members: number of files in the archive.
     """

@@ -8,8 +8,7 @@ Typical use (the GUI's worker, or ``hearth chat --attach``)::
     ...
     citations = extract_citations(answer, result.labels)
 
-Ranking is SQLite FTS5 BM25 (``PassageIndex``). Embeddings are not used yet; an embedding ranker would
-implement
+Ranking is SQLite FTS5 BM25 (``PassageIndex``). Embeddings are not used yet; an embedding ranker would implement
 ``Ranker`` (``add`` + ``search``) and be passed as ``ranker=``.
 """
 

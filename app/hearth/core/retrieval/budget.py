@@ -11,8 +11,7 @@ from collections.abc import Callable
 
 TokenCounter = Callable[[str], int]
 
-# English prose and code run at 3.5-4.5 characters per token in current vocabularies; 3.5 errs on the safe
-# side.
+# English prose and code run at 3.5-4.5 characters per token in current vocabularies; 3.5 errs on the safe side.
 CHARS_PER_TOKEN = 3.5
 
 

@@ -1,9 +1,7 @@
 """Ranking passages for a question with SQLite FTS5 (BM25): no extra service, in memory or in a file.
 
-``PassageIndex`` keys documents by sha256, so a file-backed index survives restarts and a document attached
-again
-is not indexed twice. The ``Ranker`` protocol is the seam for other rankers (embeddings from a small GGUF
-through
+``PassageIndex`` keys documents by sha256, so a file-backed index survives restarts and a document attached again
+is not indexed twice. The ``Ranker`` protocol is the seam for other rankers (embeddings from a small GGUF through
 the engine, for instance): ``select_context`` only needs ``add`` and ``search``.
 """
 
@@ -33,8 +31,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passage_text USING fts5(
 );
 """
 
-# Words that say nothing about which passage is relevant. BM25 already discounts common words within the
-# indexed
+# Words that say nothing about which passage is relevant. BM25 already discounts common words within the indexed
 # text; dropping these keeps short questions from matching every passage.
 _STOPWORDS = frozenset(
     (

@@ -1,8 +1,7 @@
 """Deciding what of the attachments goes into the prompt, within a token budget.
 
 1. Every document whole, when all of them fit.
-2. Otherwise pinned documents whole (if they fit), then small documents whole while each takes no more than
-its
+2. Otherwise pinned documents whole (if they fit), then small documents whole while each takes no more than its
    fair share of what is left, and the rest as passages.
 3. Passages: pages the question names ("page 12"), then for each document its best match, then the best BM25
    matches overall, then the neighbours of matches (the text around a match often completes it). A document
@@ -118,8 +117,7 @@ def _whole_blocks(document: ExtractedDocument) -> list[ContextBlock]:
 def _whole_cost(document: ExtractedDocument, budget_tokens: int, count: TokenCounter) -> int:
     """Tokens the whole document takes; estimated without the tokenizer when it is clearly far over the budget.
 
-    No tokenizer in use averages more than ~12 characters a token, so a document with more characters than 12
-    per
+    No tokenizer in use averages more than ~12 characters a token, so a document with more characters than 12 per
     budget token cannot fit, and tokenizing megabytes to learn that would stall every question.
     """
     if document.char_count > _CHARS_PER_TOKEN_CEILING * max(1, budget_tokens):
@@ -167,8 +165,7 @@ def select_context(
         budget_tokens: tokens the whole user message may take (see ``attachment_budget``).
         count_tokens: the model's tokenizer, or ``estimate_tokens``.
         pinned: sha256 of documents the user wants whole; honoured when they fit.
-        ranker: an index to search (e.g. a ``PassageIndex`` kept for the conversation); None builds a
-        temporary
+        ranker: an index to search (e.g. a ``PassageIndex`` kept for the conversation); None builds a temporary
             in-memory one when passages are needed.
 
     Returns:
