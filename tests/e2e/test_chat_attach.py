@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hearth.core.starter import ensure_starter_model
-from tests.fixtures.documents import encrypt_pdf, make_docx, make_pdf, report_pages
+from tests.fixtures.documents import encrypt_pdf, make_docx, make_large_text, make_pdf, report_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSEMBLED = Path("/tmp/gemma.gguf")  # the starter model, when a previous run already assembled it here
@@ -46,6 +46,16 @@ def test_attached_pdf_passages_are_used_and_listed(tmp_path: Path, model: Path) 
     assert any(label.startswith("memo.docx ") for label in labels)
     assert all(label.startswith(("report.pdf p.", "memo.docx ")) for label in labels)
     assert run.stdout.strip()  # the model answered (8 tokens at most)
+
+
+def test_a_large_text_file_gives_the_line_range_of_the_fact(tmp_path: Path, model: Path) -> None:
+    log = make_large_text(tmp_path / "server.log", lines=20_000, fact_line=12_345)
+    run = _hearth("chat", "--model", str(model), "--attach", str(log), "--prompt",
+                  "When does the backup password rotation happen?", "--max-tokens", "4", "--temperature", "0")
+    assert run.returncode == 0, run.stderr
+    used = [line.strip() for line in run.stderr.splitlines() if line.startswith("  [server.log lines ")]
+    ranges = [tuple(int(n) for n in line[len("[server.log lines "):line.index("]")].split("-")) for line in used]
+    assert any(first <= 12_345 <= last for first, last in ranges)
 
 
 def test_an_encrypted_attachment_fails_before_the_model_loads(tmp_path: Path, model: Path) -> None:

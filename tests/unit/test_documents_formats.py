@@ -156,3 +156,11 @@ def test_html_declared_charset_is_honoured() -> None:
     doc = extract_bytes(page.encode("cp1252"), "menu.html")
     assert "Crème brûlée" in doc.text and not doc.warnings
     assert doc.passages[0].label == "menu.html §Café"
+
+
+def test_semicolon_csv_from_a_european_spreadsheet() -> None:
+    data = "Name;Ort;Betrag\nAnna;Köln;12,50\nBen;Graz;7,00\n".encode()
+    doc = extract_bytes(data, "ausgaben.csv")
+    assert doc.sections[0].preamble == "Name | Ort | Betrag"
+    assert doc.passages[0].text == "Name | Ort | Betrag\nAnna | Köln | 12,50\nBen | Graz | 7,00"
+    assert doc.passages[0].label == "ausgaben.csv rows 2-3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -158,3 +159,41 @@ def test_size_limit_is_configurable_and_named_in_the_message(tmp_path: Path, rep
         handle.truncate(201 * 1024 * 1024)
     with pytest.raises(FileTooLargeError, match="is 201 MB; Hearth reads documents up to 200 MB"):
         extract_document(sparse)
+
+
+def test_extraction_in_a_worker_thread_stops_on_an_event(report_bytes: bytes) -> None:
+    """How the GUI runs it: a worker thread, progress reported back, a threading.Event as the cancel flag."""
+    import threading
+
+    stop = threading.Event()
+    progress: list[int] = []
+    outcome: list[BaseException | ExtractedDocument] = []
+
+    def on_progress(done: int, total: int) -> None:
+        progress.append(done)
+        if done == 4:
+            stop.set()  # the user pressed Cancel while page 4 was being read
+
+    def work() -> None:
+        try:
+            outcome.append(extract_bytes(report_bytes, "report.pdf", on_progress=on_progress,
+                                         should_cancel=stop.is_set))
+        except ExtractionCancelled as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], ExtractionCancelled) and "page 5 of 30" in str(outcome[0])
+    assert progress == [1, 2, 3, 4]
+
+
+def test_pdf_locked_only_for_editing_opens_without_asking() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Readable by anyone."]))))
+    writer.encrypt(user_password="", owner_password="owner-only", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    assert extract_bytes(out.getvalue(), "restricted.pdf").sections[0].text == "Readable by anyone."

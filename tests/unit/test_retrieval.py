@@ -200,3 +200,19 @@ def test_citations_are_found_and_checked(answer: str, expected: list[tuple[str, 
     for citation in found:
         assert answer[citation.start] in "[(" and answer[citation.end - 1] in "])"
         assert all(label in GIVEN for label in citation.labels)
+
+
+def test_index_is_usable_from_a_worker_thread(report: ExtractedDocument) -> None:
+    import threading
+
+    found: list[str] = []
+    with PassageIndex() as index:
+        index.add(report)
+
+        def search() -> None:
+            found.extend(report.passages[h.index].label for h in index.search(QUESTIONS[27], limit=1))
+
+        worker = threading.Thread(target=search)
+        worker.start()
+        worker.join(timeout=30)
+    assert found == ["report.pdf p.27"]
