@@ -130,3 +130,14 @@ def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(FileTooLargeError, match="up to 100 bytes"):
         prepare_image(path, ImageOptions(max_bytes=100))
     assert prepare_image(path).width == 300
+
+
+def test_sixteen_bit_grey_keeps_its_range() -> None:
+    ramp = Image.new("I;16", (256, 4))
+    ramp.putdata([x * 256 for x in range(256)] * 4)
+    prepared = prepare_image_bytes(_encode(ramp, "PNG"), "ramp.png")
+    with Image.open(io.BytesIO(prepared.data)) as back:
+        rgb = back.convert("RGB")
+        dark, light = rgb.getpixel((10, 1)), rgb.getpixel((250, 1))
+        assert isinstance(dark, tuple) and isinstance(light, tuple)
+        assert dark[0] < 20 and light[0] > 240

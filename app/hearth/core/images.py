@@ -100,9 +100,11 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB pixels; transparency becomes white (vision encoders drop alpha, which would often leave black)."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        image = ImageOps.autocontrast(image.convert("F").convert("L")) if image.mode == "F" else \
-            image.point(lambda v: v / 256).convert("L")
+    if image.mode == "F":
+        image = ImageOps.autocontrast(image.convert("L"))
+    elif image.mode.startswith("I"):
+        # 16-bit grey (medical and scientific PNGs): keep the top 8 bits rather than clipping at 255.
+        image = image.convert("I").point(lambda v: v / 256).convert("L")
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
