@@ -197,3 +197,23 @@ def test_pdf_locked_only_for_editing_opens_without_asking() -> None:
     out = io.BytesIO()
     writer.write(out)
     assert extract_bytes(out.getvalue(), "restricted.pdf").sections[0].text == "Readable by anyone."
+
+
+def test_pages_pypdf_cannot_read_are_reported_not_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: pypdf raising on a page (as it does on some broken content streams)."""
+    from pypdf import PageObject
+
+    original = PageObject.extract_text
+
+    def flaky(self: PageObject, *args: object, **kwargs: object) -> str:
+        text = original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if "two" in text:
+            raise ValueError("broken content stream")
+        return text
+
+    monkeypatch.setattr(PageObject, "extract_text", flaky)
+    doc = extract_bytes(make_pdf(["Page one.", "Page two.", "Page three."]), "flaky.pdf")
+    assert [s.page for s in doc.sections] == [1, 3]
+    assert doc.warnings == ("1 page of flaky.pdf could not be read (page 2).",)
+    with pytest.raises(CorruptDocumentError, match="none of its 2 pages could be read"):
+        extract_bytes(make_pdf(["Page two.", "Also two."]), "broken.pdf")

@@ -20,6 +20,7 @@ from hearth.core.documents.table import csv_sections
 from hearth.core.documents.web import html_charset, html_sections
 from hearth.core.documents.word import ZipLimits, docx_sections
 from hearth.core.errors import (
+    CorruptDocumentError,
     DocumentError,
     EmptyDocumentError,
     ExtractionCancelled,
@@ -161,6 +162,11 @@ def extract_bytes(
                     f"scanned pictures.",
                     hint="Load a model that can see images to read its pages, or run the PDF through OCR first.",
                     page_count=page_count,
+                )
+            if result.failed_pages:
+                raise CorruptDocumentError(
+                    f"{name} is damaged: none of its {page_count:,} pages could be read.",
+                    hint="Open it in a PDF viewer and print it to a new PDF, then attach that.",
                 )
             raise EmptyDocumentError(f"{name} has no text in it.", hint="Check that this is the file you meant.")
     elif kind is DocumentKind.DOCX:

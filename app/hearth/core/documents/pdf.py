@@ -40,6 +40,7 @@ class PdfText:
     sections: list[Section]
     page_count: int
     pages_without_text: tuple[int, ...]
+    failed_pages: tuple[int, ...]
     warnings: tuple[str, ...]
 
 
@@ -162,7 +163,7 @@ def pdf_text(
         warnings.append(f"{len(no_text)} page{'s' if len(no_text) != 1 else ''} of {name} "
                         f"{'are' if len(no_text) != 1 else 'is'} a picture without text ({_page_list(no_text)}); "
                         f"a vision model can read {'them' if len(no_text) != 1 else 'it'}.")
-    return PdfText(sections, total, tuple(no_text), tuple(warnings))
+    return PdfText(sections, total, tuple(no_text), tuple(failed), tuple(warnings))
 
 
 def _page_list(pages: list[int], limit: int = 8) -> str:
