@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from hearth.cli.attachments import AttachmentPrompter, load_attachments
 from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
@@ -40,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--seed", type=int, help="fixed seed for reproducible answers")
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
+    parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
+                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); repeatable")
     add_plan_arguments(parser)
 
 
@@ -129,6 +132,12 @@ def run(args: argparse.Namespace) -> int:
         repeat_penalty=args.repeat_penalty,
         seed=args.seed,
     )
+    # Attachments are read before the model loads, so a bad file fails fast.
+    try:
+        documents = load_attachments(args.attach, err=err)
+    except HearthError as exc:
+        print_error(exc)
+        return 1
     client = EngineClient(log_path=paths.log_dir / "engine.log")
     try:
         try:
@@ -143,9 +152,11 @@ def run(args: argparse.Namespace) -> int:
         messages: list[dict[str, str]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
+        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err)
+                    if documents else None)
         if args.prompt is not None:
-            return _one_shot(client, messages, args.prompt, params, args.json, out, err)
-        return _interactive(client, messages, params, args.json, out, err)
+            return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter)
+        return _interactive(client, messages, params, args.json, out, err, prompter)
     finally:
         if args.verbose:
             err.write("\n".join(client.log_tail(200)) + "\n")
@@ -166,8 +177,14 @@ def _one_shot(
     as_json: bool,
     out: TextIO,
     err: TextIO,
+    prompter: AttachmentPrompter | None = None,
 ) -> int:
-    messages.append({"role": "user", "content": prompt})
+    try:
+        content = prompter.compose(prompt, messages) if prompter else prompt
+    except HearthError as exc:
+        print_error(exc)
+        return 1
+    messages.append({"role": "user", "content": content})
     try:
         _text, stats = answer(client, messages, params, out=out, err=err)
     except HearthError as exc:
@@ -185,6 +202,7 @@ def _interactive(
     as_json: bool,
     out: TextIO,
     err: TextIO,
+    prompter: AttachmentPrompter | None = None,
 ) -> int:
     if err.isatty():
         err.write("Type a message and press Enter. Ctrl+C stops an answer; Ctrl+D or /exit quits; /reset forgets.\n")
@@ -205,13 +223,20 @@ def _interactive(
             del messages[sum(1 for m in messages[:1] if m["role"] == "system"):]
             err.write("(conversation cleared)\n")
             continue
-        messages.append({"role": "user", "content": line})
+        try:
+            content = prompter.compose(line, messages) if prompter else line
+        except HearthError as exc:
+            print_error(exc)
+            continue
+        messages.append({"role": "user", "content": content})
         try:
             reply, stats = answer(client, messages, params, out=out, err=err)
         except HearthError as exc:
             messages.pop()
             print_error(exc)
             continue
+        # History keeps the question alone: the next question gets passages chosen for it.
+        messages[-1] = {"role": "user", "content": line}
         messages.append({"role": "assistant", "content": reply})
         if as_json:
             _emit_stats(stats, out)

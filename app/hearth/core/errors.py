@@ -123,6 +123,76 @@ class DocumentError(HearthError):
     title = "The file could not be read"
 
 
+class EncryptedDocumentError(DocumentError):
+    """The document is password-protected; ``wrong_password`` is True when a password was given and refused."""
+
+    title = "This document is password-protected"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", wrong_password: bool = False) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.wrong_password = wrong_password
+
+
+class NoTextLayerError(DocumentError):
+    """A PDF has pages but no text to read (a scan); its page images can go to a vision model instead."""
+
+    title = "This PDF has no text to read"
+    needs_ocr = True
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", page_count: int = 0) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.page_count = page_count
+
+
+class CorruptDocumentError(DocumentError):
+    """The file is damaged or is not what its name says."""
+
+    title = "The file is damaged"
+
+
+class EmptyDocumentError(DocumentError):
+    """The file is empty (0 bytes) or holds no text at all."""
+
+    title = "The file is empty"
+
+
+class BinaryFileError(DocumentError):
+    """A file named like text holds binary data."""
+
+    title = "This is not a text file"
+
+
+class FileTooLargeError(DocumentError):
+    """The file is bigger than the configured limit."""
+
+    title = "The file is too large"
+
+    def __init__(
+        self, message: str, *, hint: str = "", details: str = "", size_bytes: int = 0, limit_bytes: int = 0
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.size_bytes = size_bytes
+        self.limit_bytes = limit_bytes
+
+
+class UnsupportedDocumentError(DocumentError):
+    """Hearth cannot read this kind of file."""
+
+    title = "This kind of file is not supported"
+
+
+class UnsafeDocumentError(DocumentError):
+    """The file would expand far beyond its size when opened (a zip or image "bomb")."""
+
+    title = "The file was not opened to protect your computer"
+
+
+class ExtractionCancelled(DocumentError):
+    """Reading the document was stopped on request."""
+
+    title = "Reading the document was stopped"
+
+
 class StoreError(HearthError):
     """The conversation database could not be opened or written."""
 
