@@ -34,7 +34,7 @@ def test_build_plans_choose_the_llama_cpp_build() -> None:
     deb = next(f for f in linux.formats if f.label == "system:deb")
     source = installers.plan_build(linux, matrix.variants["vulkan"], deb)
     assert source.env["CMAKE_ARGS"].startswith("-DGGML_VULKAN=ON")
-    assert ["briefcase", "package", "linux", "system"] == source.commands[2][:4]
+    assert source.commands[2][:4] == ["briefcase", "package", "linux", "system"]
     assert "--packaging-format" in source.commands[2] and "deb" in source.commands[2]
     wheels = installers.plan_build(windows, matrix.variants["cuda"], windows.formats[0], wheels=Path("w"))
     override = next(a for a in wheels.commands[0] if a.startswith("requirement_installer_args="))

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.core.store import HIGHLIGHT_END, HIGHLIGHT_START, Conversation, SearchHit, Store
+from hearth.core.store import Conversation, SearchHit, Store
 
 _KIND = Qt.ItemDataRole.UserRole + 1
 _ID = Qt.ItemDataRole.UserRole + 2
@@ -148,30 +148,30 @@ class _Delegate(QStyledItemDelegate):
         kind = index.data(_KIND)
         if kind == _HEADER:
             painter.save()
-            font = option.font  # type: ignore[attr-defined]
+            font = option.font
             font.setPointSizeF(font.pointSizeF() * 0.85)
             font.setBold(True)
             painter.setFont(font)
-            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))  # type: ignore[attr-defined]
-            rect = option.rect.adjusted(10, 8, -6, 0)  # type: ignore[attr-defined]
+            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+            rect = option.rect.adjusted(10, 8, -6, 0)
             painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              str(index.data()).upper())
             painter.restore()
             return
         if kind == _HIT:
             self.initStyleOption(option, index)
-            style = option.widget.style() if option.widget else None  # type: ignore[attr-defined]
-            option.text = ""  # type: ignore[attr-defined]
+            style = option.widget.style() if option.widget else None
+            option.text = ""
             if style is not None:
-                style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)  # type: ignore[attr-defined]
+                style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
             doc = QTextDocument()
-            doc.setDefaultFont(option.font)  # type: ignore[attr-defined]
+            doc.setDefaultFont(option.font)
             doc.setHtml(str(index.data(_RICH)))
-            doc.setTextWidth(option.rect.width() - 16)  # type: ignore[attr-defined]
+            doc.setTextWidth(option.rect.width() - 16)
             painter.save()
-            painter.translate(option.rect.left() + 8, option.rect.top() + 4)  # type: ignore[attr-defined]
+            painter.translate(option.rect.left() + 8, option.rect.top() + 4)
             ctx = QAbstractTextDocumentLayout.PaintContext()
-            painter.setClipRect(QRectF(0, 0, option.rect.width() - 16, option.rect.height() - 4))  # type: ignore[attr-defined]
+            painter.setClipRect(QRectF(0, 0, option.rect.width() - 16, option.rect.height() - 4))
             doc.documentLayout().draw(painter, ctx)
             painter.restore()
             return
