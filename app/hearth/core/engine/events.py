@@ -52,6 +52,8 @@ class AnswerStats:
     n_ctx: int = 0
     template: str = ""
     prompt_eval_s: float | None = None
+    prompt_decode_s: float | None = None
+    prompt_decoded_tokens: int = 0
     host_ttft_s: float | None = None
     host_tokens_per_s: float | None = None
 

@@ -281,6 +281,7 @@ class EngineHost:
         if self._requests == 0:
             self._first_decode_fault()
         self._requests += 1
+        decode_started = time.perf_counter()
         try:
             rt.decode(new_tokens, common, on_batch if total > rt.n_batch else None)
         except DecodeAborted as stop:
@@ -302,6 +303,8 @@ class EngineHost:
         self.cached = list(prompt)
         prompt_done = time.perf_counter()
         stats["prompt_eval_s"] = prompt_done - received
+        stats["prompt_decode_s"] = prompt_done - decode_started
+        stats["prompt_decoded_tokens"] = total
         self._generate(rid, params, stats, received)
 
     def _first_decode_fault(self) -> None:
