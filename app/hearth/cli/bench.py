@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from hearth.cli.common import add_plan_arguments, app_paths, current_settings, default_model, plan_from_args, print_error
+from hearth.cli.common import (
+    add_plan_arguments,
+    app_paths,
+    current_settings,
+    default_model,
+    plan_from_args,
+    print_error,
+)
 from hearth.core.benchmark import format_table, run_benchmark, save_result
 from hearth.core.errors import HearthError
 
