@@ -189,14 +189,15 @@ class Conversations:
         self._attachments.remove_copies(removed_files)
         return cur.rowcount > 0
 
-    def purge_deleted(self, *, older_than_s: float = 0.0) -> list[int]:
-        """Purge soft-deleted conversations deleted at least ``older_than_s`` ago. Returns their ids."""
-        cutoff = self._clock() - older_than_s
+    def purge_deleted(self, *, older_than_s: float | None = None) -> list[int]:
+        """Purge soft-deleted conversations (all, or those deleted at least ``older_than_s`` ago); returns ids."""
+        cutoff = float("inf") if older_than_s is None else self._clock() - older_than_s
         with self._db.read() as conn:
             ids = [
                 int(r[0])
                 for r in conn.execute(
-                    "SELECT id FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,)
+                    "SELECT id FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ? ORDER BY id",
+                    (cutoff,),
                 )
             ]
         for conv_id in ids:

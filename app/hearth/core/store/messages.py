@@ -262,13 +262,14 @@ class MessageTree:
         ``Store.open`` calls this. Only the process holding the instance lock may: another live instance's
         answer would be marked too.
         """
+        if not self.streaming_ids():
+            return []  # the usual case: no write, so opening needs no write lock
         with self._db.write() as conn:
             ids = [int(r[0]) for r in conn.execute("SELECT id FROM messages WHERE status = 'streaming'")]
-            if ids:
-                conn.execute(
-                    "UPDATE messages SET status = 'interrupted', updated = ? WHERE status = 'streaming'",
-                    (self._clock(),),
-                )
+            conn.execute(
+                "UPDATE messages SET status = 'interrupted', updated = ? WHERE status = 'streaming'",
+                (self._clock(),),
+            )
         return ids
 
     # ----- deleting ------------------------------------------------------------------------------------------
@@ -325,11 +326,13 @@ class MessageTree:
         now = self._clock()
         with self._db.write() as conn:
             conv = conn.execute(
-                "SELECT title_source FROM conversations WHERE id = ? AND deleted_at IS NULL", (conv_id,)
+                "SELECT title_source, selected_leaf_id FROM conversations WHERE id = ? AND deleted_at IS NULL",
+                (conv_id,),
             ).fetchone()
             if conv is None:
                 raise StoreNotFoundError("That conversation no longer exists.", details=f"conversation {conv_id}")
-            parent = _selected_leaf(conn, conv_id) if isinstance(parent_id, _Leaf) else parent_id
+            current_leaf = _selected_leaf(conn, conv_id)
+            parent = current_leaf if isinstance(parent_id, _Leaf) else parent_id
             if parent is not None:
                 owner = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (parent,)).fetchone()
                 if owner is None or owner[0] != conv_id:
@@ -353,7 +356,12 @@ class MessageTree:
             )
             message_id = int(cur.lastrowid or 0)
             self._attachments.link(conn, message_id, attachments)
-            select_leaf(conn, conv_id, message_id)
+            if parent is not None and parent == conv["selected_leaf_id"]:
+                # The path above is already the selected one; only the parent learns its new child.
+                conn.execute("UPDATE messages SET active_child_id = ? WHERE id = ?", (message_id, parent))
+                conn.execute("UPDATE conversations SET selected_leaf_id = ? WHERE id = ?", (message_id, conv_id))
+            else:
+                select_leaf(conn, conv_id, message_id)
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conv_id))
             if role is Role.USER and conv["title_source"] == TitleSource.NONE.value:
                 title = auto_title(text) or (attachments[0].file_name if attachments else "")
