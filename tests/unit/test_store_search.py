@@ -99,7 +99,9 @@ def test_fts_query_building() -> None:
     assert fts_query("hello world") == '"hello" "world"*'
     assert fts_query("hello world ") == '"hello" "world"'
     assert fts_query('say "exact phrase" now') == '"say" "exact phrase" "now"*'
-    assert fts_query('a"b') == '"a b"*'
+    assert fts_query('a"b') == '"a b"'  # a one-letter last word is not a prefix
+    assert fts_query('café "au lait" ré') == '"café" "au lait" "ré"*'
+    assert fts_query("snake_case AND c++") == '"snake case" "AND" "c"'
 
 
 def test_streaming_text_is_indexed_once_finished(store: Store) -> None:
@@ -147,3 +149,39 @@ def test_search_within_one_conversation_and_paging(store: Store, clock: FakeCloc
     assert len(everything) == 4
     page = [h.message_id for h in store.search.messages("rocket", limit=2, offset=2)]
     assert page == everything[2:]
+
+
+def test_hidden_conversations_never_crowd_out_visible_hits(store: Store, clock: FakeClock) -> None:
+    _, (visible,) = say(store, clock, "visible", "one mention of a kettle in a long message about other things")
+    deleted = store.conversations.create(title="deleted")
+    with store.db.write():
+        for _ in range(120):  # better matches than the visible one, all in the undo window
+            store.messages.add_message(deleted.id, Role.USER, "kettle kettle kettle")
+    store.conversations.delete(deleted.id)
+    assert [h.message_id for h in store.search.messages("kettle", limit=1)] == [visible]
+    assert store.search.count("kettle") == 1
+
+
+def test_common_words_are_ranked_among_the_newest_matches(store: Store, clock: FakeClock) -> None:
+    from hearth.core.store import Search
+
+    _, (old_best,) = say(store, clock, "old", "lamp lamp lamp lamp")
+    newer = [say(store, clock, f"n{i}", f"a lamp and {i} other words here")[1][0] for i in range(4)]
+    capped = Search(store.db, candidate_cap=3)
+    assert old_best not in [h.message_id for h in capped.messages("lamp")]
+    assert {h.message_id for h in capped.messages("lamp")} == set(newer[-3:])
+    assert store.search.messages("lamp")[0].message_id == old_best  # the default cap covers all of them
+
+
+def test_a_single_letter_is_a_word_not_a_prefix(store: Store, clock: FakeClock) -> None:
+    _, (a_word,) = say(store, clock, "x", "plan a trip")
+    say(store, clock, "y", "apples and avocados")
+    assert [h.message_id for h in store.search.messages("a")] == [a_word]
+    assert len(store.search.messages("ap")) == 1
+
+
+def test_pages_past_the_end_and_empty_pages(store: Store, clock: FakeClock) -> None:
+    say(store, clock, "x", "only one hit for quasar")
+    assert store.search.messages("quasar", offset=5) == []
+    assert store.search.messages("quasar", limit=0) == []
+    assert store.search.messages("quasar", conversation_id=424242) == []

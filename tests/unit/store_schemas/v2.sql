@@ -65,7 +65,8 @@ CREATE VIRTUAL TABLE message_fts USING fts5(
     content,
     content='messages',
     content_rowid='id',
-    tokenize='unicode61 remove_diacritics 2'
+    tokenize='unicode61 remove_diacritics 2',
+    prefix='2 3'
 );
 INSERT INTO message_fts(rowid, content) SELECT id, content FROM messages WHERE status != 'streaming';
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.status != 'streaming' BEGIN

@@ -23,7 +23,8 @@ from hearth.core.store.records import (
     TitleSource,
 )
 from hearth.core.store.schema import LATEST_VERSION
-from hearth.core.store.search import HIGHLIGHT_END, HIGHLIGHT_START, Search, SearchHit
+from hearth.core.store.search import Search, SearchHit
+from hearth.core.store.snippets import HIGHLIGHT_END, HIGHLIGHT_START
 from hearth.core.store.store import Store, default_db_path
 from hearth.core.store.streaming import StreamingSaver
 from hearth.core.store.titles import auto_title, clean_model_title, title_messages
