@@ -22,6 +22,7 @@ from hearth.core.store.records import (
     StoredFile,
     TitleSource,
 )
+from hearth.core.store.salvage import SalvageReport, salvage
 from hearth.core.store.schema import LATEST_VERSION
 from hearth.core.store.search import Search, SearchHit
 from hearth.core.store.snippets import HIGHLIGHT_END, HIGHLIGHT_START
@@ -47,6 +48,7 @@ __all__ = [
     "OpenReport",
     "Role",
     "RunInfo",
+    "SalvageReport",
     "Search",
     "SearchHit",
     "Store",
@@ -62,5 +64,6 @@ __all__ = [
     "import_archive",
     "import_conversation",
     "quarantine",
+    "salvage",
     "title_messages",
 ]
