@@ -199,6 +199,44 @@ class StoreError(HearthError):
     title = "Your conversations could not be saved"
 
 
+class StoreCorruptError(StoreError):
+    """The conversation database file is damaged or is not a database at all.
+
+    Attributes:
+        path: the database file.
+    """
+
+    title = "Your conversation database is damaged"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", path: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.path = path
+
+
+class StoreTooNewError(StoreError):
+    """The database was written by a newer version of Hearth than this one."""
+
+    title = "Your conversations need a newer Hearth"
+
+
+class StoreBusyError(StoreError):
+    """Another program kept the database busy for too long."""
+
+    title = "Your conversations are busy"
+
+
+class StoreNotFoundError(StoreError):
+    """A conversation or message that was asked for no longer exists (deleted meanwhile)."""
+
+    title = "That conversation no longer exists"
+
+
+class AlreadyRunningError(HearthError):
+    """Another Hearth window already uses this data folder."""
+
+    title = "Hearth is already running"
+
+
 def _all_error_types() -> dict[str, type[HearthError]]:
     found: dict[str, type[HearthError]] = {}
     pending: list[type[HearthError]] = [HearthError]
