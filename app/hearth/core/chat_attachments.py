@@ -112,11 +112,10 @@ def _document(
         assert source.path is not None
         too_big = source.path.is_file() and source.path.stat().st_size > DEFAULT_MAX_BYTES
         known = None if too_big else store.attachments.get_file(_sha256(source))
-        document = cached_document(known, source.name) if known is not None else None
-        if document is None:
-            # Read before copying: the size limit and bad files are refused before anything is stored.
-            document = extract_document(source.path, password=password, on_progress=progress,
-                                        should_cancel=should_cancel)
+        cached = cached_document(known, source.name) if known is not None else None
+        # Read before copying: the size limit and bad files are refused before anything is stored.
+        document = cached or extract_document(source.path, password=password, on_progress=progress,
+                                              should_cancel=should_cancel)
         stored = store.attachments.store_file(source.path)
     if cached_document(stored, source.name) is None:
         stored = store.attachments.set_extraction(

@@ -93,6 +93,12 @@ class TemplateError(HearthError):
     title = "The model's chat template failed"
 
 
+class NoVisionError(HearthError):
+    """Images were sent to a model that has no vision projector loaded."""
+
+    title = "This model can't see images"
+
+
 class GenerationError(HearthError):
     """llama.cpp failed while reading the prompt or writing the answer."""
 

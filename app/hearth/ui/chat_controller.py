@@ -183,8 +183,8 @@ class ChatController(QObject):
 
     @Slot(object)
     def _on_preparing_progress(self, update: object) -> None:
-        name, fraction = update  # type: ignore[misc]
-        self.status.emit(f"Reading {name}… {float(fraction):.0%}")
+        if isinstance(update, tuple) and len(update) == 2:
+            self.status.emit(f"Reading {update[0]}… {float(update[1]):.0%}")
 
     @Slot(object)
     def _on_preparing_finished(self, prepared: object) -> None:
