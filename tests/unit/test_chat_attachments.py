@@ -78,7 +78,7 @@ def test_pasted_text_and_images(store: Store) -> None:
 def test_encrypted_pdf_is_refused_in_words(store: Store, tmp_path: Path) -> None:
     locked = tmp_path / "locked.pdf"
     encrypt_pdf(make_pdf(report_pages(3)), "secret", locked)
-    with pytest.raises(DocumentError, match="(?i)password"):
+    with pytest.raises(DocumentError, match=r"(?i)password"):
         prepare_attachments(store, [AttachmentSource("locked.pdf", locked)])
     unlocked = prepare_attachments(store, [AttachmentSource("locked.pdf", locked)], passwords={"locked.pdf": "secret"})
     assert unlocked.documents[0].page_count == 3
