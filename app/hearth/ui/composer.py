@@ -346,7 +346,7 @@ class Composer(QWidget):
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        image.save(buffer, b"PNG")
+        image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes; the binding wants str
         raw = bytes(data.data())
         self.add_attachment(PendingAttachment("Pasted image.png", len(raw), "image", data=raw))
 

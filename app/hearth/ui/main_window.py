@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.session = session
         self.settings = settings
+        self._editing_message_id: int | None = None
 
         self.sidebar = ConversationList(store)
         self.sidebar.setMinimumWidth(220)
@@ -171,7 +172,7 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(slot)
             shortcut.setObjectName(name)
 
-        bind(QKeySequence.StandardKey.New, self.new_chat, "newChat")
+        bind(QKeySequence(QKeySequence.StandardKey.New), self.new_chat, "newChat")
         bind("Ctrl+K", self.sidebar.focus_search, "searchChats")
         bind("Escape", self._on_escape, "stop")
         bind("Ctrl+Shift+C", self.copy_last_answer, "copyLastAnswer")
@@ -262,7 +263,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str, list)
     def _on_composer_submitted(self, text: str, attachments: list[object]) -> None:
-        editing = getattr(self, "_editing_message_id", None)
+        editing = self._editing_message_id
         if editing is not None:
             self._editing_message_id = None
             self.controller.edit_and_resend(editing, text)
