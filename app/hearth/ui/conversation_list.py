@@ -281,7 +281,7 @@ class ConversationList(QWidget):
         self._store.conversations.delete(conversation_id)
         timer = QTimer(self)
         timer.setSingleShot(True)
-        timer.setInterval(self.UNDO_SECONDS * 1000)
+        timer.setInterval(int(self.UNDO_SECONDS * 1000))
         timer.timeout.connect(self._on_undo_timer_timeout)
         timer.start()
         self._pending_delete.append((conversation_id, timer))
