@@ -243,18 +243,18 @@ class MainWindow(QMainWindow):
 
     # --- events --------------------------------------------------------------------------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if _local_files(event.mimeData()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event: QDropEvent) -> None:
         files = _local_files(event.mimeData())
         if files:
             self.show_chat()
             self.composer.add_files(files)
             event.acceptProposedAction()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.shutdown()
         self.sidebar.purge_pending()
         conversation = self.controller.conversation_id

@@ -50,7 +50,7 @@ class Toast(QFrame):
         self.raise_()
         self._timer.start(int(seconds * 1000))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.parent() and event.type() == QEvent.Type.Resize:
             self._place()
         return False
