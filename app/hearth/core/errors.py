@@ -199,6 +199,18 @@ class StoreError(HearthError):
     title = "Your conversations could not be saved"
 
 
+class NoVisionError(HearthError):
+    """Images were sent to a model that has no vision projector (mmproj) loaded."""
+
+    title = "This model can't see images"
+
+
+class VisionFileError(ModelLoadError):
+    """The vision projector (mmproj) file is missing, damaged, or made for a different model."""
+
+    title = "The vision file could not be loaded"
+
+
 def _all_error_types() -> dict[str, type[HearthError]]:
     found: dict[str, type[HearthError]] = {}
     pending: list[type[HearthError]] = [HearthError]
