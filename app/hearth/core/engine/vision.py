@@ -122,15 +122,17 @@ class VisionProjector:
         # A marker no user will type: mtmd splits the rendered prompt at each occurrence.
         self.marker = f"<__hearth_image_{secrets.token_hex(6)}__>"
         self._marker_bytes = self.marker.encode()
+        # A CPU-only build of llama.cpp runs the encoder on the CPU whatever is asked.
+        on_gpu = use_gpu and bool(L.llama_supports_gpu_offload())
         params = M.mtmd_context_params_default()
-        params.use_gpu = use_gpu
+        params.use_gpu = on_gpu
         params.n_threads = max(1, n_threads)
         params.print_timings = False
         params.media_marker = self._marker_bytes
         params.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_AUTO
         # The warm-up encodes a blank tile to size the buffers: cheap on a GPU (and it finds a lack of video
         # memory at load time), seconds of a CPU's time for Llama 4's encoder, which the first picture pays anyway.
-        params.warmup = use_gpu
+        params.warmup = on_gpu
         self._progress_cb = M.mtmd_progress_callback(self._progress)
         params.progress_callback = self._progress_cb
         # On the CPU one tile takes seconds: the scheduler asks this callback about each node of the encoder's
@@ -138,7 +140,7 @@ class VisionProjector:
         # encode short. On a GPU a tile takes milliseconds and the graph is best computed in one go.
         self._asked = 0
         self._eval_cb = L.ggml_backend_sched_eval_callback(self._should_stop_encode)
-        if not use_gpu:
+        if not on_gpu:
             params.cb_eval = self._eval_cb
         ctx = M.mtmd_init_from_file(path.encode(), runtime.model, params)
         if not ctx:
@@ -153,7 +155,6 @@ class VisionProjector:
                 f"{Path(path).name} is not a vision projector: it has no image encoder.",
                 hint="Choose the mmproj file made for this model.",
             )
-        self.uses_mrope = bool(M.mtmd_decode_use_mrope(ctx))
 
     def _progress(self, fraction: float, _user: ctypes.c_void_p) -> bool:
         try:
