@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from hearth.core.errors import CorruptDocumentError, FileTooLargeError, UnsafeDocumentError
-from hearth.core.images import ImageOptions, prepare_image, prepare_image_bytes
+from hearth.core.images import ImageOptions, prepare_image, prepare_image_bytes, rgb_pixels
 
 _GPS_IFD = 0x8825
 _ORIENTATION = 0x0112
@@ -141,3 +141,31 @@ def test_sixteen_bit_grey_keeps_its_range() -> None:
         dark, light = rgb.getpixel((10, 1)), rgb.getpixel((250, 1))
         assert isinstance(dark, tuple) and isinstance(light, tuple)
         assert dark[0] < 20 and light[0] > 240
+
+
+def test_rgb_pixels_of_a_prepared_png_are_its_pixels() -> None:
+    prepared = prepare_image_bytes(_encode(_half_red(40, 20), "PNG"), "pic.png")
+    pixels = rgb_pixels(prepared.data, "pic.png")
+    assert (pixels.width, pixels.height) == (40, 20) and len(pixels.data) == 40 * 20 * 3
+    assert pixels.data[:3] == bytes((255, 0, 0)) and pixels.data[-3:] == bytes((0, 0, 255))
+
+
+def test_rgb_pixels_of_a_raw_photo_are_upright_scaled_and_opaque() -> None:
+    exif = Image.Exif()
+    exif[_ORIENTATION] = 6
+    sideways = _encode(_half_red(300, 100), "JPEG", exif=exif.tobytes(), quality=95)
+    pixels = rgb_pixels(sideways, "photo.jpg", ImageOptions(max_side=150))
+    assert (pixels.width, pixels.height) == (50, 150), "turned upright, then fitted to max_side"
+    top = pixels.data[(10 * 50 + 25) * 3:(10 * 50 + 25) * 3 + 3]
+    assert top[0] > 200 and top[2] < 60, "the red half is on top"
+    clear = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert rgb_pixels(_encode(clear, "PNG"), "clear.png").data == bytes([255]) * 48, "transparent becomes white"
+
+
+def test_rgb_pixels_refuses_what_preparation_refuses() -> None:
+    with pytest.raises(CorruptDocumentError):
+        rgb_pixels(b"", "empty.png")
+    with pytest.raises(CorruptDocumentError):
+        rgb_pixels(b"not a picture at all", "text.png")
+    with pytest.raises(UnsafeDocumentError):
+        rgb_pixels(_encode(Image.new("L", (3000, 3000)), "PNG"), "big.png", ImageOptions(max_pixels=1_000_000))

@@ -11,9 +11,10 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from hearth.core.documents import ExtractedDocument, extract_document
+from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE
 from hearth.core.errors import EncryptedDocumentError
 from hearth.core.retrieval import (
     RetrievalResult,
@@ -119,15 +120,23 @@ class AttachmentPrompter:
         self.answer_tokens = min(max_tokens, n_ctx // 4)
         self.err = err
 
-    def budget(self, history: Sequence[dict[str, str]]) -> int:
-        """Tokens the next user message may take, after the earlier messages and the answer's room."""
-        other = TEMPLATE_OVERHEAD_TOKENS + sum(estimate_tokens(m.get("content", "")) + 8 for m in history)
+    def budget(self, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> int:
+        """Tokens the next user message may take, after the earlier messages and the answer's room.
+
+        Args:
+            history: the earlier messages (their pictures count as ``IMAGE_TOKENS_ESTIMATE`` each).
+            extra_tokens: what else the next message holds (its pictures).
+        """
+        other = TEMPLATE_OVERHEAD_TOKENS + extra_tokens + sum(
+            estimate_tokens(str(m.get("content", ""))) + 8 + IMAGE_TOKENS_ESTIMATE * len(m.get("images") or ())
+            for m in history
+        )
         return attachment_budget(self.n_ctx, answer_tokens=self.answer_tokens, other_tokens=other,
                                  margin=ESTIMATE_MARGIN)
 
-    def compose(self, question: str, history: Sequence[dict[str, str]]) -> str:
+    def compose(self, question: str, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""
-        text, report = build_attachment_context(self.documents, question, self.budget(history))
+        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens))
         self.err.write(report + "\n")
         self.err.flush()
         return text

@@ -63,6 +63,7 @@ def plan_from_args(model: Path, args: argparse.Namespace) -> LoadPlan:
         cpu_tensor_patterns=patterns,
         n_threads=args.threads,
         use_extra_bufts=False if args.safe_mode else None,
+        mmproj_path=str(args.mmproj) if getattr(args, "mmproj", None) else None,
         summary="experts in RAM" if patterns else ("GPU" if args.gpu_layers else "CPU"),
     )
 

@@ -243,6 +243,12 @@ class AlreadyRunningError(HearthError):
     title = "Hearth is already running"
 
 
+class VisionFileError(ModelLoadError):
+    """The vision projector (mmproj) file is missing, damaged, or made for a different model."""
+
+    title = "The vision file could not be loaded"
+
+
 def _all_error_types() -> dict[str, type[HearthError]]:
     found: dict[str, type[HearthError]] = {}
     pending: list[type[HearthError]] = [HearthError]

@@ -132,14 +132,8 @@ def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
     )
 
 
-def prepare_pil_image(image: Image.Image, name: str, options: ImageOptions | None = None) -> PreparedImage:
-    """Prepare an image that is already open (e.g. a page picture from a PDF). See ``prepare_image_bytes``.
-
-    Raises:
-        UnsafeDocumentError: the image has more pixels than ``options.max_pixels``.
-        CorruptDocumentError: the pixels cannot be decoded.
-    """
-    options = options or ImageOptions()
+def _upright_pixels(image: Image.Image, name: str, options: ImageOptions) -> tuple[Image.Image, int, int]:
+    """RGB pixels turned upright and scaled to fit ``options.max_side``, and the upright size of the original."""
     source_format = (image.format or "PNG").upper()
     width, height = image.size
     if width * height > options.max_pixels:
@@ -171,6 +165,21 @@ def prepare_pil_image(image: Image.Image, name: str, options: ImageOptions | Non
                                    details=repr(exc)) from exc
     if pixels.size != target:
         pixels = pixels.resize(target, Image.Resampling.LANCZOS)
+    return pixels, source_w, source_h
+
+
+def prepare_pil_image(image: Image.Image, name: str, options: ImageOptions | None = None) -> PreparedImage:
+    """Prepare an image that is already open (e.g. a page picture from a PDF). See ``prepare_image_bytes``.
+
+    Raises:
+        UnsafeDocumentError: the image has more pixels than ``options.max_pixels``.
+        CorruptDocumentError: the pixels cannot be decoded.
+    """
+    options = options or ImageOptions()
+    source_format = (image.format or "PNG").upper()
+    animated = bool(getattr(image, "is_animated", False))
+    pixels, source_w, source_h = _upright_pixels(image, name, options)
+    target = pixels.size
     # Only pixels survive: a fresh image from raw bytes has no info, EXIF, XMP or ICC to carry along.
     clean = Image.frombytes("RGB", pixels.size, pixels.tobytes())
     fmt = "JPEG" if source_format in _LOSSY else "PNG"
@@ -211,6 +220,11 @@ def prepare_image_bytes(data: bytes, name: str, options: ImageOptions | None = N
         CorruptDocumentError: empty, truncated or not one of the accepted formats.
     """
     options = options or ImageOptions()
+    with _open(data, name, options) as image:
+        return prepare_pil_image(image, name, options)
+
+
+def _open(data: bytes, name: str, options: ImageOptions) -> Image.Image:
     if not data:
         raise CorruptDocumentError(f"{name} is empty (0 bytes).", hint="Check that this is the picture you meant.")
     if len(data) > options.max_bytes:
@@ -229,8 +243,31 @@ def prepare_image_bytes(data: bytes, name: str, options: ImageOptions | None = N
             hint="Open it in an image viewer and save it as PNG or JPEG, then attach that.",
             details=repr(exc),
         ) from exc
-    with image:
-        return prepare_pil_image(image, name, options)
+    return image
+
+
+@dataclass(frozen=True)
+class RgbPixels:
+    """Decoded pixels for a vision encoder: ``width`` × ``height`` × 3 bytes, RGB, rows from the top."""
+
+    width: int
+    height: int
+    data: bytes
+
+
+def rgb_pixels(data: bytes, name: str, options: ImageOptions | None = None) -> RgbPixels:
+    """Decode an image to upright 8-bit RGB pixels (what llama.cpp's vision encoders read).
+
+    A prepared image (``PreparedImage.data``) decodes as it is; any other picture gets the same limits, EXIF
+    orientation, sRGB conversion, white background and scaling as ``prepare_image_bytes``, without re-encoding.
+
+    Raises:
+        FileTooLargeError, UnsafeDocumentError, CorruptDocumentError: as ``prepare_image_bytes``.
+    """
+    options = options or ImageOptions()
+    with _open(data, name, options) as image:
+        pixels, _w, _h = _upright_pixels(image, name, options)
+    return RgbPixels(pixels.width, pixels.height, pixels.tobytes())
 
 
 def prepare_image(path: Path, options: ImageOptions | None = None) -> PreparedImage:

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import IO, Any
 
 import hearth
-from hearth.core.engine.diagnose import crash_error, load_failure
+from hearth.core.engine.diagnose import crash_error, load_failure, vision_load_failure
 from hearth.core.engine.events import (
     AnswerStats,
     EngineEvent,
@@ -34,14 +34,16 @@ from hearth.core.engine.events import (
     PromptProgress,
     TokenDelta,
 )
+from hearth.core.engine.media import newest_user_has_images, no_vision_error
 from hearth.core.engine.protocol import Message, decode, encode
 from hearth.core.errors import (
     EngineNotReadyError,
     HostCrashedError,
     ModelLoadError,
+    VisionFileError,
     error_from_wire,
 )
-from hearth.core.model_files import check_model_path
+from hearth.core.model_files import check_model_path, check_projector_path
 from hearth.core.plan import LoadPlan
 from hearth.core.sampling import SamplingParams
 
@@ -254,8 +256,11 @@ class EngineClient:
     def load(self, plan: LoadPlan, on_progress: Callable[[float], None] | None = None) -> ModelInfo:
         """Load a model, replacing the current one.
 
+        With ``plan.mmproj_path`` the vision projector is loaded too, and ``ModelInfo.vision`` is True.
+
         Raises:
             ModelFileError: the path is missing, not GGUF, or a part is missing.
+            VisionFileError: the vision file is missing, damaged, or made for a different model.
             ModelLoadError: llama.cpp refused the file (with the reason it gave).
             HostCrashedError: llama.cpp crashed while loading (reported as a ModelLoadError's cause).
         """
@@ -271,6 +276,8 @@ class EngineClient:
     def _load_events(self, plan: LoadPlan) -> Iterator[LoadProgress | ModelInfo]:
         files = check_model_path(plan.model_path)
         plan = plan.with_changes(model_path=str(files.first))
+        if plan.mmproj_path:
+            plan = plan.with_changes(mmproj_path=str(check_projector_path(plan.mmproj_path)))
         if not self.alive:
             self.start()
         self.info = None
@@ -296,6 +303,9 @@ class EngineClient:
                     if type(error) is ModelLoadError and "could not load" in error.message:
                         time.sleep(0.05)  # the log line that explains it may trail the event
                         error = load_failure(plan.model_path, list(self._log_tail))
+                    elif type(error) is VisionFileError and plan.mmproj_path:
+                        time.sleep(0.05)
+                        error = vision_load_failure(plan.mmproj_path, list(self._log_tail))
                     raise error
         except HostCrashedError as crash:
             refusal = load_failure(plan.model_path, crash.log_tail)
@@ -333,14 +343,22 @@ class EngineClient:
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
+        A message may carry pictures in ``images`` (see ``hearth.core.engine.media``); they need a model loaded with
+        its vision file (``ModelInfo.vision``).
+
         Raises:
             EngineNotReadyError: no model was loaded.
+            NoVisionError: the newest user message has pictures and the model has no vision file (before anything
+                is sent to the engine).
             ContextOverflowError, TemplateError, GenerationError: from the host, in plain words.
             HostCrashedError: the host died; the next call starts a new one and reloads the model.
         """
         params = params or SamplingParams()
         if self.plan is None:
             raise EngineNotReadyError("No model is loaded.", hint="Choose a model on the Models page.")
+        can_see = self.info.vision if self.info is not None else bool(self.plan.mmproj_path)
+        if not can_see and newest_user_has_images(messages):
+            raise no_vision_error()
         if self._needs_reload or not self.alive:
             yield EngineNotice("Restarting the model engine…")
             yield from self._reload(self.plan)

@@ -19,11 +19,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence, Sized
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hearth.core.chat_template import ChatTemplate, Message, fallback_template
 from hearth.core.cpu import detect_cpu
+from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, with_markers, without_images
 from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.errors import (
@@ -33,8 +35,14 @@ from hearth.core.errors import (
     HearthError,
     ModelLoadError,
 )
+from hearth.core.model_files import split_parts
 from hearth.core.plan import LoadPlan
 from hearth.core.sampling import SamplingParams
+
+if TYPE_CHECKING:
+    from hearth.core.engine.vision import ImagePrompt, VisionProjector
+
+_Prompt = TypeVar("_Prompt", bound=Sized)
 
 # Dormant fault injection for the tests of crash recovery; names the point at which the host aborts itself.
 # "first-decode-extra-bufts" imitates llama.cpp's AMX crash (an AMX CPU is not available to the test machines).
@@ -56,6 +64,19 @@ def resolve_extra_bufts(plan: LoadPlan) -> tuple[bool, str]:
     if cpu.has_amx:
         return False, "this CPU has Intel AMX, whose llama.cpp kernels crash in this build; using safe mode"
     return True, "repacked CPU weights for speed"
+
+
+def _model_share(plan: LoadPlan) -> float:
+    """The model's part of the bytes a load reads (the rest is the vision file's)."""
+    if not plan.mmproj_path:
+        return 1.0
+    try:
+        model = Path(plan.model_path)
+        model_bytes = sum(part.stat().st_size for part in split_parts(model) or (model,))
+        vision_bytes = Path(plan.mmproj_path).stat().st_size
+    except OSError:
+        return 0.9
+    return model_bytes / max(1, model_bytes + vision_bytes)
 
 
 class _StopMatcher:
@@ -95,6 +116,7 @@ class EngineHost:
     def __init__(self, out: FdWriter) -> None:
         self.out = out
         self.runtime: ModelRuntime | None = None
+        self.vision: VisionProjector | None = None
         self.template: ChatTemplate | None = None
         self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
         self.cancel_flag = threading.Event()
@@ -124,6 +146,9 @@ class EngineHost:
         threads = plan.n_threads or detect_cpu().physical_cores
         last_sent = [-1.0]
 
+        # With a vision file, the model's share of the progress bar is its share of the bytes to read.
+        model_share = _model_share(plan)
+
         def on_progress(fraction: float) -> bool:
             if fraction - last_sent[0] >= 0.01 or fraction >= 1.0:
                 last_sent[0] = fraction
@@ -134,19 +159,23 @@ class EngineHost:
         _fault("load")
         try:
             runtime = ModelRuntime(
-                plan, use_extra_bufts=extra_bufts, on_progress=on_progress, abort_flag=self.cancel_flag,
-                n_threads=threads,
+                plan, use_extra_bufts=extra_bufts, on_progress=lambda f: on_progress(f * model_share),
+                abort_flag=self.cancel_flag, n_threads=threads,
             )
-        except HearthError:
-            if self._load_cancelled:
-                exc = ModelLoadError("Loading was cancelled.")
-            self.out.send({"type": "load_failed", "error": exc.to_wire()})
+            self.runtime = runtime
+            if plan.mmproj_path:
+                self.vision = self._load_vision(plan, runtime, threads,
+                                                lambda f: on_progress(model_share + f * (1 - model_share)))
+        except HearthError as exc:
+            self.unload()
+            error = ModelLoadError("Loading was cancelled.") if self._load_cancelled else exc
+            self.out.send({"type": "load_failed", "error": error.to_wire()})
             return
-        self.runtime = runtime
         self.template = self._choose_template(runtime)
         self.cached = []
         self._requests = 0
         info = runtime.describe()
+        info.update(self.vision.describe() if self.vision else {"vision": False})
         info.update(
             {
                 "path": plan.model_path,
@@ -161,7 +190,22 @@ class EngineHost:
         self._info = info
         self.out.send({"type": "loaded", "info": info})
 
+    def _load_vision(
+        self, plan: LoadPlan, runtime: ModelRuntime, threads: int, on_progress: Callable[[float], bool]
+    ) -> VisionProjector:
+        from hearth.core.engine.vision import VisionProjector  # loads libmtmd only for models that see
+
+        assert plan.mmproj_path is not None
+        return VisionProjector(
+            plan.mmproj_path, runtime, use_gpu=plan.n_gpu_layers != 0, n_threads=plan.n_threads_batch or threads,
+            abort_flag=self.cancel_flag, on_progress=on_progress,
+        )
+
     def unload(self) -> None:
+        # The projector refers to the model: it goes first.
+        if self.vision is not None:
+            self.vision.close()
+        self.vision = None
         if self.runtime is not None:
             self.runtime.close()
         self.runtime = None
@@ -207,17 +251,49 @@ class EngineHost:
             messages, bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
         )
 
-    def _tokens_for(self, text: str) -> list[int]:
+    def _adds_bos(self, text: str) -> bool:
+        """Whether tokenizing adds BOS: when the vocabulary asks for it and the template did not write it."""
         assert self.runtime is not None
         rt = self.runtime
         bos_text = rt.token_text(rt.bos_id)
-        add_bos = rt.add_bos and not (bos_text and text.startswith(bos_text))
-        return rt.tokenize(text, add_special=add_bos, parse_special=True)
+        return rt.add_bos and not (bos_text and text.startswith(bos_text))
+
+    def _tokens_for(self, text: str) -> list[int]:
+        assert self.runtime is not None
+        return self.runtime.tokenize(text, add_special=self._adds_bos(text), parse_special=True)
 
     def _build_prompt(
         self, messages: list[Message], params: SamplingParams, continue_last: bool
     ) -> tuple[list[int], int]:
         """Tokens of the prompt, dropping the oldest turns if the conversation does not fit."""
+        return self._fit(messages, params, lambda kept: self._tokens_for(self._render(kept, continue_last)))
+
+    def _build_image_prompt(
+        self, messages: list[Message], params: SamplingParams, continue_last: bool
+    ) -> tuple[ImagePrompt, int]:
+        """Text and pictures of the prompt (a marker in the text where each picture goes), trimmed like text."""
+        vision = self.vision
+        assert vision is not None
+
+        def tokenize(kept: list[Message]) -> ImagePrompt:
+            plain, images = with_markers(kept, vision.marker)
+            text = self._render(plain, continue_last)
+            return vision.tokenize(text, images, add_special=self._adds_bos(text))
+
+        return self._fit(messages, params, tokenize, release=lambda prompt: prompt.close())
+
+    def _fit(
+        self,
+        messages: list[Message],
+        params: SamplingParams,
+        tokenize: Callable[[list[Message]], _Prompt],
+        release: Callable[[_Prompt], None] | None = None,
+    ) -> tuple[_Prompt, int]:
+        """The prompt ``tokenize`` makes of the newest turns that fit with room for the answer.
+
+        Raises:
+            ContextOverflowError: even the newest message alone does not fit.
+        """
         assert self.runtime is not None
         n_ctx = self.runtime.n_ctx
         reserve = min(params.max_tokens or 512, n_ctx // 4)
@@ -226,9 +302,11 @@ class EngineHost:
         rest = messages[len(system):]
         trimmed = 0
         while True:
-            tokens = self._tokens_for(self._render(system + rest, continue_last))
+            tokens = tokenize(system + rest)
             if len(tokens) <= budget:
                 return tokens, trimmed
+            if release is not None:
+                release(tokens)
             # Drop the oldest user turn and the replies that followed it; never the newest message.
             cut = 1
             while cut < len(rest) and rest[cut].get("role") != "user":
@@ -250,8 +328,39 @@ class EngineHost:
         params = SamplingParams.from_dict(request.get("params") or {})
         messages = list(request.get("messages") or [])
         continue_last = bool(request.get("continue_last"))
+        if has_images(messages):
+            if self.vision is None:
+                # Refused before anything is read; pictures in older turns only become a note in their text.
+                if newest_user_has_images(messages):
+                    raise no_vision_error()
+                messages = without_images(messages)
+            else:
+                image_prompt, trimmed = self._build_image_prompt(messages, params, continue_last)
+                try:
+                    self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt)
+                finally:
+                    image_prompt.close()
+                return
         prompt, trimmed = self._build_prompt(messages, params, continue_last)
+        self._answer(rid, params, received, prompt, trimmed, None)
 
+    def _answer(
+        self,
+        rid: Any,
+        params: SamplingParams,
+        received: float,
+        prompt: list[int],
+        trimmed: int,
+        image_prompt: ImagePrompt | None,
+    ) -> None:
+        """Read the prompt into the cache (what is not there already), then write the answer.
+
+        Args:
+            prompt: the prompt's tokens (for an image prompt, its position keys).
+            image_prompt: the chunks to evaluate when the prompt holds pictures.
+        """
+        rt = self.runtime
+        assert rt is not None
         # Reuse the longest cached prefix; at least the last prompt token is evaluated again for fresh logits.
         common = 0
         for a, b in zip(self.cached, prompt, strict=False):
@@ -259,6 +368,8 @@ class EngineHost:
                 break
             common += 1
         common = min(common, len(prompt) - 1)
+        if image_prompt is not None:
+            common = image_prompt.boundary_at_or_before(common)
         if common > 0 and rt.can_reuse(common) and rt.keep_prefix(common):
             self.cached = self.cached[:common]
         else:
@@ -273,6 +384,9 @@ class EngineHost:
             "trimmed_turns": trimmed,
             "template": self.template.origin if self.template else "",
         }
+        if image_prompt is not None:
+            stats["images"] = image_prompt.image_count
+            stats["image_tokens"] = image_prompt.image_tokens
         self.out.send({"type": "prompt_progress", "id": rid, "done": 0, "total": total})
 
         def on_batch(done: int) -> None:
@@ -283,9 +397,16 @@ class EngineHost:
         self._requests += 1
         decode_started = time.perf_counter()
         try:
-            rt.decode(new_tokens, common, on_batch if total > rt.n_batch else None)
+            if image_prompt is None:
+                rt.decode(new_tokens, common, on_batch if total > rt.n_batch else None)
+            else:
+                assert self.vision is not None
+                self.vision.evaluate(image_prompt, common, on_batch)
         except DecodeAborted as stop:
-            self.cached = prompt[: max(0, min(stop.kept, len(prompt)))]
+            kept = max(0, min(stop.kept, len(prompt)))
+            if image_prompt is not None:
+                kept = image_prompt.boundary_at_or_before(kept)
+            self.cached = prompt[:kept]
             rt.keep_prefix(len(self.cached))
             self._finish(rid, stats, received, None, None, 0, "cancelled")
             return

@@ -7,10 +7,11 @@ callback, and because the host's own loop is what the benchmarks compare against
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import llama_cpp as L
@@ -289,14 +290,23 @@ class ModelRuntime:
             ContextFull: no room left in the context.
             GenerationError: llama.cpp failed.
         """
-        total = len(tokens)
-        if total > 1:
-            L.llama_set_abort_callback(self.ctx, self._abort_cb, ctypes.c_void_p(0))
-        try:
+        if len(tokens) > 1:
+            with self.abortable():
+                self._decode_batches(tokens, start, on_batch)
+        else:
             self._decode_batches(tokens, start, on_batch)
+
+    @contextlib.contextmanager
+    def abortable(self) -> Iterator[None]:
+        """While active, setting the abort flag interrupts llama.cpp's computation in this context.
+
+        Used for prompts, including the image embeddings that the vision projector decodes into this context.
+        """
+        L.llama_set_abort_callback(self.ctx, self._abort_cb, ctypes.c_void_p(0))
+        try:
+            yield
         finally:
-            if total > 1:
-                L.llama_set_abort_callback(self.ctx, self._no_abort_cb, ctypes.c_void_p(0))
+            L.llama_set_abort_callback(self.ctx, self._no_abort_cb, ctypes.c_void_p(0))
 
     def _decode_batches(
         self, tokens: Sequence[int], start: int, on_batch: Callable[[int], None] | None
