@@ -19,15 +19,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from hearth.core.chat_template import ChatTemplate, Message, fallback_template
 from hearth.core.cpu import detect_cpu
-from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, with_markers, without_images
+from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
+from hearth.core.engine.prompting import PromptBuilder, choose_template
 from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
+from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import (
     ContextOverflowError,
     EngineNotReadyError,
@@ -42,7 +43,6 @@ from hearth.core.sampling import SamplingParams
 if TYPE_CHECKING:
     from hearth.core.engine.vision import ImagePrompt, VisionProjector
 
-_Prompt = TypeVar("_Prompt", bound=Sized)
 
 # Dormant fault injection for the tests of crash recovery; names the point at which the host aborts itself.
 # "first-decode-extra-bufts" imitates llama.cpp's AMX crash (an AMX CPU is not available to the test machines).
@@ -79,37 +79,6 @@ def _model_share(plan: LoadPlan) -> float:
     return model_bytes / max(1, model_bytes + vision_bytes)
 
 
-class _StopMatcher:
-    """Holds back text that may be the start of a stop string."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self._stops = [s for s in stops if s]
-        self._pending = ""
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        """Return (text safe to show, whether a stop string was reached)."""
-        if not self._stops:
-            return text, False
-        self._pending += text
-        cut = min((i for i in (self._pending.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
-            shown, self._pending = self._pending[:cut], ""
-            return shown, True
-        hold = 0
-        for stop in self._stops:
-            for size in range(min(len(stop) - 1, len(self._pending)), 0, -1):
-                if self._pending.endswith(stop[:size]):
-                    hold = max(hold, size)
-                    break
-        shown = self._pending[: len(self._pending) - hold]
-        self._pending = self._pending[len(shown):]
-        return shown, False
-
-    def flush(self) -> str:
-        rest, self._pending = self._pending, ""
-        return rest
-
-
 class EngineHost:
     """Executes the app's commands against one loaded model."""
 
@@ -117,7 +86,7 @@ class EngineHost:
         self.out = out
         self.runtime: ModelRuntime | None = None
         self.vision: VisionProjector | None = None
-        self.template: ChatTemplate | None = None
+        self.prompts: PromptBuilder | None = None
         self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
         self.cancel_flag = threading.Event()
         self._lock = threading.Lock()
@@ -171,7 +140,7 @@ class EngineHost:
             error = ModelLoadError("Loading was cancelled.") if self._load_cancelled else exc
             self.out.send({"type": "load_failed", "error": error.to_wire()})
             return
-        self.template = self._choose_template(runtime)
+        self.prompts = PromptBuilder(runtime, choose_template(runtime))
         self.cached = []
         self._requests = 0
         info = runtime.describe()
@@ -182,7 +151,7 @@ class EngineHost:
                 "use_extra_bufts": extra_bufts,
                 "use_extra_bufts_reason": why,
                 "n_threads": threads,
-                "template_origin": self.template.origin,
+                "template_origin": self.prompts.template.origin,
                 "cpu_tensor_patterns": list(plan.cpu_tensor_patterns),
                 "plan_summary": plan.summary,
             }
@@ -230,96 +199,6 @@ class EngineHost:
 
     # --- internals -----------------------------------------------------------------------------------------------
 
-    def _choose_template(self, runtime: ModelRuntime) -> ChatTemplate:
-        source = runtime.chat_template()
-        if source and source.strip():
-            return ChatTemplate(source, "gguf")
-        arch = runtime.meta("general.architecture") or ""
-        chosen = fallback_template(arch, runtime.is_single_token)
-        sys.stderr.write(f"hearth: the model has no chat template; using {chosen.origin} for '{arch}'\n")
-        return chosen
-
-    def _render(self, messages: Sequence[Message], continue_last: bool) -> str:
-        assert self.runtime is not None and self.template is not None
-        rt = self.runtime
-        if continue_last and messages and messages[-1].get("role") == "assistant":
-            head = self.template.render(
-                messages[:-1], bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
-            )
-            return head + str(messages[-1].get("content", ""))
-        return self.template.render(
-            messages, bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
-        )
-
-    def _adds_bos(self, text: str) -> bool:
-        """Whether tokenizing adds BOS: when the vocabulary asks for it and the template did not write it."""
-        assert self.runtime is not None
-        rt = self.runtime
-        bos_text = rt.token_text(rt.bos_id)
-        return rt.add_bos and not (bos_text and text.startswith(bos_text))
-
-    def _tokens_for(self, text: str) -> list[int]:
-        assert self.runtime is not None
-        return self.runtime.tokenize(text, add_special=self._adds_bos(text), parse_special=True)
-
-    def _build_prompt(
-        self, messages: list[Message], params: SamplingParams, continue_last: bool
-    ) -> tuple[list[int], int]:
-        """Tokens of the prompt, dropping the oldest turns if the conversation does not fit."""
-        return self._fit(messages, params, lambda kept: self._tokens_for(self._render(kept, continue_last)))
-
-    def _build_image_prompt(
-        self, messages: list[Message], params: SamplingParams, continue_last: bool
-    ) -> tuple[ImagePrompt, int]:
-        """Text and pictures of the prompt (a marker in the text where each picture goes), trimmed like text."""
-        vision = self.vision
-        assert vision is not None
-
-        def tokenize(kept: list[Message]) -> ImagePrompt:
-            plain, images = with_markers(kept, vision.marker)
-            text = self._render(plain, continue_last)
-            return vision.tokenize(text, images, add_special=self._adds_bos(text))
-
-        return self._fit(messages, params, tokenize, release=lambda prompt: prompt.close())
-
-    def _fit(
-        self,
-        messages: list[Message],
-        params: SamplingParams,
-        tokenize: Callable[[list[Message]], _Prompt],
-        release: Callable[[_Prompt], None] | None = None,
-    ) -> tuple[_Prompt, int]:
-        """The prompt ``tokenize`` makes of the newest turns that fit with room for the answer.
-
-        Raises:
-            ContextOverflowError: even the newest message alone does not fit.
-        """
-        assert self.runtime is not None
-        n_ctx = self.runtime.n_ctx
-        reserve = min(params.max_tokens or 512, n_ctx // 4)
-        budget = n_ctx - reserve
-        system = messages[:1] if messages and messages[0].get("role") == "system" else []
-        rest = messages[len(system):]
-        trimmed = 0
-        while True:
-            tokens = tokenize(system + rest)
-            if len(tokens) <= budget:
-                return tokens, trimmed
-            if release is not None:
-                release(tokens)
-            # Drop the oldest user turn and the replies that followed it; never the newest message.
-            cut = 1
-            while cut < len(rest) and rest[cut].get("role") != "user":
-                cut += 1
-            if cut >= len(rest):
-                raise ContextOverflowError(
-                    f"This message needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
-                    f"(with room for a {reserve:,}-token answer).",
-                    hint="Shorten the message or attachment, or raise the context size in the model's settings.",
-                )
-            rest = rest[cut:]
-            trimmed += 1
-
     def _chat(self, rid: Any, request: dict[str, Any]) -> None:
         rt = self.runtime
         if rt is None:
@@ -335,13 +214,15 @@ class EngineHost:
                     raise no_vision_error()
                 messages = without_images(messages)
             else:
-                image_prompt, trimmed = self._build_image_prompt(messages, params, continue_last)
+                assert self.prompts is not None
+                image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision)
                 try:
                     self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt)
                 finally:
                     image_prompt.close()
                 return
-        prompt, trimmed = self._build_prompt(messages, params, continue_last)
+        assert self.prompts is not None
+        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
         self._answer(rid, params, received, prompt, trimmed, None)
 
     def _answer(
@@ -382,7 +263,7 @@ class EngineHost:
             "prompt_tokens": len(prompt),
             "cached_tokens": common,
             "trimmed_turns": trimmed,
-            "template": self.template.origin if self.template else "",
+            "template": self.prompts.template.origin if self.prompts else "",
         }
         if image_prompt is not None:
             stats["images"] = image_prompt.image_count
@@ -434,13 +315,13 @@ class EngineHost:
 
     def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float) -> None:
         rt = self.runtime
-        assert rt is not None and self.template is not None
+        assert rt is not None and self.prompts is not None
         seed = params.seed if params.seed is not None else secrets.randbits(32)
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
         )
-        stops = _StopMatcher(tuple(params.stop) + self.template.stop)
+        stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send
