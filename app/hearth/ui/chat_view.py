@@ -273,7 +273,7 @@ class ChatView(QWidget):
 
     def _make_widget(self, view: MessageView) -> MessageWidget:
         widget = MessageWidget(view, self._context, self._column)
-        widget.body.document().setTextWidth(max(200, self._column.width() - 2 * self._theme.px(1.4)))
+        widget.body.set_text_width_hint(max(200, self._column.width() - 2 * self._theme.px(1.4)))
         widget.copy_requested.connect(self._on_message_copy_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.edit_requested.connect(self.edit_requested)

@@ -96,6 +96,7 @@ class MarkdownStream:
     _tail: str = ""
     _tail_offset: int = 0
     _fence: _Fence | None = None
+    _tail_codes: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -111,6 +112,7 @@ class MarkdownStream:
         """
         self._tail += delta.replace("\r", "")
         committed: list[str] = []
+        self._tail_codes = []
         while True:
             if self._fence is None:
                 self._fence = self._detect_fence()
@@ -133,6 +135,7 @@ class MarkdownStream:
         if not render_tail:
             return StreamUpdate(tuple(committed))
         tail = self.renderer.render(self._tail, len(self.code_blocks))
+        self._tail_codes = tail.code_blocks
         return StreamUpdate(tuple(committed), tail.html)
 
     def finish(self) -> StreamUpdate:
@@ -150,7 +153,7 @@ class MarkdownStream:
         open_code = self._open_code() if self._fence is not None else None
         if open_code is not None:
             return [*self.code_blocks, open_code.code]
-        return self.code_blocks + self.renderer.render(self._tail, len(self.code_blocks)).code_blocks
+        return self.code_blocks + self._tail_codes
 
     def _commit(self, block: str) -> str:
         rendered = self.renderer.render(block, len(self.code_blocks))

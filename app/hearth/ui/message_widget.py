@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolBut
 
 from hearth.ui.markdown_render import MarkdownRenderer
 from hearth.ui.markdown_stream import MarkdownStream, StreamUpdate, render_blocks
+from hearth.ui.message_body import MessageBody
 from hearth.ui.message_chips import AttachmentRow, CitationBar, NoticeBox
 from hearth.ui.message_types import MessageView
-from hearth.ui.rich_text_view import RichTextView
 from hearth.ui.theme import Theme
 
 _USER_BUBBLE_SHARE = 0.82  # of the column width
@@ -64,10 +64,7 @@ class MessageWidget(QFrame):
         self._outer = QVBoxLayout(self)
         self._outer.setContentsMargins(0, theme.px(0.6), 0, theme.px(0.6))
         self._outer.setSpacing(theme.px(0.45))
-        self.body = RichTextView(self)
-        self.body.setAccessibleName("Message text")
-        self.body.document().setDefaultFont(theme.font())
-        self.body.document().setIndentWidth(theme.px(1.6))
+        self.body = MessageBody(theme.font(), theme.px(1.6), self)
         self.body.link_activated.connect(self.link_activated)
         self._bubble: QFrame | None = None
         self._build_header(view)
@@ -175,7 +172,7 @@ class MessageWidget(QFrame):
     def _build_body(self, view: MessageView) -> None:
         if view.role != "user":
             if view.role == "system":
-                self.body.setObjectName("systemBody")
+                self.body.view.setObjectName("systemBody")
             self._outer.addWidget(self.body)
             return
         self._bubble = QFrame(self)
@@ -285,7 +282,7 @@ class MessageWidget(QFrame):
             return
         margins = self._bubble.contentsMargins()
         limit = max(80, int(self.width() * _USER_BUBBLE_SHARE) - margins.left() - margins.right())
-        doc = self.body.document()
+        doc = self.body.view.document()
         doc.setTextWidth(limit)
         ideal = min(limit, math.ceil(doc.idealWidth()) + 2)
         if self.body.width() != ideal or self.body.minimumWidth() != ideal:

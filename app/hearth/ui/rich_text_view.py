@@ -15,13 +15,18 @@ Copying strips the sentinels.
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QSize, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QPalette, QResizeEvent, QTextCursor
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+from PySide6.QtGui import QPalette, QResizeEvent, QTextCursor, QWheelEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from hearth.ui.markdown_stream import StreamUpdate
 
 _ZWSP = "\u200b"
 SENTINEL = f'<p style="margin:0px; font-size:1pt; line-height:100%;">{_ZWSP}</p>'
+
+
+def strip_sentinels(text: str) -> str:
+    """Plain text of a document without its sentinel lines."""
+    return "\n".join(line for line in text.split("\n") if not line or line.strip(_ZWSP)).replace(_ZWSP, "")
 
 
 def blocks_html(blocks: list[str] | tuple[str, ...]) -> str:
@@ -82,7 +87,7 @@ class RichTextView(QTextBrowser):
 
     def plain_text(self) -> str:
         """The visible text, without the sentinels."""
-        return self.toPlainText().replace(_ZWSP, "")
+        return strip_sentinels(self.toPlainText())
 
     # Streaming -------------------------------------------------------------------------------------------------
 
@@ -161,7 +166,7 @@ class RichTextView(QTextBrowser):
         """Copy what the user selected, without the sentinels."""
         source = super().createMimeDataFromSelection()
         data = QMimeData()
-        data.setText(source.text().replace(_ZWSP, ""))
+        data.setText(strip_sentinels(source.text()))
         if source.hasHtml():
             data.setHtml(source.html().replace(_ZWSP, ""))
         return data
@@ -169,6 +174,17 @@ class RichTextView(QTextBrowser):
     @Slot(QUrl)
     def _on_anchor_clicked(self, url: QUrl) -> None:
         self.link_activated.emit(url.toString())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """This view never scrolls itself: the wheel scrolls the conversation around it."""
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is None or event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            event.ignore()  # Ctrl+wheel is the app's zoom
+            return
+        QApplication.sendEvent(area.verticalScrollBar(), event)
+        event.accept()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
