@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from hearth.ui.chat_view import ChatView
 from hearth.ui.markdown_stream import StreamUpdate
 from hearth.ui.message_body import SEGMENT_BLOCKS
-from hearth.ui.message_types import AttachmentChip, Citation, MessageView
+from hearth.ui.message_types import AttachmentChip, MessageView
 from hearth.ui.message_widget import MessageWidget
 from hearth.ui.theme import resolve_theme
 from tests.fixtures.chat_samples import RICH_ANSWER, long_conversation, sample_conversation, token_stream
@@ -267,7 +267,8 @@ def test_citation_chips_show_their_passage(view: ChatView, qtbot: QtBot) -> None
 
 
 def test_attachment_chips_name_the_files(view: ChatView) -> None:
-    view.set_messages([MessageView(1, "user", "Read these.", attachments=(AttachmentChip("notes.pdf", 2_140_000, "pdf"),))])
+    chip = AttachmentChip("notes.pdf", 2_140_000, "pdf")
+    view.set_messages([MessageView(1, "user", "Read these.", attachments=(chip,))])
     chips = [w for w in widget(view, 1).findChildren(QWidget) if w.objectName() == "attachmentChip"]
     assert len(chips) == 1
     assert "notes.pdf" in chips[0].text() and "2.1 MB" in chips[0].text()

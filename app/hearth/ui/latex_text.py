@@ -356,4 +356,4 @@ def latex_to_text(source: str, display: bool = False) -> str:
     """Plain Unicode for a LaTeX math expression (for tests and copy): tags dropped, entities decoded."""
     marked = latex_to_html(source, display)
     marked = marked.replace("<br/>", "\n").replace("<sup>", "^").replace("<sub>", "_")
-    return html.unescape(re.sub(r"<[^>]+>", "", marked))
+    return re.sub(r" {2,}", " ", html.unescape(re.sub(r"<[^>]+>", "", marked)))

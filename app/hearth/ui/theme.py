@@ -160,9 +160,17 @@ def _first_installed(preferred: tuple[str, ...], fallback: QFontDatabase.SystemF
     return QFontDatabase.systemFont(fallback).family()
 
 
-def resolve_theme(mode: ThemeMode = "system", zoom: float = 1.0, base_pt: float = 11.0) -> Theme:
-    """The theme for the user's choice; needs a QGuiApplication (for the OS scheme and the installed fonts)."""
-    scheme = system_scheme() if mode == "system" else mode
+def resolve_theme(mode: ThemeMode = "system", zoom: float = 1.0, base_pt: float = 11.0,
+                  os_scheme: Literal["light", "dark"] | None = None) -> Theme:
+    """The theme for the user's choice; needs a QGuiApplication (for the OS scheme and the installed fonts).
+
+    Args:
+        mode: "system", "light" or "dark".
+        zoom: Zoom factor.
+        base_pt: Body text size at zoom 1.0.
+        os_scheme: The OS scheme if already known (from ``colorSchemeChanged``); asked from Qt otherwise.
+    """
+    scheme = (os_scheme or system_scheme()) if mode == "system" else mode
     return Theme(
         mode=mode, palette=DARK if scheme == "dark" else LIGHT, base_pt=base_pt, zoom=zoom,
         sans_family=_first_installed(SANS_FAMILIES, QFontDatabase.SystemFont.GeneralFont),
@@ -227,7 +235,8 @@ class ThemeController(QObject):
         self._mode: ThemeMode = mode
         self._zoom = zoom
         self._base_pt = base_pt
-        self.theme = resolve_theme(mode, zoom, base_pt)
+        self._os_scheme = system_scheme(app)
+        self.theme = resolve_theme(mode, zoom, base_pt, self._os_scheme)
         app.styleHints().colorSchemeChanged.connect(self._on_style_hints_color_scheme_changed)
 
     def apply(self) -> Theme:
@@ -250,11 +259,12 @@ class ThemeController(QObject):
         self.set_zoom(next((z for z in reversed(ZOOM_STEPS) if z < self._zoom - 1e-6), ZOOM_STEPS[0]))
 
     def _refresh(self) -> None:
-        self.theme = resolve_theme(self._mode, self._zoom, self._base_pt)
+        self.theme = resolve_theme(self._mode, self._zoom, self._base_pt, self._os_scheme)
         self.apply()
         self.theme_changed.emit(self.theme)
 
     @Slot(Qt.ColorScheme)
     def _on_style_hints_color_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
+        self._os_scheme = "dark" if scheme == Qt.ColorScheme.Dark else "light"
         if self._mode == "system":
             self._refresh()
