@@ -394,3 +394,11 @@ def test_a_theme_switch_redraws_and_keeps_streaming(view: ChatView, qtbot: QtBot
 
 
 
+
+
+def test_short_messages_still_fill_the_window_with_older_ones(view: ChatView, qtbot: QtBot) -> None:
+    view.resize(900, 3000)  # taller than the newest messages: without older ones there would be nothing to scroll
+    view.set_messages([MessageView(i, "user" if i % 2 else "assistant", "ok") for i in range(1, 201)])
+    qtbot.waitUntil(lambda: view.built_count() > ChatView.INITIAL_BUILD)
+    bar = view._scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() >= ChatView.PRELOAD or view.built_count() == 200)

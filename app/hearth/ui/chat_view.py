@@ -93,6 +93,11 @@ class ChatView(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.FLUSH_MS)
         self._timer.timeout.connect(self._on_flush_timer_timeout)
+        # After (re)building, check once the layout has settled whether the built messages fill the window.
+        self._fill_timer = QTimer(self)
+        self._fill_timer.setSingleShot(True)
+        self._fill_timer.setInterval(0)
+        self._fill_timer.timeout.connect(self._on_fill_timer_timeout)
         bar = self._scroll.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrollbar_value_changed)
         bar.rangeChanged.connect(self._on_scrollbar_range_changed)
@@ -112,6 +117,8 @@ class ChatView(QWidget):
         self._follow = True
         self._anchor = None
         self._scroll_to(self._scroll.verticalScrollBar().maximum())
+        if self._first_built > 0:
+            self._fill_timer.start()
 
     def append_message(self, view: MessageView) -> None:
         """Add a message at the end (a sent message, or the empty answer about to stream)."""
@@ -334,6 +341,14 @@ class ChatView(QWidget):
     @Slot()
     def _on_flush_timer_timeout(self) -> None:
         self._flush()
+
+    @Slot()
+    def _on_fill_timer_timeout(self) -> None:
+        """Build older messages while the built ones are too short to scroll (e.g. many one-line messages)."""
+        needed = self._scroll.viewport().height() + self.PRELOAD
+        if self._first_built > 0 and self._column.minimumSizeHint().height() < needed:
+            self._build_older(keep_anchor=True)
+            self._fill_timer.start()
 
     @Slot(int)
     def _on_scrollbar_value_changed(self, value: int) -> None:

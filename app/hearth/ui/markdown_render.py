@@ -154,8 +154,8 @@ def code_block_html(style: RenderStyle, language: str, body: str, index: int) ->
         f'padding-top:{style.px(0.35)}px; padding-bottom:{style.px(0.35)}px;">'
         f'<a href="copy:{index}" style="color:{style.muted}; text-decoration:none; font-size:{style.pt(0.85)};">'
         f"Copy</a></td></tr>"
-        f'<tr><td colspan="2" style="padding-left:{pad}px; padding-right:{pad}px; padding-top:{style.px(0.7)}px; '
-        f'padding-bottom:{style.px(0.7)}px;">'
+        f'<tr><td colspan="2" bgcolor="{style.code_bg}" style="padding-left:{pad}px; padding-right:{pad}px; '
+        f'padding-top:{style.px(0.7)}px; padding-bottom:{style.px(0.7)}px;">'
         f'<pre style="margin:0; font-family:{mono}; font-size:{style.pt(0.92)}; color:{style.code_text}; '
         f'white-space:pre-wrap;">{body}</pre></td></tr></table>\n'
     )
