@@ -402,3 +402,18 @@ def test_short_messages_still_fill_the_window_with_older_ones(view: ChatView, qt
     qtbot.waitUntil(lambda: view.built_count() > ChatView.INITIAL_BUILD)
     bar = view._scroll.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() >= ChatView.PRELOAD or view.built_count() == 200)
+
+
+def test_continue_streams_after_the_existing_text(view: ChatView, qtbot: QtBot) -> None:
+    view.set_messages(sample_conversation())
+    stopped = widget(view, 8)
+    assert "Stopped" in stopped.notice_text
+    view.begin_stream(8, keep_text=True)
+    assert stopped.notice_text == ""  # the note goes while the answer resumes
+    view.append_stream(8, "\nwarm the winter room")
+    qtbot.waitUntil(lambda: "warm the winter room" in stopped.body.plain_text())
+    assert stopped.body.plain_text().startswith("Fans hum in the dark")
+    final = "Fans hum in the dark —\nten thousand cores\nwarm the winter room"
+    view.end_stream(8, MessageView(8, "assistant", final, author="Llama 4 Scout"))
+    assert view.last_assistant_text() == final
+    assert not stopped.continue_button.isVisibleTo(stopped)

@@ -157,14 +157,19 @@ class ChatView(QWidget):
 
     # Streaming ---------------------------------------------------------------------------------------------------
 
-    def begin_stream(self, message_id: int) -> None:
-        """Start streaming into a message already added (normally the empty answer just appended)."""
+    def begin_stream(self, message_id: int, keep_text: bool = False) -> None:
+        """Start streaming into a message already added (normally the empty answer just appended).
+
+        Args:
+            message_id: The message to stream into.
+            keep_text: Append to the message's current text (Continue) instead of starting empty.
+        """
         if message_id not in self._index:
             return
         self._stop_stream()
         widget = self._ensure_built(message_id)
         self._stream_id = message_id
-        widget.begin_stream()
+        widget.begin_stream(self._views[self._index[message_id]].text if keep_text else "")
 
     def append_stream(self, message_id: int, text: str) -> None:
         """Buffer streamed text; the repaint timer shows it. Text for any other message is dropped."""

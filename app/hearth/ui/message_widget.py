@@ -111,14 +111,21 @@ class MessageWidget(QFrame):
 
     # Streaming -------------------------------------------------------------------------------------------------
 
-    def begin_stream(self) -> None:
-        """Clear the body for an answer that is about to stream in."""
+    def begin_stream(self, initial: str = "") -> None:
+        """Clear the body for an answer that is about to stream in.
+
+        Args:
+            initial: Text the answer already has (when continuing a stopped answer); new text is appended to it.
+        """
         self._stream = MarkdownStream(self._context.renderer)
         self._rendered_text = ""
         self.code_blocks = []
         self.body.begin_stream()
-        self._thinking.show()
+        self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
         self._actions_row.hide()
+        self._thinking.setVisible(not initial)
+        if initial:
+            self._apply(self._stream.update(initial))
 
     def stream_text(self, delta: str) -> None:
         """Append streamed text (called by the view's repaint timer, not per token)."""
