@@ -1,8 +1,9 @@
 """The conversation: a scrollable column of messages, built lazily, with timer-driven streaming.
 
 Design (measured; see tests/bench/bench_gui_streaming.py): one lightweight widget per message in a QScrollArea, with
-only the newest ``INITIAL_BUILD`` built when a conversation opens and older ones built in batches as the user scrolls
-up (the view stays anchored on what the user was reading). Streaming text is only buffered per token; a 30 ms
+only the newest ``INITIAL_BUILD`` built when a conversation opens and older ones built a few at a time, one batch per
+event-loop turn, as the user nears the top (the view stays anchored on what the user was reading, and input and
+painting go on between batches). Streaming text is only buffered per token; a 30 ms
 single-shot timer flushes the buffer into the message, which re-renders only its open tail (``MarkdownStream`` +
 ``RichTextView``), so the cost of a token does not grow with the length of the answer.
 """
@@ -46,7 +47,8 @@ class ChatView(QWidget):
     link_activated = Signal(str)
 
     INITIAL_BUILD = 24  # messages built when a conversation opens
-    BATCH = 16  # older messages built at a time while scrolling up
+    BATCH = 1  # older messages built per event-loop turn while scrolling up (~10 ms for a long rich answer)
+    RESTORE_BATCH = 12  # per turn while building towards a restored scroll position
     FLUSH_MS = 30  # repaint interval while streaming
     FOLLOW_SLACK = 48  # px from the bottom that still counts as "at the bottom"
     PRELOAD = 600  # px from the top at which older messages are built
@@ -62,6 +64,7 @@ class ChatView(QWidget):
         self._buffer: list[str] = []
         self._follow = True
         self._anchor: tuple[int, float] | None = None
+        self._pending_restore: float | None = None
         self._setting_scroll = False
 
         self._scroll = QScrollArea(self)
@@ -93,7 +96,7 @@ class ChatView(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.FLUSH_MS)
         self._timer.timeout.connect(self._on_flush_timer_timeout)
-        # After (re)building, check once the layout has settled whether the built messages fill the window.
+        # Builds older messages a batch per event-loop turn: to fill the window, near the top, or to restore.
         self._fill_timer = QTimer(self)
         self._fill_timer.setSingleShot(True)
         self._fill_timer.setInterval(0)
@@ -116,6 +119,7 @@ class ChatView(QWidget):
             self._list.insertWidget(self._list.count() - 1, self._make_widget(view))
         self._follow = True
         self._anchor = None
+        self._pending_restore = None
         self._scroll_to(self._scroll.verticalScrollBar().maximum())
         if self._first_built > 0:
             self._fill_timer.start()
@@ -223,11 +227,14 @@ class ChatView(QWidget):
     def scroll_to_bottom(self) -> None:
         self._follow = True
         self._anchor = None
+        self._pending_restore = None
         self._scroll_to(self._scroll.verticalScrollBar().maximum())
 
     def scroll_state(self) -> float:
         """Where the user is: -1.0 at the bottom, else ``id + f`` (message id of the top visible message plus the
         fraction of it scrolled past). Store it and give it to ``restore_scroll_state`` after a restart."""
+        if self._pending_restore is not None:
+            return self._pending_restore
         if self._follow:
             return -1.0
         top = self._scroll.verticalScrollBar().value()
@@ -240,13 +247,17 @@ class ChatView(QWidget):
         return -1.0
 
     def restore_scroll_state(self, state: float) -> None:
-        """Scroll back to a position from ``scroll_state`` (building older messages if needed)."""
+        """Scroll back to a position from ``scroll_state``. Older messages it needs are built a batch per event-loop
+        turn (the window stays responsive), and the view moves there once they are."""
         message_id = int(state)
+        self._pending_restore = None
         if state < 0 or message_id not in self._index:
             self.scroll_to_bottom()
             return
-        while self._index[message_id] < self._first_built:
-            self._build_older(keep_anchor=False)
+        if self._index[message_id] < self._first_built:
+            self._pending_restore = state
+            self._fill_timer.start()
+            return
         self._follow = False
         self._anchor = (message_id, state - message_id)
         self._apply_anchor()
@@ -306,18 +317,18 @@ class ChatView(QWidget):
 
     def _ensure_built(self, message_id: int) -> MessageWidget:
         while message_id not in self._widgets:
-            self._build_older(keep_anchor=True)
+            self._build_older(keep_anchor=True, count=self.RESTORE_BATCH)
         return self._widgets[message_id]
 
-    def _build_older(self, keep_anchor: bool) -> None:
-        """Build the next batch of older messages above the built ones."""
+    def _build_older(self, keep_anchor: bool, count: int) -> None:
+        """Build the next ``count`` older messages above the built ones."""
         if self._first_built == 0:
             return
         if keep_anchor and not self._follow and self._anchor is None:
             state = self.scroll_state()
             if state >= 0:
                 self._anchor = (int(state), state - int(state))
-        start = max(0, self._first_built - self.BATCH)
+        start = max(0, self._first_built - count)
         for offset, view in enumerate(self._views[start:self._first_built]):
             self._list.insertWidget(offset, self._make_widget(view))
         self._first_built = start
@@ -349,10 +360,21 @@ class ChatView(QWidget):
 
     @Slot()
     def _on_fill_timer_timeout(self) -> None:
-        """Build older messages while the built ones are too short to scroll (e.g. many one-line messages)."""
-        needed = self._scroll.viewport().height() + self.PRELOAD
-        if self._first_built > 0 and self._column.minimumSizeHint().height() < needed:
-            self._build_older(keep_anchor=True)
+        """One batch of older messages: towards a restored position, near the top, or while the window isn't full."""
+        if self._pending_restore is not None:
+            state = self._pending_restore
+            self._build_older(keep_anchor=False, count=self.RESTORE_BATCH)
+            if self._index[int(state)] < self._first_built:
+                self._fill_timer.start()
+            else:
+                self.restore_scroll_state(state)
+            return
+        if self._first_built == 0:
+            return
+        short = self._column.minimumSizeHint().height() < self._scroll.viewport().height() + self.PRELOAD
+        near_top = not self._follow and self._scroll.verticalScrollBar().value() < self.PRELOAD
+        if short or near_top:
+            self._build_older(keep_anchor=True, count=self.BATCH)
             self._fill_timer.start()
 
     @Slot(int)
@@ -362,8 +384,9 @@ class ChatView(QWidget):
         bar = self._scroll.verticalScrollBar()
         self._anchor = None
         self._follow = value >= bar.maximum() - self.FOLLOW_SLACK
-        if value < self.PRELOAD and self._first_built > 0:
-            self._build_older(keep_anchor=True)
+        self._pending_restore = None  # the user moved: their position wins over a restore in progress
+        if value < self.PRELOAD and self._first_built > 0 and not self._fill_timer.isActive():
+            self._fill_timer.start()
 
     @Slot(int, int)
     def _on_scrollbar_range_changed(self, minimum: int, maximum: int) -> None:
