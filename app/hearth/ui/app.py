@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Literal
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QIcon
@@ -30,7 +31,7 @@ from hearth.ui.main_window import MainWindow
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import notice_for
 from hearth.ui.settings_dialog import SettingsDialog
-from hearth.ui.theme import apply_theme
+from hearth.ui.theme import ThemeController
 from hearth.ui.workers import BackgroundTask, EngineBridge
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
@@ -50,7 +51,9 @@ class HearthApp(QObject):
         self.client = EngineClient(log_path=paths.log_dir / "engine.log")
         self.bridge = EngineBridge(self.client)
         self.session = ModelSession(self.bridge, self.plan_for)
-        self.chat_view = ChatView()
+        self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
+        self.chat_view = ChatView(self.theme.apply())
+        self.theme.theme_changed.connect(self.chat_view.set_theme)
         self.window = MainWindow(
             store=store,
             session=self.session,
@@ -59,7 +62,7 @@ class HearthApp(QObject):
             settings=settings,
         )
         self.window.settings_requested.connect(self.open_settings)
-        apply_theme(qapp, settings.theme, settings.zoom)
+        self.window.zoom_requested.connect(self._on_window_zoom_requested)
         self._tasks: list[BackgroundTask] = []
 
     # --- building ------------------------------------------------------------------------------------------------
@@ -145,12 +148,24 @@ class HearthApp(QObject):
     def _on_settings_changed(self, settings: Settings) -> None:
         self.settings = settings
         save_settings(settings, self.paths.config_dir / "settings.json")
-        apply_theme(self.qapp, settings.theme, settings.zoom)
+        self.theme.set_mode(_mode(settings.theme))
+        self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
 
     @Slot(str, object)
     def _on_model_settings_changed(self, _path: str, _settings: ModelSettings) -> None:
         self.session.reload()
+
+    @Slot(int)
+    def _on_window_zoom_requested(self, step: int) -> None:
+        if step > 0:
+            self.theme.zoom_in()
+        elif step < 0:
+            self.theme.zoom_out()
+        else:
+            self.theme.set_zoom(1.0)
+        zoom = round(self.theme.theme.zoom * 100)
+        self._on_settings_changed(self.settings.with_changes(zoom=zoom))
 
     def shutdown(self) -> None:
         for task in self._tasks:
@@ -158,6 +173,10 @@ class HearthApp(QObject):
         self.bridge.stop()
         self.store.close()
         self.lock.release()
+
+
+def _mode(theme: str) -> Literal["system", "light", "dark"]:
+    return theme if theme in ("light", "dark") else "system"  # type: ignore[return-value]
 
 
 def _open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:

@@ -29,8 +29,9 @@ from hearth.core.errors import HearthError, NoVisionError
 from hearth.core.retrieval import RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
-from hearth.ui.chat_view import ChatView, Citation, MessageView
-from hearth.ui.composer import PendingAttachment, human_size
+from hearth.ui.chat_view import ChatView
+from hearth.ui.composer import PendingAttachment
+from hearth.ui.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
@@ -141,12 +142,12 @@ class ChatController(QObject):
         conv = self._store.conversations.get(conversation_id)
         scroll = conv.ui_state.get("scroll")
         if focus_message_id is not None:
-            self._view.scroll_to_message(focus_message_id)
+            self._view.restore_scroll_state(float(focus_message_id))
         elif isinstance(scroll, (int, float)):
             self._view.restore_scroll_state(scroll)
         self.conversation_changed.emit(conversation_id)
         if self._answer is not None and self._answer.conversation_id == conversation_id:
-            self._view.begin_stream(self._answer.message_id)
+            self._view.begin_stream(self._answer.message_id, keep_text=True)
 
     def save_ui_state(self) -> None:
         if self.conversation_id is not None:
@@ -288,7 +289,7 @@ class ChatController(QObject):
         assert self.conversation_id is not None
         messages, retrieval = self._engine_messages(answer, continue_last)
         self._answer = _Answer(answer.id, self.conversation_id, saver, retrieval)
-        self._view.begin_stream(answer.id)
+        self._view.begin_stream(answer.id, keep_text=continue_last)
         self._save_timer.start()
         self.busy_changed.emit(True)
         self.status.emit("Thinking…")
@@ -414,12 +415,14 @@ class ChatController(QObject):
 
     def _view_for(self, message: Message) -> MessageView:
         index, count = self._store.messages.siblings(message.id)
-        attachments = [
-            (a.file_name, human_size(a.file.size), "image" if a.file.reference == "image" else "document")
+        attachments = tuple(
+            AttachmentChip(a.file_name, a.file.size, "image" if a.file.reference == "image" else _kind(a.file_name))
             for a in self._store.attachments.for_message(message.id)
-        ]
+        )
         stats = ""
-        citations: list[Citation] = []
+        author = ""
+        cut_off = False
+        citations: tuple[Citation, ...] = ()
         run = message.run_info
         if run is not None and message.role is Role.ASSISTANT:
             parts = []
@@ -427,9 +430,13 @@ class ChatController(QObject):
                 parts.append(f"{run.tokens} tokens")
             if run.tokens_per_s:
                 parts.append(f"{run.tokens_per_s:.1f} tokens/s")
-            if run.model_file:
-                parts.append(run.model_file)
+            if run.stop_reason == "length":
+                parts.append("cut off at the length limit")
+            elif run.stop_reason == "context_full":
+                parts.append("stopped: context full")
             stats = " · ".join(parts)
+            author = run.model_file.removesuffix(".gguf")
+            cut_off = run.stop_reason in ("length", "context_full")
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
                 citations = _citations(message.content, retrieval)
@@ -442,12 +449,21 @@ class ChatController(QObject):
             sibling_index=index,
             sibling_count=count,
             stats=stats,
+            author=author,
             attachments=attachments,
             citations=citations,
+            cut_off=cut_off,
         )
 
 
-def _citations(text: str, retrieval: RetrievalResult) -> list[Citation]:
+def _kind(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return {"pdf": "pdf", "docx": "docx", "csv": "csv", "md": "text", "txt": "text", "json": "code",
+            "html": "text", "htm": "text"}.get(suffix, "code" if suffix in ("py", "js", "ts", "c", "cpp", "h", "rs",
+                                                                               "go", "java", "rb") else "file")
+
+
+def _citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:
     found = []
     seen: set[str] = set()
     for citation in extract_citations(text, retrieval.labels):
@@ -455,5 +471,5 @@ def _citations(text: str, retrieval: RetrievalResult) -> list[Citation]:
             continue
         seen.add(citation.text)
         passage = "\n\n".join(block.text for label in citation.labels for block in retrieval.blocks_for(label))
-        found.append(Citation(label=citation.text, passage=passage, known=citation.known))
-    return found
+        found.append(Citation(label=citation.text, passage=passage, invented=not citation.known))
+    return tuple(found)

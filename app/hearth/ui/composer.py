@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.ui.message_types import human_size
+
 # Pastes longer than this become an attachment instead of text in the editor (a 20 MB paste would freeze an editor).
 LARGE_PASTE_CHARS = 100_000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
@@ -42,15 +44,6 @@ class PendingAttachment:
     kind: str
     path: Path | None = None
     data: bytes | None = None
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
 
 
 def attachment_for_path(path: Path) -> PendingAttachment:

@@ -6,8 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QMimeData, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -42,10 +50,12 @@ class MainWindow(QMainWindow):
     Signals:
         settings_requested(): Ctrl+, or the gear button.
         models_requested(): the Models button or a "choose a model" link.
+        zoom_requested(int): Ctrl+= (+1), Ctrl+- (-1), Ctrl+0 (0: back to 100%).
     """
 
     settings_requested = Signal()
     models_requested = Signal()
+    zoom_requested = Signal(int)
 
     def __init__(
         self,
@@ -164,6 +174,8 @@ class MainWindow(QMainWindow):
         self.session.load_progress.connect(self._on_session_load_progress)
         self.session.notice.connect(self._on_session_notice)
         self.models_requested.connect(self.show_models)
+        self.chat_view.copied.connect(self._on_chat_view_copied)
+        self.chat_view.link_activated.connect(self._on_chat_view_link_activated)
 
     def _shortcuts(self) -> None:
         def bind(keys: QKeySequence | str, slot: Callable[[], object], name: str) -> None:
@@ -179,6 +191,10 @@ class MainWindow(QMainWindow):
         bind("Ctrl+,", self.settings_requested.emit, "settings")
         bind("Ctrl+M", self.models_requested.emit, "models")
         bind("Ctrl+L", self.focus_composer, "focusComposer")
+        bind(QKeySequence(QKeySequence.StandardKey.ZoomIn), lambda: self.zoom_requested.emit(1), "zoomIn")
+        bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
+        bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
+        bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
 
     # --- actions -------------------------------------------------------------------------------------------------
 
@@ -311,6 +327,14 @@ class MainWindow(QMainWindow):
     def _on_controller_context_usage(self, used: int, size: int) -> None:
         if size:
             self.status_context.setText(f"Context {used:,} / {size:,}")
+
+    @Slot(str)
+    def _on_chat_view_copied(self, _text: str) -> None:
+        self.toast.show_message("Copied.", seconds=2)
+
+    @Slot(str)
+    def _on_chat_view_link_activated(self, url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
 
     @Slot(str)
     def _on_composer_notice(self, text: str) -> None:

@@ -56,6 +56,7 @@ class MessageView:
         author: Name shown over an assistant message (the model); "Assistant" when empty.
         attachments: Files attached to a user message.
         citations: Sources an answer cites.
+        cut_off: The answer ended at the length limit or a full context (so it can be continued).
     """
 
     id: int
@@ -69,11 +70,12 @@ class MessageView:
     author: str = ""
     attachments: tuple[AttachmentChip, ...] = ()
     citations: tuple[Citation, ...] = ()
+    cut_off: bool = False
 
     @property
     def can_continue(self) -> bool:
         """An answer that stopped before its end can be continued."""
-        return self.role == "assistant" and self.status in ("cancelled", "interrupted")
+        return self.role == "assistant" and (self.status in ("cancelled", "interrupted", "error") or self.cut_off)
 
 
 def human_size(size: int) -> str:
