@@ -142,7 +142,8 @@ def test_edit_and_resend_keeps_both_branches(qtbot: QtBot, harness: Harness) -> 
 def test_keyboard_shortcuts(qtbot: QtBot, harness: Harness) -> None:
     harness.send(qtbot, "Hello there.")
     harness.wait_idle(qtbot)
-    qtbot.keyClick(harness.window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(harness.window, Qt.Key.Key_C, ctrl_shift)
     assert QGuiApplication.clipboard().text() == harness.controller.branch()[-1].content
     qtbot.keyClick(harness.window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.focusWidget() is harness.window.sidebar.search
@@ -204,7 +205,7 @@ def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, gemma_p
     again = build(qtbot, tmp_path, gemma_path, store=store)
     try:
         again.window.open_conversation(conversation)
-        assert [m.content for m in again.controller.branch()][0] == "Remember me."
+        assert again.controller.branch()[0].content == "Remember me."
     finally:
         again.window.close()
         again.bridge.stop()
