@@ -41,7 +41,7 @@ def test_pinned_first_then_groups(qtbot: QtBot, store: Store) -> None:
     store.conversations.set_pinned(a.id, True)
     widget = ConversationList(store)
     qtbot.addWidget(widget)
-    assert texts(widget) == ["Pinned", "📌 Trip to Lisbon", "Today", "Tax questions"]
+    assert texts(widget) == ["Pinned", "★ Trip to Lisbon", "Today", "Tax questions"]
 
 
 def test_selecting_emits_the_id(qtbot: QtBot, store: Store) -> None:

@@ -61,6 +61,8 @@ class HearthApp(QObject):
             controller_factory=self._controller,
             settings=settings,
         )
+        self.window.set_theme(self.theme.theme)
+        self.theme.theme_changed.connect(self.window.set_theme)
         self.window.settings_requested.connect(self.open_settings)
         self.window.zoom_requested.connect(self._on_window_zoom_requested)
         self._tasks: list[BackgroundTask] = []

@@ -424,6 +424,8 @@ class ChatController(QObject):
         cut_off = False
         citations: tuple[Citation, ...] = ()
         run = message.run_info
+        if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
+            author = self._session.path.name.removesuffix(".gguf")
         if run is not None and message.role is Role.ASSISTANT:
             parts = []
             if run.tokens:

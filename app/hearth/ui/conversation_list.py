@@ -115,7 +115,7 @@ class ConversationListModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return ("📌 " if row.pinned else "") + row.text
+            return ("★ " if row.pinned else "") + row.text
         if role == Qt.ItemDataRole.ToolTipRole and row.kind == _CONVERSATION:
             return row.text
         if role == _KIND:
@@ -221,7 +221,7 @@ class ConversationList(QWidget):
         layout.setContentsMargins(8, 10, 8, 8)
         layout.setSpacing(8)
         top = QHBoxLayout()
-        self.new_button = QPushButton("＋  New chat")
+        self.new_button = QPushButton("+  New chat")
         self.new_button.setObjectName("newChatButton")
         self.new_button.setAccessibleName("New chat")
         self.new_button.setToolTip("New chat (Ctrl+N)")

@@ -38,7 +38,9 @@ from hearth.ui.composer import Composer
 from hearth.ui.conversation_list import ConversationList
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.notices import NO_MODEL, Notice, notice_for
+from hearth.ui.theme import Theme
 from hearth.ui.toast import Toast
+from hearth.ui.window_style import window_stylesheet
 
 CHAT_PAGE = 0
 MODELS_PAGE = 1
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         header.addWidget(settings_button)
 
         chat_page = QWidget()
+        chat_page.setObjectName("chatPage")
         chat_layout = QVBoxLayout(chat_page)
         chat_layout.setContentsMargins(0, 0, 0, 0)
         chat_layout.setSpacing(0)
@@ -161,6 +164,7 @@ class MainWindow(QMainWindow):
         c.notice.connect(self.show_notice)
         c.conversation_changed.connect(self._on_controller_conversation_changed)
         c.conversations_changed.connect(self.sidebar.refresh)
+        c.conversations_changed.connect(self._on_controller_conversations_changed)
         c.restore_composer.connect(self._on_controller_restore_composer)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
         self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
@@ -195,6 +199,9 @@ class MainWindow(QMainWindow):
         bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
         bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
+
+    def set_theme(self, theme: Theme) -> None:
+        self.setStyleSheet(window_stylesheet(theme))
 
     # --- actions -------------------------------------------------------------------------------------------------
 
@@ -307,6 +314,10 @@ class MainWindow(QMainWindow):
         if conversation_id is not None:
             title = self.store.conversations.get(conversation_id).title or "New chat"
         self.title_label.setText(title)
+
+    @Slot()
+    def _on_controller_conversations_changed(self) -> None:
+        self._on_controller_conversation_changed(self.controller.conversation_id)
 
     @Slot(int)
     def _on_sidebar_conversation_selected(self, conversation_id: int) -> None:

@@ -95,6 +95,9 @@ class MessageWidget(QFrame):
         self._update_notice(view)
         self._update_actions(view)
         self._thinking.setVisible(view.status == "streaming" and not view.text)
+        if view.role == "assistant" and view.author and self._author.text() != view.author:
+            self._author.setText(view.author)
+            self._avatar.setText(view.author[:1].upper())
         role_name = {"user": "Your message", "assistant": "Answer", "system": "System prompt"}[view.role]
         self.setAccessibleName(role_name)
         self.setAccessibleDescription(view.text[:200])
@@ -164,6 +167,7 @@ class MessageWidget(QFrame):
         header.setSpacing(self._context.theme.px(0.55))
         name = view.author or "Assistant"
         avatar = QLabel(name[:1].upper(), self)
+        self._avatar = avatar
         avatar.setObjectName("avatar")
         avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
         size = self._context.theme.px(1.75)
