@@ -1,0 +1,76 @@
+"""Nothing Hearth does on its own opens a network connection: the whole flow, with every socket connect attempt of
+the app and of the engine host recorded (and refused)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from hearth.core.store import conversation_to_json, conversation_to_markdown
+from tests.fixtures.documents import make_pdf, report_pages
+from tests.ui.test_main_window import build
+
+GUARD = Path(__file__).resolve().parents[1] / "fixtures" / "netguard"
+
+
+def test_chat_attach_search_export_make_no_connections(qtbot: QtBot, tmp_path: Path, gemma_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "connections.log"
+    log.touch()
+    monkeypatch.setenv("HEARTH_NETGUARD_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", str(GUARD))  # the engine host loads the guard at start
+    # The same guard in this process (the app).
+    spec = importlib.util.spec_from_file_location("hearth_netguard", GUARD / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    import socket
+
+    original = (socket.socket.connect, socket.socket.connect_ex)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        h = build(qtbot, tmp_path, gemma_path)
+        try:
+            pdf = tmp_path / "report.pdf"
+            make_pdf(report_pages(12), pdf)
+            h.window.composer.add_files([pdf])
+            h.send(qtbot, "What does page 7 say?")
+            h.wait_idle(qtbot)
+            h.send(qtbot, "And a follow-up question.")
+            h.wait_idle(qtbot)
+            h.window.sidebar.search.setText("follow-up")
+            qtbot.waitUntil(lambda: "Messages" in [
+                str(h.window.sidebar.view.model().index(i, 0).data())
+                for i in range(h.window.sidebar.view.model().rowCount())], timeout=5000)
+            conversation = h.controller.conversation_id
+            assert conversation is not None
+            assert "follow-up" in conversation_to_markdown(h.store, conversation)
+            json.dumps(conversation_to_json(h.store, conversation, all_branches=True))
+            host_pid = h.bridge.client.pid
+            assert host_pid is not None
+        finally:
+            h.window.close()
+            h.bridge.stop()
+            h.store.close()
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = original  # type: ignore[method-assign]
+    attempts = log.read_text().splitlines()
+    assert attempts == [], f"connection attempts: {attempts}"
+    # The guard really was active in the engine host.
+    assert str(host_pid) in Path(str(log) + ".loaded").read_text().split()
+
+
+def test_the_guard_sees_connections(tmp_path: Path) -> None:
+    """The recorder catches a real attempt (so the test above can be trusted)."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "connections.log"
+    env = {**os.environ, "HEARTH_NETGUARD_LOG": str(log), "PYTHONPATH": str(GUARD)}
+    code = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\nexcept OSError:\n    pass\n"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    assert "AF_INET ('127.0.0.1', 9)" in log.read_text()
