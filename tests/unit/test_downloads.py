@@ -54,7 +54,8 @@ def test_split_model_is_usable_only_when_every_shard_is_there(hub: HubServer, tm
     from hearth.core.library import ModelLibrary
 
     models = tmp_path / "models"
-    mgr = manager(hub, models)
+    hub.faults.throttle_bps = 4_000_000
+    mgr = manager(hub, models, progress_interval=0.01)
     job = mgr.prepare(SPLIT)
     seen: list[str] = []
 

@@ -215,7 +215,7 @@ class DownloadManager:
 
     def pending(self) -> list[DownloadJob]:
         """Downloads that were started and are not finished (they survive restarts)."""
-        jobs = []
+        jobs: list[DownloadJob] = []
         if not self.models_dir.is_dir():
             return jobs
         for owner in sorted(p for p in self.models_dir.iterdir() if p.is_dir()):
@@ -263,12 +263,12 @@ class DownloadManager:
                 self.hub.check_online()
             self.check_disk(job)
             job.manifest.state, job.manifest.message = "downloading", ""
-            save_manifest(job.folder, job.manifest)
+            _save(job)
             for record in job.manifest.files:
                 if record.state != "ready" or not job.local(record).is_file():
                     self._fetch_verified(job, record, reporter)
             job.manifest.state = "ready"
-            save_manifest(job.folder, job.manifest)
+            _save(job)
             reporter.emit("ready")
         except _Stopped:
             if job._cancel.is_set():
@@ -276,12 +276,12 @@ class DownloadManager:
                 reporter.emit("cancelled", "Download cancelled; its partial files were deleted.")
             else:
                 job.manifest.state = "paused"
-                save_manifest(job.folder, job.manifest)
+                _save(job, best_effort=True)
                 reporter.emit("paused")
         except HearthError as exc:
             job.manifest.state, job.manifest.message = ("paused" if isinstance(exc, DiskFullError) else "failed",
                                                         exc.message)
-            save_manifest(job.folder, job.manifest)
+            _save(job, best_effort=True)
             reporter.emit("failed", exc.message)
             raise
         finally:
@@ -303,7 +303,7 @@ class DownloadManager:
             reporter.emit("verifying", f"Checking {record.path}, which is already on disk…", current=record.path)
             if local.stat().st_size == record.size and _sha256_of(local, job) == record.sha256:
                 record.state = "ready"
-                mark_verified(job.folder, record.path, record.sha256, local)
+                _remember_verified(job, record, local)
                 return
             reporter.emit("downloading", f"{record.path} on disk does not match the Hub's copy: it was deleted and "
                           "is being downloaded again.")
@@ -318,7 +318,7 @@ class DownloadManager:
             part.unlink(missing_ok=True)
             what = (f"{record.path} failed its checksum (expected sha256 {record.sha256[:12]}…, got {digest[:12]}…)")
             if attempt == 2:
-                save_manifest(job.folder, job.manifest)
+                _save(job)
                 raise DownloadError(f"{what} twice in a row; the damaged download was deleted.",
                                     hint="The server or your connection is corrupting data. Try again later.",
                                     details=f"expected {record.sha256}\ngot      {digest}")
@@ -327,8 +327,8 @@ class DownloadManager:
         part = _part(local)
         os.replace(part, local)
         record.state = "ready"
-        mark_verified(job.folder, record.path, record.sha256, local)
-        save_manifest(job.folder, job.manifest)
+        _remember_verified(job, record, local)
+        _save(job)
 
     def _transfer(self, job: DownloadJob, record: FileRecord, reporter: _Reporter) -> str:
         """Bring ``NAME.part`` to full size; return its sha256 (hashed as it streams, prefix re-read on resume)."""
@@ -434,6 +434,26 @@ class DownloadManager:
             job.done[record.path] = done
             reporter.advance(len(block), record.path)
         return done
+
+
+def _remember_verified(job: DownloadJob, record: FileRecord, local: Path) -> None:
+    try:
+        mark_verified(job.folder, record.path, record.sha256, local)
+    except OSError:
+        pass  # only a cache: without it the file is hashed again next time
+
+
+def _save(job: DownloadJob, *, best_effort: bool = False) -> None:
+    """Record the job's state; on a full disk that is itself a ``DiskFullError`` (or skipped, when best effort)."""
+    try:
+        save_manifest(job.folder, job.manifest)
+    except OSError as exc:
+        if best_effort:
+            return  # the record keeps its previous state; the .part files are what matter for resuming
+        if exc.errno == errno.ENOSPC:
+            raise _disk_full(job.folder) from exc
+        raise DownloadError(f"The download's record could not be written: {exc.strerror}.",
+                            details=str(job.folder)) from exc
 
 
 def _disk_full(part: Path) -> DiskFullError:

@@ -17,23 +17,23 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_UPDATE_CHECK"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TypeVar  # noqa: E402
-from urllib.parse import quote  # noqa: E402
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
 
-import huggingface_hub  # noqa: E402
-from huggingface_hub import constants as hf_constants  # noqa: E402
-from huggingface_hub import errors as hf_errors  # noqa: E402
-from huggingface_hub.utils import _detect_agent  # noqa: E402
+import huggingface_hub
+from huggingface_hub import constants as hf_constants
+from huggingface_hub import errors as hf_errors
+from huggingface_hub.utils import _detect_agent
 
-import hearth  # noqa: E402
-from hearth.core.errors import DownloadError, GatedRepoError, OfflineError  # noqa: E402
-from hearth.core.gguf_info import GgufInfo, merge_shards, parse_gguf  # noqa: E402
-from hearth.core.http_fetch import NETWORK_ERRORS, HttpFetcher, HttpStatusError, parse_retry_after  # noqa: E402
-from hearth.core.repo_files import RemoteFile, RepoListing, group_quants, safe_repo_id  # noqa: E402
+import hearth
+from hearth.core.errors import DownloadError, GatedRepoError, OfflineError
+from hearth.core.gguf_info import GgufInfo, merge_shards, parse_gguf
+from hearth.core.http_fetch import NETWORK_ERRORS, HttpFetcher, HttpStatusError, parse_retry_after
+from hearth.core.repo_files import RemoteFile, RepoListing, group_quants, safe_repo_id
 
 T = TypeVar("T")
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -205,8 +205,11 @@ class HubClient:
         infos = []
         for f in files:
             source = RangeSource(self, listing, f, cache)
-            infos.append(self.call("read the model's header", lambda s=source, f=f: parse_gguf(s, f.name,
-                                   shard=0), listing.repo_id))
+
+            def read(source: RangeSource = source, name: str = f.name) -> GgufInfo:
+                return parse_gguf(source, name)
+
+            infos.append(self.call("read the model's header", read, listing.repo_id))
         return merge_shards(infos)
 
     # --- sign-in -------------------------------------------------------------------------------------------------

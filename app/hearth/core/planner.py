@@ -167,8 +167,11 @@ def cost(costs: ModelCosts, n_gpu_layers: int, cpu_expert_layers: int, hw: Hardw
     gpu_gbps, _ = gpus_bandwidth(hw)
     cpu_gbps, _ = ram_bandwidth(hw)
     seconds = cpu_read / (cpu_gbps * GB) + (gpu_read / (gpu_gbps * GB) if gpu_read else 0.0)
-    # Per-token fixed costs: kernel launches, and a round trip per layer whose experts run on the CPU.
-    seconds += 0.001 + (0.00005 * min(cpu_expert_layers, n) if n_gpu_layers else 0.0)
+    # Fixed costs per token: kernel launches and thread synchronisation (~0.15 ms per layer run on the CPU), and a
+    # round trip per layer whose experts run on the CPU while the rest is on the GPU.
+    cpu_layers = n - (n_gpu_layers if n_gpu_layers <= n else n)
+    seconds += 0.001 + 0.00015 * cpu_layers
+    seconds += 0.00005 * min(cpu_expert_layers, n) if n_gpu_layers else 0.0
     seconds += 0.0005 if 0 < n_gpu_layers <= n else 0.0
     return Placement(n_gpu_layers, min(cpu_expert_layers, n), vram, ram, sum(costs.kv_bytes), 1 / seconds, n)
 
@@ -207,6 +210,7 @@ class FitReport:
         usable_ram: RAM the plan may use.
         usable_vram: GPU memory the plan may use.
         notes: assumptions and warnings.
+        unified_memory: the machine's GPU shares its RAM (usable_vram is part of usable_ram).
     """
 
     verdict: Verdict
@@ -218,6 +222,7 @@ class FitReport:
     usable_ram: int
     usable_vram: int
     notes: tuple[str, ...] = field(default=())
+    unified_memory: bool = False
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -229,7 +234,7 @@ class FitReport:
             "verdict": self.verdict, "verdict_words": VERDICT_WORDS[self.verdict], "explanation": self.explanation,
             "n_ctx": self.n_ctx, "short": self.short, "tokens_per_s": round(p.tokens_per_s, 1),
             "placement": {**asdict(p), "kind": p.kind}, "usable_ram": self.usable_ram,
-            "usable_vram": self.usable_vram, "notes": list(self.notes),
+            "usable_vram": self.usable_vram, "notes": list(self.notes), "unified_memory": self.unified_memory,
             "plan": self.plan.to_dict() if self.plan else None,
         }
 
@@ -305,14 +310,16 @@ def plan_model(info: GgufInfo, hw: Hardware, *, n_ctx: int | None = None, model_
             extra={"expected_tokens_per_s": round(best.tokens_per_s, 1), "vram_bytes": best.vram_bytes,
                    "ram_bytes": best.ram_bytes, "kv_bytes": best.kv_bytes},
         )
-        return FitReport(verdict, explain(best, hw), plan, best, ctx, "", ram_ok, vram_ok, tuple(notes))
-    closest = min(options, key=lambda p: p.vram_bytes + p.ram_bytes if p.vram_bytes <= vram_ok else 10**18 + p.ram_bytes)
+        return FitReport(verdict, explain(best, hw), plan, best, ctx, "", ram_ok, vram_ok, tuple(notes),
+                         hw.unified_memory)
+    # The placement that comes closest: within the GPU's memory, the one that needs the least RAM.
+    closest = min(options, key=lambda p: (p.vram_bytes > vram_ok, p.ram_bytes, p.vram_bytes))
     short = _shortfall(closest, hw)
     smaller = _fits_with_less_context(info, hw, ctx, n_batch, mmproj_bytes)
     if smaller:
         notes.append(f"It would fit with a {smaller:,}-token context.")
     return FitReport("does_not_fit", f"Does not fit: {short}.", None, closest, ctx, short, ram_ok, vram_ok,
-                     tuple(notes))
+                     tuple(notes), hw.unified_memory)
 
 
 def _patterns(p: Placement) -> tuple[str, ...]:
