@@ -20,7 +20,7 @@ from typing import Any
 from hearth.core.errors import HearthError
 from hearth.core.gguf_info import GgufInfo, TensorInfo
 from hearth.core.hardware import Hardware
-from hearth.core.hub import HeaderCache, HubClient
+from hearth.core.hub import HeaderCache, HubClient, NeedsNetworkError
 from hearth.core.planner import FitReport, plan_model, usable_ram, usable_vram
 from hearth.core.repo_files import Quant, RepoListing, safe_repo_id
 
@@ -173,10 +173,9 @@ class CatalogService:
 
     def cached_header(self, listing: RepoListing, quant: Quant) -> GgufInfo | None:
         """The header if its bytes are cached (no network)."""
-        offline = HubClient(endpoint=self.hub.endpoint, token=False, offline=True)
         try:
-            return offline.remote_info(listing, quant.files, self.headers)
-        except HearthError:
+            return self.hub.remote_info(listing, quant.files, self.headers, network=False)
+        except (NeedsNetworkError, HearthError):
             return None
 
     def verdicts(self, listing: RepoListing, hw: Hardware, *, n_ctx: int | None = None,

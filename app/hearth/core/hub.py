@@ -199,11 +199,25 @@ class HubClient:
 
     # --- remote headers ------------------------------------------------------------------------------------------
 
-    def remote_info(self, listing: RepoListing, files: Sequence[RemoteFile],
-                    cache: HeaderCache | None = None) -> GgufInfo:
-        """The merged GGUF header of a model on the Hub, read with Range requests (a few MB, not the whole file)."""
+    def remote_info(self, listing: RepoListing, files: Sequence[RemoteFile], cache: HeaderCache | None = None,
+                    *, network: bool = True) -> GgufInfo:
+        """The merged GGUF header of a model on the Hub, read with Range requests (a few MB, not the whole file).
+
+        Cached header bytes are used first, so a model planned once can be planned again offline.
+
+        Raises:
+            NeedsNetworkError: ``network`` is False and the header is not cached.
+        """
         infos = []
         for f in files:
+            if cache is not None and cache.get(f):
+                try:
+                    infos.append(parse_gguf(RangeSource(self, listing, f, cache, network=False), f.name))
+                    continue
+                except NeedsNetworkError:
+                    pass
+            if not network:
+                raise NeedsNetworkError(f.path)
             source = RangeSource(self, listing, f, cache)
 
             def read(source: RangeSource = source, name: str = f.name) -> GgufInfo:
@@ -268,11 +282,17 @@ class HeaderCache:
             pass  # a cache that cannot be written only costs a refetch
 
 
+class NeedsNetworkError(Exception):
+    """A header was wanted from the cache alone and is not (fully) there."""
+
+
 class RangeSource:
     """A remote file as a ``ByteSource``: each read is a Range request (cached prefix first)."""
 
-    def __init__(self, client: HubClient, listing: RepoListing, f: RemoteFile, cache: HeaderCache | None) -> None:
+    def __init__(self, client: HubClient, listing: RepoListing, f: RemoteFile, cache: HeaderCache | None, *,
+                 network: bool = True) -> None:
         self.client = client
+        self.network = network
         self.url = client.resolve_url(listing.repo_id, listing.revision, f.path)
         self.file = f
         self.cache = cache
@@ -284,8 +304,10 @@ class RangeSource:
         return self.file.size
 
     def read(self, offset: int, length: int) -> bytes:
-        if offset + length <= len(self.cached):
+        if offset + length <= len(self.cached) or (self.cached and len(self.cached) >= self.file.size):
             return self.cached[offset:offset + length]
+        if not self.network:
+            raise NeedsNetworkError(self.file.path)
         self.client.check_online()
         end = min(offset + length, self.file.size) - 1
         if end < offset:
