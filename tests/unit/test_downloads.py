@@ -195,3 +195,16 @@ def test_cancel_deletes_partial_files(hub: HubServer, tmp_path: Path) -> None:
     assert not list(job.folder.rglob("*.part"))
     assert not manifest_path(job.folder, job.manifest.quant).exists()
     assert mgr.pending() == []
+
+
+def test_a_server_that_ignores_range_restarts_the_file(hub: HubServer, tmp_path: Path,
+                                                       hub_files: dict[str, Path]) -> None:
+    hub.faults.throttle_bps = 8_000_000
+    mgr = manager(hub, tmp_path / "models")
+    job = mgr.prepare(BIG)
+    mgr.run(job, on_progress=lambda p: job.pause() if p.done > 2_000_000 else None)
+    assert job.state == "paused"
+    hub.faults.throttle_bps = None
+    hub.faults.ignore_range.add("big-F16.gguf")
+    assert mgr.run(job).state == "ready"
+    assert sha(job.model_path) == sha(hub_files["big"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
 import threading
 import time
 from collections import deque
@@ -149,7 +150,11 @@ def _part(path: Path) -> Path:
 
 
 class _Stopped(Exception):
-    pass
+    """A pause or cancel was asked for."""
+
+
+class _RangeIgnored(Exception):
+    """The server answered a Range request with the whole file."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -332,12 +337,21 @@ class DownloadManager:
 
     def _transfer(self, job: DownloadJob, record: FileRecord, reporter: _Reporter) -> str:
         """Bring ``NAME.part`` to full size; return its sha256 (hashed as it streams, prefix re-read on resume)."""
-        local = job.local(record)
-        part = _part(local)
+        part = _part(job.local(record))
         part.parent.mkdir(parents=True, exist_ok=True)
-        if part.is_file() and part.stat().st_size > record.size:
-            part.unlink()
-        digest = hashlib.sha256()
+        while True:
+            if part.is_file() and part.stat().st_size > record.size:
+                part.unlink()
+            digest = _BackgroundSha256()
+            try:
+                return self._receive(job, record, reporter, part, digest)
+            except _RangeIgnored:
+                part.unlink()  # the server can only send the whole file: start this file again
+            finally:
+                digest.close()
+
+    def _receive(self, job: DownloadJob, record: FileRecord, reporter: _Reporter, part: Path,
+                 digest: _BackgroundSha256) -> str:
         done = 0
         if part.is_file():
             reporter.emit("verifying", f"Resuming {record.path}…", current=record.path)
@@ -355,10 +369,8 @@ class DownloadManager:
                 try:
                     response = fetcher.open(url, done)
                     try:
-                        if response.start != done:  # the server ignored Range: start over
-                            out.truncate(0)
-                            digest, done = hashlib.sha256(), 0
-                            job.done[record.path] = 0
+                        if response.start != done:
+                            raise _RangeIgnored()
                         done = self._stream(job, record, response, out, digest, done, reporter)
                     finally:
                         response.close()
@@ -462,6 +474,32 @@ def _disk_full(part: Path) -> DiskFullError:
         hint="Free some space and resume: the part already downloaded is kept.",
         details=str(part),
     )
+
+
+class _BackgroundSha256:
+    """sha256 computed on its own thread, so hashing overlaps with receiving (hashlib releases the GIL)."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self._thread = threading.Thread(target=self._work, name="sha256", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (block := self._queue.get()) is not None:
+            self._digest.update(block)
+
+    def update(self, block: bytes) -> None:
+        self._queue.put(block)
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def _hash_into(path: Path, digest: Any, job: DownloadJob) -> int:
