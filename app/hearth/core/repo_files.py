@@ -159,9 +159,9 @@ class RepoListing:
     def mmproj(self) -> RemoteFile | None:
         """The vision projector to use with this repo's models (F16 preferred), if it has one."""
         candidates = self.mmproj_files
-        for pref in ("f16", "bf16", "f32"):
+        for pref in ("F16", "BF16", "F32"):
             for f in candidates:
-                if pref in f.name.lower().replace("-", "_").split("_")[-1]:
+                if quant_label(f.path) == pref:
                     return f
         return candidates[0] if candidates else None
 
