@@ -128,3 +128,22 @@ def test_scaled_estimate_keeps_the_shape(tiny_llama4: Path) -> None:
     double = scaled_info(info, 2 * tiny_llama4.stat().st_size)
     assert double.block_count == info.block_count
     assert double.tensor_bytes == pytest.approx(2 * info.tensor_bytes, rel=0.02)
+
+
+def test_an_unreachable_hub_is_a_plain_error_after_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    waits: list[float] = []
+    client = HubClient(endpoint=f"http://127.0.0.1:{port}", sleep=waits.append, retries=2)
+    from huggingface_hub import constants
+
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
+    try:
+        with pytest.raises(DownloadError, match="could not be reached"):
+            client.listing(TINY)
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+    assert waits == [1.0, 2.0]

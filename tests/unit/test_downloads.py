@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from hearth.core.download_progress import Progress
 from hearth.core.download_state import manifest_path
-from hearth.core.downloads import CHUNK, DownloadJob, DownloadManager, Progress
+from hearth.core.downloads import CHUNK, DownloadJob, DownloadManager
 from hearth.core.errors import DownloadError, GatedRepoError
 from hearth.core.hub import HubClient
 from hearth.core.model_files import check_model_path

@@ -14,7 +14,8 @@ from typing import BinaryIO
 import pytest
 
 from hearth.core import downloads
-from hearth.core.downloads import CHUNK, DownloadManager, Progress
+from hearth.core.download_progress import Progress
+from hearth.core.downloads import CHUNK, DownloadManager
 from hearth.core.errors import DiskFullError
 from hearth.core.hub import HubClient
 from tests.fixtures.hub_fixtures import BIG

@@ -12,7 +12,8 @@ from typing import TextIO
 
 from hearth.cli.common import current_settings, models_dir
 from hearth.core.catalog import find_entry
-from hearth.core.downloads import DownloadJob, DownloadManager, Progress
+from hearth.core.download_progress import Progress
+from hearth.core.downloads import DownloadJob, DownloadManager
 from hearth.core.hub import HubClient
 from hearth.core.paths import AppPaths
 

@@ -21,12 +21,11 @@ import os
 import queue
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from hearth.core.download_progress import ProgressCallback, ProgressReporter
 from hearth.core.download_state import (
     FileRecord,
     FolderLock,
@@ -46,43 +45,6 @@ from hearth.core.repo_files import RepoListing, safe_repo_id, safe_repo_path
 
 CHUNK = 1 << 20  # bytes per read: the most a killed process can lose
 GB = 1e9
-
-
-@dataclass(frozen=True)
-class FileProgress:
-    path: str
-    done: int
-    total: int
-    state: str
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot for a progress bar.
-
-    Attributes:
-        state: "downloading", "verifying", "paused", "ready", "cancelled" or "failed".
-        files: each file's bytes and state.
-        done, total: bytes over all files.
-        speed_bps: recent download speed (bytes per second).
-        eta_s: seconds left at that speed (None when unknown).
-        current: the file being worked on.
-        message: what just happened, in words ("Connection lost; resuming…"), or "".
-    """
-
-    job_id: str
-    state: str
-    files: tuple[FileProgress, ...]
-    done: int
-    total: int
-    speed_bps: float
-    eta_s: float | None
-    current: str | None
-    message: str = ""
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
 
 
 @dataclass
@@ -155,9 +117,6 @@ class _Stopped(Exception):
 
 class _RangeIgnored(Exception):
     """The server answered a Range request with the whole file."""
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 class DownloadManager:
@@ -262,7 +221,7 @@ class DownloadManager:
         job._pause.clear()
         lock = FolderLock(job.folder)
         lock.acquire()
-        reporter = _Reporter(job, on_progress, self.progress_interval)
+        reporter = ProgressReporter(job, on_progress, self.progress_interval)
         try:
             if job.remaining_bytes():
                 self.hub.check_online()
@@ -299,7 +258,7 @@ class DownloadManager:
         manifest_path(job.folder, job.manifest.quant).unlink(missing_ok=True)
         job.manifest.state = "cancelled"
 
-    def _fetch_verified(self, job: DownloadJob, record: FileRecord, reporter: _Reporter) -> None:
+    def _fetch_verified(self, job: DownloadJob, record: FileRecord, reporter: ProgressReporter) -> None:
         local = job.local(record)
         if local.is_file():
             if is_verified(job.folder, record.path, record.sha256, local):
@@ -335,7 +294,7 @@ class DownloadManager:
         _remember_verified(job, record, local)
         _save(job)
 
-    def _transfer(self, job: DownloadJob, record: FileRecord, reporter: _Reporter) -> str:
+    def _transfer(self, job: DownloadJob, record: FileRecord, reporter: ProgressReporter) -> str:
         """Bring ``NAME.part`` to full size; return its sha256 (hashed as it streams, prefix re-read on resume)."""
         part = _part(job.local(record))
         part.parent.mkdir(parents=True, exist_ok=True)
@@ -350,7 +309,7 @@ class DownloadManager:
             finally:
                 digest.close()
 
-    def _receive(self, job: DownloadJob, record: FileRecord, reporter: _Reporter, part: Path,
+    def _receive(self, job: DownloadJob, record: FileRecord, reporter: ProgressReporter, part: Path,
                  digest: _BackgroundSha256) -> str:
         done = 0
         if part.is_file():
@@ -418,7 +377,7 @@ class DownloadManager:
         return part.open("ab", buffering=0)
 
     def _stream(self, job: DownloadJob, record: FileRecord, response: RangeResponse, out: BinaryIO, digest: Any,
-                done: int, reporter: _Reporter) -> int:
+                done: int, reporter: ProgressReporter) -> int:
         read1 = response.read1
         write = out.write
         update = digest.update
@@ -517,43 +476,3 @@ def _sha256_of(path: Path, job: DownloadJob) -> str:
     digest = hashlib.sha256()
     _hash_into(path, digest, job)
     return digest.hexdigest()
-
-
-class _Reporter:
-    """Turns bytes into throttled ``Progress`` callbacks with a speed over the last few seconds."""
-
-    def __init__(self, job: DownloadJob, callback: ProgressCallback | None, interval: float) -> None:
-        self.job = job
-        self.callback = callback
-        self.interval = interval
-        self.samples: deque[tuple[float, int]] = deque()
-        self.received = 0
-        self.last = 0.0
-        self.current: str | None = None
-        self.state = "downloading"
-
-    def advance(self, n: int, current: str) -> None:
-        self.received += n
-        self.current = current
-        now = time.monotonic()
-        if now - self.last >= self.interval:
-            self.emit(self.state)
-
-    def emit(self, state: str, message: str = "", *, current: str | None = None) -> None:
-        self.state = state if state in ("downloading", "verifying") else self.state
-        self.current = current or self.current
-        now = time.monotonic()
-        self.last = now
-        self.samples.append((now, self.received))
-        while len(self.samples) > 2 and now - self.samples[0][0] > 5.0:
-            self.samples.popleft()
-        t0, b0 = self.samples[0]
-        speed = (self.received - b0) / (now - t0) if now > t0 else 0.0
-        if self.callback is None:
-            return
-        files = tuple(FileProgress(f.path, f.size if f.state == "ready" else self.job.done.get(f.path, 0), f.size,
-                                   f.state) for f in self.job.manifest.files)
-        done = sum(f.done for f in files)
-        total = sum(f.total for f in files)
-        eta = (total - done) / speed if speed > 0 else None
-        self.callback(Progress(self.job.id, state, files, done, total, speed, eta, self.current, message))

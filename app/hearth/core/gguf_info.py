@@ -474,7 +474,8 @@ def _check_layout(cur: _Cursor, tensors: Sequence[TensorInfo], data_offset: int)
     if cur.size is not None and data_offset + end > cur.size:
         missing = data_offset + end - cur.size
         raise ModelFileError(
-            f"The model file {cur.label} is incomplete: it is {missing:,} bytes shorter than its tensors need.",
+            f"The model file {cur.label} is incomplete or damaged: it is {missing:,} bytes shorter than its tensors "
+            "need.",
             hint="The download was probably interrupted; download it again (Hearth resumes downloads).",
         )
 

@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx2  # huggingface_hub's HTTP client
 import huggingface_hub
 from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
 from huggingface_hub.utils import _detect_agent
+from huggingface_hub.utils import _http as hf_http
 
 import hearth
 from hearth.core.errors import DownloadError, GatedRepoError, OfflineError
@@ -36,7 +38,19 @@ from hearth.core.http_fetch import NETWORK_ERRORS, HttpFetcher, HttpStatusError,
 from hearth.core.repo_files import RemoteFile, RepoListing, group_quants, safe_repo_id
 
 T = TypeVar("T")
+# A request that may work if tried again: dropped or refused connections and timeouts, in either HTTP stack.
+_UNREACHABLE: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, httpx2.TransportError)
 DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+API_TIMEOUT_S = 30.0
+
+
+def _client_with_timeout() -> Any:
+    """huggingface_hub's own HTTP client, but with a timeout (its default waits forever on a stalled server)."""
+    client = hf_http.default_client_factory()
+    client.timeout = httpx2.Timeout(API_TIMEOUT_S)
+    return client
 
 
 def silence_background_calls() -> None:
@@ -45,6 +59,7 @@ def silence_background_calls() -> None:
     hf_constants.HF_HUB_DISABLE_UPDATE_CHECK = True
     # The user-agent's agent detection fetches a registry from the Hub once a day; give it an empty one.
     _detect_agent._registry = _detect_agent._EMPTY_REGISTRY
+    huggingface_hub.set_client_factory(_client_with_timeout)
 
 
 silence_background_calls()
@@ -124,21 +139,12 @@ class HubClient:
                     self.sleep(min(retry_after if retry_after is not None else 2.0**attempt, 120.0))
                     continue
                 raise self.user_error(status, code, repo_id, what) from exc
-            except NETWORK_ERRORS as exc:
+            except _UNREACHABLE as exc:
                 if attempt < self.retries:
                     self.sleep(min(2.0**attempt, 30.0))
                     continue
                 raise DownloadError(f"Hugging Face could not be reached to {what}.",
                                     hint="Check your internet connection and try again.", details=repr(exc)) from exc
-            except Exception as exc:  # httpx2's transport errors have no common base we can import cheaply
-                if type(exc).__module__.startswith("httpx") and attempt < self.retries:
-                    self.sleep(min(2.0**attempt, 30.0))
-                    continue
-                if type(exc).__module__.startswith("httpx"):
-                    raise DownloadError(f"Hugging Face could not be reached to {what}.",
-                                        hint="Check your internet connection and try again.",
-                                        details=repr(exc)) from exc
-                raise
         raise AssertionError("unreachable")
 
     def user_error(self, status: int, code: str, repo_id: str, what: str) -> DownloadError:
