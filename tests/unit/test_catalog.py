@@ -147,3 +147,10 @@ def test_an_unreachable_hub_is_a_plain_error_after_retries(tmp_path: Path) -> No
     finally:
         constants.HF_HUB_OFFLINE = offline
     assert waits == [1.0, 2.0]
+
+
+def test_paths_info_through_the_real_client(hub: HubServer, hub_files: dict[str, Path]) -> None:
+    import hashlib
+
+    (entry,) = HubClient(endpoint=hub.url).api.get_paths_info(TINY, ["tiny-llama4-F32.gguf"])
+    assert entry.lfs is not None and entry.lfs.sha256 == hashlib.sha256(hub_files["single"].read_bytes()).hexdigest()

@@ -52,7 +52,7 @@ def test_real_gemma_header(gemma_path: Path) -> None:
     assert info.embedding_length == 640 and info.head_count == 4 and info.head_count_kv == (1,) * 18
     assert info.sliding_window == 512 and info.context_length == 32768
     assert info.vocab_size == 262144 and info.file_type == "Q4_K_M"
-    assert not info.has_chat_template and not info.is_moe and info.expert_bytes == 0
+    assert not info.has_chat_template and not info.is_moe and info.expert_bytes == 0 and info.attention_chunk == 0
     # Every byte of the file is the header or a tensor (plus alignment padding).
     assert 0 <= gemma_path.stat().st_size - (info.data_offset + info.tensor_bytes) < 64 * len(info.tensors)
 
@@ -62,6 +62,7 @@ def test_tiny_llama4_single_and_split(tiny_llama4: Path, tiny_llama4_split: list
     shape = TinyLlama4Shape()
     assert single.architecture == "llama4" and single.is_moe and single.has_chat_template
     assert (single.block_count, single.expert_count, single.expert_used_count) == (4, 4, 1)
+    assert single.attention_chunk == 8192 and single.summary()["attention_chunk"] == 8192
     assert sorted(t.name for t in single.tensors if t.is_routed_expert) == sorted(expert_tensor_names(shape))
     gate = next(t for t in single.tensors if t.name == "blk.0.ffn_gate_exps.weight")
     assert gate.shape == (shape.n_embd, shape.n_ff_exp, shape.n_expert) and gate.type_name == "F32"

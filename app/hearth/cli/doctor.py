@@ -31,9 +31,11 @@ def report(hw: Hardware) -> list[str]:
     cpu = hw.cpu
     lines = [f"CPU: {cpu.model} — {cpu.physical_cores} cores, {cpu.logical_cores} threads; {cpu.feature_summary}"]
     if cpu.has_amx:
-        lines.append("  Intel AMX found: llama.cpp's AMX kernels crash in this build, so Hearth runs in safe mode "
-                     "(repacked weights off). `hearth chat --safe-mode` forces it on other CPUs.")
-    elif not cpu.has_avx2 and "neon" not in cpu.flags:
+        lines.append("Safe mode: ON — this CPU has Intel AMX, whose llama.cpp kernels crash in this build, so Hearth "
+                     "loads without repacked weights (a little slower).")
+    else:
+        lines.append("Safe mode: off (no Intel AMX); `hearth chat --safe-mode` turns it on if a model crashes.")
+    if not cpu.has_avx2 and "neon" not in cpu.flags:
         lines.append("  No AVX2: models will run slowly on this CPU.")
     lines.append(f"RAM: {_gb(hw.ram_total)} total, {_gb(hw.ram_available)} available now, "
                  f"{_gb(usable_ram(hw))} usable for a model")

@@ -203,6 +203,17 @@ class GgufInfo:
         return self._arch_int("attention.sliding_window")
 
     @property
+    def attention_chunk(self) -> int:
+        """Chunked-attention span (Llama 4: 8192 tokens in 3 of 4 layers, unless the header turns it off), or 0."""
+        explicit = self._arch_int("attention.chunk_size")
+        if explicit:
+            return explicit
+        if self.architecture == "llama4":
+            off = "llama4.attention.sliding_window" in self.metadata and self.sliding_window == 0
+            return 0 if off else 8192
+        return 0
+
+    @property
     def vocab_size(self) -> int:
         tokens = self.metadata.get("tokenizer.ggml.tokens")
         if isinstance(tokens, ArrayInfo):
@@ -252,6 +263,7 @@ class GgufInfo:
             "expert_used_count": self.expert_used_count, "embedding_length": self.embedding_length,
             "head_count": self.head_count, "head_count_kv": max(self.head_count_kv, default=0),
             "context_length": self.context_length, "sliding_window": self.sliding_window,
+            "attention_chunk": self.attention_chunk,
             "vocab_size": self.vocab_size, "file_type": self.file_type, "has_chat_template": self.has_chat_template,
             "split_count": self.split_count, "tensor_count": len(self.tensors), "tensor_bytes": self.tensor_bytes,
             "expert_bytes": self.expert_bytes,

@@ -33,10 +33,9 @@ def windowed_layers(info: GgufInfo) -> tuple[int, tuple[bool, ...]]:
     if isinstance(pattern, tuple) and len(pattern) == n and window > 0:
         return window, tuple(bool(v) for v in pattern)
     if arch == "llama4":
-        # llama.cpp: chunked attention unless the header sets sliding_window to 0; the chunk is always 8192.
-        if "llama4.attention.sliding_window" in info.metadata and window == 0:
-            return 0, (False,) * n
-        return 8192, tuple(il % 4 < 3 for il in range(n))
+        # llama.cpp: chunked attention (8192) in 3 of 4 layers, unless the header sets sliding_window to 0.
+        chunk = info.attention_chunk
+        return chunk, tuple(bool(chunk) and il % 4 < 3 for il in range(n))
     if arch in _WINDOWED:
         default, every = _WINDOWED[arch]
         return window or default, tuple(il % every < every - 1 for il in range(n))
