@@ -50,3 +50,20 @@ def tiny_llama4_split(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     from tests.fixtures.tiny_llama4 import write_tiny_llama4
 
     return write_tiny_llama4(tmp_path_factory.mktemp("tiny-llama4-split") / "tiny-llama4.gguf", shards=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama4_vision(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Llama 4 with its image tokens, and weights whose answer depends on what it reads."""
+    from tests.fixtures.tiny_llama4 import write_tiny_llama4
+
+    folder = tmp_path_factory.mktemp("tiny-llama4-vision")
+    return write_tiny_llama4(folder / "tiny-llama4-vision.gguf", vision=True, weight_scale=0.2)[0]
+
+
+@pytest.fixture(scope="session")
+def tiny_mmproj(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight Llama 4 vision projector (mmproj) that pairs with the tiny Llama 4 models."""
+    from tests.fixtures.tiny_mmproj import write_tiny_mmproj
+
+    return write_tiny_mmproj(tmp_path_factory.mktemp("tiny-mmproj") / "mmproj-tiny-llama4.gguf")

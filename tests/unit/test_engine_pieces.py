@@ -8,8 +8,9 @@ import pytest
 
 from hearth.core.cpu import parse_cpuinfo
 from hearth.core.engine.diagnose import crash_error, load_failure
-from hearth.core.engine.host import _StopMatcher, resolve_extra_bufts
+from hearth.core.engine.host import resolve_extra_bufts
 from hearth.core.engine.protocol import decode, encode
+from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import ContextOverflowError, HostCrashedError, ModelFileError, error_from_wire
 from hearth.core.plan import LoadPlan, expert_patterns
 from hearth.core.sampling import SamplingParams
@@ -31,14 +32,14 @@ def test_errors_cross_the_wire_by_type() -> None:
 
 
 def test_stop_matcher_holds_back_a_possible_stop_string() -> None:
-    matcher = _StopMatcher(["\nUser:"])
+    matcher = StopMatcher(["\nUser:"])
     assert matcher.feed("Hello") == ("Hello", False)
     assert matcher.feed(" there\nUs") == (" there", False)
     assert matcher.feed("er: next") == ("", True)
 
 
 def test_stop_matcher_releases_text_that_was_not_a_stop() -> None:
-    matcher = _StopMatcher(["</s>"])
+    matcher = StopMatcher(["</s>"])
     assert matcher.feed("a <") == ("a ", False)
     assert matcher.feed("b") == ("<b", False)
     assert matcher.flush() == ""
@@ -103,3 +104,14 @@ def test_cpuinfo_parsing_and_amx_safe_mode(monkeypatch: pytest.MonkeyPatch) -> N
     use, why = resolve_extra_bufts(LoadPlan("m.gguf"))
     assert use is False and "AMX" in why
     assert resolve_extra_bufts(LoadPlan("m.gguf", use_extra_bufts=True)) == (True, "set by the plan")
+
+
+def test_packaged_executables_are_recognised() -> None:
+    from hearth.core.engine.client import is_packaged_executable
+
+    for interpreter in ("/usr/bin/python3", "/venv/bin/python", "C:/Python311/python.exe", "/x/python3.11",
+                        "C:/x/pythonw.exe"):
+        assert not is_packaged_executable(interpreter), interpreter
+    apps = ("/usr/bin/hearth", "/Applications/Hearth.app/Contents/MacOS/Hearth", "C:/Program Files/Hearth/Hearth.exe")
+    for app in apps:
+        assert is_packaged_executable(app), app

@@ -161,3 +161,17 @@ def test_context_that_does_not_fit_suggests_a_smaller_one(scout: dict[str, GgufI
     report = plan_model(scout["UD-IQ1_S"], Hardware.hypothetical(64, 24), n_ctx=10_000_000)
     assert report.verdict == "does_not_fit"
     assert any(re.search(r"fit with a [\d,]+-token context", n) for n in report.notes)
+
+
+def test_plan_for_path_is_what_the_app_loads_with(tiny_llama4: Path, tiny_llama4_split: list[Path],
+                                                  tmp_path: Path) -> None:
+    from hearth.core.planner import plan_for_path
+
+    plan = plan_for_path(tiny_llama4_split[1], hardware=CPU_ONLY)
+    assert plan.model_path == str(tiny_llama4_split[0]) and plan.n_gpu_layers == 0
+    assert "tokens/s expected" in plan.extra["explanation"] and "does_not_fit" not in plan.extra
+    assert plan_for_path(tiny_llama4).n_ctx == 4096, "detects this machine by itself"
+    tiny_machine = Hardware.hypothetical(2.1)
+    big = write_dense_llama(tmp_path)
+    squeezed = plan_for_path(big, hardware=tiny_machine)
+    assert squeezed.extra["does_not_fit"].startswith("Does not fit")

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from hearth.cli.attachments import AttachmentPrompter, load_attachments
 from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
@@ -21,7 +22,9 @@ from hearth.cli.common import (
 )
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
+from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.errors import HearthError, HostCrashedError
+from hearth.core.images import prepare_image
 from hearth.core.sampling import SamplingParams
 
 
@@ -40,6 +43,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--seed", type=int, help="fixed seed for reproducible answers")
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
+    parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
+                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); repeatable")
+    parser.add_argument("--image", type=Path, action="append", default=[], metavar="FILE",
+                        help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
+    parser.add_argument("--mmproj", type=Path, metavar="PATH",
+                        help="the model's vision file (mmproj GGUF), so that it can see pictures")
     add_plan_arguments(parser)
 
 
@@ -73,7 +82,7 @@ def _progress_line(text: str, err: TextIO) -> None:
 
 def answer(
     client: EngineClient,
-    messages: list[dict[str, str]],
+    messages: list[dict[str, Any]],
     params: SamplingParams,
     *,
     out: TextIO,
@@ -129,6 +138,15 @@ def run(args: argparse.Namespace) -> int:
         repeat_penalty=args.repeat_penalty,
         seed=args.seed,
     )
+    # Attachments and pictures are read before the model loads, so a bad file fails fast.
+    try:
+        documents = load_attachments(args.attach, err=err)
+        images = load_images(args.image, err=err)
+        if images and not args.mmproj:
+            raise no_vision_error()
+    except HearthError as exc:
+        print_error(exc)
+        return 1
     client = EngineClient(log_path=paths.log_dir / "engine.log")
     try:
         try:
@@ -142,16 +160,45 @@ def run(args: argparse.Namespace) -> int:
             err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens\n")
             if plan.extra.get("explanation"):
                 err.write(f"{plan.extra['explanation']}\n")
-        messages: list[dict[str, str]] = []
+        messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
+        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err)
+                    if documents else None)
         if args.prompt is not None:
-            return _one_shot(client, messages, args.prompt, params, args.json, out, err)
-        return _interactive(client, messages, params, args.json, out, err)
+            return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
+        return _interactive(client, messages, params, args.json, out, err, prompter, images)
     finally:
         if args.verbose:
             err.write("\n".join(client.log_tail(200)) + "\n")
         client.close()
+
+
+def load_images(paths: list[Path], *, err: TextIO) -> list[ImageRef]:
+    """Prepare each picture (upright, scaled down, metadata stripped) and say what was done to it.
+
+    Raises:
+        DocumentError: a picture could not be read (its subclasses say why).
+    """
+    refs = []
+    for path in paths:
+        prepared = prepare_image(path)
+        notes = []
+        if prepared.scaled:
+            notes.append(f"scaled down from {prepared.source_width:,} × {prepared.source_height:,}")
+        if prepared.first_frame_only:
+            notes.append("first frame of an animation")
+        err.write(f"Image {path.name}: {prepared.width:,} × {prepared.height:,}"
+                  + (f" ({', '.join(notes)})" if notes else "") + "\n")
+        refs.append(image_ref(prepared, path.name))
+    return refs
+
+
+def _user_message(content: str, images: list[ImageRef]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "user", "content": content}
+    if images:
+        message["images"] = images
+    return message
 
 
 def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
@@ -162,14 +209,23 @@ def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
 
 def _one_shot(
     client: EngineClient,
-    messages: list[dict[str, str]],
+    messages: list[dict[str, Any]],
     prompt: str,
     params: SamplingParams,
     as_json: bool,
     out: TextIO,
     err: TextIO,
+    prompter: AttachmentPrompter | None = None,
+    images: list[ImageRef] | None = None,
 ) -> int:
-    messages.append({"role": "user", "content": prompt})
+    images = images or []
+    try:
+        content = (prompter.compose(prompt, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(images))
+                   if prompter else prompt)
+    except HearthError as exc:
+        print_error(exc)
+        return 1
+    messages.append(_user_message(content, images))
     try:
         _text, stats = answer(client, messages, params, out=out, err=err)
     except HearthError as exc:
@@ -182,12 +238,16 @@ def _one_shot(
 
 def _interactive(
     client: EngineClient,
-    messages: list[dict[str, str]],
+    messages: list[dict[str, Any]],
     params: SamplingParams,
     as_json: bool,
     out: TextIO,
     err: TextIO,
+    prompter: AttachmentPrompter | None = None,
+    images: list[ImageRef] | None = None,
 ) -> int:
+    # The pictures go with the first message and stay in the history, so later questions can refer to them.
+    pending = list(images or [])
     if err.isatty():
         err.write("Type a message and press Enter. Ctrl+C stops an answer; Ctrl+D or /exit quits; /reset forgets.\n")
     while True:
@@ -205,15 +265,25 @@ def _interactive(
             return 0
         if text == "/reset":
             del messages[sum(1 for m in messages[:1] if m["role"] == "system"):]
+            pending = list(images or [])
             err.write("(conversation cleared)\n")
             continue
-        messages.append({"role": "user", "content": line})
+        try:
+            content = (prompter.compose(line, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(pending))
+                       if prompter else line)
+        except HearthError as exc:
+            print_error(exc)
+            continue
+        messages.append(_user_message(content, pending))
         try:
             reply, stats = answer(client, messages, params, out=out, err=err)
         except HearthError as exc:
             messages.pop()
             print_error(exc)
             continue
+        # History keeps the question alone: the next question gets passages chosen for it.
+        messages[-1] = _user_message(line, pending)
+        pending = []
         messages.append({"role": "assistant", "content": reply})
         if as_json:
             _emit_stats(stats, out)

@@ -70,11 +70,14 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
     explicit = (getattr(args, "gpu_layers", None) is not None or getattr(args, "cpu_moe", False)
                 or getattr(args, "n_cpu_moe", None) is not None)
     safe = False if getattr(args, "safe_mode", False) else None
+    mmproj = str(args.mmproj) if getattr(args, "mmproj", None) else None
     files = check_model_path(model)
     ctx = getattr(args, "ctx", None)
     if not explicit:
         assert files.info is not None
-        report = plan_model(files.info, hardware or this_machine(), n_ctx=ctx, model_path=str(files.first))
+        mmproj_bytes = Path(mmproj).stat().st_size if mmproj and Path(mmproj).is_file() else 0
+        report = plan_model(files.info, hardware or this_machine(), n_ctx=ctx, model_path=str(files.first),
+                            mmproj_path=mmproj, mmproj_bytes=mmproj_bytes)
         if report.plan is None:
             raise DoesNotFitError(report.explanation, hint="Try a smaller quantization or --ctx; placement flags "
                                   "(--gpu-layers, --cpu-moe) load it anyway.", details="\n".join(report.notes))
@@ -94,6 +97,7 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
         cpu_tensor_patterns=patterns,
         n_threads=args.threads,
         use_extra_bufts=safe,
+        mmproj_path=mmproj,
         summary="experts in RAM" if patterns else ("GPU" if gpu_layers else "CPU"),
     )
 

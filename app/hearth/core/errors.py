@@ -93,6 +93,12 @@ class TemplateError(HearthError):
     title = "The model's chat template failed"
 
 
+class NoVisionError(HearthError):
+    """Images were sent to a model that has no vision projector loaded."""
+
+    title = "This model can't see images"
+
+
 class GenerationError(HearthError):
     """llama.cpp failed while reading the prompt or writing the answer."""
 
@@ -129,10 +135,124 @@ class DocumentError(HearthError):
     title = "The file could not be read"
 
 
+class EncryptedDocumentError(DocumentError):
+    """The document is password-protected; ``wrong_password`` is True when a password was given and refused."""
+
+    title = "This document is password-protected"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", wrong_password: bool = False) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.wrong_password = wrong_password
+
+
+class NoTextLayerError(DocumentError):
+    """A PDF has pages but no text to read (a scan); its page images can go to a vision model instead."""
+
+    title = "This PDF has no text to read"
+    needs_ocr = True
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", page_count: int = 0) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.page_count = page_count
+
+
+class CorruptDocumentError(DocumentError):
+    """The file is damaged or is not what its name says."""
+
+    title = "The file is damaged"
+
+
+class EmptyDocumentError(DocumentError):
+    """The file is empty (0 bytes) or holds no text at all."""
+
+    title = "The file is empty"
+
+
+class BinaryFileError(DocumentError):
+    """A file named like text holds binary data."""
+
+    title = "This is not a text file"
+
+
+class FileTooLargeError(DocumentError):
+    """The file is bigger than the configured limit."""
+
+    title = "The file is too large"
+
+    def __init__(
+        self, message: str, *, hint: str = "", details: str = "", size_bytes: int = 0, limit_bytes: int = 0
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.size_bytes = size_bytes
+        self.limit_bytes = limit_bytes
+
+
+class UnsupportedDocumentError(DocumentError):
+    """Hearth cannot read this kind of file."""
+
+    title = "This kind of file is not supported"
+
+
+class UnsafeDocumentError(DocumentError):
+    """The file would expand far beyond its size when opened (a zip or image "bomb")."""
+
+    title = "The file was not opened to protect your computer"
+
+
+class ExtractionCancelled(DocumentError):
+    """Reading the document was stopped on request."""
+
+    title = "Reading the document was stopped"
+
+
 class StoreError(HearthError):
     """The conversation database could not be opened or written."""
 
     title = "Your conversations could not be saved"
+
+
+class StoreCorruptError(StoreError):
+    """The conversation database file is damaged or is not a database at all.
+
+    Attributes:
+        path: the database file.
+    """
+
+    title = "Your conversation database is damaged"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", path: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.path = path
+
+
+class StoreTooNewError(StoreError):
+    """The database was written by a newer version of Hearth than this one."""
+
+    title = "Your conversations need a newer Hearth"
+
+
+class StoreBusyError(StoreError):
+    """Another program kept the database busy for too long."""
+
+    title = "Your conversations are busy"
+
+
+class StoreNotFoundError(StoreError):
+    """A conversation or message that was asked for no longer exists (deleted meanwhile)."""
+
+    title = "That conversation no longer exists"
+
+
+class AlreadyRunningError(HearthError):
+    """Another Hearth window already uses this data folder."""
+
+    title = "Hearth is already running"
+
+
+class VisionFileError(ModelLoadError):
+    """The vision projector (mmproj) file is missing, damaged, or made for a different model."""
+
+    title = "The vision file could not be loaded"
 
 
 def _all_error_types() -> dict[str, type[HearthError]]:

@@ -1,4 +1,7 @@
-"""Checks on a model path before llama.cpp sees it: exists, is a GGUF file, all parts of a split model present."""
+"""Checks on a model path before llama.cpp sees it: exists, is a GGUF file, all parts of a split model present.
+
+The same for a vision projector (mmproj): a GGUF file of architecture ``clip`` whose data is all there.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from hearth.core.errors import ModelFileError
+from hearth.core.errors import ModelFileError, VisionFileError
 from hearth.core.gguf_info import GgufInfo, merge_shards, read_gguf_info
 
 GGUF_MAGIC = b"GGUF"
@@ -101,3 +104,45 @@ def check_model_path(path: str | Path) -> ModelFiles:
             )
     info = merge_shards([read_gguf_info(part) for part in parts])
     return ModelFiles(first=parts[0], parts=tuple(parts), info=info)
+
+
+_PROJECTOR_HINT = "Choose the mmproj file made for this model (it comes from the same download page)."
+
+
+def check_projector_path(path: str | Path) -> Path:
+    """Validate a vision projector (mmproj) file enough to say clearly what is wrong before loading it.
+
+    Raises:
+        VisionFileError: missing, not GGUF, a language model rather than a projector, or cut short.
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        what = "is a folder" if p.is_dir() else "does not exist"
+        raise VisionFileError(f"The vision file (mmproj) {p} {what}.", hint=_PROJECTOR_HINT)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise VisionFileError(f"The vision file {p.name} cannot be read: {exc.strerror}.") from exc
+    if head[:4] != GGUF_MAGIC:
+        reason = "It is empty (0 bytes)." if not head else _describe_non_gguf(head)
+        raise VisionFileError(f"{p.name} is not a GGUF vision file. {reason}", hint=_PROJECTOR_HINT)
+    import gguf  # numpy and the GGUF reader, only when a projector is named
+
+    try:
+        reader = gguf.GGUFReader(p)
+        field = reader.get_field("general.architecture")
+        architecture = bytes(field.parts[-1]).decode("utf-8", errors="replace") if field is not None else ""
+        data_end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
+    except Exception as exc:  # the reader fails in many ways on a damaged file; all mean the same to a user
+        raise VisionFileError(f"The vision file {p.name} is incomplete or damaged.", hint="Download it again.",
+                              details=repr(exc)) from exc
+    if architecture != "clip":
+        raise VisionFileError(
+            f"{p.name} is a language model ({architecture or 'unknown architecture'}), not a vision file (mmproj).",
+            hint=_PROJECTOR_HINT,
+        )
+    if data_end > p.stat().st_size:
+        raise VisionFileError(f"The vision file {p.name} is incomplete: it ends before all of its data.",
+                              hint="Download it again.")
+    return p

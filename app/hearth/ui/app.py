@@ -1,27 +1,237 @@
-"""Build the application's objects, wire them, and run the Qt event loop."""
+"""The composition root: build the application's objects once, wire them, and run the Qt event loop.
+
+Nothing else creates long-lived objects: the store, the engine, the model session and the windows are made here and
+passed in through constructors.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Literal
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
+from hearth.core.engine import EngineClient
+from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
+from hearth.core.instance import InstanceLock
+from hearth.core.model_settings import ModelSettings
+from hearth.core.paths import AppPaths
+from hearth.core.plan import LoadPlan
+from hearth.core.sampling import SamplingParams
+from hearth.core.settings import Settings, load_settings, save_settings
+from hearth.core.starter import ensure_starter_model
+from hearth.core.store import Store, default_db_path, quarantine, salvage
+from hearth.ui.chat_controller import ChatController
+from hearth.ui.chat_view import ChatView
+from hearth.ui.main_window import MainWindow
+from hearth.ui.model_session import ModelSession
+from hearth.ui.notices import notice_for
+from hearth.ui.settings_dialog import SettingsDialog
+from hearth.ui.theme import ThemeController
+from hearth.ui.workers import BackgroundTask, EngineBridge
+
+ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
+
+
+class HearthApp(QObject):
+    """Owns the app's objects for its lifetime and handles what spans several of them (settings, model choice)."""
+
+    def __init__(self, qapp: QApplication, paths: AppPaths, settings: Settings, store: Store,
+                 lock: InstanceLock) -> None:
+        super().__init__()
+        self.qapp = qapp
+        self.paths = paths
+        self.settings = settings
+        self.store = store
+        self.lock = lock
+        self.client = EngineClient(log_path=paths.log_dir / "engine.log")
+        self.bridge = EngineBridge(self.client)
+        self.session = ModelSession(self.bridge, self.plan_for)
+        self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
+        self.chat_view = ChatView(self.theme.apply())
+        self.theme.theme_changed.connect(self.chat_view.set_theme)
+        self.window = MainWindow(
+            store=store,
+            session=self.session,
+            chat_view=self.chat_view,
+            controller_factory=self._controller,
+            settings=settings,
+        )
+        self.window.set_theme(self.theme.theme)
+        self.theme.theme_changed.connect(self.window.set_theme)
+        self.window.settings_requested.connect(self.open_settings)
+        self.window.zoom_requested.connect(self._on_window_zoom_requested)
+        self._tasks: list[BackgroundTask] = []
+
+    # --- building ------------------------------------------------------------------------------------------------
+
+    def _controller(self, view: ChatView) -> ChatController:
+        return ChatController(self.store, self.bridge, self.session, view, self.sampling, self.system_prompt)
+
+    def model_settings(self) -> ModelSettings:
+        path = str(self.session.path) if self.session.path else ""
+        return ModelSettings.from_dict(self.settings.model_overrides.get(path))
+
+    def sampling(self) -> SamplingParams:
+        return self.model_settings().apply_to_sampling(SamplingParams())
+
+    def system_prompt(self) -> str:
+        return self.model_settings().system_prompt
+
+    def models_dir(self) -> Path:
+        return Path(self.settings.models_dir).expanduser() if self.settings.models_dir else self.paths.models_dir
+
+    def plan_for(self, path: Path) -> LoadPlan:
+        """The planner's plan for this computer, with the user's overrides on top."""
+        from hearth.core.planner import plan_for_path  # the planner reads the GGUF header and the hardware
+
+        plan = plan_for_path(path)
+        overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
+        return overrides.apply_to_plan(plan)
+
+    # --- running -------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.window.show()
+        last = self.store.get_state("last_conversation_id")
+        if isinstance(last, int):
+            try:
+                self.window.open_conversation(last)
+            except HearthError:
+                self.window.new_chat()
+        else:
+            self.window.new_chat()
+        if self.store.recovered_message_ids:
+            count = len(self.store.recovered_message_ids)
+            self.window.toast.show_message(
+                f"{count} answer{'s were' if count > 1 else ' was'} cut off when Hearth last closed; "
+                "the text so far is kept and “Continue” finishes it.", seconds=9)
+        self.load_default_model()
+
+    def load_default_model(self) -> None:
+        default = self.settings.default_model
+        if default and Path(default).is_file():
+            self.session.load(Path(default))
+            return
+        models_dir = self.models_dir()
+        task = BackgroundTask(lambda _report: ensure_starter_model(models_dir), self)
+        task.finished.connect(self._on_starter_ready)
+        task.failed.connect(self._on_starter_failed)
+        self._tasks.append(task)
+        task.start()
+
+    @Slot(object)
+    def _on_starter_ready(self, path: object) -> None:
+        self.session.load(Path(str(path)))
+
+    @Slot(object)
+    def _on_starter_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.window.show_notice(notice_for(error))
+
+    @Slot()
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(
+            self.settings,
+            models_dir=self.paths.models_dir,
+            model_path=str(self.session.path) if self.session.path else None,
+            plan=self.session.plan,
+            parent=self.window,
+        )
+        dialog.settings_changed.connect(self._on_settings_changed)
+        dialog.model_settings_changed.connect(self._on_model_settings_changed)
+        dialog.exec()
+
+    @Slot(object)
+    def _on_settings_changed(self, settings: Settings) -> None:
+        self.settings = settings
+        save_settings(settings, self.paths.config_dir / "settings.json")
+        self.theme.set_mode(_mode(settings.theme))
+        self.theme.set_zoom(settings.zoom / 100)
+        self.window.composer.set_send_on_enter(settings.send_on_enter)
+
+    @Slot(str, object)
+    def _on_model_settings_changed(self, _path: str, _settings: ModelSettings) -> None:
+        self.session.reload()
+
+    @Slot(int)
+    def _on_window_zoom_requested(self, step: int) -> None:
+        if step > 0:
+            self.theme.zoom_in()
+        elif step < 0:
+            self.theme.zoom_out()
+        else:
+            self.theme.set_zoom(1.0)
+        zoom = round(self.theme.theme.zoom * 100)
+        self._on_settings_changed(self.settings.with_changes(zoom=zoom))
+
+    def shutdown(self) -> None:
+        for task in self._tasks:
+            task.wait()
+        self.bridge.stop()
+        self.store.close()
+        self.lock.release()
+
+
+def _mode(theme: str) -> Literal["system", "light", "dark"]:
+    return theme if theme in ("light", "dark") else "system"  # type: ignore[return-value]
+
+
+def _open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:
+    """Open the conversations, asking before setting a damaged database aside (never deleting it)."""
+    path = default_db_path(paths)
+    try:
+        return Store.open(path)
+    except StoreCorruptError as exc:
+        answer = QMessageBox.question(
+            parent,
+            "Your conversations could not be opened",
+            f"{exc.message}\n\nHearth can keep the damaged file aside (nothing is deleted), start a fresh "
+            "database and recover the conversations it can still read.",
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Ok:
+            return None
+        moved = quarantine(path)
+        store = Store.open(path)
+        salvage(store, moved)
+        return store
 
 
 def run_app(screenshot_dir: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName(hearth.APP_NAME)
-    window = QMainWindow()
-    window.setWindowTitle(hearth.APP_NAME)
-    window.setCentralWidget(QLabel("Hearth"))
-    window.resize(1100, 720)
-    window.show()
-    if screenshot_dir:
-        out = Path(screenshot_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        app.processEvents()
-        window.grab().save(str(out / "main.png"))
+    qapp = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(qapp, QApplication)
+    qapp.setApplicationName(hearth.APP_NAME)
+    qapp.setApplicationDisplayName(hearth.APP_NAME)
+    qapp.setOrganizationName(hearth.APP_NAME)
+    if ICON.is_file():
+        qapp.setWindowIcon(QIcon(str(ICON)))
+    paths = AppPaths.default().ensure()
+    settings = load_settings(paths.config_dir / "settings.json")
+    lock = InstanceLock(paths.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunningError as exc:
+        QMessageBox.information(None, hearth.APP_NAME, f"{exc.message} {exc.hint}".strip())
         return 0
-    return app.exec()
+    try:
+        store = _open_store(paths, None)
+    except HearthError as exc:
+        QMessageBox.critical(None, hearth.APP_NAME, f"{exc.message}\n\n{exc.hint}".strip())
+        lock.release()
+        return 1
+    if store is None:
+        lock.release()
+        return 0
+    app = HearthApp(qapp, paths, settings, store, lock)
+    qapp.aboutToQuit.connect(app.shutdown)
+    if screenshot_dir:
+        from hearth.ui.screenshots import take_screenshots
+
+        return take_screenshots(app, Path(screenshot_dir))
+    app.start()
+    return qapp.exec()

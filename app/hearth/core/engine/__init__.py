@@ -1,6 +1,7 @@
 """The engine: llama.cpp in a child process (``host``) and the app's handle on it (``client``).
 
-Only this package imports ``llama_cpp``, and only in the host process (``host`` and ``runtime``).
+Only this package imports ``llama_cpp``, and only in the host process (``host``, ``runtime`` and ``vision``).
+Pictures travel in chat messages as described in ``media``.
 """
 
 from hearth.core.engine.client import EngineClient

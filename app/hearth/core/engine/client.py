@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import itertools
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from types import TracebackType
 from typing import IO, Any
 
 import hearth
-from hearth.core.engine.diagnose import crash_error, load_failure
+from hearth.core.engine.diagnose import crash_error, load_failure, vision_load_failure
 from hearth.core.engine.events import (
     AnswerStats,
     EngineEvent,
@@ -35,31 +34,41 @@ from hearth.core.engine.events import (
     PromptProgress,
     TokenDelta,
 )
+from hearth.core.engine.media import newest_user_has_images, no_vision_error
 from hearth.core.engine.protocol import Message, decode, encode
 from hearth.core.errors import (
     EngineNotReadyError,
     HostCrashedError,
     ModelLoadError,
+    VisionFileError,
     error_from_wire,
 )
-from hearth.core.model_files import check_model_path
+from hearth.core.model_files import check_model_path, check_projector_path
 from hearth.core.plan import LoadPlan
 from hearth.core.sampling import SamplingParams
 
 HOST_ENV = "HEARTH_ENGINE_HOST"
-_EOF = object()
 LOG_TAIL_LINES = 400
 
 
 def default_host_command() -> list[str]:
-    """How to start the host: this interpreter running the host module.
+    """How to start the host.
 
-    A packaged app's ``sys.executable`` is Briefcase's stub, which always runs ``hearth``'s main module; the
-    ``HEARTH_ENGINE_HOST`` variable (set for every host) makes that main module become the host instead.
+    From a Python interpreter: ``python -m hearth.core.engine.host``. In a packaged app ``sys.executable`` is the
+    app's own binary (Briefcase's stub, or a frozen executable), which ignores ``-m`` and always runs ``hearth``'s main
+    module; the ``HEARTH_ENGINE_HOST`` variable, set for every host, makes that main module become the host.
     """
-    if getattr(sys, "frozen", False) or os.environ.get("BRIEFCASE_MAIN_MODULE"):
+    if is_packaged_executable():
         return [sys.executable]
     return [sys.executable, "-m", "hearth.core.engine.host"]
+
+
+def is_packaged_executable(executable: str | None = None) -> bool:
+    """Whether ``sys.executable`` is an app binary rather than a Python interpreter."""
+    if getattr(sys, "frozen", False):
+        return True
+    name = Path(executable or sys.executable).name.lower()
+    return not name.startswith("python")
 
 
 def _host_env() -> dict[str, str]:
@@ -85,7 +94,6 @@ class EngineClient:
         self._command = list(command) if command else default_host_command()
         self._log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
-        self._events: queue.Queue[Any] = queue.Queue()
         self._log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         self._write_lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -113,7 +121,6 @@ class EngineClient:
     def start(self) -> None:
         """Start a host process (stopping any previous one)."""
         self._stop_process()
-        self._events = queue.Queue()
         self._log_tail.clear()
         self._phase = "start"
         self._proc = subprocess.Popen(
@@ -125,9 +132,9 @@ class EngineClient:
             start_new_session=True,  # Ctrl+C in a terminal is the app's to handle, not the host's
         )
         assert self._proc.stdout is not None and self._proc.stderr is not None
+        # Events are read by whoever waits for them (no relay thread: one wake-up per token, which matters when
+        # llama.cpp's threads use every core); llama.cpp's log is drained by a thread of its own.
         self._readers = [
-            threading.Thread(target=self._read_events, args=(self._proc.stdout, self._events), daemon=True,
-                             name="engine-events"),
             threading.Thread(target=self._read_log, args=(self._proc.stderr,), daemon=True, name="engine-log"),
         ]
         for thread in self._readers:
@@ -177,18 +184,6 @@ class EngineClient:
 
     # --- pipes ---------------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _read_events(stream: IO[bytes], sink: queue.Queue[Any]) -> None:
-        try:
-            for line in stream:
-                try:
-                    sink.put(decode(line))
-                except ValueError:
-                    continue
-        except (OSError, ValueError):
-            pass
-        sink.put(_EOF)
-
     def _read_log(self, stream: IO[bytes]) -> None:
         log = None
         if self._log_path is not None:
@@ -224,10 +219,20 @@ class EngineClient:
             pass
 
     def _next(self) -> Message:
-        item = self._events.get()
-        if item is _EOF:
-            raise self._crashed()
-        return item
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            raise EngineNotReadyError("The model engine is not running.")
+        while True:
+            try:
+                line = proc.stdout.readline()
+            except (OSError, ValueError):
+                line = b""
+            if not line:
+                raise self._crashed()
+            try:
+                return decode(line)
+            except ValueError:
+                continue
 
     def _crashed(self) -> HostCrashedError:
         proc = self._proc
@@ -238,7 +243,7 @@ class EngineClient:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 returncode = proc.wait()
-        for thread in self._readers[1:]:
+        for thread in self._readers:
             thread.join(timeout=2)  # let the log reader catch the last lines
         phase = self._phase
         self._phase = "idle"
@@ -251,8 +256,11 @@ class EngineClient:
     def load(self, plan: LoadPlan, on_progress: Callable[[float], None] | None = None) -> ModelInfo:
         """Load a model, replacing the current one.
 
+        With ``plan.mmproj_path`` the vision projector is loaded too, and ``ModelInfo.vision`` is True.
+
         Raises:
             ModelFileError: the path is missing, not GGUF, or a part is missing.
+            VisionFileError: the vision file is missing, damaged, or made for a different model.
             ModelLoadError: llama.cpp refused the file (with the reason it gave).
             HostCrashedError: llama.cpp crashed while loading (reported as a ModelLoadError's cause).
         """
@@ -268,6 +276,8 @@ class EngineClient:
     def _load_events(self, plan: LoadPlan) -> Iterator[LoadProgress | ModelInfo]:
         files = check_model_path(plan.model_path)
         plan = plan.with_changes(model_path=str(files.first))
+        if plan.mmproj_path:
+            plan = plan.with_changes(mmproj_path=str(check_projector_path(plan.mmproj_path)))
         if not self.alive:
             self.start()
         self.info = None
@@ -293,6 +303,9 @@ class EngineClient:
                     if type(error) is ModelLoadError and "could not load" in error.message:
                         time.sleep(0.05)  # the log line that explains it may trail the event
                         error = load_failure(plan.model_path, list(self._log_tail))
+                    elif type(error) is VisionFileError and plan.mmproj_path:
+                        time.sleep(0.05)
+                        error = vision_load_failure(plan.mmproj_path, list(self._log_tail))
                     raise error
         except HostCrashedError as crash:
             refusal = load_failure(plan.model_path, crash.log_tail)
@@ -330,14 +343,22 @@ class EngineClient:
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
+        A message may carry pictures in ``images`` (see ``hearth.core.engine.media``); they need a model loaded with
+        its vision file (``ModelInfo.vision``).
+
         Raises:
             EngineNotReadyError: no model was loaded.
+            NoVisionError: the newest user message has pictures and the model has no vision file (before anything
+                is sent to the engine).
             ContextOverflowError, TemplateError, GenerationError: from the host, in plain words.
             HostCrashedError: the host died; the next call starts a new one and reloads the model.
         """
         params = params or SamplingParams()
         if self.plan is None:
             raise EngineNotReadyError("No model is loaded.", hint="Choose a model on the Models page.")
+        can_see = self.info.vision if self.info is not None else bool(self.plan.mmproj_path)
+        if not can_see and newest_user_has_images(messages):
+            raise no_vision_error()
         if self._needs_reload or not self.alive:
             yield EngineNotice("Restarting the model engine…")
             yield from self._reload(self.plan)

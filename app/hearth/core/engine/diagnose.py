@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
-from hearth.core.errors import HostCrashedError, ModelFileError, ModelLoadError
+from hearth.core.errors import HostCrashedError, ModelFileError, ModelLoadError, VisionFileError
 
 _DURING = {
     "load": "while loading the model",
@@ -77,6 +79,12 @@ def load_failure(path: str, log_tail: Sequence[str]) -> ModelLoadError:
             hint="Download it again (Hearth resumes and verifies downloads).",
             details=details,
         )
+    if "clip cannot be used as main model" in text:
+        return ModelFileError(
+            "This file is a vision projector (mmproj), not a model.",
+            hint="Load the model's own GGUF file, and choose this one as its vision file.",
+            details=details,
+        )
     if "unknown model architecture" in text:
         return ModelLoadError(
             "This model's architecture is not supported by the bundled llama.cpp.",
@@ -96,3 +104,36 @@ def load_failure(path: str, log_tail: Sequence[str]) -> ModelLoadError:
             details=details,
         )
     return ModelLoadError(f"llama.cpp could not load {path}.", details=details)
+
+
+_EMBD_MISMATCH = re.compile(r"mismatch between text model \(n_embd = (\d+)\) and mmproj \(n_embd = (\d+)\)")
+
+
+def vision_load_failure(path: str, log_tail: Sequence[str]) -> VisionFileError:
+    """Turn llama.cpp's refusal of a vision projector (mmproj) into a reason a person can act on."""
+    joined = "\n".join(log_tail)
+    text = joined.lower()
+    name = Path(path).name
+    details = "\n".join(relevant_lines(log_tail))
+    hint = "Choose the mmproj file made for this model (it comes from the same download page)."
+    mismatch = _EMBD_MISMATCH.search(joined)
+    if mismatch:
+        return VisionFileError(
+            f"{name} belongs to a different model: it makes image embeddings {mismatch[2]} wide, and this model "
+            f"reads {mismatch[1]}.",
+            hint=hint,
+            details=details,
+        )
+    if "unknown projector type" in text:
+        return VisionFileError(f"{name} is a kind of vision projector that the bundled llama.cpp does not know.",
+                               hint="Update Hearth, or choose a different model.", details=details)
+    if "cancelled" in text and "progress_callback" in text:
+        return VisionFileError("Loading was cancelled.", details=details)
+    if "failed to allocate" in text or "out of memory" in text or "unable to allocate" in text:
+        return VisionFileError(f"There is not enough memory to load the vision file {name} as well.",
+                               hint="Choose a smaller context or quantization, or load the model without vision.",
+                               details=details)
+    if "unable to find tensor" in text or "failed to seek" in text or "failed to read" in text:
+        return VisionFileError(f"The vision file {name} is incomplete or damaged.", hint="Download it again.",
+                               details=details)
+    return VisionFileError(f"The vision file (mmproj) {name} could not be loaded.", hint=hint, details=details)

@@ -52,8 +52,12 @@ class AnswerStats:
     n_ctx: int = 0
     template: str = ""
     prompt_eval_s: float | None = None
+    prompt_decode_s: float | None = None
+    prompt_decoded_tokens: int = 0
     host_ttft_s: float | None = None
     host_tokens_per_s: float | None = None
+    images: int = 0
+    image_tokens: int = 0
 
     @classmethod
     def from_wire(cls, data: dict[str, Any], ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
@@ -78,6 +82,8 @@ class AnswerStats:
             "context_used": self.context_used,
             "n_ctx": self.n_ctx,
             "template": self.template,
+            "images": self.images,
+            "image_tokens": self.image_tokens,
         }
 
 
@@ -93,7 +99,11 @@ class Finished:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What the engine learned when it loaded a model."""
+    """What the engine learned when it loaded a model.
+
+    ``vision`` is True when a vision projector (mmproj) is loaded with the model: messages may then carry images
+    (see ``hearth.core.engine.media``). Without one, a message with images is refused with ``NoVisionError``.
+    """
 
     path: str
     architecture: str
@@ -112,6 +122,8 @@ class ModelInfo:
     gpu_offload: bool
     load_seconds: float
     plan_summary: str = ""
+    vision: bool = False
+    mmproj_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

@@ -19,13 +19,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from hearth.core.chat_template import ChatTemplate, Message, fallback_template
 from hearth.core.cpu import detect_cpu
+from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
+from hearth.core.engine.prompting import PromptBuilder, choose_template
 from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
+from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import (
     ContextOverflowError,
     EngineNotReadyError,
@@ -33,8 +36,13 @@ from hearth.core.errors import (
     HearthError,
     ModelLoadError,
 )
+from hearth.core.model_files import split_parts
 from hearth.core.plan import LoadPlan
 from hearth.core.sampling import SamplingParams
+
+if TYPE_CHECKING:
+    from hearth.core.engine.vision import ImagePrompt, VisionProjector
+
 
 # Dormant fault injection for the tests of crash recovery; names the point at which the host aborts itself.
 # "first-decode-extra-bufts" imitates llama.cpp's AMX crash (an AMX CPU is not available to the test machines).
@@ -58,35 +66,17 @@ def resolve_extra_bufts(plan: LoadPlan) -> tuple[bool, str]:
     return True, "repacked CPU weights for speed"
 
 
-class _StopMatcher:
-    """Holds back text that may be the start of a stop string."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self._stops = [s for s in stops if s]
-        self._pending = ""
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        """Return (text safe to show, whether a stop string was reached)."""
-        if not self._stops:
-            return text, False
-        self._pending += text
-        cut = min((i for i in (self._pending.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
-            shown, self._pending = self._pending[:cut], ""
-            return shown, True
-        hold = 0
-        for stop in self._stops:
-            for size in range(min(len(stop) - 1, len(self._pending)), 0, -1):
-                if self._pending.endswith(stop[:size]):
-                    hold = max(hold, size)
-                    break
-        shown = self._pending[: len(self._pending) - hold]
-        self._pending = self._pending[len(shown):]
-        return shown, False
-
-    def flush(self) -> str:
-        rest, self._pending = self._pending, ""
-        return rest
+def _model_share(plan: LoadPlan) -> float:
+    """The model's part of the bytes a load reads (the rest is the vision file's)."""
+    if not plan.mmproj_path:
+        return 1.0
+    try:
+        model = Path(plan.model_path)
+        model_bytes = sum(part.stat().st_size for part in split_parts(model) or (model,))
+        vision_bytes = Path(plan.mmproj_path).stat().st_size
+    except OSError:
+        return 0.9
+    return model_bytes / max(1, model_bytes + vision_bytes)
 
 
 class EngineHost:
@@ -95,7 +85,8 @@ class EngineHost:
     def __init__(self, out: FdWriter) -> None:
         self.out = out
         self.runtime: ModelRuntime | None = None
-        self.template: ChatTemplate | None = None
+        self.vision: VisionProjector | None = None
+        self.prompts: PromptBuilder | None = None
         self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
         self.cancel_flag = threading.Event()
         self._lock = threading.Lock()
@@ -124,6 +115,9 @@ class EngineHost:
         threads = plan.n_threads or detect_cpu().physical_cores
         last_sent = [-1.0]
 
+        # With a vision file, the model's share of the progress bar is its share of the bytes to read.
+        model_share = _model_share(plan)
+
         def on_progress(fraction: float) -> bool:
             if fraction - last_sent[0] >= 0.01 or fraction >= 1.0:
                 last_sent[0] = fraction
@@ -134,26 +128,30 @@ class EngineHost:
         _fault("load")
         try:
             runtime = ModelRuntime(
-                plan, use_extra_bufts=extra_bufts, on_progress=on_progress, abort_flag=self.cancel_flag,
-                n_threads=threads,
+                plan, use_extra_bufts=extra_bufts, on_progress=lambda f: on_progress(f * model_share),
+                abort_flag=self.cancel_flag, n_threads=threads,
             )
-        except HearthError:
-            if self._load_cancelled:
-                exc = ModelLoadError("Loading was cancelled.")
-            self.out.send({"type": "load_failed", "error": exc.to_wire()})
+            self.runtime = runtime
+            if plan.mmproj_path:
+                self.vision = self._load_vision(plan, runtime, threads,
+                                                lambda f: on_progress(model_share + f * (1 - model_share)))
+        except HearthError as exc:
+            self.unload()
+            error = ModelLoadError("Loading was cancelled.") if self._load_cancelled else exc
+            self.out.send({"type": "load_failed", "error": error.to_wire()})
             return
-        self.runtime = runtime
-        self.template = self._choose_template(runtime)
+        self.prompts = PromptBuilder(runtime, choose_template(runtime))
         self.cached = []
         self._requests = 0
         info = runtime.describe()
+        info.update(self.vision.describe() if self.vision else {"vision": False})
         info.update(
             {
                 "path": plan.model_path,
                 "use_extra_bufts": extra_bufts,
                 "use_extra_bufts_reason": why,
                 "n_threads": threads,
-                "template_origin": self.template.origin,
+                "template_origin": self.prompts.template.origin,
                 "cpu_tensor_patterns": list(plan.cpu_tensor_patterns),
                 "plan_summary": plan.summary,
             }
@@ -161,7 +159,22 @@ class EngineHost:
         self._info = info
         self.out.send({"type": "loaded", "info": info})
 
+    def _load_vision(
+        self, plan: LoadPlan, runtime: ModelRuntime, threads: int, on_progress: Callable[[float], bool]
+    ) -> VisionProjector:
+        from hearth.core.engine.vision import VisionProjector  # loads libmtmd only for models that see
+
+        assert plan.mmproj_path is not None
+        return VisionProjector(
+            plan.mmproj_path, runtime, use_gpu=plan.n_gpu_layers != 0, n_threads=plan.n_threads_batch or threads,
+            abort_flag=self.cancel_flag, on_progress=on_progress,
+        )
+
     def unload(self) -> None:
+        # The projector refers to the model: it goes first.
+        if self.vision is not None:
+            self.vision.close()
+        self.vision = None
         if self.runtime is not None:
             self.runtime.close()
         self.runtime = None
@@ -186,62 +199,6 @@ class EngineHost:
 
     # --- internals -----------------------------------------------------------------------------------------------
 
-    def _choose_template(self, runtime: ModelRuntime) -> ChatTemplate:
-        source = runtime.chat_template()
-        if source and source.strip():
-            return ChatTemplate(source, "gguf")
-        arch = runtime.meta("general.architecture") or ""
-        chosen = fallback_template(arch, runtime.is_single_token)
-        sys.stderr.write(f"hearth: the model has no chat template; using {chosen.origin} for '{arch}'\n")
-        return chosen
-
-    def _render(self, messages: Sequence[Message], continue_last: bool) -> str:
-        assert self.runtime is not None and self.template is not None
-        rt = self.runtime
-        if continue_last and messages and messages[-1].get("role") == "assistant":
-            head = self.template.render(
-                messages[:-1], bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
-            )
-            return head + str(messages[-1].get("content", ""))
-        return self.template.render(
-            messages, bos_token=rt.token_text(rt.bos_id), eos_token=rt.token_text(rt.eos_id)
-        )
-
-    def _tokens_for(self, text: str) -> list[int]:
-        assert self.runtime is not None
-        rt = self.runtime
-        bos_text = rt.token_text(rt.bos_id)
-        add_bos = rt.add_bos and not (bos_text and text.startswith(bos_text))
-        return rt.tokenize(text, add_special=add_bos, parse_special=True)
-
-    def _build_prompt(
-        self, messages: list[Message], params: SamplingParams, continue_last: bool
-    ) -> tuple[list[int], int]:
-        """Tokens of the prompt, dropping the oldest turns if the conversation does not fit."""
-        assert self.runtime is not None
-        n_ctx = self.runtime.n_ctx
-        reserve = min(params.max_tokens or 512, n_ctx // 4)
-        budget = n_ctx - reserve
-        system = messages[:1] if messages and messages[0].get("role") == "system" else []
-        rest = messages[len(system):]
-        trimmed = 0
-        while True:
-            tokens = self._tokens_for(self._render(system + rest, continue_last))
-            if len(tokens) <= budget:
-                return tokens, trimmed
-            # Drop the oldest user turn and the replies that followed it; never the newest message.
-            cut = 1
-            while cut < len(rest) and rest[cut].get("role") != "user":
-                cut += 1
-            if cut >= len(rest):
-                raise ContextOverflowError(
-                    f"This message needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
-                    f"(with room for a {reserve:,}-token answer).",
-                    hint="Shorten the message or attachment, or raise the context size in the model's settings.",
-                )
-            rest = rest[cut:]
-            trimmed += 1
-
     def _chat(self, rid: Any, request: dict[str, Any]) -> None:
         rt = self.runtime
         if rt is None:
@@ -250,8 +207,41 @@ class EngineHost:
         params = SamplingParams.from_dict(request.get("params") or {})
         messages = list(request.get("messages") or [])
         continue_last = bool(request.get("continue_last"))
-        prompt, trimmed = self._build_prompt(messages, params, continue_last)
+        if has_images(messages):
+            if self.vision is None:
+                # Refused before anything is read; pictures in older turns only become a note in their text.
+                if newest_user_has_images(messages):
+                    raise no_vision_error()
+                messages = without_images(messages)
+            else:
+                assert self.prompts is not None
+                image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision)
+                try:
+                    self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt)
+                finally:
+                    image_prompt.close()
+                return
+        assert self.prompts is not None
+        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
+        self._answer(rid, params, received, prompt, trimmed, None)
 
+    def _answer(
+        self,
+        rid: Any,
+        params: SamplingParams,
+        received: float,
+        prompt: list[int],
+        trimmed: int,
+        image_prompt: ImagePrompt | None,
+    ) -> None:
+        """Read the prompt into the cache (what is not there already), then write the answer.
+
+        Args:
+            prompt: the prompt's tokens (for an image prompt, its position keys).
+            image_prompt: the chunks to evaluate when the prompt holds pictures.
+        """
+        rt = self.runtime
+        assert rt is not None
         # Reuse the longest cached prefix; at least the last prompt token is evaluated again for fresh logits.
         common = 0
         for a, b in zip(self.cached, prompt, strict=False):
@@ -259,6 +249,8 @@ class EngineHost:
                 break
             common += 1
         common = min(common, len(prompt) - 1)
+        if image_prompt is not None:
+            common = image_prompt.boundary_at_or_before(common)
         if common > 0 and rt.can_reuse(common) and rt.keep_prefix(common):
             self.cached = self.cached[:common]
         else:
@@ -271,8 +263,11 @@ class EngineHost:
             "prompt_tokens": len(prompt),
             "cached_tokens": common,
             "trimmed_turns": trimmed,
-            "template": self.template.origin if self.template else "",
+            "template": self.prompts.template.origin if self.prompts else "",
         }
+        if image_prompt is not None:
+            stats["images"] = image_prompt.image_count
+            stats["image_tokens"] = image_prompt.image_tokens
         self.out.send({"type": "prompt_progress", "id": rid, "done": 0, "total": total})
 
         def on_batch(done: int) -> None:
@@ -281,10 +276,18 @@ class EngineHost:
         if self._requests == 0:
             self._first_decode_fault()
         self._requests += 1
+        decode_started = time.perf_counter()
         try:
-            rt.decode(new_tokens, common, on_batch if total > rt.n_batch else None)
+            if image_prompt is None:
+                rt.decode(new_tokens, common, on_batch if total > rt.n_batch else None)
+            else:
+                assert self.vision is not None
+                self.vision.evaluate(image_prompt, common, on_batch)
         except DecodeAborted as stop:
-            self.cached = prompt[: max(0, min(stop.kept, len(prompt)))]
+            kept = max(0, min(stop.kept, len(prompt)))
+            if image_prompt is not None:
+                kept = image_prompt.boundary_at_or_before(kept)
+            self.cached = prompt[:kept]
             rt.keep_prefix(len(self.cached))
             self._finish(rid, stats, received, None, None, 0, "cancelled")
             return
@@ -302,6 +305,8 @@ class EngineHost:
         self.cached = list(prompt)
         prompt_done = time.perf_counter()
         stats["prompt_eval_s"] = prompt_done - received
+        stats["prompt_decode_s"] = prompt_done - decode_started
+        stats["prompt_decoded_tokens"] = total
         self._generate(rid, params, stats, received)
 
     def _first_decode_fault(self) -> None:
@@ -310,13 +315,13 @@ class EngineHost:
 
     def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float) -> None:
         rt = self.runtime
-        assert rt is not None and self.template is not None
+        assert rt is not None and self.prompts is not None
         seed = params.seed if params.seed is not None else secrets.randbits(32)
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
         )
-        stops = _StopMatcher(tuple(params.stop) + self.template.stop)
+        stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send

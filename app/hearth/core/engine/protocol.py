@@ -1,7 +1,7 @@
 """The wire between the app and its engine host: one JSON object per line.
 
 App → host: ``load`` {plan}, ``chat`` {id, messages, params, continue_last}, ``cancel`` {id}, ``unload``,
-``shutdown``.
+``shutdown``. A message may carry ``images`` (see ``media``).
 Host → app: ``ready``, ``load_progress`` {fraction}, ``loaded`` {info}, ``load_failed`` {error},
 ``prompt_progress`` {id, done, total}, ``token`` {id, text}, ``done`` {id, stats}, ``error`` {id, error}.
 

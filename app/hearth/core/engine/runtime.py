@@ -7,10 +7,11 @@ callback, and because the host's own loop is what the benchmarks compare against
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import llama_cpp as L
@@ -33,13 +34,29 @@ class _BuftOverride(ctypes.Structure):
 def cpu_buffer_type() -> int:
     """ggml's CPU buffer type, from the ggml that libllama already loaded.
 
-    Looking the symbol up through libllama's handle resolves it in the copy of libggml-cpu that llama.cpp uses.
-    Opening ``libggml-base.so`` by path instead would load a second copy whose pointer llama.cpp does not recognise.
+    Looking the symbols up through libllama's handle resolves them in the copies of ggml that llama.cpp uses. Opening
+    ``libggml-base.so`` by path instead would load a second copy whose pointer llama.cpp does not recognise. Builds
+    with dynamically loaded backends (``GGML_BACKEND_DL``, used for portable CPU installers) do not export
+    ``ggml_backend_cpu_buffer_type``; there the CPU device's buffer type is asked for through the device registry.
     """
-    fn = L.llama_cpp._lib.ggml_backend_cpu_buffer_type
-    fn.argtypes = []
-    fn.restype = ctypes.c_void_p
-    value = fn()
+    lib = L.llama_cpp._lib
+    value = None
+    try:
+        fn = lib.ggml_backend_cpu_buffer_type
+    except AttributeError:
+        by_type = lib.ggml_backend_dev_by_type
+        by_type.argtypes = [ctypes.c_int]
+        by_type.restype = ctypes.c_void_p
+        device = by_type(0)  # GGML_BACKEND_DEVICE_TYPE_CPU
+        if device:
+            dev_buft = lib.ggml_backend_dev_buffer_type
+            dev_buft.argtypes = [ctypes.c_void_p]
+            dev_buft.restype = ctypes.c_void_p
+            value = dev_buft(device)
+    else:
+        fn.argtypes = []
+        fn.restype = ctypes.c_void_p
+        value = fn()
     if not value:
         raise ModelLoadError("llama.cpp has no CPU buffer type; this build of llama-cpp-python is unusable.")
     return int(value)
@@ -129,8 +146,10 @@ class ModelRuntime:
         self.n_batch = int(L.llama_n_batch(ctx))
         self._batch = L.llama_batch_init(self.n_batch, 0, 1)
         self._piece = ctypes.create_string_buffer(256)
+        # The abort callback runs once per graph node, in Python: installed only while a prompt is read (where
+        # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
         self._abort_cb = L.ggml_abort_callback(self._should_abort)
-        L.llama_set_abort_callback(ctx, self._abort_cb, ctypes.c_void_p(0))
+        self._no_abort_cb = L.ggml_abort_callback()
         self.bos_id = int(L.llama_vocab_bos(self.vocab))
         self.eos_id = int(L.llama_vocab_eos(self.vocab))
         self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
@@ -271,6 +290,27 @@ class ModelRuntime:
             ContextFull: no room left in the context.
             GenerationError: llama.cpp failed.
         """
+        if len(tokens) > 1:
+            with self.abortable():
+                self._decode_batches(tokens, start, on_batch)
+        else:
+            self._decode_batches(tokens, start, on_batch)
+
+    @contextlib.contextmanager
+    def abortable(self) -> Iterator[None]:
+        """While active, setting the abort flag interrupts llama.cpp's computation in this context.
+
+        Used for prompts, including the image embeddings that the vision projector decodes into this context.
+        """
+        L.llama_set_abort_callback(self.ctx, self._abort_cb, ctypes.c_void_p(0))
+        try:
+            yield
+        finally:
+            L.llama_set_abort_callback(self.ctx, self._no_abort_cb, ctypes.c_void_p(0))
+
+    def _decode_batches(
+        self, tokens: Sequence[int], start: int, on_batch: Callable[[int], None] | None
+    ) -> None:
         batch = self._batch
         total = len(tokens)
         done = 0

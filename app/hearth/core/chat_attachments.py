@@ -1,0 +1,216 @@
+"""Files a user attaches to a message: kept in the store, read once, and turned into prompt context.
+
+Documents are copied into the store (by content), read with ``hearth.core.documents`` the first time their content
+is seen, and the reading is kept with the stored file so a re-opened conversation never reads them again. Images are
+prepared (orientation, size, metadata stripped) and kept as the pixels that are sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hearth.core.documents import (
+    DEFAULT_MAX_BYTES,
+    DocumentKind,
+    ExtractedDocument,
+    detect,
+    extract_bytes,
+    extract_document,
+    file_sha256,
+)
+from hearth.core.errors import DocumentError
+from hearth.core.images import PreparedImage, prepare_image, prepare_image_bytes
+from hearth.core.retrieval import RetrievalResult, attachment_budget, build_prompt, estimate_tokens, select_context
+from hearth.core.store import Message, NewAttachment, Store, StoredFile
+
+EXTRACTOR = "hearth.documents/1"
+IMAGE_REFERENCE = "image"
+
+
+@dataclass(frozen=True)
+class AttachmentSource:
+    """What the user attached: a file on disk, or bytes from a paste."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+
+@dataclass
+class PreparedAttachments:
+    """The result of preparing a message's attachments.
+
+    Attributes:
+        new: what to link to the user message.
+        documents: the documents' text, for retrieval.
+        images: prepared images to send to a vision model.
+    """
+
+    new: list[NewAttachment] = field(default_factory=list)
+    documents: list[ExtractedDocument] = field(default_factory=list)
+    images: list[PreparedImage] = field(default_factory=list)
+
+
+Progress = Callable[[str, float], None]
+
+
+def prepare_attachments(
+    store: Store,
+    sources: Sequence[AttachmentSource],
+    *,
+    on_progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    passwords: dict[str, str] | None = None,
+) -> PreparedAttachments:
+    """Store, read and prepare attachments (call from a worker thread).
+
+    Raises:
+        DocumentError: a file could not be read (its subclass says why: encrypted, scanned, too large...).
+        StoreError: the copy could not be stored.
+    """
+    prepared = PreparedAttachments()
+    report = on_progress or (lambda _n, _f: None)
+    for source in sources:
+        report(source.name, 0.0)
+        head = source.data[:65536] if source.data is not None else _head(source)
+        if detect(source.name, head).kind is DocumentKind.IMAGE:
+            image = prepare_image_bytes(source.data, source.name) if source.data is not None else _image(source)
+            suffix = ".jpg" if image.mime == "image/jpeg" else ".png"
+            stored = store.attachments.store_bytes(image.data, suffix=suffix, mime=image.mime)
+            store.attachments.set_extraction(stored.sha256, text=None, reference=IMAGE_REFERENCE,
+                                             extractor="hearth.images/1")
+            prepared.images.append(image)
+        else:
+            document, stored = _document(store, source, report, cancel, (passwords or {}).get(source.name))
+            prepared.documents.append(document)
+        prepared.new.append(NewAttachment(stored.sha256, source.name))
+        report(source.name, 1.0)
+    return prepared
+
+
+def _document(
+    store: Store,
+    source: AttachmentSource,
+    report: Progress,
+    cancel: threading.Event | None,
+    password: str | None,
+) -> tuple[ExtractedDocument, StoredFile]:
+    """Read a document once per content: a file seen before is not read again."""
+    def progress(done: int, total: int) -> None:
+        report(source.name, done / max(total, 1))
+
+    should_cancel = cancel.is_set if cancel is not None else None
+    if source.data is not None:
+        stored = store.attachments.store_bytes(source.data, suffix=Path(source.name).suffix)
+        document = cached_document(stored, source.name) or extract_bytes(
+            source.data, source.name, password=password, on_progress=progress, should_cancel=should_cancel)
+    else:
+        assert source.path is not None
+        too_big = source.path.is_file() and source.path.stat().st_size > DEFAULT_MAX_BYTES
+        known = None if too_big else store.attachments.get_file(_sha256(source))
+        cached = cached_document(known, source.name) if known is not None else None
+        # Read before copying: the size limit and bad files are refused before anything is stored.
+        document = cached or extract_document(source.path, password=password, on_progress=progress,
+                                              should_cancel=should_cancel)
+        stored = store.attachments.store_file(source.path)
+    if cached_document(stored, source.name) is None:
+        stored = store.attachments.set_extraction(
+            stored.sha256, text=document.text, page_count=document.page_count or None, extractor=EXTRACTOR,
+            reference=json.dumps(document.to_dict(), ensure_ascii=False),
+        )
+    return document, stored
+
+
+def _sha256(source: AttachmentSource) -> str:
+    assert source.path is not None
+    try:
+        return file_sha256(source.path)
+    except FileNotFoundError as exc:
+        raise DocumentError(f"{source.name} is no longer there.", hint="Attach it again.") from exc
+    except OSError as exc:
+        raise DocumentError(f"{source.name} could not be read: {exc.strerror}.") from exc
+
+
+def _head(source: AttachmentSource) -> bytes:
+    assert source.path is not None
+    try:
+        with source.path.open("rb") as fh:
+            return fh.read(65536)
+    except FileNotFoundError as exc:
+        raise DocumentError(f"{source.name} is no longer there.", hint="Attach it again.") from exc
+    except OSError as exc:
+        raise DocumentError(f"{source.name} could not be read: {exc.strerror}.") from exc
+
+
+def _image(source: AttachmentSource) -> PreparedImage:
+    assert source.path is not None
+    return prepare_image(source.path)
+
+
+def cached_document(stored: StoredFile, name: str) -> ExtractedDocument | None:
+    """The reading kept with a stored file, under the name it was attached as (None if not read yet)."""
+    if stored.extractor != EXTRACTOR or not stored.reference:
+        return None
+    try:
+        document = ExtractedDocument.from_dict(json.loads(stored.reference))
+    except (ValueError, TypeError, KeyError):
+        return None
+    return document.renamed(name) if document.name != name else document
+
+
+def branch_documents(store: Store, branch: Sequence[Message]) -> list[ExtractedDocument]:
+    """Every document attached anywhere in the shown branch, oldest first (each content once)."""
+    seen: set[str] = set()
+    documents: list[ExtractedDocument] = []
+    attached = store.attachments.for_messages([m.id for m in branch])
+    for message in branch:
+        for attachment in attached.get(message.id, []):
+            if attachment.file.sha256 in seen:
+                continue
+            document = cached_document(attachment.file, attachment.file_name)
+            if document is not None:
+                seen.add(attachment.file.sha256)
+                documents.append(document)
+    return documents
+
+
+def branch_images(store: Store, message: Message) -> list[bytes]:
+    """The prepared pixels of the images attached to one message."""
+    images = []
+    for attachment in store.attachments.for_message(message.id):
+        if attachment.file.reference == IMAGE_REFERENCE:
+            path = store.attachments.path_of(attachment.file)
+            if path is not None:
+                images.append(path.read_bytes())
+    return images
+
+
+def question_with_documents(
+    question: str,
+    documents: Sequence[ExtractedDocument],
+    *,
+    n_ctx: int,
+    answer_tokens: int,
+    history_text: str,
+    pinned: Sequence[str] = (),
+) -> tuple[str, RetrievalResult | None]:
+    """The user turn to send: the question with the passages that fit, or the question alone."""
+    if not documents:
+        return question, None
+    budget = attachment_budget(n_ctx, answer_tokens=answer_tokens, other_tokens=estimate_tokens(history_text))
+    result = select_context(question, list(documents), budget, pinned=tuple(pinned))
+    return build_prompt(result), result
+
+
+def retrieval_from_run_extra(extra: dict[str, object]) -> RetrievalResult | None:
+    data = extra.get("retrieval")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return RetrievalResult.from_dict(data)
+    except (ValueError, TypeError, KeyError):
+        return None

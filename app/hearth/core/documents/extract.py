@@ -1,0 +1,207 @@
+"""Reading a file into an ``ExtractedDocument``: limits first, then detection, then the reader for its kind.
+
+Extraction is plain blocking Python so that the GUI can run it in a worker thread: ``on_progress(done, total)``
+reports pages (or 0/1 then 1/1 for files without pages) and ``should_cancel()`` is polled between pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hearth.core.documents.detect import detect
+from hearth.core.documents.markdown import markdown_sections
+from hearth.core.documents.model import ChunkOptions, DocumentKind, ExtractedDocument, Section
+from hearth.core.documents.pdf import pdf_text
+from hearth.core.documents.plain import decode_text, json_sections, line_sections
+from hearth.core.documents.table import csv_sections
+from hearth.core.documents.web import html_charset, html_sections
+from hearth.core.documents.word import ZipLimits, docx_sections
+from hearth.core.errors import (
+    CorruptDocumentError,
+    DocumentError,
+    EmptyDocumentError,
+    ExtractionCancelled,
+    FileTooLargeError,
+    NoTextLayerError,
+    UnsupportedDocumentError,
+)
+from hearth.core.sizes import human_size
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+_HASH_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Limits and chunking for extraction.
+
+    Attributes:
+        max_bytes: larger files are refused before reading (the message says the limit).
+        chunking: how sections are cut into passages.
+        zip_limits: what a .docx may expand to.
+    """
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    chunking: ChunkOptions = field(default_factory=ChunkOptions)
+    zip_limits: ZipLimits = field(default_factory=ZipLimits)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks: the key under which its extracted text is stored.
+
+    Raises:
+        DocumentError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(_HASH_BLOCK):
+                digest.update(block)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    return digest.hexdigest()
+
+
+def _unreadable(path: Path, exc: OSError) -> DocumentError:
+    return DocumentError(f"{path.name} could not be opened: {exc.strerror or exc}.",
+                         hint="Check that the file exists and that you may read it.", details=repr(exc))
+
+
+def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
+    return FileTooLargeError(
+        f"{name} is {human_size(size)}; Hearth reads documents up to {human_size(limit)}.",
+        hint="Split it into smaller files, or attach only the part you need.",
+        size_bytes=size,
+        limit_bytes=limit,
+    )
+
+
+def _empty(name: str) -> EmptyDocumentError:
+    return EmptyDocumentError(f"{name} is empty (0 bytes).", hint="Check that this is the file you meant.")
+
+
+def extract_document(
+    path: Path,
+    *,
+    password: str | None = None,
+    options: ExtractOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> ExtractedDocument:
+    """Read a document file into text with anchors, cut into labelled passages.
+
+    Args:
+        path: the file.
+        password: for an encrypted PDF (None: ask for one if it is needed).
+        options: size limit and chunking.
+        on_progress: called with (pages done, pages total) as extraction goes.
+        should_cancel: polled between pages; when it returns True, extraction stops.
+
+    Raises:
+        DocumentError: the file cannot be read, or one of its subclasses: ``FileTooLargeError``,
+            ``EmptyDocumentError``, ``EncryptedDocumentError``, ``NoTextLayerError``, ``CorruptDocumentError``,
+            ``BinaryFileError``, ``UnsupportedDocumentError``, ``UnsafeDocumentError``, ``ExtractionCancelled``.
+    """
+    options = options or ExtractOptions()
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise _empty(path.name)
+        if size > options.max_bytes:
+            raise _too_large(path.name, size, options.max_bytes)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    return extract_bytes(data, path.name, password=password, options=options, on_progress=on_progress,
+                         should_cancel=should_cancel)
+
+
+def extract_bytes(
+    data: bytes,
+    name: str,
+    *,
+    password: str | None = None,
+    options: ExtractOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> ExtractedDocument:
+    """Like ``extract_document``, for content already in memory (a paste, a stored attachment)."""
+    options = options or ExtractOptions()
+    if not data:
+        raise _empty(name)
+    if len(data) > options.max_bytes:
+        raise _too_large(name, len(data), options.max_bytes)
+    if should_cancel is not None and should_cancel():
+        raise ExtractionCancelled(f"Reading {name} was stopped.")
+    sha256 = hashlib.sha256(data).hexdigest()
+    detection = detect(name, data)
+    kind = detection.kind
+    warnings: list[str] = [detection.note] if detection.note else []
+    page_count = 0
+    pages_without_text: tuple[int, ...] = ()
+    if on_progress is not None and kind is not DocumentKind.PDF:
+        on_progress(0, 1)
+    if kind is DocumentKind.IMAGE:
+        raise UnsupportedDocumentError(f"{name} is a picture, not a document.",
+                                       hint="Attach it as an image; a model with vision can look at it.")
+    if kind is DocumentKind.PDF:
+        result = pdf_text(name, data, password, on_progress=on_progress, should_cancel=should_cancel)
+        sections: list[Section] = result.sections
+        page_count, pages_without_text = result.page_count, result.pages_without_text
+        warnings.extend(result.warnings)
+        if not sections:
+            if pages_without_text:
+                raise NoTextLayerError(
+                    f"{name} has no text to read: its {page_count:,} page{'s are' if page_count != 1 else ' is'} "
+                    f"scanned pictures.",
+                    hint="Load a model that can see images to read its pages, or run the PDF through OCR first.",
+                    page_count=page_count,
+                )
+            if result.failed_pages:
+                raise CorruptDocumentError(
+                    f"{name} is damaged: none of its {page_count:,} pages could be read.",
+                    hint="Open it in a PDF viewer and print it to a new PDF, then attach that.",
+                )
+            raise EmptyDocumentError(f"{name} has no text in it.", hint="Check that this is the file you meant.")
+    elif kind is DocumentKind.DOCX:
+        sections = docx_sections(name, data, options.zip_limits)
+    else:
+        declared = html_charset(data) if kind is DocumentKind.HTML else None
+        decoded = decode_text(name, data, declared)
+        warnings.extend(decoded.warnings)
+        sections, more = _text_sections(name, kind, decoded.text)
+        warnings.extend(more)
+    if not sections:
+        raise EmptyDocumentError(f"{name} has no text in it.", hint="Check that this is the file you meant.")
+    if on_progress is not None and kind is not DocumentKind.PDF:
+        on_progress(1, 1)
+    return ExtractedDocument(
+        name=name,
+        sha256=sha256,
+        kind=kind,
+        size_bytes=len(data),
+        sections=tuple(sections),
+        page_count=page_count,
+        pages_without_text=pages_without_text,
+        warnings=tuple(warnings),
+        chunking=options.chunking,
+    )
+
+
+def _text_sections(name: str, kind: DocumentKind, text: str) -> tuple[list[Section], list[str]]:
+    if kind is DocumentKind.MARKDOWN:
+        return markdown_sections(text), []
+    if kind is DocumentKind.HTML:
+        sections, _title = html_sections(text)
+        return sections, []
+    if kind is DocumentKind.CSV:
+        return csv_sections(name, text)
+    if kind is DocumentKind.JSON:
+        return json_sections(name, text)
+    return line_sections(text), []

@@ -1,0 +1,113 @@
+"""From a conversation to the prompt the model reads: its chat template, BOS handling, and trimming to the context.
+
+When the conversation does not fit, the oldest turns are dropped (never the system prompt or the newest message) so
+that there is room left for the answer; a newest message that cannot fit at all is a ``ContextOverflowError``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence, Sized
+from typing import TYPE_CHECKING, TypeVar
+
+from hearth.core.chat_template import ChatTemplate, Message, fallback_template
+from hearth.core.engine.media import with_markers
+from hearth.core.engine.runtime import ModelRuntime
+from hearth.core.errors import ContextOverflowError
+from hearth.core.sampling import SamplingParams
+
+if TYPE_CHECKING:
+    from hearth.core.engine.vision import ImagePrompt, VisionProjector
+
+_Prompt = TypeVar("_Prompt", bound=Sized)
+
+
+def choose_template(runtime: ModelRuntime) -> ChatTemplate:
+    """The model's own template, or a fallback by architecture (and say so in the log)."""
+    source = runtime.chat_template()
+    if source and source.strip():
+        return ChatTemplate(source, "gguf")
+    arch = runtime.meta("general.architecture") or ""
+    chosen = fallback_template(arch, runtime.is_single_token)
+    sys.stderr.write(f"hearth: the model has no chat template; using {chosen.origin} for '{arch}'\n")
+    return chosen
+
+
+class PromptBuilder:
+    """Renders and tokenizes conversations for one loaded model."""
+
+    def __init__(self, runtime: ModelRuntime, template: ChatTemplate) -> None:
+        self.runtime = runtime
+        self.template = template
+
+    def render(self, messages: Sequence[Message], continue_last: bool) -> str:
+        rt = self.runtime
+        bos, eos = rt.token_text(rt.bos_id), rt.token_text(rt.eos_id)
+        if continue_last and messages and messages[-1].get("role") == "assistant":
+            head = self.template.render(messages[:-1], bos_token=bos, eos_token=eos)
+            return head + str(messages[-1].get("content", ""))
+        return self.template.render(messages, bos_token=bos, eos_token=eos)
+
+    def adds_bos(self, text: str) -> bool:
+        """Whether tokenizing adds BOS: when the vocabulary asks for it and the template did not write it."""
+        rt = self.runtime
+        bos_text = rt.token_text(rt.bos_id)
+        return rt.add_bos and not (bos_text and text.startswith(bos_text))
+
+    def tokens(self, text: str) -> list[int]:
+        return self.runtime.tokenize(text, add_special=self.adds_bos(text), parse_special=True)
+
+    def text_prompt(
+        self, messages: list[Message], params: SamplingParams, continue_last: bool
+    ) -> tuple[list[int], int]:
+        """Tokens of the prompt and how many old turns were dropped to make it fit."""
+        return self.fit(messages, params, lambda kept: self.tokens(self.render(kept, continue_last)))
+
+    def image_prompt(
+        self, messages: list[Message], params: SamplingParams, continue_last: bool, vision: VisionProjector
+    ) -> tuple[ImagePrompt, int]:
+        """Text and pictures of the prompt (a marker in the text where each picture goes), trimmed like text."""
+
+        def tokenize(kept: list[Message]) -> ImagePrompt:
+            plain, images = with_markers(kept, vision.marker)
+            text = self.render(plain, continue_last)
+            return vision.tokenize(text, images, add_special=self.adds_bos(text))
+
+        return self.fit(messages, params, tokenize, release=lambda prompt: prompt.close())
+
+    def fit(
+        self,
+        messages: list[Message],
+        params: SamplingParams,
+        tokenize: Callable[[list[Message]], _Prompt],
+        release: Callable[[_Prompt], None] | None = None,
+    ) -> tuple[_Prompt, int]:
+        """The prompt ``tokenize`` makes of the newest turns that fit with room for the answer.
+
+        Raises:
+            ContextOverflowError: even the newest message alone does not fit.
+        """
+        n_ctx = self.runtime.n_ctx
+        reserve = min(params.max_tokens or 512, n_ctx // 4)
+        budget = n_ctx - reserve
+        system = messages[:1] if messages and messages[0].get("role") == "system" else []
+        rest = messages[len(system):]
+        trimmed = 0
+        while True:
+            tokens = tokenize(system + rest)
+            if len(tokens) <= budget:
+                return tokens, trimmed
+            if release is not None:
+                release(tokens)
+            # Drop the oldest user turn and the replies that followed it; never the newest message.
+            cut = 1
+            while cut < len(rest) and rest[cut].get("role") != "user":
+                cut += 1
+            if cut >= len(rest):
+                raise ContextOverflowError(
+                    f"This message needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
+                    f"(with room for a {reserve:,}-token answer).",
+                    hint="Shorten the message or attachment, or raise the context size in the model's settings.",
+                )
+            rest = rest[cut:]
+            trimmed += 1

@@ -1,0 +1,43 @@
+"""What of the attachments goes into the prompt, and checking the citations in the answer.
+
+Typical use (the GUI's worker, or ``hearth chat --attach``)::
+
+    budget = attachment_budget(n_ctx, answer_tokens=reserve, other_tokens=history_tokens)
+    result = select_context(question, documents, budget, count_tokens=tokenizer_count, pinned=pinned_shas)
+    user_message = build_prompt(result)
+    ...
+    citations = extract_citations(answer, result.labels)
+
+Ranking is SQLite FTS5 BM25 (``PassageIndex``). Embeddings are not used yet; an embedding ranker would implement
+``Ranker`` (``add`` + ``search``) and be passed as ``ranker=``.
+"""
+
+from hearth.core.retrieval.budget import CHARS_PER_TOKEN, TokenCounter, attachment_budget, estimate_tokens
+from hearth.core.retrieval.citations import Citation, extract_citations
+from hearth.core.retrieval.index import Hit, PassageIndex, Ranker, query_terms
+from hearth.core.retrieval.prompt import build_prompt, instructions, render_prompt
+from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
+from hearth.core.retrieval.select import named_pages, select_context, unique_names
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "Citation",
+    "ContextBlock",
+    "DocumentChoice",
+    "Hit",
+    "Mode",
+    "PassageIndex",
+    "Ranker",
+    "RetrievalResult",
+    "TokenCounter",
+    "attachment_budget",
+    "build_prompt",
+    "estimate_tokens",
+    "extract_citations",
+    "instructions",
+    "named_pages",
+    "query_terms",
+    "render_prompt",
+    "select_context",
+    "unique_names",
+]

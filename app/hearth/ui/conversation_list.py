@@ -1,0 +1,388 @@
+"""The side list of conversations: grouped by date, pinned first, searchable, with rename, pin, export and delete."""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hearth.core.store import Conversation, SearchHit, Store
+
+_KIND = Qt.ItemDataRole.UserRole + 1
+_ID = Qt.ItemDataRole.UserRole + 2
+_MESSAGE_ID = Qt.ItemDataRole.UserRole + 3
+_RICH = Qt.ItemDataRole.UserRole + 4
+_HEADER = "header"
+_CONVERSATION = "conversation"
+_HIT = "hit"
+
+SEARCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class _Row:
+    kind: str
+    text: str
+    conversation_id: int = 0
+    message_id: int = 0
+    rich: str = ""
+    pinned: bool = False
+
+
+def date_group(updated: float, now: float) -> str:
+    """The heading a conversation goes under ("Today", "Yesterday", "Previous 7 days"...)."""
+    today = datetime.fromtimestamp(now).date()
+    day = datetime.fromtimestamp(updated).date()
+    if day >= today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    if day > today - timedelta(days=7):
+        return "Previous 7 days"
+    if day > today - timedelta(days=30):
+        return "Previous 30 days"
+    if day.year == today.year:
+        return day.strftime("%B")
+    return str(day.year)
+
+
+def grouped_rows(conversations: list[Conversation], now: float) -> list[_Row]:
+    rows: list[_Row] = []
+    last_group = None
+    for conv in conversations:
+        group = "Pinned" if conv.pinned else date_group(conv.updated, now)
+        if group != last_group:
+            rows.append(_Row(_HEADER, group))
+            last_group = group
+        rows.append(_Row(_CONVERSATION, conv.title or "New chat", conv.id, pinned=conv.pinned))
+    return rows
+
+
+def snippet_html(hit: SearchHit) -> str:
+    parts = []
+    for text, highlighted in hit.snippet_parts():
+        escaped = html.escape(text).replace("\n", " ")
+        parts.append(f"<b><u>{escaped}</u></b>" if highlighted else escaped)
+    title = html.escape(hit.conversation_title or "New chat")
+    return f"<div><b>{title}</b></div><div style='color:gray'>{''.join(parts)}</div>"
+
+
+class ConversationListModel(QAbstractListModel):
+    """Rows of the side list: date headings, conversations, or search hits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[_Row] = []
+
+    def set_rows(self, rows: list[_Row]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return ("★ " if row.pinned else "") + row.text
+        if role == Qt.ItemDataRole.ToolTipRole and row.kind == _CONVERSATION:
+            return row.text
+        if role == _KIND:
+            return row.kind
+        if role == _ID:
+            return row.conversation_id
+        if role == _MESSAGE_ID:
+            return row.message_id
+        if role == _RICH:
+            return row.rich
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if index.isValid() and self._rows[index.row()].kind == _HEADER:
+            return Qt.ItemFlag.ItemIsEnabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def row_for_conversation(self, conversation_id: int) -> int:
+        for i, row in enumerate(self._rows):
+            if row.kind == _CONVERSATION and row.conversation_id == conversation_id:
+                return i
+        return -1
+
+
+class _Delegate(QStyledItemDelegate):
+    """Draws headings small and grey, and search hits as title + highlighted snippet."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        kind = index.data(_KIND)
+        if kind == _HEADER:
+            painter.save()
+            font = option.font
+            font.setPointSizeF(font.pointSizeF() * 0.85)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+            rect = option.rect.adjusted(10, 8, -6, 0)
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             str(index.data()).upper())
+            painter.restore()
+            return
+        if kind == _HIT:
+            self.initStyleOption(option, index)
+            style = option.widget.style() if option.widget else None
+            option.text = ""
+            if style is not None:
+                style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+            doc = QTextDocument()
+            doc.setDefaultFont(option.font)
+            doc.setHtml(str(index.data(_RICH)))
+            doc.setTextWidth(option.rect.width() - 16)
+            painter.save()
+            painter.translate(option.rect.left() + 8, option.rect.top() + 4)
+            ctx = QAbstractTextDocumentLayout.PaintContext()
+            painter.setClipRect(QRectF(0, 0, option.rect.width() - 16, option.rect.height() - 4))
+            doc.documentLayout().draw(painter, ctx)
+            painter.restore()
+            return
+        super().paint(painter, option, index)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        base = super().sizeHint(option, index)
+        kind = index.data(_KIND)
+        if kind == _HEADER:
+            return QSize(base.width(), base.height() + 10)
+        if kind == _HIT:
+            return QSize(base.width(), base.height() * 3)
+        return QSize(base.width(), base.height() + 12)
+
+
+class ConversationList(QWidget):
+    """New chat, search, and the list of conversations.
+
+    Signals:
+        conversation_selected(int): the user opened a conversation.
+        new_chat_requested(): the "New chat" button.
+        search_hit_activated(int, int): conversation id and message id of a search result.
+        conversation_deleted(int): a conversation was deleted (undo is still possible for a while).
+        conversation_restored(int): an undo brought it back.
+        export_requested(int, str): export a conversation as "markdown" or "json".
+        toast(str, str): a message and an action label for the main window's toast ("" for none).
+    """
+
+    conversation_selected = Signal(int)
+    new_chat_requested = Signal()
+    search_hit_activated = Signal(int, int)
+    conversation_deleted = Signal(int)
+    conversation_restored = Signal(int)
+    export_requested = Signal(int, str)
+    toast = Signal(str, str)
+
+    UNDO_SECONDS = 8
+
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self._store = store
+        self._current_id: int | None = None
+        self._pending_delete: list[tuple[int, QTimer]] = []
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 10, 8, 8)
+        layout.setSpacing(8)
+        top = QHBoxLayout()
+        self.new_button = QPushButton("+  New chat")
+        self.new_button.setObjectName("newChatButton")
+        self.new_button.setAccessibleName("New chat")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_chat_requested)
+        top.addWidget(self.new_button)
+        layout.addLayout(top)
+
+        self.search = QLineEdit()
+        self.search.setObjectName("chatSearch")
+        self.search.setPlaceholderText("Search chats  (Ctrl+K)")
+        self.search.setAccessibleName("Search chats")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search_text_changed)
+        layout.addWidget(self.search)
+
+        self._model = ConversationListModel()
+        self.view = QListView()
+        self.view.setObjectName("conversationList")
+        self.view.setAccessibleName("Conversations")
+        self.view.setModel(self._model)
+        self.view.setItemDelegate(_Delegate(self.view))
+        self.view.setUniformItemSizes(False)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_view_context_menu_requested)
+        self.view.activated.connect(self._on_view_activated)
+        self.view.clicked.connect(self._on_view_activated)
+        layout.addWidget(self.view, 1)
+
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(150)
+        self._search_timer.timeout.connect(self.refresh)
+        self.refresh()
+
+    # --- public --------------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the list from the store (or re-run the search)."""
+        query = self.search.text().strip()
+        if query:
+            self._model.set_rows(self._search_rows(query))
+        else:
+            self._model.set_rows(grouped_rows(self._store.conversations.list_all(), time.time()))
+        self._select_current()
+
+    def set_current(self, conversation_id: int | None) -> None:
+        self._current_id = conversation_id
+        self._select_current()
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete now, with an undo window; the rows go for good when it closes (or at the next start)."""
+        self._store.conversations.delete(conversation_id)
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(int(self.UNDO_SECONDS * 1000))
+        timer.timeout.connect(self._on_undo_timer_timeout)
+        timer.start()
+        self._pending_delete.append((conversation_id, timer))
+        self.refresh()
+        self.conversation_deleted.emit(conversation_id)
+        self.toast.emit("Conversation deleted.", "Undo")
+
+    def undo_delete(self) -> None:
+        """Bring back the most recently deleted conversation, if its undo window is still open."""
+        if not self._pending_delete:
+            return
+        conversation_id, timer = self._pending_delete.pop()
+        timer.stop()
+        timer.deleteLater()
+        self._store.conversations.restore(conversation_id)
+        self.refresh()
+        self.conversation_restored.emit(conversation_id)
+
+    def purge_pending(self) -> None:
+        """Finish pending deletes now (at exit)."""
+        for conversation_id, timer in self._pending_delete:
+            timer.stop()
+            self._store.conversations.purge(conversation_id)
+        self._pending_delete.clear()
+
+    # --- internals -----------------------------------------------------------------------------------------------
+
+    def _search_rows(self, query: str) -> list[_Row]:
+        rows: list[_Row] = []
+        titled = self._store.conversations.list_all(title_filter=query, limit=50)
+        if titled:
+            rows.append(_Row(_HEADER, "Titles"))
+            rows += [_Row(_CONVERSATION, c.title or "New chat", c.id, pinned=c.pinned) for c in titled]
+        hits = self._store.search.messages(query, limit=SEARCH_LIMIT)
+        if hits:
+            rows.append(_Row(_HEADER, "Messages"))
+            rows += [_Row(_HIT, h.conversation_title, h.conversation_id, h.message_id, snippet_html(h)) for h in hits]
+        if not rows:
+            rows.append(_Row(_HEADER, "No matches"))
+        return rows
+
+    def _select_current(self) -> None:
+        if self._current_id is None:
+            self.view.clearSelection()
+            return
+        row = self._model.row_for_conversation(self._current_id)
+        if row >= 0:
+            self.view.setCurrentIndex(self._model.index(row))
+
+    @Slot(str)
+    def _on_search_text_changed(self, _text: str) -> None:
+        self._search_timer.start()
+
+    @Slot(QModelIndex)
+    def _on_view_activated(self, index: QModelIndex) -> None:
+        kind = index.data(_KIND)
+        if kind == _CONVERSATION:
+            self._current_id = int(index.data(_ID))
+            self.conversation_selected.emit(self._current_id)
+        elif kind == _HIT:
+            self._current_id = int(index.data(_ID))
+            self.search_hit_activated.emit(self._current_id, int(index.data(_MESSAGE_ID)))
+
+    @Slot(QPoint)
+    def _on_view_context_menu_requested(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if index.data(_KIND) not in (_CONVERSATION, _HIT):
+            return
+        conversation_id = int(index.data(_ID))
+        conv = self._store.conversations.get(conversation_id)
+        menu = QMenu(self)
+        rename = menu.addAction("Rename…")
+        pin = menu.addAction("Unpin" if conv.pinned else "Pin")
+        export_md = menu.addAction("Export as Markdown…")
+        export_json = menu.addAction("Export as JSON…")
+        menu.addSeparator()
+        delete = menu.addAction("Delete")
+        chosen = menu.exec(self.view.viewport().mapToGlobal(pos))
+        if chosen is rename:
+            self.rename_conversation(conversation_id)
+        elif chosen is pin:
+            self._store.conversations.set_pinned(conversation_id, not conv.pinned)
+            self.refresh()
+        elif chosen is export_md:
+            self.export_requested.emit(conversation_id, "markdown")
+        elif chosen is export_json:
+            self.export_requested.emit(conversation_id, "json")
+        elif chosen is delete:
+            self.delete_conversation(conversation_id)
+
+    def rename_conversation(self, conversation_id: int) -> None:
+        conv = self._store.conversations.get(conversation_id)
+        title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=conv.title)
+        if ok:
+            self._store.conversations.rename(conversation_id, title)
+            self.refresh()
+
+    @Slot()
+    def _on_undo_timer_timeout(self) -> None:
+        now_due = [(cid, t) for cid, t in self._pending_delete if not t.isActive()]
+        for conversation_id, timer in now_due:
+            self._pending_delete.remove((conversation_id, timer))
+            timer.deleteLater()
+            self._store.conversations.purge(conversation_id)

@@ -1,0 +1,88 @@
+"""The plain data the chat view shows: one ``MessageView`` per message. No Qt; the app builds these from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["user", "assistant", "system"]
+Status = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+
+
+@dataclass(frozen=True)
+class AttachmentChip:
+    """A file attached to a user message.
+
+    Attributes:
+        name: File name as shown.
+        size: Size in bytes.
+        kind: A short kind word: "pdf", "docx", "text", "image", "code", "csv"...
+    """
+
+    name: str
+    size: int
+    kind: str = "file"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A source an answer cites.
+
+    Attributes:
+        label: What the chip says ("1", "report.pdf p. 3").
+        passage: The cited text from the user's documents (shown when the chip is clicked).
+        invented: True when the model cited something that is not in the given sources.
+    """
+
+    label: str
+    passage: str = ""
+    invented: bool = False
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """Everything the chat view needs to draw one message.
+
+    Attributes:
+        id: The message's id in the store (unique within a conversation).
+        role: "user", "assistant" or "system".
+        text: Markdown for assistant messages; plain text for user and system messages.
+        status: "complete", "streaming", "cancelled" (stopped by the user), "interrupted" (the app or engine went
+            away mid-answer) or "error".
+        error: For status "error": what went wrong in plain words, with the next step.
+        sibling_index: 0-based position among the versions of this message (edits, regenerations).
+        sibling_count: How many versions exist; a "‹ 2/3 ›" switcher shows when more than one.
+        stats: A short line under an answer, e.g. "42 tokens · 12.3 tok/s".
+        author: Name shown over an assistant message (the model); "Assistant" when empty.
+        attachments: Files attached to a user message.
+        citations: Sources an answer cites.
+        cut_off: The answer ended at the length limit or a full context (so it can be continued).
+    """
+
+    id: int
+    role: Role
+    text: str
+    status: Status = "complete"
+    error: str = ""
+    sibling_index: int = 0
+    sibling_count: int = 1
+    stats: str = ""
+    author: str = ""
+    attachments: tuple[AttachmentChip, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    cut_off: bool = False
+
+    @property
+    def can_continue(self) -> bool:
+        """An answer that stopped before its end can be continued."""
+        return self.role == "assistant" and (self.status in ("cancelled", "interrupted", "error") or self.cut_off)
+
+
+def human_size(size: int) -> str:
+    """A byte count for people: "812 B", "14 KB", "3.2 MB"."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") or value >= 100 else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

@@ -1,0 +1,223 @@
+"""QThread bridges: blocking core calls run on worker threads, results come back to the GUI thread as signals.
+
+The engine worker owns the ``EngineClient`` calls that block (loading, answering). The GUI never waits on it: it asks
+through queued signals and hears back through the worker's signals. Stop does not queue behind a running answer: the
+GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to the engine's pipe at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from hearth.core.engine import (
+    EngineClient,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    PromptProgress,
+    TokenDelta,
+)
+from hearth.core.errors import HearthError
+from hearth.core.plan import LoadPlan
+from hearth.core.sampling import SamplingParams
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """One answer to produce.
+
+    Attributes:
+        request_id: the app's id for this answer (the assistant message id); every event carries it.
+        messages: the conversation as role/content dictionaries, oldest first.
+        params: sampling settings.
+        continue_last: the last message is a partial assistant answer to continue.
+    """
+
+    request_id: int
+    messages: list[dict[str, Any]]
+    params: SamplingParams = field(default_factory=SamplingParams)
+    continue_last: bool = False
+
+
+def _as_error(exc: BaseException) -> HearthError:
+    if isinstance(exc, HearthError):
+        return exc
+    return HearthError(f"Unexpected error: {exc}", details=repr(exc))
+
+
+class EngineWorker(QObject):
+    """Runs engine calls on its own thread.
+
+    Signals:
+        load_progress(float): loading fraction 0..1.
+        model_loaded(object): the ``ModelInfo`` of the loaded model.
+        load_failed(object): a ``HearthError`` saying why.
+        notice(str): something the user should know (e.g. the engine restarted).
+        prompt_progress(int, int, int): request id, tokens read, tokens to read.
+        token(int, str): request id, text delta.
+        answer_finished(int, object): request id, ``AnswerStats``.
+        answer_failed(int, object): request id, ``HearthError`` (a crash, an overflow...).
+        model_unloaded(): the model's memory was released.
+    """
+
+    load_progress = Signal(float)
+    model_loaded = Signal(object)
+    load_failed = Signal(object)
+    notice = Signal(str)
+    prompt_progress = Signal(int, int, int)
+    token = Signal(int, str)
+    answer_finished = Signal(int, object)
+    answer_failed = Signal(int, object)
+    model_unloaded = Signal()
+
+    def __init__(self, client: EngineClient) -> None:
+        super().__init__()
+        self._client = client
+
+    @Slot(object)
+    def load(self, plan: LoadPlan) -> None:
+        try:
+            info = self._client.load(plan, on_progress=self.load_progress.emit)
+        except Exception as exc:  # every failure must reach the user as words, never kill the thread
+            self.load_failed.emit(_as_error(exc))
+            return
+        self.model_loaded.emit(info)
+
+    @Slot()
+    def unload(self) -> None:
+        self._client.unload()
+        self.model_unloaded.emit()
+
+    @Slot(object)
+    def answer(self, request: AnswerRequest) -> None:
+        rid = request.request_id
+        try:
+            for event in self._client.chat(request.messages, request.params, continue_last=request.continue_last):
+                if isinstance(event, TokenDelta):
+                    self.token.emit(rid, event.text)
+                elif isinstance(event, PromptProgress):
+                    self.prompt_progress.emit(rid, event.done, event.total)
+                elif isinstance(event, Finished):
+                    self.answer_finished.emit(rid, event.stats)
+                elif isinstance(event, EngineNotice):
+                    self.notice.emit(event.message)
+                elif isinstance(event, LoadProgress):
+                    self.load_progress.emit(event.fraction)
+        except Exception as exc:
+            self.answer_failed.emit(rid, _as_error(exc))
+
+    @Slot()
+    def shutdown(self) -> None:
+        self._client.close()
+
+
+class EngineBridge(QObject):
+    """The GUI thread's handle on the engine worker.
+
+    Signals:
+        request_load(object), request_answer(object), request_unload(), request_shutdown(): queued to the worker.
+    """
+
+    request_load = Signal(object)
+    request_answer = Signal(object)
+    request_unload = Signal()
+    request_shutdown = Signal()
+
+    def __init__(self, client: EngineClient, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("engine")
+        self.worker = EngineWorker(client)
+        self.worker.moveToThread(self.worker_thread)
+        self.request_load.connect(self.worker.load)
+        self.request_answer.connect(self.worker.answer)
+        self.request_unload.connect(self.worker.unload)
+        self.request_shutdown.connect(self.worker.shutdown)
+        self.worker_thread.start()
+
+    def load(self, plan: LoadPlan) -> None:
+        self.request_load.emit(plan)
+
+    def answer(self, request: AnswerRequest) -> None:
+        self.request_answer.emit(request)
+
+    def unload(self) -> None:
+        self.request_unload.emit()
+
+    def cancel(self) -> None:
+        """Stop the running answer now (thread-safe; does not wait behind the worker)."""
+        self.client.cancel()
+
+    def cancel_load(self) -> None:
+        self.client.cancel_load()
+
+    def stop(self) -> None:
+        """End the engine and the worker thread (at application exit)."""
+        self.client.cancel()
+        self.client.cancel_load()
+        self.request_shutdown.emit()
+        self.worker_thread.quit()
+        if not self.worker_thread.wait(15_000):
+            self.worker_thread.terminate()
+            self.worker_thread.wait()
+
+
+class BackgroundTask(QObject):
+    """Run one blocking callable on a fresh thread; ``finished(result)`` or ``failed(error)`` on the GUI thread.
+
+    Signals:
+        finished(object): the callable's return value.
+        failed(object): a ``HearthError``.
+        progress(object): whatever the callable reports through the ``report`` argument it is given.
+    """
+
+    finished = Signal(object)
+    failed = Signal(object)
+    progress = Signal(object)
+
+    def __init__(self, work: Callable[[Callable[[object], None]], object], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._work = work
+        self._thread = QThread()
+        self._runner = _Runner(work, self)
+        self._runner.moveToThread(self._thread)
+        self._thread.started.connect(self._runner.run)
+        self._runner.done.connect(self._on_runner_done)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self._thread.wait(ms)
+
+    @Slot(object, object)
+    def _on_runner_done(self, result: object, error: object) -> None:
+        self._thread.quit()
+        self._thread.wait()
+        if error is not None:
+            self.failed.emit(error)
+        else:
+            self.finished.emit(result)
+
+
+class _Runner(QObject):
+    done = Signal(object, object)
+
+    def __init__(self, work: Callable[[Callable[[object], None]], object], owner: BackgroundTask) -> None:
+        super().__init__()
+        self._work = work
+        self._owner = owner
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._work(self._owner.progress.emit)
+        except Exception as exc:
+            self.done.emit(None, _as_error(exc))
+            return
+        self.done.emit(result, None)

@@ -1,0 +1,212 @@
+"""The main window on the real engine and the real 270M model: send, stream, stop, regenerate, edit, branches,
+shortcuts, dropped files, and the window's state across a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from hearth.core.engine import EngineClient
+from hearth.core.plan import LoadPlan
+from hearth.core.sampling import SamplingParams
+from hearth.core.store import MessageStatus, Role, Store
+from hearth.ui.chat_controller import ChatController
+from hearth.ui.chat_view import ChatView
+from hearth.ui.main_window import MainWindow
+from hearth.ui.model_session import ModelSession, ModelState
+from hearth.ui.workers import EngineBridge
+
+
+@dataclass
+class Harness:
+    window: MainWindow
+    store: Store
+    session: ModelSession
+    bridge: EngineBridge
+    params: list[SamplingParams]
+
+    @property
+    def controller(self) -> ChatController:
+        return self.window.controller
+
+    def send(self, qtbot: QtBot, text: str) -> None:
+        qtbot.keyClicks(self.window.composer.editor, text)
+        with qtbot.waitSignal(self.controller.busy_changed, timeout=60_000):
+            qtbot.keyClick(self.window.composer.editor, Qt.Key.Key_Return)
+
+    def wait_idle(self, qtbot: QtBot) -> None:
+        qtbot.waitUntil(lambda: not self.controller.busy, timeout=120_000)
+
+
+def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None) -> Harness:
+    store = store or Store.open(tmp_path / "hearth.db")
+    bridge = EngineBridge(EngineClient())
+    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU"))
+    params = [SamplingParams(temperature=0.0, max_tokens=24, seed=1)]
+    view = ChatView()
+
+    def controller(v: ChatView) -> ChatController:
+        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "")
+
+    from hearth.core.settings import Settings
+
+    window = MainWindow(store=store, session=session, chat_view=view, controller_factory=controller,
+                        settings=Settings())
+    qtbot.addWidget(window)
+    window.show()
+    session.load(model)
+    qtbot.waitUntil(lambda: session.state is ModelState.READY, timeout=60_000)
+    return Harness(window, store, session, bridge, params)
+
+
+@pytest.fixture()
+def harness(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> Iterator[Harness]:
+    h = build(qtbot, tmp_path, gemma_path)
+    yield h
+    h.window.close()
+    h.bridge.stop()
+    h.store.close()
+
+
+def test_send_streams_an_answer_from_the_real_model(qtbot: QtBot, harness: Harness) -> None:
+    assert "gemma" in harness.window.model_button.text().lower() or harness.session.info is not None
+    harness.send(qtbot, "Tell me about rivers.")
+    harness.wait_idle(qtbot)
+    branch = harness.controller.branch()
+    assert [m.role for m in branch] == [Role.USER, Role.ASSISTANT]
+    answer = branch[-1]
+    assert answer.status is MessageStatus.COMPLETE and answer.content.strip()
+    assert answer.run_info is not None and answer.run_info.tokens == 24
+    widget = harness.window.chat_view.message_widget(answer.id)
+    assert widget is not None
+    assert harness.window.chat_view.last_assistant_text() == answer.content
+    assert "Context" in harness.window.status_context.text()
+    # The conversation is in the side list, titled from the first message.
+    conv = harness.store.conversations.get(answer.conversation_id)
+    assert conv.title.startswith("Tell me about rivers")
+
+
+def test_stop_keeps_the_partial_answer(qtbot: QtBot, harness: Harness) -> None:
+    harness.params[0] = SamplingParams(temperature=0.0, max_tokens=2000, seed=1)
+    harness.send(qtbot, "Write a long story about a lighthouse.")
+    qtbot.waitUntil(lambda: harness.controller._answer is not None and harness.controller._answer.tokens > 3,
+                    timeout=60_000)
+    qtbot.keyClick(harness.window, Qt.Key.Key_Escape)
+    harness.wait_idle(qtbot)
+    answer = harness.controller.branch()[-1]
+    assert answer.status is MessageStatus.CANCELLED
+    assert answer.content.strip()
+    assert answer.run_info is not None and (answer.run_info.tokens or 0) < 2000
+
+
+def test_regenerate_and_switch_versions(qtbot: QtBot, harness: Harness) -> None:
+    harness.send(qtbot, "Name a colour.")
+    harness.wait_idle(qtbot)
+    first = harness.controller.branch()[-1]
+    harness.params[0] = SamplingParams(temperature=1.0, max_tokens=16, seed=7)
+    harness.window.chat_view.regenerate_requested.emit(first.id)
+    harness.wait_idle(qtbot)
+    second = harness.controller.branch()[-1]
+    assert second.id != first.id and second.parent_id == first.parent_id
+    assert harness.store.messages.siblings(second.id) == (1, 2)
+    harness.window.chat_view.branch_requested.emit(second.id, -1)
+    assert harness.controller.branch()[-1].id == first.id
+    view = harness.window.chat_view.messages()[-1]
+    assert (view.sibling_index, view.sibling_count) == (0, 2)
+
+
+def test_edit_and_resend_keeps_both_branches(qtbot: QtBot, harness: Harness) -> None:
+    harness.send(qtbot, "What is two plus two?")
+    harness.wait_idle(qtbot)
+    original_user = harness.controller.branch()[0]
+    harness.window.chat_view.edit_requested.emit(original_user.id)
+    assert harness.window.composer.text() == "What is two plus two?"
+    harness.window.composer.editor.clear()
+    harness.send(qtbot, "What is three plus three?")
+    harness.wait_idle(qtbot)
+    branch = harness.controller.branch()
+    assert branch[0].content == "What is three plus three?"
+    assert harness.store.messages.siblings(branch[0].id) == (1, 2)
+    assert len(branch) == 2 and branch[1].status is MessageStatus.COMPLETE
+    harness.window.chat_view.branch_requested.emit(branch[0].id, -1)
+    assert harness.controller.branch()[0].content == "What is two plus two?"
+
+
+def test_keyboard_shortcuts(qtbot: QtBot, harness: Harness) -> None:
+    harness.send(qtbot, "Hello there.")
+    harness.wait_idle(qtbot)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(harness.window, Qt.Key.Key_C, ctrl_shift)
+    assert QGuiApplication.clipboard().text() == harness.controller.branch()[-1].content
+    qtbot.keyClick(harness.window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is harness.window.sidebar.search
+    qtbot.keyClick(harness.window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert harness.controller.conversation_id is None
+    assert harness.window.chat_view.messages() == []
+    with qtbot.waitSignal(harness.window.settings_requested):
+        qtbot.keyClick(harness.window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    # Up in an empty composer edits the last message of the open conversation.
+    harness.window.sidebar.conversation_selected.emit(harness.store.conversations.list_all()[0].id)
+    harness.window.composer.editor.setFocus()
+    qtbot.keyClick(harness.window.composer.editor, Qt.Key.Key_Up)
+    assert harness.window.composer.text() == "Hello there."
+
+
+def test_dropped_files_become_chips(qtbot: QtBot, harness: Harness, tmp_path: Path) -> None:
+    files = []
+    for name in ("notes.txt", "photo.png"):
+        path = tmp_path / name
+        path.write_bytes(b"hello")
+        files.append(path)
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in files])
+    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    harness.window.dropEvent(event)
+    assert [a.name for a in harness.window.composer.attachments] == ["notes.txt", "photo.png"]
+
+
+def test_document_attachment_is_read_and_cited_context_is_sent(qtbot: QtBot, harness: Harness,
+                                                               tmp_path: Path) -> None:
+    from tests.fixtures.documents import FACTS, make_pdf, report_pages
+
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    harness.window.composer.add_files([pdf])
+    harness.send(qtbot, "How many megawatts did the Zanzibar reactor produce?")
+    harness.wait_idle(qtbot)
+    branch = harness.controller.branch()
+    user, answer = branch
+    assert [a.file_name for a in harness.store.attachments.for_message(user.id)] == ["report.pdf"]
+    assert answer.run_info is not None
+    retrieval = answer.run_info.extra.get("retrieval")
+    assert retrieval is not None
+    assert any("report.pdf p.12" in str(block) for block in retrieval["blocks"])
+    assert FACTS[12].split()[1] in str(retrieval)
+
+
+def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+    h = build(qtbot, tmp_path, gemma_path)
+    h.send(qtbot, "Remember me.")
+    h.wait_idle(qtbot)
+    conversation = h.controller.conversation_id
+    h.window.close()
+    h.bridge.stop()
+    h.store.close()
+    store = Store.open(tmp_path / "hearth.db")
+    assert store.get_state("last_conversation_id") == conversation
+    again = build(qtbot, tmp_path, gemma_path, store=store)
+    try:
+        again.window.open_conversation(conversation)
+        assert again.controller.branch()[0].content == "Remember me."
+    finally:
+        again.window.close()
+        again.bridge.stop()
+        again.store.close()

@@ -1,0 +1,89 @@
+"""Attachments of a chat message: stored once, read once, turned into cited context; images prepared."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from hearth.core.chat_attachments import (
+    AttachmentSource,
+    branch_documents,
+    cached_document,
+    prepare_attachments,
+    question_with_documents,
+)
+from hearth.core.errors import DocumentError
+from hearth.core.store import Store
+from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, report_pages
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    with Store.open(tmp_path / "hearth.db") as opened:
+        yield opened
+
+
+def test_document_is_read_once_and_kept_with_the_file(store: Store, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    progress: list[tuple[str, float]] = []
+    first = prepare_attachments(store, [AttachmentSource("report.pdf", pdf)],
+                                on_progress=lambda n, f: progress.append((n, f)))
+    assert [d.name for d in first.documents] == ["report.pdf"] and first.documents[0].page_count == 30
+    assert progress[0] == ("report.pdf", 0.0) and progress[-1] == ("report.pdf", 1.0)
+    stored = store.attachments.get_file(first.new[0].sha256)
+    assert stored is not None and cached_document(stored, "report.pdf") is not None
+
+    # The same content under another name is not read again, and keeps the new name in its labels.
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(pdf.read_bytes())
+    again = prepare_attachments(store, [AttachmentSource("copy.pdf", copy)],
+                                on_progress=lambda n, f: progress.append((n, f)))
+    assert again.new[0].sha256 == first.new[0].sha256
+    assert again.documents[0].passages[0].label.startswith("copy.pdf")
+
+
+def test_branch_documents_feed_retrieval_with_page_labels(store: Store, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(40), pdf)
+    prepared = prepare_attachments(store, [AttachmentSource("report.pdf", pdf)])
+    conv = store.conversations.create()
+    store.messages.add_user_message(conv.id, "Read this", attachments=prepared.new)
+    branch = store.messages.active_branch(conv.id)
+    documents = branch_documents(store, branch)
+    assert [d.name for d in documents] == ["report.pdf"]
+    text, result = question_with_documents(
+        "How many megawatts did the Zanzibar reactor produce?", documents, n_ctx=2048, answer_tokens=256,
+        history_text="")
+    assert result is not None
+    assert "report.pdf p.12" in result.labels
+    assert FACTS[12] in text
+
+
+def test_pasted_text_and_images(store: Store) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 1000), "orange").save(buffer, "PNG")
+    prepared = prepare_attachments(store, [
+        AttachmentSource("Pasted text.txt", data=b"The launch code is tangerine.\n" * 10),
+        AttachmentSource("photo.png", data=buffer.getvalue()),
+    ])
+    assert len(prepared.documents) == 1 and len(prepared.images) == 1
+    assert max(prepared.images[0].width, prepared.images[0].height) <= 1536
+    assert len(prepared.new) == 2
+
+
+def test_encrypted_pdf_is_refused_in_words(store: Store, tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pdf"
+    encrypt_pdf(make_pdf(report_pages(3)), "secret", locked)
+    with pytest.raises(DocumentError, match=r"(?i)password"):
+        prepare_attachments(store, [AttachmentSource("locked.pdf", locked)])
+    unlocked = prepare_attachments(store, [AttachmentSource("locked.pdf", locked)], passwords={"locked.pdf": "secret"})
+    assert unlocked.documents[0].page_count == 3
+
+
+def test_vanished_file(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="no longer there"):
+        prepare_attachments(store, [AttachmentSource("gone.pdf", tmp_path / "gone.pdf")])
