@@ -71,7 +71,7 @@ def kill_and_resume(hub: HubServer, work: Path, size: int) -> dict[str, Any]:
            "HF_HUB_OFFLINE": "0", "HF_HOME": str(home / "hf")}
     part = home / "models" / "bench" / "big-GGUF" / (NAME + ".part")
     before = hub.sent_bytes(NAME)
-    hub.faults.throttle_bps = max(size // 4, 4_000_000)
+    hub.faults.throttle_bps = max(size // 12, 4_000_000)  # slow enough to kill it mid-file, fast enough to finish
     proc = subprocess.Popen([sys.executable, "-m", "hearth", "models", "download", REPO], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not (part.is_file() and part.stat().st_size > size * 0.4):

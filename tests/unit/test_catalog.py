@@ -154,3 +154,28 @@ def test_paths_info_through_the_real_client(hub: HubServer, hub_files: dict[str,
 
     (entry,) = HubClient(endpoint=hub.url).api.get_paths_info(TINY, ["tiny-llama4-F32.gguf"])
     assert entry.lfs is not None and entry.lfs.sha256 == hashlib.sha256(hub_files["single"].read_bytes()).hexdigest()
+
+
+def test_catalog_and_plan_commands(scout_hub: HubServer, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from hearth.cli.main import main
+
+    monkeypatch.setenv("HF_ENDPOINT", scout_hub.url)
+    assert main(["models", "catalog", "--refresh", "--json", "--ram-gb", "64", "--vram-gb", "24"]) in (0, 1)
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    scout = rows["llama4-scout"]
+    assert scout["repo"] == SCOUT_REPO and [q["label"] for q in scout["quants"]] == list(SCOUT_QUANTS)
+    assert {q["verdict"] for q in scout["quants"]} == {"unknown"}
+    assert rows["qwen3-30b-a3b"]["repo"] is None, "repositories the Hub does not have are reported, not invented"
+
+    assert main(["models", "plan", "llama4-scout:UD-Q2_K_XL", "--ram-gb", "64", "--vram-gb", "24"]) == 0
+    assert "Verdict: fits well." in capsys.readouterr().out
+    assert main(["models", "catalog", "--json", "--ram-gb", "64", "--vram-gb", "24"]) == 0
+    quants = {q["label"]: q for q in json.loads(capsys.readouterr().out)[0]["quants"]}
+    assert quants["UD-Q2_K_XL"]["exact"] and quants["UD-Q4_K_XL"]["verdict"] in ("fits_well", "fits_slow")
+    assert not quants["UD-Q4_K_XL"]["exact"]
+    assert main(["models", "plan", "llama4-scout", "--ram-gb", "16", "--vram-gb", "0"]) == 0
+    table = capsys.readouterr().out
+    assert table.count("does not fit") == 5 and "*" in table, "estimated rows are marked"

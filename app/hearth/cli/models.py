@@ -12,7 +12,7 @@ from pathlib import Path
 from hearth.cli import model_download, model_plan
 from hearth.cli.common import app_paths, current_settings, models_dir, print_error
 from hearth.core.catalog import CATALOG, CatalogService, listing_age_words
-from hearth.core.errors import HearthError
+from hearth.core.errors import HearthError, OfflineError
 from hearth.core.hub import HubClient
 from hearth.core.library import ModelLibrary
 from hearth.core.paths import AppPaths
@@ -108,11 +108,16 @@ def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
     service = catalog_service(paths)
     hw = model_plan.machine_from_args(args, paths)
     rows = []
+    refresh = args.refresh
     for entry in CATALOG:
         listing = None
         for repo in entry.repos:
             try:
-                listing = service.listing(repo, refresh=args.refresh) if args.refresh else service.cached_listing(repo)
+                listing = service.listing(repo, refresh=True) if refresh else service.cached_listing(repo)
+            except OfflineError as exc:
+                print_error(exc)
+                refresh = False  # say it once; show what is cached
+                listing = service.cached_listing(repo)
             except HearthError as exc:
                 print_error(exc)
                 continue
