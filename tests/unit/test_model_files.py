@@ -11,8 +11,11 @@ from hearth.core.errors import ModelFileError
 from hearth.core.model_files import check_model_path, split_parts
 
 
-def gguf_bytes(version: int = 3) -> bytes:
-    return b"GGUF" + struct.pack("<I", version) + b"\0" * 64
+def gguf_bytes(version: int = 3, kv: dict[str, int] | None = None) -> bytes:
+    """A valid empty GGUF header (no tensors), with optional uint16 metadata such as a split's ``split.no``."""
+    items = kv or {}
+    body = b"".join(struct.pack("<Q", len(k)) + k.encode() + struct.pack("<IH", 2, v) for k, v in items.items())
+    return b"GGUF" + struct.pack("<IQQ", version, 0, len(items)) + body + b"\0" * 48
 
 
 def test_single_file(tmp_path: Path) -> None:
@@ -31,7 +34,8 @@ def test_split_names() -> None:
 
 def test_later_shard_resolves_to_the_first(tmp_path: Path) -> None:
     for i in (1, 2):
-        (tmp_path / f"m-0000{i}-of-00002.gguf").write_bytes(gguf_bytes())
+        split = {"split.no": i - 1, "split.count": 2, "split.tensors.count": 0}
+        (tmp_path / f"m-0000{i}-of-00002.gguf").write_bytes(gguf_bytes(kv=split))
     files = check_model_path(tmp_path / "m-00002-of-00002.gguf")
     assert files.first.name == "m-00001-of-00002.gguf" and files.is_split
 

@@ -158,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         _progress_line("", err)
         if not args.json and err.isatty():
             err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens\n")
+            if plan.extra.get("explanation"):
+                err.write(f"{plan.extra['explanation']}\n")
         messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})

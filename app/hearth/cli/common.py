@@ -6,9 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from hearth.core.errors import HearthError
+from hearth.core.errors import DoesNotFitError, HearthError
+from hearth.core.hardware import Hardware, detect_hardware
+from hearth.core.model_files import check_model_path
 from hearth.core.paths import AppPaths
 from hearth.core.plan import LoadPlan, expert_patterns
+from hearth.core.planner import DEFAULT_CTX, plan_model
 from hearth.core.settings import Settings, load_settings
 from hearth.core.starter import ensure_starter_model
 
@@ -37,10 +40,11 @@ def default_model(paths: AppPaths, settings: Settings) -> Path:
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("placement")
-    group.add_argument("--ctx", type=int, default=4096, metavar="N", help="context size in tokens (default 4096)")
+    group = parser.add_argument_group("placement (default: the planner picks the fastest plan that fits)")
+    group.add_argument("--ctx", type=int, metavar="N",
+                       help=f"context size in tokens (default {DEFAULT_CTX:,}, or the model's own if smaller)")
     group.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: physical cores)")
-    group.add_argument("--gpu-layers", type=int, default=0, metavar="N", help="layers on the GPU (-1: all)")
+    group.add_argument("--gpu-layers", type=int, metavar="N", help="layers on the GPU (-1: all); overrides the planner")
     moe = group.add_mutually_exclusive_group()
     moe.add_argument("--cpu-moe", action="store_true", help="keep all routed-expert tensors in CPU RAM")
     moe.add_argument("--n-cpu-moe", type=int, metavar="N", help="keep the first N layers' experts in CPU RAM")
@@ -50,21 +54,51 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def plan_from_args(model: Path, args: argparse.Namespace) -> LoadPlan:
+def this_machine(paths: AppPaths | None = None) -> Hardware:
+    """This computer, with llama.cpp's build probed once and cached."""
+    paths = paths or app_paths()
+    return detect_hardware(models_dir(paths, current_settings(paths)), cache_dir=paths.cache_dir)
+
+
+def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | None = None) -> LoadPlan:
+    """The plan to load with: the planner's, unless placement flags say otherwise.
+
+    Raises:
+        ModelFileError: the file is not a usable model.
+        DoesNotFitError: the planner found no placement that fits (placement flags skip the planner).
+    """
+    explicit = (getattr(args, "gpu_layers", None) is not None or getattr(args, "cpu_moe", False)
+                or getattr(args, "n_cpu_moe", None) is not None)
+    safe = False if getattr(args, "safe_mode", False) else None
+    mmproj = str(args.mmproj) if getattr(args, "mmproj", None) else None
+    files = check_model_path(model)
+    ctx = getattr(args, "ctx", None)
+    if not explicit:
+        assert files.info is not None
+        mmproj_bytes = Path(mmproj).stat().st_size if mmproj and Path(mmproj).is_file() else 0
+        report = plan_model(files.info, hardware or this_machine(), n_ctx=ctx, model_path=str(files.first),
+                            mmproj_path=mmproj, mmproj_bytes=mmproj_bytes)
+        if report.plan is None:
+            raise DoesNotFitError(report.explanation, hint="Try a smaller quantization or --ctx; placement flags "
+                                  "(--gpu-layers, --cpu-moe) load it anyway.", details="\n".join(report.notes))
+        extra = {**report.plan.extra, "explanation": report.explanation}
+        return report.plan.with_changes(n_threads=args.threads, use_extra_bufts=safe, extra=extra)
     patterns: tuple[str, ...] = ()
     if getattr(args, "cpu_moe", False):
         patterns = expert_patterns()
     elif getattr(args, "n_cpu_moe", None) is not None:
         patterns = expert_patterns(args.n_cpu_moe)
+    gpu_layers = args.gpu_layers if args.gpu_layers is not None else 0
+    trained = files.info.context_length if files.info is not None else 0
     return LoadPlan(
-        model_path=str(model),
-        n_ctx=args.ctx,
-        n_gpu_layers=args.gpu_layers,
+        model_path=str(files.first),
+        n_ctx=ctx or min(DEFAULT_CTX, trained or DEFAULT_CTX),
+        n_gpu_layers=gpu_layers,
         cpu_tensor_patterns=patterns,
         n_threads=args.threads,
-        use_extra_bufts=False if args.safe_mode else None,
-        mmproj_path=str(args.mmproj) if getattr(args, "mmproj", None) else None,
-        summary="experts in RAM" if patterns else ("GPU" if args.gpu_layers else "CPU"),
+        use_extra_bufts=safe,
+        mmproj_path=mmproj,
+        summary="experts in RAM" if patterns else ("GPU" if gpu_layers else "CPU"),
     )
 
 

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 import hearth
-from hearth.cli import bench, chat
+from hearth.cli import bench, chat, doctor, models
 
 # Each sub-command module offers add_parser(subparsers) and run(args) -> exit status.
-COMMANDS = {"chat": chat, "bench": bench}
+COMMANDS = {"chat": chat, "bench": bench, "doctor": doctor, "models": models}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -123,6 +123,12 @@ class GatedRepoError(DownloadError):
     title = "This model needs your permission on Hugging Face"
 
 
+class OfflineError(DownloadError):
+    """A network request was refused because Hearth is offline (its setting, or ``HF_HUB_OFFLINE``)."""
+
+    title = "Hearth is offline"
+
+
 class DocumentError(HearthError):
     """A document or image could not be read."""
 

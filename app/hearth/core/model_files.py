@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.core.errors import ModelFileError, VisionFileError
+from hearth.core.gguf_info import GgufInfo, merge_shards, read_gguf_info
 
 GGUF_MAGIC = b"GGUF"
 _SPLIT_RE = re.compile(r"^(?P<prefix>.*)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
@@ -23,10 +24,12 @@ class ModelFiles:
     Attributes:
         first: the file llama.cpp is given (the first shard of a split model).
         parts: every file of the model, in order.
+        info: the checked header (merged over all parts of a split model).
     """
 
     first: Path
     parts: tuple[Path, ...]
+    info: GgufInfo | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -62,6 +65,9 @@ def _describe_non_gguf(head: bytes) -> str:
 def check_model_path(path: str | Path) -> ModelFiles:
     """Validate a model path enough to give a clear message before loading.
 
+    Every part's header is parsed and bounds-checked (``hearth.core.gguf_info``), so a truncated or hostile file is
+    refused here with a reason instead of crashing llama.cpp.
+
     Raises:
         ModelFileError: with a plain-words reason.
     """
@@ -96,7 +102,8 @@ def check_model_path(path: str | Path) -> ModelFiles:
                 f"{part.name} is GGUF version {version}, which this version of Hearth cannot read.",
                 hint="Update Hearth, or choose a file made by a recent llama.cpp.",
             )
-    return ModelFiles(first=parts[0], parts=tuple(parts))
+    info = merge_shards([read_gguf_info(part) for part in parts])
+    return ModelFiles(first=parts[0], parts=tuple(parts), info=info)
 
 
 _PROJECTOR_HINT = "Choose the mmproj file made for this model (it comes from the same download page)."
