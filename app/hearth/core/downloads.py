@@ -252,9 +252,28 @@ class DownloadManager:
             lock.release()
         return job
 
+    def discard(self, job: DownloadJob) -> None:
+        """Forget a download that is not running: delete its partial files and its record (finished files stay).
+
+        Raises:
+            DownloadError: it is being downloaded right now (by this app or another).
+        """
+        lock = FolderLock(job.folder)
+        lock.acquire()
+        try:
+            self._discard(job)
+        finally:
+            lock.release()
+
     def _discard(self, job: DownloadJob) -> None:
+        # Files this download already finished go too, unless another download in the folder lists them (a vision
+        # projector shared by two quantizations): a cancelled download leaves nothing of itself behind.
+        shared = {f.path for _, m in manifests_in(job.folder) if m.quant != job.manifest.quant for f in m.files}
         for record in job.manifest.files:
             _part(job.local(record)).unlink(missing_ok=True)
+            if record.path not in shared and job.local(record).is_file():
+                job.local(record).unlink()
+                forget_verified(job.folder, record.path)
         manifest_path(job.folder, job.manifest.quant).unlink(missing_ok=True)
         job.manifest.state = "cancelled"
 

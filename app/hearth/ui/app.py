@@ -28,6 +28,7 @@ from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat_controller import ChatController
 from hearth.ui.chat_view import ChatView
 from hearth.ui.main_window import MainWindow
+from hearth.ui.model_coordinator import ModelCoordinator
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import notice_for
 from hearth.ui.settings_dialog import SettingsDialog
@@ -54,17 +55,24 @@ class HearthApp(QObject):
         self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
         self.chat_view = ChatView(self.theme.apply())
         self.theme.theme_changed.connect(self.chat_view.set_theme)
+        self.models = ModelCoordinator(paths=paths, settings=settings, session=self.session,
+                                       models_dir=self.models_dir())
         self.window = MainWindow(
             store=store,
             session=self.session,
             chat_view=self.chat_view,
             controller_factory=self._controller,
             settings=settings,
+            models_page=self.models.page,
         )
         self.window.set_theme(self.theme.theme)
         self.theme.theme_changed.connect(self.window.set_theme)
         self.window.settings_requested.connect(self.open_settings)
         self.window.zoom_requested.connect(self._on_window_zoom_requested)
+        self.models.settings_changed.connect(self._on_settings_changed)
+        self.models.model_settings_requested.connect(self._on_models_model_settings_requested)
+        self.models.first_run_finished.connect(self._on_models_first_run_finished)
+        self.models.attach(self.window)
         self._tasks: list[BackgroundTask] = []
 
     # --- building ------------------------------------------------------------------------------------------------
@@ -86,10 +94,13 @@ class HearthApp(QObject):
         return Path(self.settings.models_dir).expanduser() if self.settings.models_dir else self.paths.models_dir
 
     def plan_for(self, path: Path) -> LoadPlan:
-        """The planner's plan for this computer, with the user's overrides on top."""
+        """The planner's plan for this computer, with the user's overrides on top (and the model's vision file)."""
         from hearth.core.planner import plan_for_path  # the planner reads the GGUF header and the hardware
 
-        plan = plan_for_path(path)
+        page = self.models.page
+        known = page.snapshot.model(Path(path)) or page.library.find(str(path))
+        mmproj = str(known.mmproj) if known is not None and known.mmproj is not None else None
+        plan = plan_for_path(path, mmproj_path=mmproj)
         overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
         return overrides.apply_to_plan(plan)
 
@@ -110,7 +121,13 @@ class HearthApp(QObject):
             self.window.toast.show_message(
                 f"{count} answer{'s were' if count > 1 else ' was'} cut off when Hearth last closed; "
                 "the text so far is kept and “Continue” finishes it.", seconds=9)
-        self.load_default_model()
+        if not self.models.run_first_run(self.theme.theme):
+            self.load_default_model()
+
+    @Slot(str)
+    def _on_models_first_run_finished(self, choice: str) -> None:
+        if choice in ("download", "skip"):
+            self.load_default_model()  # the starter (if installed) to chat with meanwhile
 
     def load_default_model(self) -> None:
         default = self.settings.default_model
@@ -134,29 +151,39 @@ class HearthApp(QObject):
             self.window.show_notice(notice_for(error))
 
     @Slot()
-    def open_settings(self) -> None:
+    def open_settings(self, model_path: Path | None = None, plan: LoadPlan | None = None) -> None:
+        """The settings dialog, on the loaded model's settings or on ``model_path``'s (from the Models page)."""
+        if model_path is None or model_path == self.session.path:
+            model_path, plan = self.session.path, self.session.plan or plan
         dialog = SettingsDialog(
             self.settings,
             models_dir=self.paths.models_dir,
-            model_path=str(self.session.path) if self.session.path else None,
-            plan=self.session.plan,
+            model_path=str(model_path) if model_path else None,
+            plan=plan,
             parent=self.window,
         )
         dialog.settings_changed.connect(self._on_settings_changed)
         dialog.model_settings_changed.connect(self._on_model_settings_changed)
         dialog.exec()
 
+    @Slot(object, object)
+    def _on_models_model_settings_requested(self, path: object, plan: object) -> None:
+        self.open_settings(Path(str(path)), plan if isinstance(plan, LoadPlan) else None)
+
     @Slot(object)
     def _on_settings_changed(self, settings: Settings) -> None:
         self.settings = settings
         save_settings(settings, self.paths.config_dir / "settings.json")
+        if settings is not self.models.settings:
+            self.models.set_settings(settings)
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
 
     @Slot(str, object)
-    def _on_model_settings_changed(self, _path: str, _settings: ModelSettings) -> None:
-        self.session.reload()
+    def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
+        if self.session.path is not None and path == str(self.session.path):
+            self.session.reload()
 
     @Slot(int)
     def _on_window_zoom_requested(self, step: int) -> None:
@@ -172,6 +199,7 @@ class HearthApp(QObject):
     def shutdown(self) -> None:
         for task in self._tasks:
             task.wait()
+        self.models.shutdown()
         self.bridge.stop()
         self.store.close()
         self.lock.release()

@@ -3,6 +3,7 @@ theme's palette. The chat view styles itself (``chat_style``)."""
 
 from __future__ import annotations
 
+from hearth.ui.model_style import models_stylesheet
 from hearth.ui.theme import Theme
 
 
@@ -56,4 +57,4 @@ def window_stylesheet(theme: Theme) -> str:
     QProgressBar {{ background: {p.hover}; border: none; border-radius: {r}px; height: {pad}px; text-align: center;
         color: {p.text}; }}
     QProgressBar::chunk {{ background: {p.accent}; border-radius: {r}px; }}
-    """
+    """ + models_stylesheet(theme)

@@ -1,0 +1,652 @@
+"""The Models page: what is on this computer and how it runs here, what to download (the catalog, Llama 4 Scout
+first, and a Hub search), and the downloads themselves.
+
+Everything slow runs off the GUI thread: hardware detection, reading model headers for verdicts, scanning other apps'
+folders, Hub requests (only ones the user asked for: a refresh, a search, a download, a sign-in) and the downloads
+(``DownloadQueue``). Results come back as signals to this page, which only lays them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from hearth.core.catalog import CATALOG, CatalogEntry, CatalogService
+from hearth.core.errors import OfflineError
+from hearth.core.hardware import Hardware, free_disk
+from hearth.core.hub import HubClient, hub_offline
+from hearth.core.library import FoundModel, InstalledModel, ModelLibrary
+from hearth.core.library_snapshot import LibrarySnapshot, take_snapshot
+from hearth.core.planner import VERDICT_WORDS
+from hearth.core.recommend import CatalogRow, Recommendation, catalog_rows, recommend, scout_problem
+from hearth.core.settings import Settings
+from hearth.ui.discover_view import DiscoverView
+from hearth.ui.download_queue import DownloadQueue
+from hearth.ui.download_worker import DownloadTask
+from hearth.ui.downloads_view import DownloadsView
+from hearth.ui.library_view import LibraryView, display_name
+from hearth.ui.model_dialogs import Ask, ChooseImport, ask_user, choose_import
+from hearth.ui.model_session import ModelSession, ModelState
+from hearth.ui.model_widgets import button, hardware_line, row, size_words, text_label
+from hearth.ui.models_scroll import scrolled
+from hearth.ui.notices import Notice, info, notice_for
+from hearth.ui.workers import BackgroundTask
+
+LIBRARY, DISCOVER, DOWNLOADS = 0, 1, 2
+OFFLINE_WORDS = "Hearth is in offline mode, so it did not contact Hugging Face."
+
+class ModelsPage(QWidget):
+    """The page; built by the app with the objects it works with.
+
+    Args:
+        library: the models folder.
+        queue: the app's downloads (they outlive this page's views).
+        catalog: listings and headers, cached.
+        hub: the Hub client (its ``offline`` follows the setting).
+        session: loads and unloads models.
+        hardware: detects this machine (blocking; called on a worker thread).
+        bench_dir: where ``hearth bench`` saves measured speeds.
+        settings: the current settings (``set_settings`` keeps them current).
+        discover_home: the home folder to search for other apps' models (tests pass their own).
+        ask: asks a yes/no question (tests pass an answer).
+        pick_import: asks which file to import and how (tests pass their own).
+
+    Signals:
+        settings_requested(object, object): a model's ``Path`` and its recommended ``LoadPlan`` (or None).
+        default_requested(object): make this ``Path`` the default model.
+        model_deleted(object): the ``Path`` of a deleted model.
+        model_imported(object): the imported ``InstalledModel``.
+        download_finished(object): a ``DownloadTask`` whose model is ready.
+        notice(object): a ``Notice`` for the window's toast.
+        back_requested(): back to the chat.
+        hardware_ready(object): the detected ``Hardware``.
+        catalog_ready(): the catalog rows (and the recommendation) were recomputed.
+        recommended_started(object): ``download_recommended`` found a model and started this ``DownloadTask``.
+    """
+
+    settings_requested = Signal(object, object)
+    default_requested = Signal(object)
+    model_deleted = Signal(object)
+    model_imported = Signal(object)
+    download_finished = Signal(object)
+    notice = Signal(object)
+    back_requested = Signal()
+    hardware_ready = Signal(object)
+    catalog_ready = Signal()
+    recommended_started = Signal(object)
+
+    def __init__(self, *, library: ModelLibrary, queue: DownloadQueue, catalog: CatalogService, hub: HubClient,
+                 session: ModelSession, hardware: Callable[[], Hardware], bench_dir: Path, settings: Settings,
+                 discover_home: Path | None = None, ask: Ask = ask_user,
+                 pick_import: ChooseImport = choose_import, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelsPage")
+        self.library, self.queue, self.catalog, self.hub = library, queue, catalog, hub
+        self.session = session
+        self.settings = settings
+        self._detect = hardware
+        self._bench_dir = bench_dir
+        self._home = discover_home
+        self._ask = ask
+        self._pick_import = pick_import
+        self.hardware: Hardware | None = None
+        self.rows: list[CatalogRow] = []
+        self.recommendation: Recommendation | None = None
+        self.snapshot = LibrarySnapshot()
+        self._tasks: list[BackgroundTask] = []
+        self._library_again = False
+        self._task_states: dict[int, tuple[bool, str]] = {}
+        self._refreshing = False
+        self._pending_recommended = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 20, 32, 0)
+        layout.setSpacing(10)
+        back = button("←  Chat", "flat", accessible="Back to the chat")
+        back.clicked.connect(self.back_requested)
+        self.hardware_label = text_label("Looking at this computer…", "muted", selectable=True)
+        self.hardware_label.setObjectName("hardwareLine")
+        layout.addLayout(row(text_label("Models", "heading"), None, self.hardware_label, back, stretch_at=1))
+        self.tab_buttons: list[QPushButton] = []
+        tabs = []
+        for i, name in enumerate(("On this computer", "Discover", "Downloads")):
+            b = button(name, "tab", accessible=f"{name} tab")
+            b.setCheckable(True)
+            b.setObjectName("modelsTab")
+            b.setProperty("index", i)
+            b.clicked.connect(self._on_tab_clicked)
+            self.tab_buttons.append(b)
+            tabs.append(b)
+        layout.addLayout(row(*tabs, spacing=4))
+        self.pages = QStackedWidget()
+        layout.addWidget(self.pages, 1)
+
+        self.library_view = LibraryView(library.models_dir)
+        self.discover_view = DiscoverView(self._quant_button_state)
+        self.downloads_view = DownloadsView(queue)
+        for view in (self.library_view, self.discover_view, self.downloads_view):
+            self.pages.addWidget(scrolled(view))
+        self._wire()
+        self.show_tab(LIBRARY)
+
+    def _wire(self) -> None:
+        lib = self.library_view
+        lib.load_requested.connect(self.load_model)
+        lib.unload_requested.connect(self._on_library_unload_requested)
+        lib.default_requested.connect(self.default_requested)
+        lib.settings_requested.connect(self._on_library_settings_requested)
+        lib.folder_requested.connect(self.open_folder)
+        lib.delete_requested.connect(self.delete_model)
+        lib.import_file_requested.connect(self._on_library_import_file_requested)
+        lib.import_found_requested.connect(self._on_library_import_found_requested)
+        lib.downloads_requested.connect(self._on_any_downloads_requested)
+        disc = self.discover_view
+        disc.refresh_requested.connect(self._on_discover_refresh_requested)
+        disc.search_requested.connect(self.search)
+        disc.files_requested.connect(self.show_files)
+        disc.download_requested.connect(self._on_discover_download_requested)
+        disc.downloads_requested.connect(self._on_any_downloads_requested)
+        self.downloads_view.load_requested.connect(self.load_model)
+        self.downloads_view.login_requested.connect(self.login)
+        self.queue.task_added.connect(self._on_queue_task_added)
+        self.queue.task_finished.connect(self._on_queue_task_finished)
+        self.queue.task_removed.connect(self._on_queue_task_removed)
+        self.queue.activity_changed.connect(self._on_queue_activity_changed)
+        self.session.state_changed.connect(self._on_session_state_changed)
+        for task in self.queue.tasks:
+            task.changed.connect(self._on_task_changed)
+
+    # --- starting and refreshing ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Detect the hardware, bring back unfinished downloads and list the library (all in the background)."""
+        self.queue.restore()
+        self._update_tab_titles()
+        self._run(self._detect_hardware, self._on_hardware_finished, self._on_hardware_failed)
+
+    def _detect_hardware(self, _report: Callable[[object], None]) -> Hardware:
+        hw = self._detect()
+        if hw.disk_free is None:
+            hw = replace(hw, models_dir=self.library.models_dir, disk_free=free_disk(self.library.models_dir))
+        return hw
+
+    @Slot(object)
+    def _on_hardware_finished(self, hw: object) -> None:
+        assert isinstance(hw, Hardware)
+        self.hardware = hw
+        self.hardware_label.setText(hardware_line(hw))
+        self.hardware_ready.emit(hw)
+        self.refresh_library()
+        if self._pending_recommended:
+            self._pending_recommended = False
+            self.download_recommended()
+        else:
+            self.refresh_catalog(network=False)
+
+    @Slot(object)
+    def _on_hardware_failed(self, error: object) -> None:
+        words = notice_for(error).text if isinstance(error, BaseException) else str(error)
+        self.hardware_label.setText(f"Hearth could not look at this computer’s hardware: {words}")
+
+    def refresh_library(self) -> None:
+        """List the models folder again, with verdicts for this machine (in the background)."""
+        if self.hardware is None:
+            return
+        if any(t.property("kind") == "library" for t in self._tasks):
+            self._library_again = True
+            return
+        hw, previous, lib, bench, home = self.hardware, self.snapshot, self.library, self._bench_dir, self._home
+
+        def work(_report: Callable[[object], None]) -> LibrarySnapshot:
+            return take_snapshot(lib, hw, bench, previous, home)
+
+        self._run(work, self._on_library_finished, kind="library")
+
+    @Slot(object)
+    def _on_library_finished(self, snapshot: object) -> None:
+        assert isinstance(snapshot, LibrarySnapshot)
+        self.snapshot = snapshot
+        if self.hardware is not None and snapshot.disk_free is not None:
+            self.hardware = replace(self.hardware, disk_free=snapshot.disk_free)
+            self.hardware_label.setText(hardware_line(self.hardware))
+        default = Path(self.settings.default_model) if self.settings.default_model else None
+        self.library_view.set_models(snapshot.models, snapshot.fits, default)
+        self.library_view.set_found(snapshot.found)
+        self._on_session_state_changed()
+        self.discover_view.update_buttons()
+        self._update_tab_titles()
+        if self._library_again:
+            self._library_again = False
+            self.refresh_library()
+
+    def refresh_catalog(self, *, network: bool) -> None:
+        """Recompute the catalog's verdicts; ``network`` also fetches file lists and headers (the user asked)."""
+        if self.hardware is None or self._refreshing:
+            return
+        if network and self.offline:
+            self.discover_view.set_note(f"{OFFLINE_WORDS} Showing the file lists saved earlier. Turn off offline mode "
+                                        "in Settings to refresh them.", error=True)
+            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to refresh the catalog.",
+                                  "Offline"))
+            return
+        self._refreshing = True
+        self.discover_view.set_refreshing(network)
+        hw, service = self.hardware, self.catalog
+
+        def work(report: Callable[[object], None]) -> list[CatalogRow]:
+            return catalog_rows(service, hw, refresh=network, read_headers=network, report=report)
+
+        task = self._run(work, self._on_catalog_finished, self._on_catalog_failed, kind="catalog")
+        task.progress.connect(self._on_catalog_progress)
+
+    @Slot(object)
+    def _on_catalog_progress(self, text: object) -> None:
+        self.discover_view.set_note(str(text))
+
+    @Slot(object)
+    def _on_catalog_finished(self, rows: object) -> None:
+        assert isinstance(rows, list)
+        self._refreshing = False
+        self.discover_view.set_refreshing(False)
+        self.rows = rows
+        self.recommendation = recommend(rows)
+        rec = self.recommendation
+        highlight = {rec.repo_id: rec.quant} if rec is not None else {}
+        words = ""
+        if rec is not None:
+            speed = rec.choice.report.tokens_per_s if rec.choice.report is not None else None
+            words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {size_words(rec.download_bytes)}"
+                     f"{' with its vision file' if rec.include_mmproj else ''} — "
+                     f"{VERDICT_WORDS[rec.choice.verdict]}{f', about {speed:.0f} tokens/s' if speed else ''}.")
+            if rec.scout_problem:
+                words = f"{rec.scout_problem} {words}"
+        self.discover_view.set_rows(rows, self.hardware, offline=self.offline, recommended=highlight,
+                                    recommendation=words)
+        errors = [r.error for r in rows if r.error is not None and not isinstance(r.error, OfflineError)]
+        if errors:
+            self.discover_view.set_note(f"Some file lists could not be refreshed: {notice_for(errors[0]).text}",
+                                        error=True)
+        elif not any(r.listing for r in rows):
+            self.discover_view.set_note("The catalog’s file lists have not been fetched yet."
+                                        + (" Offline mode is on." if self.offline else ""))
+        else:
+            self.discover_view.set_note("")
+        self.catalog_ready.emit()
+        if self._pending_recommended:
+            self._pending_recommended = False
+            self.download_recommended()
+
+    @Slot(object)
+    def _on_catalog_failed(self, error: object) -> None:
+        self._refreshing = False
+        self.discover_view.set_refreshing(False)
+        if isinstance(error, BaseException):
+            self.discover_view.set_note(notice_for(error).text, error=True)
+
+    def download_recommended(self) -> None:
+        """Find the best catalog file for this computer on the Hub (file lists, one header per model), then
+        download it: Llama 4 Scout if any of its files fits, otherwise the first smaller model that does."""
+        if self.offline:
+            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to download models.",
+                                  "Offline"))
+            return
+        if self.hardware is None or self._refreshing:
+            self._pending_recommended = True
+            return
+        self._refreshing = True
+        self.discover_view.set_refreshing(True)
+        self.show_tab(DOWNLOADS)
+        self.notice.emit(info("Finding the best model for this computer on Hugging Face…", "Download"))
+        hw, service = self.hardware, self.catalog
+
+        def work(report: Callable[[object], None]) -> list[CatalogRow]:
+            first = catalog_rows(service, hw, refresh=True, read_headers=True, entries=CATALOG[:1], report=report)
+            online = recommend(first) is None
+            rest = catalog_rows(service, hw, refresh=online, read_headers=online, entries=CATALOG[1:], report=report)
+            return first + rest
+
+        self._run(work, self._on_recommended_found, self._on_catalog_failed, kind="catalog")
+
+    @Slot(object)
+    def _on_recommended_found(self, rows: object) -> None:
+        self._on_catalog_finished(rows)
+        rec = self.recommendation
+        if rec is None:
+            problem = scout_problem(self.rows) or "Hearth could not read the catalog's file lists."
+            self.notice.emit(info(f"{problem} Nothing in the catalog fits this computer; try a smaller GGUF file.",
+                                  "No model fits"))
+            return
+        task = self.start_download(rec.repo_id, rec.quant, include_mmproj=rec.include_mmproj,
+                                   listing=rec.row.listing)
+        self.recommended_started.emit(task)
+
+    # --- search --------------------------------------------------------------------------------------------------
+
+    @Slot(str)
+    def search(self, text: str) -> None:
+        if self.offline:
+            self.discover_view.set_search_note(f"{OFFLINE_WORDS} Turn off offline mode in Settings to search.",
+                                               error=True)
+            return
+        self.discover_view.set_search_busy(True)
+        self.discover_view.set_search_note(f"Searching Hugging Face for “{text}”…")
+        hub = self.hub
+
+        def work(_report: Callable[[object], None]) -> object:
+            return hub.search(text)
+
+        self._run(work, self._on_search_finished, self._on_search_failed)
+
+    @Slot(object)
+    def _on_search_finished(self, hits: object) -> None:
+        assert isinstance(hits, list)
+        self.discover_view.set_search_busy(False)
+        self.discover_view.set_results(hits)
+        self.discover_view.set_search_note("" if hits else "No GGUF models match that search.")
+
+    @Slot(object)
+    def _on_search_failed(self, error: object) -> None:
+        self.discover_view.set_search_busy(False)
+        if isinstance(error, BaseException):
+            self.discover_view.set_search_note(notice_for(error).text, error=True)
+
+    @Slot(str)
+    def show_files(self, repo_id: str) -> None:
+        """Read a repository's files and one header, then show its quantizations with verdicts."""
+        if self.hardware is None:
+            return
+        hw, service = self.hardware, self.catalog
+        entry = CatalogEntry(repo_id, repo_id, (repo_id,), (), "", moe=False)
+
+        def work(_report: Callable[[object], None]) -> CatalogRow:
+            (found,) = catalog_rows(service, hw, refresh=True, read_headers=True, entries=(entry,))
+            if found.listing is None and found.error is not None:
+                raise found.error
+            listing = found.listing
+            vision = listing is not None and listing.mmproj() is not None
+            return replace(found, entry=replace(entry, vision=vision))
+
+        task = self._run(work, self._on_files_finished, self._on_files_failed)
+        task.setProperty("repo", repo_id)
+
+    @Slot(object)
+    def _on_files_finished(self, found: object) -> None:
+        assert isinstance(found, CatalogRow)
+        best = found.best()
+        self.discover_view.show_files(found, self.hardware, best.quant.label if best else None)
+
+    @Slot(object)
+    def _on_files_failed(self, error: object) -> None:
+        sender = self.sender()
+        repo = str(sender.property("repo")) if sender is not None else ""
+        self.discover_view.files_failed(repo)
+        if isinstance(error, BaseException):
+            self.discover_view.set_search_note(notice_for(error).text, error=True)
+
+    # --- downloads -----------------------------------------------------------------------------------------------
+
+    def start_download(self, repo_id: str, quant: str | None, *, include_mmproj: bool = False,
+                       listing: object = None) -> DownloadTask:
+        """Download a quantization (listing: a ``RepoListing`` already fetched) and show the Downloads tab."""
+        from hearth.core.repo_files import RepoListing
+
+        task = self.queue.download(repo_id, quant, include_mmproj=include_mmproj,
+                                   listing=listing if isinstance(listing, RepoListing) else None)
+        self.show_tab(DOWNLOADS)
+        return task
+
+    @Slot(str, str, bool, object)
+    def _on_discover_download_requested(self, repo_id: str, quant: str, include_mmproj: bool, listing: object) -> None:
+        if self.offline:
+            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to download models.",
+                                  "Offline"))
+            return
+        self.start_download(repo_id, quant, include_mmproj=include_mmproj, listing=listing)
+
+    @Slot(object, str)
+    def login(self, task: object, token: str) -> None:
+        """Check and store a Hugging Face token, then retry the download that needed it."""
+        hub = self.hub
+
+        def work(_report: Callable[[object], None]) -> str:
+            return hub.login(token)
+
+        job = self._run(work, self._on_login_finished, self._on_login_failed)
+        job.setProperty("task_index", self.queue.tasks.index(task) if task in self.queue.tasks else -1)
+
+    def _login_task(self) -> DownloadTask | None:
+        sender = self.sender()
+        index = int(sender.property("task_index")) if sender is not None else -1
+        return self.queue.tasks[index] if 0 <= index < len(self.queue.tasks) else None
+
+    @Slot(object)
+    def _on_login_finished(self, name: object) -> None:
+        task = self._login_task()
+        self.notice.emit(info(f"Signed in to Hugging Face as {name}.", "Signed in"))
+        if task is not None:
+            row = self.downloads_view.row_for(task)
+            if row is not None:
+                row.set_login_busy(False)
+            self.queue.resume(task)
+
+    @Slot(object)
+    def _on_login_failed(self, error: object) -> None:
+        task = self._login_task()
+        row = self.downloads_view.row_for(task) if task is not None else None
+        if row is not None and isinstance(error, BaseException):
+            row.set_login_busy(False, f"The token was not accepted: {notice_for(error).message}")
+
+    @Slot(object)
+    def _on_queue_task_added(self, task: object) -> None:
+        assert isinstance(task, DownloadTask)
+        task.changed.connect(self._on_task_changed)
+        self._update_tab_titles()
+
+    @Slot(object)
+    def _on_queue_task_removed(self, _task: object) -> None:
+        self._update_tab_titles()
+        self.discover_view.update_buttons()
+        self.refresh_library()
+
+    @Slot(object)
+    def _on_queue_task_finished(self, task: object) -> None:
+        self.refresh_library()
+        if isinstance(task, DownloadTask):
+            self.notice.emit(info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this "
+                                  "computer”.", "Download complete"))
+        self.download_finished.emit(task)
+
+    @Slot()
+    def _on_task_changed(self) -> None:
+        self.discover_view.update_buttons()
+        task = self.sender()
+        if isinstance(task, DownloadTask):
+            # The library shows downloads too: list it again when one starts, stops or fails (not on progress).
+            state = (task.running, task.state)
+            if self._task_states.get(id(task)) != state:
+                self._task_states[id(task)] = state
+                self.refresh_library()
+
+    @Slot(int)
+    def _on_queue_activity_changed(self, _running: int) -> None:
+        self._update_tab_titles()
+
+    def _quant_button_state(self, repo_id: str, quant: str) -> tuple[str, bool, str] | None:
+        task = self.queue.find(repo_id, quant)
+        if task is not None and task.state not in ("cancelled", "ready"):
+            share = task.done_bytes / task.total_bytes if task.total_bytes else 0
+            if task.running:
+                return f"Downloading {share:.0%}", True, "secondary"
+            return ("Paused" if task.state == "paused" else "Stopped") + f" · {share:.0%}", True, "secondary"
+        for model in self.snapshot.models:
+            if model.repo_id == repo_id and (model.quant or "").lower() == quant.lower() and model.state == "ready":
+                return "Downloaded", False, "secondary"
+        return None
+
+    # --- library actions -----------------------------------------------------------------------------------------
+
+    @Slot(object)
+    def load_model(self, path: object) -> None:
+        self.session.load(Path(str(path)))
+
+    @Slot()
+    def _on_library_unload_requested(self) -> None:
+        self.session.unload()
+
+    @Slot(object)
+    def _on_library_settings_requested(self, path: object) -> None:
+        fit = self.snapshot.fits.get(Path(str(path)))
+        self.settings_requested.emit(Path(str(path)), fit.plan if fit is not None else None)
+
+    @Slot(object)
+    def open_folder(self, folder: object) -> None:
+        path = Path(str(folder))
+        path.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    @Slot(object)
+    def delete_model(self, model: object) -> None:
+        """Ask, then delete a model's files (unloading it first if it is loaded)."""
+        assert isinstance(model, InstalledModel)
+        name, quant = display_name(model)
+        what = f"{name} {quant}".strip()
+        if not self._ask(self, "Delete the model?",
+                         f"Delete {what}? This frees {size_words(model.size_bytes)} of disk space. Your "
+                         "conversations are kept."):
+            return
+        if self.session.path == model.path and self.session.state is not ModelState.NONE:
+            self.session.unload()
+        lib = self.library
+
+        def work(_report: Callable[[object], None]) -> tuple[int, Path, str]:
+            return lib.remove(model), model.path, what
+
+        self._run(work, self._on_delete_finished, self._on_action_failed)
+
+    @Slot(object)
+    def _on_delete_finished(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        freed, path, what = result
+        self.notice.emit(info(f"Deleted {what}: {size_words(freed)} freed.", "Model deleted"))
+        self.model_deleted.emit(path)
+        self.refresh_library()
+
+    @Slot()
+    def _on_library_import_file_requested(self) -> None:
+        chosen = self._pick_import(self)
+        if chosen is not None:
+            self.import_file(*chosen)
+
+    @Slot(object)
+    def _on_library_import_found_requested(self, found: object) -> None:
+        assert isinstance(found, FoundModel)
+        self.import_file(found.path, link=True)
+
+    def import_file(self, path: Path, link: bool) -> None:
+        """Bring a GGUF file into the library (a link when ``link``, else a copy), in the background."""
+        lib = self.library
+
+        def work(_report: Callable[[object], None]) -> InstalledModel:
+            return lib.import_model(path, link=link)
+
+        self.notice.emit(info(f"{'Adding' if link else 'Copying'} {path.name}…", "Importing"))
+        self._run(work, self._on_import_finished, self._on_action_failed)
+
+    @Slot(object)
+    def _on_import_finished(self, model: object) -> None:
+        assert isinstance(model, InstalledModel)
+        self.notice.emit(info(f"{model.path.name} is ready to load.", "Imported"))
+        self.model_imported.emit(model)
+        self.refresh_library()
+        self.show_tab(LIBRARY)
+
+    @Slot(object)
+    def _on_action_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.notice.emit(notice_for(error))
+        self.refresh_library()
+
+    # --- showing -------------------------------------------------------------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.offline or self.hub.offline or hub_offline()
+
+    @property
+    def busy(self) -> bool:
+        """Background work (not downloads) is still running."""
+        return bool(self._tasks)
+
+    def set_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hub.offline = settings.offline
+        self.refresh_library()
+
+    def show_tab(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        for i, b in enumerate(self.tab_buttons):
+            b.setChecked(i == index)
+
+    def _update_tab_titles(self) -> None:
+        ready = sum(1 for m in self.snapshot.models if m.state == "ready")
+        running = self.queue.running_count()
+        self.tab_buttons[LIBRARY].setText(f"On this computer · {ready}" if ready else "On this computer")
+        self.tab_buttons[DOWNLOADS].setText(f"Downloads · {running} active" if running else
+                                            f"Downloads · {len(self.queue.tasks)}" if self.queue.tasks else
+                                            "Downloads")
+
+    @Slot()
+    def _on_tab_clicked(self) -> None:
+        sender = self.sender()
+        if isinstance(sender, QPushButton):
+            self.show_tab(int(sender.property("index")))
+
+    @Slot()
+    def _on_any_downloads_requested(self) -> None:
+        self.show_tab(DOWNLOADS)
+
+    @Slot()
+    def _on_discover_refresh_requested(self) -> None:
+        self.refresh_catalog(network=True)
+
+    @Slot()
+    def _on_session_state_changed(self) -> None:
+        s = self.session
+        loaded = s.path if s.state in (ModelState.READY, ModelState.LOADING) else None
+        self.library_view.set_session(loaded, s.state is ModelState.LOADING)
+
+    def show_notice(self, notice: Notice) -> None:
+        self.notice.emit(notice)
+
+    # --- background work -----------------------------------------------------------------------------------------
+
+    def _run(self, work: Callable[[Callable[[object], None]], object], done: Callable[[object], None],
+             failed: Callable[[object], None] | None = None, *, kind: str = "") -> BackgroundTask:
+        task = BackgroundTask(work, self)
+        task.setProperty("kind", kind)
+        # Forget the task first, so that a result handler may start the same kind of work again.
+        task.finished.connect(self._on_background_done)
+        task.failed.connect(self._on_background_done)
+        task.finished.connect(done)
+        task.failed.connect(failed or self._on_action_failed)
+        self._tasks.append(task)
+        task.start()
+        return task
+
+    @Slot(object)
+    def _on_background_done(self, _result: object) -> None:
+        sender = self.sender()
+        self._tasks = [t for t in self._tasks if t is not sender]
+        if sender is not None:
+            sender.deleteLater()
+
+    def shutdown(self) -> None:
+        """Wait for background work and stop downloads where they are (they resume at the next start)."""
+        for task in list(self._tasks):
+            task.wait()
+        self.queue.shutdown()
