@@ -222,7 +222,7 @@ def test_pause_resume_cancel_and_resume_after_restart(qtbot: QtBot, hub: HubServ
     assert hub.requests("/cdn/")[-1].range == f"bytes={kept}-", "resumed where it stopped"
     # The app closes mid-download: the download stops where it is and carries on at the next start.
     h.close(qtbot)
-    assert task.state == "paused"
+    qtbot.waitUntil(lambda: task.state == "paused", timeout=10_000)
     again = build_page(qtbot, tmp_path, tmp_path / "models", endpoint=hub.url)
     try:
         again.page.start()
@@ -340,6 +340,7 @@ def test_offline_shows_the_saved_catalog_with_its_age_and_refuses_to_refresh(
     try:
         h.page.start()
         h.wait_idle(qtbot)
+        h.page.show_tab(DISCOVER)
         qtbot.waitUntil(lambda: bool(h.page.discover_view.cards), timeout=30_000)
         card = h.page.discover_view.card_for(SCOUT_REPO)
         assert card is not None and card.row.listing is not None

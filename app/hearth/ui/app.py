@@ -121,6 +121,7 @@ class HearthApp(QObject):
             self.window.toast.show_message(
                 f"{count} answer{'s were' if count > 1 else ' was'} cut off when Hearth last closed; "
                 "the text so far is kept and “Continue” finishes it.", seconds=9)
+        self.models.start()
         if not self.models.run_first_run(self.theme.theme):
             self.load_default_model()
 
@@ -175,7 +176,7 @@ class HearthApp(QObject):
         self.settings = settings
         save_settings(settings, self.paths.config_dir / "settings.json")
         if settings is not self.models.settings:
-            self.models.set_settings(settings)
+            self.models.set_settings(settings, self.models_dir())
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)

@@ -21,6 +21,7 @@ from hearth.ui.model_widgets import (
     size_words,
     speed_words,
     text_label,
+    with_avatar,
 )
 from hearth.ui.notices import notice_for
 
@@ -46,13 +47,13 @@ class DownloadRow(QWidget):
         super().__init__(parent)
         self.task = task
         self.queue = queue
+        self._described = False
         self.setObjectName("downloadRow")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         frame = card("downloadCard")
         outer.addWidget(frame)
-        layout = QVBoxLayout(frame)
-        layout.setContentsMargins(18, 14, 18, 14)
+        layout = with_avatar(frame, task.title)
         layout.setSpacing(8)
 
         self.title = text_label(task.title, "title")
@@ -115,6 +116,12 @@ class DownloadRow(QWidget):
         t = self.task
         state = t.state
         self.title.setText(t.title)
+        if t.job is not None and not self._described:
+            self._described = True
+            records = t.job.manifest.files
+            models = sum(1 for f in records if f.role == "model")
+            parts = f"{models} files" if models > 1 else "1 file"
+            self.source.setText(f"{t.repo_id} · {parts}" + (" + vision file" if len(records) > models else ""))
         self.state_badge.setText(_STATE_WORDS.get(state, state))
         self.state_badge.setProperty("kind", {"ready": "good", "failed": "bad", "paused": "plain"}.get(state, "accent"))
         self.state_badge.style().polish(self.state_badge)

@@ -68,8 +68,9 @@ class _DownloadRunner(QObject):
                 self._manager.run(job, on_progress=self._on_manager_progress)
         except Exception as exc:  # every failure must reach the row as words, never end the thread silently
             self.done.emit(job, _as_error(exc))
-            return
-        self.done.emit(job, None)
+        else:
+            self.done.emit(job, None)
+        self.thread().quit()  # so that ``DownloadTask.wait`` returns at exit, without the GUI's event loop
 
     def _on_manager_progress(self, progress: Progress) -> None:
         # Called on this thread by the manager; the flags cover a pause asked for before the GUI knew the job.

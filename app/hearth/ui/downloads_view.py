@@ -32,7 +32,12 @@ class DownloadsView(QWidget):
         self.empty = text_label("No downloads. Choose a model under Discover; downloads continue while you chat, "
                                 "and pick up where they stopped if Hearth is closed.", "muted", wrap=True)
         self._layout.addWidget(self.empty)
+        self.note = text_label("Downloads continue while you chat, and pick up where they stopped if Hearth is "
+                               "closed. Every file is checked against Hugging Face's checksum before it is used.",
+                               "small", wrap=True)
+        self._layout.addWidget(self.note)
         self._layout.addStretch(1)
+        self.note.hide()
         for task in queue.tasks:
             self._on_queue_task_added(task)
         queue.task_added.connect(self._on_queue_task_added)
@@ -51,6 +56,7 @@ class DownloadsView(QWidget):
         self.rows[id(task)] = row
         self._layout.insertWidget(0, row)
         self.empty.hide()
+        self.note.show()
 
     @Slot(object)
     def _on_queue_task_removed(self, task: DownloadTask) -> None:
@@ -60,3 +66,4 @@ class DownloadsView(QWidget):
             self._layout.removeWidget(row)
             row.deleteLater()
         self.empty.setVisible(not self.rows)
+        self.note.setVisible(bool(self.rows))

@@ -93,14 +93,20 @@ class ModelCoordinator(QObject):
         page.recommended_started.connect(self._on_page_recommended_started)
 
     def attach(self, window: MainWindow) -> None:
-        """Connect to the window (toasts, going back to the chat) and start the page's background work."""
+        """Connect to the window (toasts, going back to the chat)."""
         self.window = window
         self.page.notice.connect(self._on_page_notice)
         self.page.back_requested.connect(window.show_chat)
+
+    def start(self) -> None:
+        """Start the page's background work: hardware, library, and the downloads left unfinished last time."""
         self.page.start()
 
-    def set_settings(self, settings: Settings) -> None:
+    def set_settings(self, settings: Settings, models_dir: Path | None = None) -> None:
         self.settings = settings
+        if models_dir is not None and models_dir != self.models_dir:
+            self.models_dir = models_dir
+            self.page.set_models_dir(models_dir)
         self.page.set_settings(settings)
 
     def _change(self, **changes: object) -> None:

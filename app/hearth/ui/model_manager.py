@@ -17,6 +17,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from hearth.core.catalog import CATALOG, CatalogEntry, CatalogService
+from hearth.core.downloads import DownloadManager
 from hearth.core.errors import OfflineError
 from hearth.core.hardware import Hardware, free_disk
 from hearth.core.hub import HubClient, hub_offline
@@ -532,6 +533,9 @@ class ModelsPage(QWidget):
     def _on_delete_finished(self, result: object) -> None:
         assert isinstance(result, tuple)
         freed, path, what = result
+        for task in list(self.queue.tasks):  # an unfinished download of it has nothing left to resume
+            if not task.running and task.model_path == path:
+                self.queue.dismiss(task)
         self.notice.emit(info(f"Deleted {what}: {size_words(freed)} freed.", "Model deleted"))
         self.model_deleted.emit(path)
         self.refresh_library()
@@ -586,6 +590,17 @@ class ModelsPage(QWidget):
         self.settings = settings
         self.hub.offline = settings.offline
         self.refresh_library()
+
+    def set_models_dir(self, models_dir: Path) -> None:
+        """Use another models folder (a setting changed); downloads already running finish where they are."""
+        self.library = ModelLibrary(models_dir)
+        self.library_view.models_dir = models_dir
+        self.queue.manager = DownloadManager(models_dir, self.hub, progress_interval=self.queue.manager.
+                                             progress_interval)
+        if self.hardware is not None:
+            self.hardware = replace(self.hardware, models_dir=models_dir, disk_free=free_disk(models_dir))
+        self.snapshot = LibrarySnapshot()
+        self.queue.restore()
 
     def show_tab(self, index: int) -> None:
         self.pages.setCurrentIndex(index)

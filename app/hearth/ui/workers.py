@@ -219,5 +219,8 @@ class _Runner(QObject):
             result = self._work(self._owner.progress.emit)
         except Exception as exc:
             self.done.emit(None, _as_error(exc))
-            return
-        self.done.emit(result, None)
+        else:
+            self.done.emit(result, None)
+        # End the thread from here, so ``BackgroundTask.wait`` returns even when the GUI is not running its event
+        # loop (at exit) to handle ``done``.
+        self.thread().quit()
