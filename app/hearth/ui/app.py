@@ -6,11 +6,14 @@ passed in through constructors.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -177,6 +180,38 @@ class HearthApp(QObject):
         self.lock.release()
 
 
+STARTUP_PROBE_ENV = "HEARTH_STARTUP_PROBE"
+
+
+class StartupProbe(QObject):
+    """For the start-up benchmark: note when the window first paints and the idle memory, write them, and quit."""
+
+    def __init__(self, window: QWidget, out: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._out = out
+        self._painted: float | None = None
+        self._window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._painted is None and watched is self._window and event.type() == QEvent.Type.Paint:
+            self._painted = time.time()
+            QTimer.singleShot(1500, self._finish)  # let start-up settle, then read the idle memory
+        return False
+
+    @Slot()
+    def _finish(self) -> None:
+        rss = None
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        self._out.write_text(json.dumps({"first_paint": self._painted, "idle_rss_bytes": rss}))
+        QApplication.quit()
+
+
 def _mode(theme: str) -> Literal["system", "light", "dark"]:
     return theme if theme in ("light", "dark") else "system"  # type: ignore[return-value]
 
@@ -234,4 +269,7 @@ def run_app(screenshot_dir: str | None = None) -> int:
 
         return take_screenshots(app, Path(screenshot_dir))
     app.start()
+    probe = os.environ.get(STARTUP_PROBE_ENV)
+    if probe:
+        StartupProbe(app.window, Path(probe), parent=app)
     return qapp.exec()
