@@ -30,7 +30,6 @@ from tests.bench import (  # noqa: E402
     bench_documents,
     bench_downloads,
     bench_engine,
-    bench_gui_streaming,
     bench_startup,
     bench_store,
     bench_vision,
