@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Literal
@@ -69,6 +71,7 @@ class HearthApp(QObject):
         self.window.settings_requested.connect(self.open_settings)
         self.window.zoom_requested.connect(self._on_window_zoom_requested)
         self._tasks: list[BackgroundTask] = []
+        self._closed = False
 
     # --- building ------------------------------------------------------------------------------------------------
 
@@ -173,6 +176,9 @@ class HearthApp(QObject):
         self._on_settings_changed(self.settings.with_changes(zoom=zoom))
 
     def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         for task in self._tasks:
             task.wait()
         self.bridge.stop()
@@ -245,6 +251,12 @@ def run_app(screenshot_dir: str | None = None) -> int:
     qapp.setOrganizationName(hearth.APP_NAME)
     if ICON.is_file():
         qapp.setWindowIcon(QIcon(str(ICON)))
+    scratch = None
+    if screenshot_dir:
+        # Screenshots never touch the user's data: a throw-away data folder for this run.
+        scratch = tempfile.mkdtemp(prefix="hearth-screenshots-")
+        os.environ["HEARTH_HOME"] = scratch
+        save_settings(Settings(first_run_done=True), AppPaths.default().ensure().config_dir / "settings.json")
     paths = AppPaths.default().ensure()
     settings = load_settings(paths.config_dir / "settings.json")
     lock = InstanceLock(paths.data_dir)
@@ -267,7 +279,11 @@ def run_app(screenshot_dir: str | None = None) -> int:
     if screenshot_dir:
         from hearth.ui.screenshots import take_screenshots
 
-        return take_screenshots(app, Path(screenshot_dir))
+        try:
+            return take_screenshots(app, Path(screenshot_dir))
+        finally:
+            app.shutdown()
+            shutil.rmtree(scratch or "", ignore_errors=True)
     app.start()
     probe = os.environ.get(STARTUP_PROBE_ENV)
     if probe:
