@@ -93,9 +93,11 @@ class HearthApp(QObject):
 
     def plan_for(self, path: Path) -> LoadPlan:
         """The planner's plan for this computer, with the user's overrides on top."""
+        from hearth.core.library import ModelLibrary
         from hearth.core.planner import plan_for_path  # the planner reads the GGUF header and the hardware
 
-        plan = plan_for_path(path)
+        vision = ModelLibrary(self.models_dir()).vision_file_for(path)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
         overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
         return overrides.apply_to_plan(plan)
 
