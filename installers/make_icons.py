@@ -19,6 +19,7 @@ from PySide6.QtSvg import QSvgRenderer  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "resources" / "hearth.svg"
 OUT = ROOT / "resources" / "icons"
+APP_ICON = ROOT / "app" / "hearth" / "ui" / "assets" / "hearth.png"  # the window icon, shipped in the package
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512, 1024)
 
 
@@ -43,6 +44,8 @@ def main() -> int:
     for size, image in images.items():
         image.save(str(OUT / f"hearth-{size}.png"))
     images[256].save(str(OUT / "hearth.ico"))
+    APP_ICON.parent.mkdir(parents=True, exist_ok=True)
+    images[256].save(str(APP_ICON))
     images[1024].save(str(OUT / "hearth.icns"))
     print(f"wrote {len(SIZES)} PNGs, hearth.ico and hearth.icns to {OUT}")
     return 0

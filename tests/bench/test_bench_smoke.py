@@ -1,10 +1,18 @@
-"""Each benchmark in tests/bench runs (tiny sizes, no timing assertions): the numbers come from running them."""
+"""Each benchmark in tests/bench runs at toy size (no timing assertions: the numbers come from running them).
+
+``python tests/bench/run_all.py`` runs them all at full size and writes one JSON file; see tests/bench/README.md.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pytestqt.qtbot import QtBot
 
-from tests.bench import bench_gui_streaming
+from tests.bench import bench_engine, bench_gui_streaming, bench_startup, bench_store
+from tests.bench.bench_documents import run as run_documents
+from tests.bench.bench_downloads import run_bench
+from tests.bench.bench_vision import run as run_vision
 
 
 def test_gui_streaming_benchmark_runs(qtbot: QtBot) -> None:
@@ -19,3 +27,54 @@ def test_gui_streaming_benchmark_runs(qtbot: QtBot) -> None:
             assert len(row["samples"]) == 1
     summary = report["summary"]
     assert isinstance(summary, dict) and "chat_view_marginal_ratio_40_vs_20" in summary
+
+
+def test_documents_benchmark_runs() -> None:
+    results = run_documents(pages=4, chunks=40, repeats=1)
+    extraction, retrieval = results["extraction"], results["retrieval"]
+    assert extraction["pages"] == 4 and extraction["passages"] >= 4
+    assert extraction["hearth_pages_per_s"] > 0 and extraction["pypdf_pages_per_s"] > 0
+    assert retrieval["chunks"] == 40
+    assert retrieval["fts_search_median_ms"] > 0 and retrieval["brute_force_scan_median_ms"] > 0
+
+
+def test_download_bench_smoke(tmp_path: Path, hub_files: dict[str, Path]) -> None:
+    result = run_bench(size_mb=4, runs=1, work=tmp_path, kill=False)
+    assert result["file_bytes"] > 3_000_000 and len(result["hearth_s"]) == len(result["curl_s"]) == 1
+    assert result["hearth_MBps"] > 0 and result["curl_MBps"] > 0 and "ratio_hearth_over_curl" in result
+
+
+def test_vision_benchmark_runs(tiny_llama4_vision: Path, tiny_mmproj: Path) -> None:
+    result = run_vision(tiny_llama4_vision, tiny_mmproj, reps=1, side=90, n_ctx=1024, threads=1)
+    read = result["read_picture"]
+    assert read["image_tokens"] > 0 and read["tiles"] > 1 and read["prompt_eval_ms"] > 0
+    assert result["follow_up_turn"]["follow_up_ttft_ms"] > 0
+    assert result["stop_while_reading"]["stop_reasons"] in (["cancelled"], ["length"], ["eos"])
+
+
+def test_bench_store_runs_small(tmp_path: Path) -> None:
+    result = bench_store.run(conversations=40, messages=400, reps=1, db=tmp_path / "bench.db", stream_tokens=200)
+    assert result["corpus"]["conversations"] == 40 and result["corpus"]["messages"] == 400
+    queries = {q["query"]: q for q in result["search"]["queries"]}
+    assert queries["very common word, typed"]["matches"] > 0
+    assert queries["no match"]["matches"] == 0
+    for q in queries.values():
+        assert q["fts_ms"] >= 0 and q["like_scan_ms"] >= 0
+    assert result["streaming"]["tokens"] == 200 and result["streaming"]["saves_per_answer"] == 4
+    assert result["context"]["db_mib"] >= 0
+    # A reused database is left with the same conversations it had.
+    again = bench_store.run(conversations=40, messages=400, reps=1, db=tmp_path / "bench.db", stream_tokens=50)
+    assert again["corpus"] == {"conversations": 40, "messages": 400, "build_s": None}
+
+
+def test_engine_benchmark_runs(tiny_llama4: Path) -> None:
+    result = bench_engine.run(tiny_llama4, reps=1, max_tokens=8, n_ctx=8192)
+    overhead, follow = result["engine_overhead"], result["follow_up_turn"]
+    assert overhead["hearth_tokens_per_s"] > 0 and overhead["bare_tokens_per_s"] > 0
+    assert follow["follow_up_cached_tokens"] > 0 and follow["ratio"] > 0
+
+
+def test_startup_benchmark_runs() -> None:
+    result = bench_startup.run(reps=1)
+    assert result["hearth_first_paint_s"] > 0 and result["bare_qmainwindow_first_paint_s"] > 0
+    assert result["hearth_idle_rss_mib"] > 0

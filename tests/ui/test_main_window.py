@@ -45,10 +45,12 @@ class Harness:
         qtbot.waitUntil(lambda: not self.controller.busy, timeout=120_000)
 
 
-def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None) -> Harness:
+def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
+          mmproj: Path | None = None) -> Harness:
     store = store or Store.open(tmp_path / "hearth.db")
     bridge = EngineBridge(EngineClient())
-    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU"))
+    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU",
+                                                         mmproj_path=str(mmproj) if mmproj else None))
     params = [SamplingParams(temperature=0.0, max_tokens=24, seed=1)]
     view = ChatView()
 
@@ -210,3 +212,42 @@ def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, gemma_p
         again.window.close()
         again.bridge.stop()
         again.store.close()
+
+
+def _picture(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (320, 200), (200, 120, 40)).save(path)
+    return path
+
+
+def test_image_goes_to_a_vision_model(qtbot: QtBot, tmp_path: Path, tiny_llama4_vision: Path,
+                                      tiny_mmproj: Path) -> None:
+    h = build(qtbot, tmp_path, tiny_llama4_vision, mmproj=tiny_mmproj)
+    try:
+        assert h.session.info is not None and h.session.info.vision
+        h.window.composer.add_files([_picture(tmp_path / "label.png")])
+        h.send(qtbot, "What is on this label?")
+        h.wait_idle(qtbot)
+        user, answer = h.controller.branch()
+        assert [a.file_name for a in h.store.attachments.for_message(user.id)] == ["label.png"]
+        assert answer.status is MessageStatus.COMPLETE
+        assert answer.run_info is not None and (answer.run_info.tokens or 0) > 0
+        chips = h.window.chat_view.messages()[0].attachments
+        assert chips and chips[0].kind == "image"
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()
+
+
+def test_image_to_a_text_only_model_is_refused_before_sending(qtbot: QtBot, harness: Harness,
+                                                              tmp_path: Path) -> None:
+    harness.window.composer.add_files([_picture(tmp_path / "photo.png")])
+    with qtbot.waitSignal(harness.controller.notice) as notice:
+        harness.send(qtbot, "Describe this photo.")
+    assert "can't see images" in notice.args[0].text
+    harness.wait_idle(qtbot)
+    assert harness.controller.branch() == []
+    assert harness.window.composer.text() == "Describe this photo."
+    assert [a.name for a in harness.window.composer.attachments] == ["photo.png"], "nothing the user gave is lost"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,25 +126,26 @@ def _document(
     return document, stored
 
 
-def _sha256(source: AttachmentSource) -> str:
+@contextmanager
+def _reading(source: AttachmentSource) -> Iterator[Path]:
+    """The source's path, with a vanished or unreadable file turned into words."""
     assert source.path is not None
     try:
-        return file_sha256(source.path)
+        yield source.path
     except FileNotFoundError as exc:
         raise DocumentError(f"{source.name} is no longer there.", hint="Attach it again.") from exc
     except OSError as exc:
         raise DocumentError(f"{source.name} could not be read: {exc.strerror}.") from exc
+
+
+def _sha256(source: AttachmentSource) -> str:
+    with _reading(source) as path:
+        return file_sha256(path)
 
 
 def _head(source: AttachmentSource) -> bytes:
-    assert source.path is not None
-    try:
-        with source.path.open("rb") as fh:
-            return fh.read(65536)
-    except FileNotFoundError as exc:
-        raise DocumentError(f"{source.name} is no longer there.", hint="Attach it again.") from exc
-    except OSError as exc:
-        raise DocumentError(f"{source.name} could not be read: {exc.strerror}.") from exc
+    with _reading(source) as path, path.open("rb") as fh:
+        return fh.read(65536)
 
 
 def _image(source: AttachmentSource) -> PreparedImage:

@@ -9,14 +9,13 @@ the tensor-info table are parsed, so a 60 GB model can be planned after download
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-
-import gguf
 
 from hearth.core.errors import ModelFileError
 
@@ -39,10 +38,21 @@ _SCALARS: dict[int, tuple[str, int]] = {
     6: ("<f", 4), 7: ("<?", 1), 10: ("<Q", 8), 11: ("<q", 8), 12: ("<d", 8),
 }
 _STRING, _ARRAY = 8, 9
+GGUF_DEFAULT_ALIGNMENT = 32
 _U64 = struct.Struct("<Q")
-_TYPE_NAMES = {int(t): t.name for t in gguf.GGMLQuantizationType}
-_TYPE_SIZES = {int(t): size for t, size in gguf.GGML_QUANT_SIZES.items()}
-_FILE_TYPES = {int(t): t.name.removeprefix("MOSTLY_").removeprefix("ALL_") for t in gguf.LlamaFileType}
+
+
+@functools.cache
+def _tables() -> tuple[dict[int, str], dict[int, tuple[int, int]], dict[int, str]]:
+    """ggml's type names and sizes from gguf-py, read on first use: importing gguf pulls in numpy (~0.25 s), which
+    the app's start-up should not pay for."""
+    import gguf
+
+    names = {int(t): t.name for t in gguf.GGMLQuantizationType}
+    sizes = {int(t): size for t, size in gguf.GGML_QUANT_SIZES.items()}
+    file_types = {int(t): t.name.removeprefix("MOSTLY_").removeprefix("ALL_") for t in gguf.LlamaFileType}
+    return names, sizes, file_types
+
 _LAYER_RE = re.compile(r"^blk\.(\d+)\.")
 _EXPERT_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps\b")
 
@@ -226,7 +236,7 @@ class GgufInfo:
     def file_type(self) -> str:
         """The quantization the file was made as (``Q4_K_M``...), or "" if the header does not say."""
         value = self.metadata.get("general.file_type")
-        return _FILE_TYPES.get(value, f"type {value}") if isinstance(value, int) else ""
+        return _tables()[2].get(value, f"type {value}") if isinstance(value, int) else ""
 
     @property
     def has_chat_template(self) -> bool:
@@ -408,19 +418,20 @@ def _tensor(cur: _Cursor, alignment: int, shard: int) -> TensorInfo:
         if elements >= 2**62:
             raise cur.fail(f"tensor {name!r} is impossibly large")
     type_id = cur.u32()
-    if type_id not in _TYPE_SIZES:
+    type_names, type_sizes, _ = _tables()
+    if type_id not in type_sizes:
         raise ModelFileError(
             f"The model file {cur.label} uses a tensor type ({type_id}) this version of Hearth does not know.",
             hint="It was probably made by a newer llama.cpp; update Hearth.",
         )
-    block, type_size = _TYPE_SIZES[type_id]
+    block, type_size = type_sizes[type_id]
     if shape[0] % block:
         raise cur.fail(f"tensor {name!r} has rows of {shape[0]} values, not a multiple of its block size {block}")
     offset = cur.u64()
     if offset % alignment:
         raise cur.fail(f"tensor {name!r} starts at an unaligned offset")
     nbytes = elements // block * type_size
-    return TensorInfo(name, _TYPE_NAMES[type_id], shape, offset, nbytes, shard)
+    return TensorInfo(name, type_names[type_id], shape, offset, nbytes, shard)
 
 
 def parse_gguf(source: ByteSource, label: str, *, shard: int = 0, first_read: int = _FIRST_READ) -> GgufInfo:
@@ -459,7 +470,7 @@ def parse_gguf(source: ByteSource, label: str, *, shard: int = 0, first_read: in
         if key in metadata:
             raise cur.fail(f"the metadata key {key!r} appears twice")
         metadata[key] = _value(cur, cur.u32(), key)
-    alignment = metadata.get("general.alignment", gguf.GGUF_DEFAULT_ALIGNMENT)
+    alignment = metadata.get("general.alignment", GGUF_DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
         raise cur.fail(f"its alignment {alignment!r} is not a power of two")
     cur.room(n_tensors * 33, f"the table of {n_tensors:,} tensors")  # 33 bytes: the smallest tensor record

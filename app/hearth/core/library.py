@@ -138,6 +138,13 @@ class ModelLibrary:
                 return model
         return None
 
+    def vision_file_for(self, model_path: Path) -> Path | None:
+        """The vision projector that belongs to a model: the library's record, else ``mmproj*.gguf`` beside it."""
+        model = self.find(str(model_path))
+        if model is not None and model.mmproj is not None:
+            return model.mmproj
+        return next(iter(sorted(Path(model_path).parent.glob("mmproj*.gguf"))), None)
+
     # --- removing ------------------------------------------------------------------------------------------------
 
     def remove(self, model: InstalledModel) -> int:

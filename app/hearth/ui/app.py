@@ -6,11 +6,16 @@ passed in through constructors.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -74,6 +79,7 @@ class HearthApp(QObject):
         self.models.first_run_finished.connect(self._on_models_first_run_finished)
         self.models.attach(self.window)
         self._tasks: list[BackgroundTask] = []
+        self._closed = False
 
     # --- building ------------------------------------------------------------------------------------------------
 
@@ -94,13 +100,12 @@ class HearthApp(QObject):
         return Path(self.settings.models_dir).expanduser() if self.settings.models_dir else self.paths.models_dir
 
     def plan_for(self, path: Path) -> LoadPlan:
-        """The planner's plan for this computer, with the user's overrides on top (and the model's vision file)."""
+        """The planner's plan for this computer, with the user's overrides on top."""
+        from hearth.core.library import ModelLibrary
         from hearth.core.planner import plan_for_path  # the planner reads the GGUF header and the hardware
 
-        page = self.models.page
-        known = page.snapshot.model(Path(path)) or page.library.find(str(path))
-        mmproj = str(known.mmproj) if known is not None and known.mmproj is not None else None
-        plan = plan_for_path(path, mmproj_path=mmproj)
+        vision = ModelLibrary(self.models_dir()).vision_file_for(path)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
         overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
         return overrides.apply_to_plan(plan)
 
@@ -198,12 +203,47 @@ class HearthApp(QObject):
         self._on_settings_changed(self.settings.with_changes(zoom=zoom))
 
     def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         for task in self._tasks:
             task.wait()
         self.models.shutdown()
         self.bridge.stop()
         self.store.close()
         self.lock.release()
+
+
+STARTUP_PROBE_ENV = "HEARTH_STARTUP_PROBE"
+
+
+class StartupProbe(QObject):
+    """For the start-up benchmark: note when the window first paints and the idle memory, write them, and quit."""
+
+    def __init__(self, window: QWidget, out: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._out = out
+        self._painted: float | None = None
+        self._window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._painted is None and watched is self._window and event.type() == QEvent.Type.Paint:
+            self._painted = time.time()
+            QTimer.singleShot(1500, self._finish)  # let start-up settle, then read the idle memory
+        return False
+
+    @Slot()
+    def _finish(self) -> None:
+        rss = None
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        self._out.write_text(json.dumps({"first_paint": self._painted, "idle_rss_bytes": rss}))
+        QApplication.quit()
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:
@@ -239,6 +279,12 @@ def run_app(screenshot_dir: str | None = None) -> int:
     qapp.setOrganizationName(hearth.APP_NAME)
     if ICON.is_file():
         qapp.setWindowIcon(QIcon(str(ICON)))
+    scratch = None
+    if screenshot_dir:
+        # Screenshots never touch the user's data: a throw-away data folder for this run.
+        scratch = tempfile.mkdtemp(prefix="hearth-screenshots-")
+        os.environ["HEARTH_HOME"] = scratch
+        save_settings(Settings(first_run_done=True), AppPaths.default().ensure().config_dir / "settings.json")
     paths = AppPaths.default().ensure()
     settings = load_settings(paths.config_dir / "settings.json")
     lock = InstanceLock(paths.data_dir)
@@ -261,6 +307,13 @@ def run_app(screenshot_dir: str | None = None) -> int:
     if screenshot_dir:
         from hearth.ui.screenshots import take_screenshots
 
-        return take_screenshots(app, Path(screenshot_dir))
+        try:
+            return take_screenshots(app, Path(screenshot_dir))
+        finally:
+            app.shutdown()
+            shutil.rmtree(scratch or "", ignore_errors=True)
     app.start()
+    probe = os.environ.get(STARTUP_PROBE_ENV)
+    if probe:
+        StartupProbe(app.window, Path(probe), parent=app)
     return qapp.exec()

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from hearth.core.chat_attachments import (
+    IMAGE_REFERENCE,
     AttachmentSource,
     PreparedAttachments,
     branch_documents,
@@ -25,6 +26,7 @@ from hearth.core.chat_attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.engine import AnswerStats
+from hearth.core.engine.media import image_file_ref
 from hearth.core.errors import HearthError, NoVisionError
 from hearth.core.retrieval import RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
@@ -95,6 +97,7 @@ class ChatController(QObject):
         self._preparing: BackgroundTask | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
+        self._pending_send: tuple[str, list[PendingAttachment]] = ("", [])
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
@@ -209,8 +212,8 @@ class ChatController(QObject):
             self._preparing.wait()
 
     def _send_prepared(self, text: str, prepared: PreparedAttachments) -> None:
-        if prepared.images and not (self._session.info and self._session.info.raw.get("vision")):
-            self.restore_composer.emit(text, [])
+        if prepared.images and not (self._session.info and self._session.info.vision):
+            self.restore_composer.emit(text, list(self._pending_send[1]))
             self.busy_changed.emit(False)
             self.notice.emit(notice_for(NoVisionError(
                 "This model can't see images.",
@@ -319,10 +322,26 @@ class ChatController(QObject):
                     message.content, documents, n_ctx=n_ctx,
                     answer_tokens=self._sampling_for().max_tokens or 1024, history_text=earlier,
                 )
-            out.append({"role": message.role.value, "content": content})
+            entry: dict[str, Any] = {"role": message.role.value, "content": content}
+            if message.role is Role.USER:
+                images = self._image_refs(message)
+                if images:
+                    entry["images"] = images
+            out.append(entry)
         if continue_last:
             out.append({"role": "assistant", "content": answer.content})
         return out, retrieval
+
+    def _image_refs(self, message: Message) -> list[dict[str, Any]]:
+        """The pictures attached to a user message, as the engine reads them (the stored, prepared copies)."""
+        refs = []
+        for attachment in self._store.attachments.for_message(message.id):
+            if attachment.file.reference != IMAGE_REFERENCE:
+                continue
+            path = self._store.attachments.path_of(attachment.file)
+            if path is not None:
+                refs.append(dict(image_file_ref(path, sha256=attachment.file.sha256, name=attachment.file_name)))
+        return refs
 
     @Slot(int, str)
     def _on_worker_token(self, request_id: int, text: str) -> None:
@@ -416,7 +435,8 @@ class ChatController(QObject):
     def _view_for(self, message: Message) -> MessageView:
         index, count = self._store.messages.siblings(message.id)
         attachments = tuple(
-            AttachmentChip(a.file_name, a.file.size, "image" if a.file.reference == "image" else _kind(a.file_name))
+            AttachmentChip(a.file_name, a.file.size,
+                           "image" if a.file.reference == IMAGE_REFERENCE else _kind(a.file_name))
             for a in self._store.attachments.for_message(message.id)
         )
         stats = ""

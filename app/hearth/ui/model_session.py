@@ -50,6 +50,7 @@ class ModelSession(QObject):
         self.progress = 0.0
         worker = bridge.worker
         worker.load_progress.connect(self._on_worker_load_progress)
+        worker.plan_chosen.connect(self._on_worker_plan_chosen)
         worker.model_loaded.connect(self._on_worker_model_loaded)
         worker.load_failed.connect(self._on_worker_load_failed)
         worker.model_unloaded.connect(self._on_worker_model_unloaded)
@@ -60,14 +61,15 @@ class ModelSession(QObject):
         return self.state is ModelState.READY
 
     def load(self, path: Path) -> None:
-        """Load ``path`` in the background (replacing any loaded model)."""
-        try:
-            plan = self._plan_for(Path(path))
-        except HearthError as exc:
-            self.path = Path(path)
-            self._fail(exc)
-            return
-        self.load_plan(plan)
+        """Plan and load ``path`` in the background (replacing any loaded model)."""
+        self.path = Path(path)
+        self.plan = None
+        self.info = None
+        self.error = None
+        self.progress = 0.0
+        self.state = ModelState.LOADING
+        self.state_changed.emit()
+        self.bridge.load_path(self.path, self._plan_for)
 
     def load_plan(self, plan: LoadPlan) -> None:
         self.path = Path(plan.model_path)
@@ -108,6 +110,11 @@ class ModelSession(QObject):
         self.state = ModelState.FAILED
         self.error = error
         self.info = None
+        self.state_changed.emit()
+
+    @Slot(object)
+    def _on_worker_plan_chosen(self, plan: LoadPlan) -> None:
+        self.plan = plan
         self.state_changed.emit()
 
     @Slot(float)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -54,6 +55,7 @@ class EngineWorker(QObject):
 
     Signals:
         load_progress(float): loading fraction 0..1.
+        plan_chosen(object): the ``LoadPlan`` a ``load_path`` request will load with.
         model_loaded(object): the ``ModelInfo`` of the loaded model.
         load_failed(object): a ``HearthError`` saying why.
         notice(str): something the user should know (e.g. the engine restarted).
@@ -65,6 +67,7 @@ class EngineWorker(QObject):
     """
 
     load_progress = Signal(float)
+    plan_chosen = Signal(object)
     model_loaded = Signal(object)
     load_failed = Signal(object)
     notice = Signal(str)
@@ -86,6 +89,17 @@ class EngineWorker(QObject):
             self.load_failed.emit(_as_error(exc))
             return
         self.model_loaded.emit(info)
+
+    @Slot(object, object)
+    def load_path(self, path: Path, plan_for: Callable[[Path], LoadPlan]) -> None:
+        """Plan (reads the GGUF header, detects the hardware: not for the GUI thread), then load."""
+        try:
+            plan = plan_for(path)
+        except Exception as exc:
+            self.load_failed.emit(_as_error(exc))
+            return
+        self.plan_chosen.emit(plan)
+        self.load(plan)
 
     @Slot()
     def unload(self) -> None:
@@ -119,10 +133,12 @@ class EngineBridge(QObject):
     """The GUI thread's handle on the engine worker.
 
     Signals:
-        request_load(object), request_answer(object), request_unload(), request_shutdown(): queued to the worker.
+        request_load(object), request_load_path(object, object), request_answer(object), request_unload(),
+        request_shutdown(): queued to the worker.
     """
 
     request_load = Signal(object)
+    request_load_path = Signal(object, object)
     request_answer = Signal(object)
     request_unload = Signal()
     request_shutdown = Signal()
@@ -135,6 +151,7 @@ class EngineBridge(QObject):
         self.worker = EngineWorker(client)
         self.worker.moveToThread(self.worker_thread)
         self.request_load.connect(self.worker.load)
+        self.request_load_path.connect(self.worker.load_path)
         self.request_answer.connect(self.worker.answer)
         self.request_unload.connect(self.worker.unload)
         self.request_shutdown.connect(self.worker.shutdown)
@@ -142,6 +159,9 @@ class EngineBridge(QObject):
 
     def load(self, plan: LoadPlan) -> None:
         self.request_load.emit(plan)
+
+    def load_path(self, path: Path, plan_for: Callable[[Path], LoadPlan]) -> None:
+        self.request_load_path.emit(path, plan_for)
 
     def answer(self, request: AnswerRequest) -> None:
         self.request_answer.emit(request)
