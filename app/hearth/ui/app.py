@@ -34,7 +34,7 @@ from hearth.ui.chat_controller import ChatController
 from hearth.ui.chat_view import ChatView
 from hearth.ui.main_window import MainWindow
 from hearth.ui.model_coordinator import ModelCoordinator
-from hearth.ui.model_session import ModelSession
+from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.notices import notice_for
 from hearth.ui.settings_dialog import SettingsDialog
 from hearth.ui.theme import ThemeController
@@ -149,6 +149,10 @@ class HearthApp(QObject):
 
     @Slot(object)
     def _on_starter_ready(self, path: object) -> None:
+        # Assembling the starter takes a moment; a model the user chose meanwhile (a download that finished, a file
+        # they picked) wins.
+        if self.session.state in (ModelState.LOADING, ModelState.READY):
+            return
         self.session.load(Path(str(path)))
 
     @Slot(object)

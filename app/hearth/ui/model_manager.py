@@ -16,30 +16,31 @@ from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from hearth.core.catalog import CATALOG, CatalogEntry, CatalogService
+from hearth.core.catalog import CatalogService
 from hearth.core.downloads import DownloadManager
-from hearth.core.errors import OfflineError
 from hearth.core.hardware import Hardware, free_disk
 from hearth.core.hub import HubClient, hub_offline
-from hearth.core.library import FoundModel, InstalledModel, ModelLibrary
+from hearth.core.library import InstalledModel, ModelLibrary
 from hearth.core.library_snapshot import LibrarySnapshot, take_snapshot
-from hearth.core.planner import VERDICT_WORDS
-from hearth.core.recommend import CatalogRow, Recommendation, catalog_rows, recommend, scout_problem
+from hearth.core.recommend import CatalogRow, Recommendation
 from hearth.core.settings import Settings
+from hearth.ui.catalog_controller import OFFLINE_WORDS, CatalogController
 from hearth.ui.discover_view import DiscoverView
 from hearth.ui.download_queue import DownloadQueue
 from hearth.ui.download_worker import DownloadTask
 from hearth.ui.downloads_view import DownloadsView
-from hearth.ui.library_view import LibraryView, display_name
+from hearth.ui.hub_sign_in import HubSignIn
+from hearth.ui.library_actions import LibraryActions
+from hearth.ui.library_view import LibraryView
 from hearth.ui.model_dialogs import Ask, ChooseImport, ask_user, choose_import
 from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.model_widgets import button, hardware_line, row, size_words, text_label
+from hearth.ui.model_widgets import button, hardware_line, row, text_label
 from hearth.ui.models_scroll import scrolled
 from hearth.ui.notices import Notice, info, notice_for
+from hearth.ui.task_group import TaskGroup, Work
 from hearth.ui.workers import BackgroundTask
 
 LIBRARY, DISCOVER, DOWNLOADS = 0, 1, 2
-OFFLINE_WORDS = "Hearth is in offline mode, so it did not contact Hugging Face."
 
 class ModelsPage(QWidget):
     """The page; built by the app with the objects it works with.
@@ -93,17 +94,11 @@ class ModelsPage(QWidget):
         self._detect = hardware
         self._bench_dir = bench_dir
         self._home = discover_home
-        self._ask = ask
-        self._pick_import = pick_import
         self.hardware: Hardware | None = None
-        self.rows: list[CatalogRow] = []
-        self.recommendation: Recommendation | None = None
         self.snapshot = LibrarySnapshot()
-        self._tasks: list[BackgroundTask] = []
+        self.tasks = TaskGroup(self)
         self._library_again = False
         self._task_states: dict[int, tuple[bool, str]] = {}
-        self._refreshing = False
-        self._pending_recommended = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 20, 32, 0)
@@ -132,6 +127,10 @@ class ModelsPage(QWidget):
         self.downloads_view = DownloadsView(queue)
         for view in (self.library_view, self.discover_view, self.downloads_view):
             self.pages.addWidget(scrolled(view))
+        self.library_actions = LibraryActions(self._current_library, session, queue, self.tasks, self, ask,
+                                              pick_import)
+        self.catalog_controller = CatalogController(catalog, hub, self.discover_view, self.tasks, self._is_offline,
+                                                    self)
         self._wire()
         self.show_tab(LIBRARY)
 
@@ -142,10 +141,19 @@ class ModelsPage(QWidget):
         lib.default_requested.connect(self.default_requested)
         lib.settings_requested.connect(self._on_library_settings_requested)
         lib.folder_requested.connect(self.open_folder)
-        lib.delete_requested.connect(self.delete_model)
-        lib.import_file_requested.connect(self._on_library_import_file_requested)
-        lib.import_found_requested.connect(self._on_library_import_found_requested)
+        acts = self.library_actions
+        lib.delete_requested.connect(acts.delete)
+        lib.import_file_requested.connect(acts.pick_and_import)
+        lib.import_found_requested.connect(acts.import_found)
+        acts.notice.connect(self.notice)
+        acts.model_deleted.connect(self.model_deleted)
+        acts.model_imported.connect(self._on_actions_model_imported)
+        acts.library_changed.connect(self.refresh_library)
         lib.downloads_requested.connect(self._on_any_downloads_requested)
+        cat = self.catalog_controller
+        cat.notice.connect(self.notice)
+        cat.catalog_ready.connect(self.catalog_ready)
+        cat.recommended_found.connect(self._on_catalog_recommended_found)
         disc = self.discover_view
         disc.refresh_requested.connect(self._on_discover_refresh_requested)
         disc.search_requested.connect(self.search)
@@ -153,7 +161,9 @@ class ModelsPage(QWidget):
         disc.download_requested.connect(self._on_discover_download_requested)
         disc.downloads_requested.connect(self._on_any_downloads_requested)
         self.downloads_view.load_requested.connect(self.load_model)
-        self.downloads_view.login_requested.connect(self.login)
+        self.sign_in = HubSignIn(self.hub, self.queue, self.downloads_view, self.tasks, self)
+        self.sign_in.notice.connect(self.notice)
+        self.downloads_view.login_requested.connect(self.sign_in.sign_in)
         self.queue.task_added.connect(self._on_queue_task_added)
         self.queue.task_finished.connect(self._on_queue_task_finished)
         self.queue.task_removed.connect(self._on_queue_task_removed)
@@ -168,7 +178,7 @@ class ModelsPage(QWidget):
         """Detect the hardware, bring back unfinished downloads and list the library (all in the background)."""
         self.queue.restore()
         self._update_tab_titles()
-        self._run(self._detect_hardware, self._on_hardware_finished, self._on_hardware_failed)
+        self._run_task(self._detect_hardware, self._on_hardware_finished, self._on_hardware_failed)
 
     def _detect_hardware(self, _report: Callable[[object], None]) -> Hardware:
         hw = self._detect()
@@ -183,11 +193,7 @@ class ModelsPage(QWidget):
         self.hardware_label.setText(hardware_line(hw))
         self.hardware_ready.emit(hw)
         self.refresh_library()
-        if self._pending_recommended:
-            self._pending_recommended = False
-            self.download_recommended()
-        else:
-            self.refresh_catalog(network=False)
+        self.catalog_controller.set_hardware(hw)
 
     @Slot(object)
     def _on_hardware_failed(self, error: object) -> None:
@@ -198,7 +204,7 @@ class ModelsPage(QWidget):
         """List the models folder again, with verdicts for this machine (in the background)."""
         if self.hardware is None:
             return
-        if any(t.property("kind") == "library" for t in self._tasks):
+        if self.tasks.running("library"):
             self._library_again = True
             return
         hw, previous, lib, bench, home = self.hardware, self.snapshot, self.library, self._bench_dir, self._home
@@ -206,7 +212,7 @@ class ModelsPage(QWidget):
         def work(_report: Callable[[object], None]) -> LibrarySnapshot:
             return take_snapshot(lib, hw, bench, previous, home)
 
-        self._run(work, self._on_library_finished, kind="library")
+        self._run_task(work, self._on_library_finished, kind="library")
 
     @Slot(object)
     def _on_library_finished(self, snapshot: object) -> None:
@@ -215,6 +221,7 @@ class ModelsPage(QWidget):
         if self.hardware is not None and snapshot.disk_free is not None:
             self.hardware = replace(self.hardware, disk_free=snapshot.disk_free)
             self.hardware_label.setText(hardware_line(self.hardware))
+            self.catalog_controller.set_hardware(self.hardware)
         default = Path(self.settings.default_model) if self.settings.default_model else None
         self.library_view.set_models(snapshot.models, snapshot.fits, default)
         self.library_view.set_found(snapshot.found)
@@ -225,169 +232,39 @@ class ModelsPage(QWidget):
             self._library_again = False
             self.refresh_library()
 
+    # --- the catalog (the Discover tab's work is the catalog controller's) --------------------------------------
+
     def refresh_catalog(self, *, network: bool) -> None:
         """Recompute the catalog's verdicts; ``network`` also fetches file lists and headers (the user asked)."""
-        if self.hardware is None or self._refreshing:
-            return
-        if network and self.offline:
-            self.discover_view.set_note(f"{OFFLINE_WORDS} Showing the file lists saved earlier. Turn off offline mode "
-                                        "in Settings to refresh them.", error=True)
-            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to refresh the catalog.",
-                                  "Offline"))
-            return
-        self._refreshing = True
-        self.discover_view.set_refreshing(network)
-        hw, service = self.hardware, self.catalog
-
-        def work(report: Callable[[object], None]) -> list[CatalogRow]:
-            return catalog_rows(service, hw, refresh=network, read_headers=network, report=report)
-
-        task = self._run(work, self._on_catalog_finished, self._on_catalog_failed, kind="catalog")
-        task.progress.connect(self._on_catalog_progress)
-
-    @Slot(object)
-    def _on_catalog_progress(self, text: object) -> None:
-        self.discover_view.set_note(str(text))
-
-    @Slot(object)
-    def _on_catalog_finished(self, rows: object) -> None:
-        assert isinstance(rows, list)
-        self._refreshing = False
-        self.discover_view.set_refreshing(False)
-        self.rows = rows
-        self.recommendation = recommend(rows)
-        rec = self.recommendation
-        highlight = {rec.repo_id: rec.quant} if rec is not None else {}
-        words = ""
-        if rec is not None:
-            speed = rec.choice.report.tokens_per_s if rec.choice.report is not None else None
-            words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {size_words(rec.download_bytes)}"
-                     f"{' with its vision file' if rec.include_mmproj else ''} — "
-                     f"{VERDICT_WORDS[rec.choice.verdict]}{f', about {speed:.0f} tokens/s' if speed else ''}.")
-            if rec.scout_problem:
-                words = f"{rec.scout_problem} {words}"
-        self.discover_view.set_rows(rows, self.hardware, offline=self.offline, recommended=highlight,
-                                    recommendation=words)
-        errors = [r.error for r in rows if r.error is not None and not isinstance(r.error, OfflineError)]
-        if errors:
-            self.discover_view.set_note(f"Some file lists could not be refreshed: {notice_for(errors[0]).text}",
-                                        error=True)
-        elif not any(r.listing for r in rows):
-            self.discover_view.set_note("The catalog’s file lists have not been fetched yet."
-                                        + (" Offline mode is on." if self.offline else ""))
-        else:
-            self.discover_view.set_note("")
-        self.catalog_ready.emit()
-        if self._pending_recommended:
-            self._pending_recommended = False
-            self.download_recommended()
-
-    @Slot(object)
-    def _on_catalog_failed(self, error: object) -> None:
-        self._refreshing = False
-        self.discover_view.set_refreshing(False)
-        if isinstance(error, BaseException):
-            self.discover_view.set_note(notice_for(error).text, error=True)
+        self.catalog_controller.refresh(network=network)
 
     def download_recommended(self) -> None:
-        """Find the best catalog file for this computer on the Hub (file lists, one header per model), then
-        download it: Llama 4 Scout if any of its files fits, otherwise the first smaller model that does."""
-        if self.offline:
-            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to download models.",
-                                  "Offline"))
-            return
-        if self.hardware is None or self._refreshing:
-            self._pending_recommended = True
-            return
-        self._refreshing = True
-        self.discover_view.set_refreshing(True)
+        """Find the best catalog file for this computer on the Hub, then download it (``recommended_started``)."""
         self.show_tab(DOWNLOADS)
-        self.notice.emit(info("Finding the best model for this computer on Hugging Face…", "Download"))
-        hw, service = self.hardware, self.catalog
-
-        def work(report: Callable[[object], None]) -> list[CatalogRow]:
-            first = catalog_rows(service, hw, refresh=True, read_headers=True, entries=CATALOG[:1], report=report)
-            online = recommend(first) is None
-            rest = catalog_rows(service, hw, refresh=online, read_headers=online, entries=CATALOG[1:], report=report)
-            return first + rest
-
-        self._run(work, self._on_recommended_found, self._on_catalog_failed, kind="catalog")
-
-    @Slot(object)
-    def _on_recommended_found(self, rows: object) -> None:
-        self._on_catalog_finished(rows)
-        rec = self.recommendation
-        if rec is None:
-            problem = scout_problem(self.rows) or "Hearth could not read the catalog's file lists."
-            self.notice.emit(info(f"{problem} Nothing in the catalog fits this computer; try a smaller GGUF file.",
-                                  "No model fits"))
-            return
-        task = self.start_download(rec.repo_id, rec.quant, include_mmproj=rec.include_mmproj,
-                                   listing=rec.row.listing)
-        self.recommended_started.emit(task)
-
-    # --- search --------------------------------------------------------------------------------------------------
+        self.catalog_controller.download_recommended()
 
     @Slot(str)
     def search(self, text: str) -> None:
-        if self.offline:
-            self.discover_view.set_search_note(f"{OFFLINE_WORDS} Turn off offline mode in Settings to search.",
-                                               error=True)
-            return
-        self.discover_view.set_search_busy(True)
-        self.discover_view.set_search_note(f"Searching Hugging Face for “{text}”…")
-        hub = self.hub
-
-        def work(_report: Callable[[object], None]) -> object:
-            return hub.search(text)
-
-        self._run(work, self._on_search_finished, self._on_search_failed)
-
-    @Slot(object)
-    def _on_search_finished(self, hits: object) -> None:
-        assert isinstance(hits, list)
-        self.discover_view.set_search_busy(False)
-        self.discover_view.set_results(hits)
-        self.discover_view.set_search_note("" if hits else "No GGUF models match that search.")
-
-    @Slot(object)
-    def _on_search_failed(self, error: object) -> None:
-        self.discover_view.set_search_busy(False)
-        if isinstance(error, BaseException):
-            self.discover_view.set_search_note(notice_for(error).text, error=True)
+        self.catalog_controller.search(text)
 
     @Slot(str)
     def show_files(self, repo_id: str) -> None:
-        """Read a repository's files and one header, then show its quantizations with verdicts."""
-        if self.hardware is None:
-            return
-        hw, service = self.hardware, self.catalog
-        entry = CatalogEntry(repo_id, repo_id, (repo_id,), (), "", moe=False)
+        self.catalog_controller.show_files(repo_id)
 
-        def work(_report: Callable[[object], None]) -> CatalogRow:
-            (found,) = catalog_rows(service, hw, refresh=True, read_headers=True, entries=(entry,))
-            if found.listing is None and found.error is not None:
-                raise found.error
-            listing = found.listing
-            vision = listing is not None and listing.mmproj() is not None
-            return replace(found, entry=replace(entry, vision=vision))
+    @property
+    def rows(self) -> list[CatalogRow]:
+        return self.catalog_controller.rows
 
-        task = self._run(work, self._on_files_finished, self._on_files_failed)
-        task.setProperty("repo", repo_id)
+    @property
+    def recommendation(self) -> Recommendation | None:
+        return self.catalog_controller.recommendation
 
     @Slot(object)
-    def _on_files_finished(self, found: object) -> None:
-        assert isinstance(found, CatalogRow)
-        best = found.best()
-        self.discover_view.show_files(found, self.hardware, best.quant.label if best else None)
-
-    @Slot(object)
-    def _on_files_failed(self, error: object) -> None:
-        sender = self.sender()
-        repo = str(sender.property("repo")) if sender is not None else ""
-        self.discover_view.files_failed(repo)
-        if isinstance(error, BaseException):
-            self.discover_view.set_search_note(notice_for(error).text, error=True)
+    def _on_catalog_recommended_found(self, rec: object) -> None:
+        assert isinstance(rec, Recommendation)
+        task = self.start_download(rec.repo_id, rec.quant, include_mmproj=rec.include_mmproj,
+                                   listing=rec.row.listing)
+        self.recommended_started.emit(task)
 
     # --- downloads -----------------------------------------------------------------------------------------------
 
@@ -408,39 +285,6 @@ class ModelsPage(QWidget):
                                   "Offline"))
             return
         self.start_download(repo_id, quant, include_mmproj=include_mmproj, listing=listing)
-
-    @Slot(object, str)
-    def login(self, task: object, token: str) -> None:
-        """Check and store a Hugging Face token, then retry the download that needed it."""
-        hub = self.hub
-
-        def work(_report: Callable[[object], None]) -> str:
-            return hub.login(token)
-
-        job = self._run(work, self._on_login_finished, self._on_login_failed)
-        job.setProperty("task_index", self.queue.tasks.index(task) if task in self.queue.tasks else -1)
-
-    def _login_task(self) -> DownloadTask | None:
-        sender = self.sender()
-        index = int(sender.property("task_index")) if sender is not None else -1
-        return self.queue.tasks[index] if 0 <= index < len(self.queue.tasks) else None
-
-    @Slot(object)
-    def _on_login_finished(self, name: object) -> None:
-        task = self._login_task()
-        self.notice.emit(info(f"Signed in to Hugging Face as {name}.", "Signed in"))
-        if task is not None:
-            row = self.downloads_view.row_for(task)
-            if row is not None:
-                row.set_login_busy(False)
-            self.queue.resume(task)
-
-    @Slot(object)
-    def _on_login_failed(self, error: object) -> None:
-        task = self._login_task()
-        row = self.downloads_view.row_for(task) if task is not None else None
-        if row is not None and isinstance(error, BaseException):
-            row.set_login_busy(False, f"The token was not accepted: {notice_for(error).message}")
 
     @Slot(object)
     def _on_queue_task_added(self, task: object) -> None:
@@ -510,63 +354,16 @@ class ModelsPage(QWidget):
         path.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
-    @Slot(object)
-    def delete_model(self, model: object) -> None:
-        """Ask, then delete a model's files (unloading it first if it is loaded)."""
-        assert isinstance(model, InstalledModel)
-        name, quant = display_name(model)
-        what = f"{name} {quant}".strip()
-        if not self._ask(self, "Delete the model?",
-                         f"Delete {what}? This frees {size_words(model.size_bytes)} of disk space. Your "
-                         "conversations are kept."):
-            return
-        if self.session.path == model.path and self.session.state is not ModelState.NONE:
-            self.session.unload()
-        lib = self.library
-
-        def work(_report: Callable[[object], None]) -> tuple[int, Path, str]:
-            return lib.remove(model), model.path, what
-
-        self._run(work, self._on_delete_finished, self._on_action_failed)
-
-    @Slot(object)
-    def _on_delete_finished(self, result: object) -> None:
-        assert isinstance(result, tuple)
-        freed, path, what = result
-        for task in list(self.queue.tasks):  # an unfinished download of it has nothing left to resume
-            if not task.running and task.model_path == path:
-                self.queue.dismiss(task)
-        self.notice.emit(info(f"Deleted {what}: {size_words(freed)} freed.", "Model deleted"))
-        self.model_deleted.emit(path)
-        self.refresh_library()
-
-    @Slot()
-    def _on_library_import_file_requested(self) -> None:
-        chosen = self._pick_import(self)
-        if chosen is not None:
-            self.import_file(*chosen)
-
-    @Slot(object)
-    def _on_library_import_found_requested(self, found: object) -> None:
-        assert isinstance(found, FoundModel)
-        self.import_file(found.path, link=True)
+    def delete_model(self, model: InstalledModel) -> None:
+        self.library_actions.delete(model)
 
     def import_file(self, path: Path, link: bool) -> None:
         """Bring a GGUF file into the library (a link when ``link``, else a copy), in the background."""
-        lib = self.library
-
-        def work(_report: Callable[[object], None]) -> InstalledModel:
-            return lib.import_model(path, link=link)
-
-        self.notice.emit(info(f"{'Adding' if link else 'Copying'} {path.name}…", "Importing"))
-        self._run(work, self._on_import_finished, self._on_action_failed)
+        self.library_actions.import_file(path, link)
 
     @Slot(object)
-    def _on_import_finished(self, model: object) -> None:
-        assert isinstance(model, InstalledModel)
-        self.notice.emit(info(f"{model.path.name} is ready to load.", "Imported"))
+    def _on_actions_model_imported(self, model: object) -> None:
         self.model_imported.emit(model)
-        self.refresh_library()
         self.show_tab(LIBRARY)
 
     @Slot(object)
@@ -581,10 +378,16 @@ class ModelsPage(QWidget):
     def offline(self) -> bool:
         return self.settings.offline or self.hub.offline or hub_offline()
 
+    def _is_offline(self) -> bool:
+        return self.offline
+
+    def _current_library(self) -> ModelLibrary:
+        return self.library
+
     @property
     def busy(self) -> bool:
         """Background work (not downloads) is still running."""
-        return bool(self._tasks)
+        return self.tasks.busy
 
     def set_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -599,6 +402,7 @@ class ModelsPage(QWidget):
                                              progress_interval)
         if self.hardware is not None:
             self.hardware = replace(self.hardware, models_dir=models_dir, disk_free=free_disk(models_dir))
+            self.catalog_controller.set_hardware(self.hardware)
         self.snapshot = LibrarySnapshot()
         self.queue.restore()
 
@@ -640,28 +444,11 @@ class ModelsPage(QWidget):
 
     # --- background work -----------------------------------------------------------------------------------------
 
-    def _run(self, work: Callable[[Callable[[object], None]], object], done: Callable[[object], None],
-             failed: Callable[[object], None] | None = None, *, kind: str = "") -> BackgroundTask:
-        task = BackgroundTask(work, self)
-        task.setProperty("kind", kind)
-        # Forget the task first, so that a result handler may start the same kind of work again.
-        task.finished.connect(self._on_background_done)
-        task.failed.connect(self._on_background_done)
-        task.finished.connect(done)
-        task.failed.connect(failed or self._on_action_failed)
-        self._tasks.append(task)
-        task.start()
-        return task
-
-    @Slot(object)
-    def _on_background_done(self, _result: object) -> None:
-        sender = self.sender()
-        self._tasks = [t for t in self._tasks if t is not sender]
-        if sender is not None:
-            sender.deleteLater()
+    def _run_task(self, work: Work, done: Callable[[object], None], failed: Callable[[object], None] | None = None,
+                  *, kind: str = "") -> BackgroundTask:
+        return self.tasks.run(work, done, failed or self._on_action_failed, kind=kind)
 
     def shutdown(self) -> None:
         """Wait for background work and stop downloads where they are (they resume at the next start)."""
-        for task in list(self._tasks):
-            task.wait()
+        self.tasks.wait_all()
         self.queue.shutdown()
