@@ -23,7 +23,13 @@ from types import TracebackType
 from typing import IO, Any
 
 import hearth
-from hearth.core.engine.diagnose import crash_error, load_failure, vision_load_failure
+from hearth.core.engine.diagnose import (
+    crash_error,
+    load_failure,
+    ran_out_of_memory,
+    signal_name,
+    vision_load_failure,
+)
 from hearth.core.engine.events import (
     AnswerStats,
     EngineEvent,
@@ -309,9 +315,13 @@ class EngineClient:
                     raise error
         except HostCrashedError as crash:
             refusal = load_failure(plan.model_path, crash.log_tail)
+            hint = "The file may be damaged or too large for this computer's memory. Your conversations are safe."
+            if signal_name(crash.returncode) == "SIGKILL" or ran_out_of_memory(crash.log_tail):
+                hint = ("This model does not fit in the memory that is free: choose a smaller quantization or a "
+                        "smaller context size, or close other programs. Your conversations are safe.")
             raise ModelLoadError(
                 f"{crash.message} {refusal.message if type(refusal) is not ModelLoadError else ''}".strip(),
-                hint="The file may be damaged or too large for this computer's memory. Your conversations are safe.",
+                hint=hint,
                 details=crash.details,
             ) from crash
 
@@ -377,6 +387,8 @@ class EngineClient:
                     and self.info is not None
                     and self.info.use_extra_bufts
                     and crash.during in ("prompt", "generate")
+                    # A SIGKILL comes from outside (the system's OOM killer, a user), never from llama.cpp's kernels.
+                    and signal_name(crash.returncode) != "SIGKILL"
                 )
                 if not safe_retry:
                     raise
