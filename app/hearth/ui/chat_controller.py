@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -30,11 +31,15 @@ from hearth.core.retrieval import RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat_view import ChatView
-from hearth.ui.composer import PendingAttachment
+from hearth.ui.composer import PendingAttachment, attachment_for_path
 from hearth.ui.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
+
+# A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
+# here until it is, and put back into the composer at the next start.
+UNSENT_KEY = "unsent_message"
 
 _STATUS = {
     "cancelled": MessageStatus.CANCELLED,
@@ -163,6 +168,10 @@ class ChatController(QObject):
             self._send_prepared(text, PreparedAttachments())
             return
         sources = [AttachmentSource(a.name, a.path, a.data) for a in attachments]
+        self._store.set_state(UNSENT_KEY, {
+            "conversation_id": self.conversation_id, "text": text,
+            "files": [str(a.path) for a in attachments if a.path is not None],
+        })
         self._cancel_preparing.clear()
         cancel = self._cancel_preparing
         store = self._store
@@ -192,12 +201,13 @@ class ChatController(QObject):
         text, _attachments = self._pending_send
         self._preparing = None
         assert isinstance(prepared, PreparedAttachments)
-        self._send_prepared(text, prepared)
+        self._send_prepared(text, prepared, unsent_saved=True)
 
     @Slot(object)
     def _on_preparing_failed(self, error: object) -> None:
         text, attachments = self._pending_send
         self._preparing = None
+        self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
         self.restore_composer.emit(text, attachments)
@@ -208,8 +218,10 @@ class ChatController(QObject):
             self._cancel_preparing.set()
             self._preparing.wait()
 
-    def _send_prepared(self, text: str, prepared: PreparedAttachments) -> None:
+    def _send_prepared(self, text: str, prepared: PreparedAttachments, *, unsent_saved: bool = False) -> None:
         if prepared.images and not (self._session.info and self._session.info.raw.get("vision")):
+            if unsent_saved:
+                self._store.set_state(UNSENT_KEY, None)
             self.restore_composer.emit(text, [])
             self.busy_changed.emit(False)
             self.notice.emit(notice_for(NoVisionError(
@@ -225,10 +237,30 @@ class ChatController(QObject):
             self.conversation_id = conv.id
             self.conversation_changed.emit(conv.id)
         user = self._store.messages.add_user_message(self.conversation_id, text, attachments=prepared.new)
+        if unsent_saved:
+            self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
         self._branch = self._store.messages.active_branch(self.conversation_id)
         self._view.append_message(self._view_for(user))
         self.conversations_changed.emit()
         self._start_answer(user.id)
+
+    def restore_unsent(self) -> bool:
+        """Put back into the composer a message whose attachments were still being read when Hearth last ended
+        (a crash, a kill, a power cut). Returns whether there was one."""
+        data = self._store.get_state(UNSENT_KEY)
+        if not isinstance(data, dict):
+            return False
+        self._store.set_state(UNSENT_KEY, None)
+        conversation = data.get("conversation_id")
+        if isinstance(conversation, int):
+            try:
+                self.open_conversation(conversation)
+            except HearthError:
+                pass  # deleted since: the message goes to a new chat
+        paths = [Path(p) for p in data.get("files", []) if isinstance(p, str)]
+        files = [attachment_for_path(p) for p in paths if p.is_file()]
+        self.restore_composer.emit(str(data.get("text", "")), files)
+        return True
 
     def regenerate(self, message_id: int) -> None:
         """A new answer beside ``message_id`` (the old one stays as another version)."""
