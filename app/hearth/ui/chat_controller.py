@@ -8,6 +8,7 @@ Token events carry the answer's message id; events for any other id are dropped.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from hearth.ui.chat_view import ChatView
 from hearth.ui.composer import PendingAttachment, attachment_for_path
 from hearth.ui.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.model_session import ModelSession
-from hearth.ui.notices import notice_for
+from hearth.ui.notices import info, notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
 
 # A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
@@ -104,6 +105,7 @@ class ChatController(QObject):
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
         worker = bridge.worker
+        worker.answer_prepared.connect(self._on_worker_answer_prepared)
         worker.token.connect(self._on_worker_token)
         worker.prompt_progress.connect(self._on_worker_prompt_progress)
         worker.answer_finished.connect(self._on_worker_answer_finished)
@@ -201,6 +203,10 @@ class ChatController(QObject):
         text, _attachments = self._pending_send
         self._preparing = None
         assert isinstance(prepared, PreparedAttachments)
+        warnings = [warning for document in prepared.documents for warning in document.warnings]
+        if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
+            more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
+            self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
         self._send_prepared(text, prepared, unsent_saved=True)
 
     @Slot(object)
@@ -319,42 +325,25 @@ class ChatController(QObject):
 
     def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False) -> None:
         assert self.conversation_id is not None
-        messages, retrieval = self._engine_messages(answer, continue_last)
-        self._answer = _Answer(answer.id, self.conversation_id, saver, retrieval)
+        self._answer = _Answer(answer.id, self.conversation_id, saver)
         self._view.begin_stream(answer.id, keep_text=continue_last)
         self._save_timer.start()
         self.busy_changed.emit(True)
         self.status.emit("Thinking…")
         params = self._sampling_for()
-        self._bridge.answer(AnswerRequest(answer.id, messages, params, continue_last))
+        info = self._session.info
+        # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
+        # take a second, which the window must not wait for.
+        prepare = functools.partial(
+            engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
+            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024,
+        )
+        self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
-    def _engine_messages(
-        self, answer: Message, continue_last: bool
-    ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
-        """The conversation as the engine sees it: system prompt, history, and the latest question with any
-        document passages that fit."""
-        conv = self._store.conversations.get(answer.conversation_id)
-        history = [m for m in self._branch if m.id != answer.id]
-        out: list[dict[str, Any]] = []
-        if conv.system_prompt.strip():
-            out.append({"role": "system", "content": conv.system_prompt})
-        retrieval = None
-        last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
-        documents = branch_documents(self._store, history)
-        for i, message in enumerate(history):
-            content = message.content
-            if i == last_user and documents:
-                info = self._session.info
-                n_ctx = info.n_ctx if info else 4096
-                earlier = "\n".join(m.content for m in history[:i])
-                content, retrieval = question_with_documents(
-                    message.content, documents, n_ctx=n_ctx,
-                    answer_tokens=self._sampling_for().max_tokens or 1024, history_text=earlier,
-                )
-            out.append({"role": message.role.value, "content": content})
-        if continue_last:
-            out.append({"role": "assistant", "content": answer.content})
-        return out, retrieval
+    @Slot(int, object)
+    def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
+        if self._answer is not None and request_id == self._answer.message_id:
+            self._answer.retrieval = retrieval if isinstance(retrieval, RetrievalResult) else None
 
     @Slot(int, str)
     def _on_worker_token(self, request_id: int, text: str) -> None:
@@ -449,7 +438,7 @@ class ChatController(QObject):
         index, count = self._store.messages.siblings(message.id)
         attachments = tuple(
             AttachmentChip(a.file_name, a.file.size, "image" if a.file.reference == "image" else _kind(a.file_name))
-            for a in self._store.attachments.for_message(message.id)
+            for a in self._store.attachments.for_message(message.id, contents=False)
         )
         stats = ""
         author = ""
@@ -488,6 +477,37 @@ class ChatController(QObject):
             citations=citations,
             cut_off=cut_off,
         )
+
+
+def engine_messages(
+    store: Store,
+    answer: Message,
+    history: Sequence[Message],
+    continue_last: bool,
+    *,
+    n_ctx: int,
+    answer_tokens: int,
+) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
+    """The conversation as the engine sees it: system prompt, history, and the latest question with any document
+    passages that fit. Runs on the engine's thread (the store may be used from any thread)."""
+    conv = store.conversations.get(answer.conversation_id)
+    out: list[dict[str, Any]] = []
+    if conv.system_prompt.strip():
+        out.append({"role": "system", "content": conv.system_prompt})
+    retrieval = None
+    last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
+    documents = branch_documents(store, history)
+    for i, message in enumerate(history):
+        content = message.content
+        if i == last_user and documents:
+            earlier = "\n".join(m.content for m in history[:i])
+            content, retrieval = question_with_documents(
+                message.content, documents, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
+            )
+        out.append({"role": message.role.value, "content": content})
+    if continue_last:
+        out.append({"role": "assistant", "content": answer.content})
+    return out, retrieval
 
 
 def _kind(name: str) -> str:
