@@ -9,6 +9,7 @@ Token events carry the answer's message id; events for any other id are dropped.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,8 @@ from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
 # A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
 # here until it is, and put back into the composer at the next start.
 UNSENT_KEY = "unsent_message"
+
+log = logging.getLogger(__name__)
 
 _STATUS = {
     "cancelled": MessageStatus.CANCELLED,
@@ -211,6 +214,8 @@ class ChatController(QObject):
 
     @Slot(object)
     def _on_preparing_failed(self, error: object) -> None:
+        log.info("attachments not read: %s", type(error).__name__)
+        log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
         self._store.set_state(UNSENT_KEY, None)
@@ -373,6 +378,7 @@ class ChatController(QObject):
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
         run_info = self._run_info(stats, answer.retrieval)
         final = answer.saver.finish(status, run_info=run_info)
+        log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
         note = " · stopped" if stats.stop_reason == "cancelled" else (
@@ -391,6 +397,7 @@ class ChatController(QObject):
         if answer is None or request_id != answer.message_id:
             return
         notice = notice_for(error)
+        log.warning("answer %s failed: %s (%s)", request_id, notice.title, type(error).__name__)
         final = answer.saver.fail(notice.text, run_info=self._run_info(None, answer.retrieval))
         self._end_answer(final)
         self.status.emit(notice.title)

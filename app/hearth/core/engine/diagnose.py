@@ -49,9 +49,14 @@ def signal_name(returncode: int | None) -> str | None:
         return f"signal {-returncode}"
 
 
+# Lines that contain an error word but report nothing wrong.
+_ROUTINE = ("set_abort_callback",)
+
+
 def relevant_lines(log_tail: Sequence[str], limit: int = 4) -> list[str]:
     """The last few lines of llama.cpp's log that look like the cause."""
-    hits = [line.strip() for line in log_tail if any(w in line.lower() for w in _ERROR_WORDS)]
+    hits = [line.strip() for line in log_tail
+            if any(w in line.lower() for w in _ERROR_WORDS) and not line.startswith(_ROUTINE)]
     chosen = hits[-limit:] if hits else [line.strip() for line in log_tail[-limit:]]
     return [line for line in chosen if line]
 

@@ -231,6 +231,9 @@ class EngineHost:
                     image_prompt.close()
                 return
         assert self.prompts is not None
+        if request.get("debug"):  # the user's debug logging: the prompt as the model will read it, in engine.log
+            sys.stderr.write(f"hearth: prompt of request {rid}:\n{self.prompts.render(messages, continue_last)}\n")
+            sys.stderr.flush()
         prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
         self._answer(rid, params, received, prompt, trimmed, None)
 
