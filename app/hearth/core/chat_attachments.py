@@ -7,6 +7,7 @@ prepared (orientation, size, metadata stripped) and kept as the pixels that are 
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import threading
@@ -136,19 +137,56 @@ def cached_document(stored: StoredFile, name: str) -> ExtractedDocument | None:
     return document.renamed(name) if document.name != name else document
 
 
-def branch_documents(store: Store, branch: Sequence[Message]) -> list[ExtractedDocument]:
+class DocumentCache:
+    """The readings of recently used attachments, kept parsed: every message of a conversation with a big document
+    would otherwise read its stored reading back and parse it again (tens of milliseconds per MB, in one call that
+    holds the interpreter's lock). Safe from any thread.
+
+    Args:
+        size: how many documents to keep.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._documents: collections.OrderedDict[str, ExtractedDocument] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str) -> ExtractedDocument | None:
+        with self._lock:
+            document = self._documents.get(sha256)
+            if document is not None:
+                self._documents.move_to_end(sha256)
+            return document
+
+    def put(self, sha256: str, document: ExtractedDocument) -> None:
+        with self._lock:
+            self._documents[sha256] = document
+            self._documents.move_to_end(sha256)
+            while len(self._documents) > self._size:
+                self._documents.popitem(last=False)
+
+
+def branch_documents(store: Store, branch: Sequence[Message], cache: DocumentCache | None = None
+                     ) -> list[ExtractedDocument]:
     """Every document attached anywhere in the shown branch, oldest first (each content once)."""
     seen: set[str] = set()
     documents: list[ExtractedDocument] = []
-    attached = store.attachments.for_messages([m.id for m in branch])
+    attached = store.attachments.for_messages([m.id for m in branch], contents=False)
     for message in branch:
         for attachment in attached.get(message.id, []):
-            if attachment.file.sha256 in seen:
+            sha256 = attachment.file.sha256
+            if sha256 in seen or attachment.file.reference == IMAGE_REFERENCE:
                 continue
-            document = cached_document(attachment.file, attachment.file_name)
+            document = cache.get(sha256) if cache is not None else None
+            if document is None:
+                stored = store.attachments.get_file(sha256)
+                document = cached_document(stored, attachment.file_name) if stored is not None else None
+                if document is not None and cache is not None:
+                    cache.put(sha256, document)
             if document is not None:
-                seen.add(attachment.file.sha256)
-                documents.append(document)
+                seen.add(sha256)
+                documents.append(document.renamed(attachment.file_name) if document.name != attachment.file_name
+                                 else document)
     return documents
 
 

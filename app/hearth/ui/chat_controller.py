@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from hearth.core.chat_attachments import (
     AttachmentSource,
+    DocumentCache,
     PreparedAttachments,
     branch_documents,
     prepare_attachments,
@@ -104,6 +105,7 @@ class ChatController(QObject):
         self._preparing: BackgroundTask | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
+        self._documents = DocumentCache()
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
@@ -206,6 +208,8 @@ class ChatController(QObject):
         text, _attachments = self._pending_send
         self._preparing = None
         assert isinstance(prepared, PreparedAttachments)
+        for document in prepared.documents:
+            self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
         if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
             more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
@@ -341,7 +345,7 @@ class ChatController(QObject):
         # take a second, which the window must not wait for.
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024,
+            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024, documents=self._documents,
         )
         self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
@@ -494,6 +498,7 @@ def engine_messages(
     *,
     n_ctx: int,
     answer_tokens: int,
+    documents: DocumentCache | None = None,
 ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
     passages that fit. Runs on the engine's thread (the store may be used from any thread)."""
@@ -503,13 +508,13 @@ def engine_messages(
         out.append({"role": "system", "content": conv.system_prompt})
     retrieval = None
     last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
-    documents = branch_documents(store, history)
+    attached = branch_documents(store, history, documents)
     for i, message in enumerate(history):
         content = message.content
-        if i == last_user and documents:
+        if i == last_user and attached:
             earlier = "\n".join(m.content for m in history[:i])
             content, retrieval = question_with_documents(
-                message.content, documents, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
+                message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
             )
         out.append({"role": message.role.value, "content": content})
     if continue_last:
