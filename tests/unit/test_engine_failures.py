@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -158,3 +160,32 @@ def test_first_answer_crash_with_repacked_weights_retries_in_safe_mode(
         assert any("safe mode" in n for n in notices)
         assert client.info is not None and not client.info.use_extra_bufts
         assert next(e for e in events if isinstance(e, Finished)).stats.tokens == 8
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_first_answer_killed_by_the_system_is_reported_not_retried(
+    tiny_llama4: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGKILL comes from outside the host (the OOM killer, a user): blaming llama.cpp's fast kernels and
+    retrying would be wrong, so the crash is reported as it is."""
+    monkeypatch.setenv(FAULT_ENV, "stop-first-decode-extra-bufts")
+    with EngineClient() as client:
+        client.load(LoadPlan(str(tiny_llama4), n_ctx=256, use_extra_bufts=True))
+        pid = client.pid
+        assert pid is not None
+
+        def kill_when_stopped() -> None:
+            while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+                time.sleep(0.01)
+            os.kill(pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_when_stopped)
+        killer.start()
+        events: list[object] = []
+        with pytest.raises(HostCrashedError, match="SIGKILL") as caught:
+            events.extend(client.chat(HELLO, SamplingParams(temperature=0.0, max_tokens=8)))
+        killer.join()
+        assert caught.value.during == "prompt"
+        assert not [e for e in events if isinstance(e, EngineNotice)], "no safe-mode retry"
+        monkeypatch.delenv(FAULT_ENV)
+        assert answer(client).stats.tokens == 8

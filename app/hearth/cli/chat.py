@@ -25,6 +25,7 @@ from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.errors import HearthError, HostCrashedError
 from hearth.core.images import prepare_image
+from hearth.core.logs import configure_logging
 from hearth.core.sampling import SamplingParams
 
 
@@ -123,8 +124,10 @@ def answer(
 def run(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
     paths = app_paths()
+    settings = current_settings(paths)
+    configure_logging(paths.log_dir, debug=settings.debug_logging)
     try:
-        model = args.model or default_model(paths, current_settings(paths))
+        model = args.model or default_model(paths, settings)
         plan = plan_from_args(model, args)
     except HearthError as exc:
         print_error(exc)
@@ -147,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     except HearthError as exc:
         print_error(exc)
         return 1
-    client = EngineClient(log_path=paths.log_dir / "engine.log")
+    client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
     try:
         try:
             info = client.load(plan, on_progress=lambda f: _progress_line(f"Loading {model.name}… {f:.0%}", err))

@@ -7,24 +7,22 @@ prepared (orientation, size, metadata stripped) and kept as the pixels that are 
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth.core.documents import (
-    DEFAULT_MAX_BYTES,
     DocumentKind,
     ExtractedDocument,
     detect,
     extract_bytes,
-    extract_document,
-    file_sha256,
+    read_document_file,
 )
-from hearth.core.errors import DocumentError
-from hearth.core.images import PreparedImage, prepare_image, prepare_image_bytes
+from hearth.core.images import PreparedImage, prepare_image_bytes
 from hearth.core.retrieval import RetrievalResult, attachment_budget, build_prompt, estimate_tokens, select_context
 from hearth.core.store import Message, NewAttachment, Store, StoredFile
 
@@ -77,16 +75,19 @@ def prepare_attachments(
     report = on_progress or (lambda _n, _f: None)
     for source in sources:
         report(source.name, 0.0)
-        head = source.data[:65536] if source.data is not None else _head(source)
-        if detect(source.name, head).kind is DocumentKind.IMAGE:
-            image = prepare_image_bytes(source.data, source.name) if source.data is not None else _image(source)
+        # Read once: what is detected, read and stored is the same content, even if the file changes meanwhile
+        # (and a zip-based document is detected from all of it, not from its first bytes).
+        data = source.data if source.data is not None else read_document_file(_path(source))
+        if detect(source.name, data).kind is DocumentKind.IMAGE:
+            image = prepare_image_bytes(data, source.name)
             suffix = ".jpg" if image.mime == "image/jpeg" else ".png"
             stored = store.attachments.store_bytes(image.data, suffix=suffix, mime=image.mime)
             store.attachments.set_extraction(stored.sha256, text=None, reference=IMAGE_REFERENCE,
                                              extractor="hearth.images/1")
             prepared.images.append(image)
         else:
-            document, stored = _document(store, source, report, cancel, (passwords or {}).get(source.name))
+            document, stored = _document(store, source.name, data, report, cancel,
+                                         (passwords or {}).get(source.name))
             prepared.documents.append(document)
         prepared.new.append(NewAttachment(stored.sha256, source.name))
         report(source.name, 1.0)
@@ -95,30 +96,24 @@ def prepare_attachments(
 
 def _document(
     store: Store,
-    source: AttachmentSource,
+    name: str,
+    data: bytes,
     report: Progress,
     cancel: threading.Event | None,
     password: str | None,
 ) -> tuple[ExtractedDocument, StoredFile]:
-    """Read a document once per content: a file seen before is not read again."""
+    """Read a document once per content: a content seen before is not read again."""
     def progress(done: int, total: int) -> None:
-        report(source.name, done / max(total, 1))
+        report(name, done / max(total, 1))
 
     should_cancel = cancel.is_set if cancel is not None else None
-    if source.data is not None:
-        stored = store.attachments.store_bytes(source.data, suffix=Path(source.name).suffix)
-        document = cached_document(stored, source.name) or extract_bytes(
-            source.data, source.name, password=password, on_progress=progress, should_cancel=should_cancel)
-    else:
-        assert source.path is not None
-        too_big = source.path.is_file() and source.path.stat().st_size > DEFAULT_MAX_BYTES
-        known = None if too_big else store.attachments.get_file(_sha256(source))
-        cached = cached_document(known, source.name) if known is not None else None
-        # Read before copying: the size limit and bad files are refused before anything is stored.
-        document = cached or extract_document(source.path, password=password, on_progress=progress,
-                                              should_cancel=should_cancel)
-        stored = store.attachments.store_file(source.path)
-    if cached_document(stored, source.name) is None:
+    known = store.attachments.get_file(hashlib.sha256(data).hexdigest())
+    cached = cached_document(known, name) if known is not None else None
+    # Read before copying: bad files are refused before anything is stored.
+    document = cached or extract_bytes(data, name, password=password, on_progress=progress,
+                                       should_cancel=should_cancel)
+    stored = store.attachments.store_bytes(data, suffix=Path(name).suffix)
+    if cached_document(stored, name) is None:
         stored = store.attachments.set_extraction(
             stored.sha256, text=document.text, page_count=document.page_count or None, extractor=EXTRACTOR,
             reference=json.dumps(document.to_dict(), ensure_ascii=False),
@@ -126,31 +121,9 @@ def _document(
     return document, stored
 
 
-@contextmanager
-def _reading(source: AttachmentSource) -> Iterator[Path]:
-    """The source's path, with a vanished or unreadable file turned into words."""
+def _path(source: AttachmentSource) -> Path:
     assert source.path is not None
-    try:
-        yield source.path
-    except FileNotFoundError as exc:
-        raise DocumentError(f"{source.name} is no longer there.", hint="Attach it again.") from exc
-    except OSError as exc:
-        raise DocumentError(f"{source.name} could not be read: {exc.strerror}.") from exc
-
-
-def _sha256(source: AttachmentSource) -> str:
-    with _reading(source) as path:
-        return file_sha256(path)
-
-
-def _head(source: AttachmentSource) -> bytes:
-    with _reading(source) as path, path.open("rb") as fh:
-        return fh.read(65536)
-
-
-def _image(source: AttachmentSource) -> PreparedImage:
-    assert source.path is not None
-    return prepare_image(source.path)
+    return source.path
 
 
 def cached_document(stored: StoredFile, name: str) -> ExtractedDocument | None:
@@ -164,19 +137,56 @@ def cached_document(stored: StoredFile, name: str) -> ExtractedDocument | None:
     return document.renamed(name) if document.name != name else document
 
 
-def branch_documents(store: Store, branch: Sequence[Message]) -> list[ExtractedDocument]:
+class DocumentCache:
+    """The readings of recently used attachments, kept parsed: every message of a conversation with a big document
+    would otherwise read its stored reading back and parse it again (tens of milliseconds per MB, in one call that
+    holds the interpreter's lock). Safe from any thread.
+
+    Args:
+        size: how many documents to keep.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._documents: collections.OrderedDict[str, ExtractedDocument] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str) -> ExtractedDocument | None:
+        with self._lock:
+            document = self._documents.get(sha256)
+            if document is not None:
+                self._documents.move_to_end(sha256)
+            return document
+
+    def put(self, sha256: str, document: ExtractedDocument) -> None:
+        with self._lock:
+            self._documents[sha256] = document
+            self._documents.move_to_end(sha256)
+            while len(self._documents) > self._size:
+                self._documents.popitem(last=False)
+
+
+def branch_documents(store: Store, branch: Sequence[Message], cache: DocumentCache | None = None
+                     ) -> list[ExtractedDocument]:
     """Every document attached anywhere in the shown branch, oldest first (each content once)."""
     seen: set[str] = set()
     documents: list[ExtractedDocument] = []
-    attached = store.attachments.for_messages([m.id for m in branch])
+    attached = store.attachments.for_messages([m.id for m in branch], contents=False)
     for message in branch:
         for attachment in attached.get(message.id, []):
-            if attachment.file.sha256 in seen:
+            sha256 = attachment.file.sha256
+            if sha256 in seen or attachment.file.reference == IMAGE_REFERENCE:
                 continue
-            document = cached_document(attachment.file, attachment.file_name)
+            document = cache.get(sha256) if cache is not None else None
+            if document is None:
+                stored = store.attachments.get_file(sha256)
+                document = cached_document(stored, attachment.file_name) if stored is not None else None
+                if document is not None and cache is not None:
+                    cache.put(sha256, document)
             if document is not None:
-                seen.add(attachment.file.sha256)
-                documents.append(document)
+                seen.add(sha256)
+                documents.append(document.renamed(attachment.file_name) if document.name != attachment.file_name
+                                 else document)
     return documents
 
 

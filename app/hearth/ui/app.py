@@ -23,6 +23,7 @@ import hearth
 from hearth.core.engine import EngineClient
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
+from hearth.core.logs import configure_logging
 from hearth.core.model_settings import ModelSettings
 from hearth.core.paths import AppPaths
 from hearth.core.plan import LoadPlan
@@ -54,7 +55,7 @@ class HearthApp(QObject):
         self.settings = settings
         self.store = store
         self.lock = lock
-        self.client = EngineClient(log_path=paths.log_dir / "engine.log")
+        self.client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
         self.bridge = EngineBridge(self.client)
         self.session = ModelSession(self.bridge, self.plan_for)
         self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
@@ -186,6 +187,8 @@ class HearthApp(QObject):
         save_settings(settings, self.paths.config_dir / "settings.json")
         if settings is not self.models.settings:
             self.models.set_settings(settings, self.models_dir())
+        configure_logging(self.paths.log_dir, debug=settings.debug_logging)
+        self.client.debug = settings.debug_logging
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
@@ -291,6 +294,7 @@ def run_app(screenshot_dir: str | None = None) -> int:
         save_settings(Settings(first_run_done=True), AppPaths.default().ensure().config_dir / "settings.json")
     paths = AppPaths.default().ensure()
     settings = load_settings(paths.config_dir / "settings.json")
+    configure_logging(paths.log_dir, debug=settings.debug_logging)
     lock = InstanceLock(paths.data_dir)
     try:
         lock.acquire()

@@ -8,10 +8,13 @@ Token events carry the answer's message id; events for any other id are dropped.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -19,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from hearth.core.chat_attachments import (
     IMAGE_REFERENCE,
     AttachmentSource,
+    DocumentCache,
     PreparedAttachments,
     branch_documents,
     prepare_attachments,
@@ -32,11 +36,17 @@ from hearth.core.retrieval import RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat_view import ChatView
-from hearth.ui.composer import PendingAttachment
+from hearth.ui.composer import PendingAttachment, attachment_for_path
 from hearth.ui.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.model_session import ModelSession
-from hearth.ui.notices import notice_for
+from hearth.ui.notices import info, notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
+
+# A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
+# here until it is, and put back into the composer at the next start.
+UNSENT_KEY = "unsent_message"
+
+log = logging.getLogger(__name__)
 
 _STATUS = {
     "cancelled": MessageStatus.CANCELLED,
@@ -97,11 +107,13 @@ class ChatController(QObject):
         self._preparing: BackgroundTask | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
+        self._documents = DocumentCache()
         self._pending_send: tuple[str, list[PendingAttachment]] = ("", [])
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
         worker = bridge.worker
+        worker.answer_prepared.connect(self._on_worker_answer_prepared)
         worker.token.connect(self._on_worker_token)
         worker.prompt_progress.connect(self._on_worker_prompt_progress)
         worker.answer_finished.connect(self._on_worker_answer_finished)
@@ -166,6 +178,10 @@ class ChatController(QObject):
             self._send_prepared(text, PreparedAttachments())
             return
         sources = [AttachmentSource(a.name, a.path, a.data) for a in attachments]
+        self._store.set_state(UNSENT_KEY, {
+            "conversation_id": self.conversation_id, "text": text,
+            "files": [str(a.path) for a in attachments if a.path is not None],
+        })
         self._cancel_preparing.clear()
         cancel = self._cancel_preparing
         store = self._store
@@ -195,12 +211,21 @@ class ChatController(QObject):
         text, _attachments = self._pending_send
         self._preparing = None
         assert isinstance(prepared, PreparedAttachments)
-        self._send_prepared(text, prepared)
+        for document in prepared.documents:
+            self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
+        warnings = [warning for document in prepared.documents for warning in document.warnings]
+        if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
+            more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
+            self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
+        self._send_prepared(text, prepared, unsent_saved=True)
 
     @Slot(object)
     def _on_preparing_failed(self, error: object) -> None:
+        log.info("attachments not read: %s", type(error).__name__)
+        log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
+        self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
         self.restore_composer.emit(text, attachments)
@@ -211,8 +236,10 @@ class ChatController(QObject):
             self._cancel_preparing.set()
             self._preparing.wait()
 
-    def _send_prepared(self, text: str, prepared: PreparedAttachments) -> None:
+    def _send_prepared(self, text: str, prepared: PreparedAttachments, *, unsent_saved: bool = False) -> None:
         if prepared.images and not (self._session.info and self._session.info.vision):
+            if unsent_saved:
+                self._store.set_state(UNSENT_KEY, None)
             self.restore_composer.emit(text, list(self._pending_send[1]))
             self.busy_changed.emit(False)
             self.notice.emit(notice_for(NoVisionError(
@@ -228,10 +255,30 @@ class ChatController(QObject):
             self.conversation_id = conv.id
             self.conversation_changed.emit(conv.id)
         user = self._store.messages.add_user_message(self.conversation_id, text, attachments=prepared.new)
+        if unsent_saved:
+            self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
         self._branch = self._store.messages.active_branch(self.conversation_id)
         self._view.append_message(self._view_for(user))
         self.conversations_changed.emit()
         self._start_answer(user.id)
+
+    def restore_unsent(self) -> bool:
+        """Put back into the composer a message whose attachments were still being read when Hearth last ended
+        (a crash, a kill, a power cut). Returns whether there was one."""
+        data = self._store.get_state(UNSENT_KEY)
+        if not isinstance(data, dict):
+            return False
+        self._store.set_state(UNSENT_KEY, None)
+        conversation = data.get("conversation_id")
+        if isinstance(conversation, int):
+            try:
+                self.open_conversation(conversation)
+            except HearthError:
+                pass  # deleted since: the message goes to a new chat
+        paths = [Path(p) for p in data.get("files", []) if isinstance(p, str)]
+        files = [attachment_for_path(p) for p in paths if p.is_file()]
+        self.restore_composer.emit(str(data.get("text", "")), files)
+        return True
 
     def regenerate(self, message_id: int) -> None:
         """A new answer beside ``message_id`` (the old one stays as another version)."""
@@ -290,58 +337,25 @@ class ChatController(QObject):
 
     def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False) -> None:
         assert self.conversation_id is not None
-        messages, retrieval = self._engine_messages(answer, continue_last)
-        self._answer = _Answer(answer.id, self.conversation_id, saver, retrieval)
+        self._answer = _Answer(answer.id, self.conversation_id, saver)
         self._view.begin_stream(answer.id, keep_text=continue_last)
         self._save_timer.start()
         self.busy_changed.emit(True)
         self.status.emit("Thinking…")
         params = self._sampling_for()
-        self._bridge.answer(AnswerRequest(answer.id, messages, params, continue_last))
+        info = self._session.info
+        # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
+        # take a second, which the window must not wait for.
+        prepare = functools.partial(
+            engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
+            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+        )
+        self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
-    def _engine_messages(
-        self, answer: Message, continue_last: bool
-    ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
-        """The conversation as the engine sees it: system prompt, history, and the latest question with any
-        document passages that fit."""
-        conv = self._store.conversations.get(answer.conversation_id)
-        history = [m for m in self._branch if m.id != answer.id]
-        out: list[dict[str, Any]] = []
-        if conv.system_prompt.strip():
-            out.append({"role": "system", "content": conv.system_prompt})
-        retrieval = None
-        last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
-        documents = branch_documents(self._store, history)
-        for i, message in enumerate(history):
-            content = message.content
-            if i == last_user and documents:
-                info = self._session.info
-                n_ctx = info.n_ctx if info else 4096
-                earlier = "\n".join(m.content for m in history[:i])
-                content, retrieval = question_with_documents(
-                    message.content, documents, n_ctx=n_ctx,
-                    answer_tokens=self._sampling_for().max_tokens or 1024, history_text=earlier,
-                )
-            entry: dict[str, Any] = {"role": message.role.value, "content": content}
-            if message.role is Role.USER:
-                images = self._image_refs(message)
-                if images:
-                    entry["images"] = images
-            out.append(entry)
-        if continue_last:
-            out.append({"role": "assistant", "content": answer.content})
-        return out, retrieval
-
-    def _image_refs(self, message: Message) -> list[dict[str, Any]]:
-        """The pictures attached to a user message, as the engine reads them (the stored, prepared copies)."""
-        refs = []
-        for attachment in self._store.attachments.for_message(message.id):
-            if attachment.file.reference != IMAGE_REFERENCE:
-                continue
-            path = self._store.attachments.path_of(attachment.file)
-            if path is not None:
-                refs.append(dict(image_file_ref(path, sha256=attachment.file.sha256, name=attachment.file_name)))
-        return refs
+    @Slot(int, object)
+    def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
+        if self._answer is not None and request_id == self._answer.message_id:
+            self._answer.retrieval = retrieval if isinstance(retrieval, RetrievalResult) else None
 
     @Slot(int, str)
     def _on_worker_token(self, request_id: int, text: str) -> None:
@@ -371,6 +385,7 @@ class ChatController(QObject):
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
         run_info = self._run_info(stats, answer.retrieval)
         final = answer.saver.finish(status, run_info=run_info)
+        log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
         note = " · stopped" if stats.stop_reason == "cancelled" else (
@@ -389,6 +404,7 @@ class ChatController(QObject):
         if answer is None or request_id != answer.message_id:
             return
         notice = notice_for(error)
+        log.warning("answer %s failed: %s (%s)", request_id, notice.title, type(error).__name__)
         final = answer.saver.fail(notice.text, run_info=self._run_info(None, answer.retrieval))
         self._end_answer(final)
         self.status.emit(notice.title)
@@ -437,7 +453,7 @@ class ChatController(QObject):
         attachments = tuple(
             AttachmentChip(a.file_name, a.file.size,
                            "image" if a.file.reference == IMAGE_REFERENCE else _kind(a.file_name))
-            for a in self._store.attachments.for_message(message.id)
+            for a in self._store.attachments.for_message(message.id, contents=False)
         )
         stats = ""
         author = ""
@@ -476,6 +492,55 @@ class ChatController(QObject):
             citations=citations,
             cut_off=cut_off,
         )
+
+
+def engine_messages(
+    store: Store,
+    answer: Message,
+    history: Sequence[Message],
+    continue_last: bool,
+    *,
+    n_ctx: int,
+    answer_tokens: int,
+    documents: DocumentCache | None = None,
+) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
+    """The conversation as the engine sees it: system prompt, history, and the latest question with any document
+    passages that fit. Runs on the engine's thread (the store may be used from any thread)."""
+    conv = store.conversations.get(answer.conversation_id)
+    out: list[dict[str, Any]] = []
+    if conv.system_prompt.strip():
+        out.append({"role": "system", "content": conv.system_prompt})
+    retrieval = None
+    last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
+    attached = branch_documents(store, history, documents)
+    for i, message in enumerate(history):
+        content = message.content
+        if i == last_user and attached:
+            earlier = "\n".join(m.content for m in history[:i])
+            content, retrieval = question_with_documents(
+                message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
+            )
+        entry: dict[str, Any] = {"role": message.role.value, "content": content}
+        if message.role is Role.USER:
+            images = _image_refs(store, message)
+            if images:
+                entry["images"] = images
+        out.append(entry)
+    if continue_last:
+        out.append({"role": "assistant", "content": answer.content})
+    return out, retrieval
+
+
+def _image_refs(store: Store, message: Message) -> list[dict[str, Any]]:
+    """The pictures attached to a user message, as the engine reads them (the stored, prepared copies)."""
+    refs = []
+    for attachment in store.attachments.for_message(message.id, contents=False):
+        if attachment.file.reference != IMAGE_REFERENCE:
+            continue
+        path = store.attachments.path_of(attachment.file)
+        if path is not None:
+            refs.append(dict(image_file_ref(path, sha256=attachment.file.sha256, name=attachment.file_name)))
+    return refs
 
 
 def _kind(name: str) -> str:

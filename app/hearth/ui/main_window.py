@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self._editing_message_id: int | None = None
+        self._remembered_conversation: int | None = store.get_state("last_conversation_id")
 
         self.sidebar = ConversationList(store)
         self.sidebar.setMinimumWidth(220)
@@ -148,6 +149,9 @@ class MainWindow(QMainWindow):
         self._wire()
         self._shortcuts()
         self._on_session_state_changed()
+        if self.controller.restore_unsent():
+            self.toast.show_message("Your last message had not been sent when Hearth closed (its attachments were "
+                                    "still being read); it is back in the message box.", seconds=9)
 
     # --- wiring --------------------------------------------------------------------------------------------------
 
@@ -309,6 +313,11 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_controller_conversation_changed(self, conversation_id: int | None) -> None:
+        if conversation_id != self._remembered_conversation:
+            # Remembered now, not only at a clean close: after a crash or a kill the next start opens the
+            # conversation that was on screen, where the interrupted answer waits to be continued.
+            self._remembered_conversation = conversation_id
+            self.store.set_state("last_conversation_id", conversation_id)
         self.sidebar.set_current(conversation_id)
         title = "New chat"
         if conversation_id is not None:

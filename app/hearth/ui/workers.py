@@ -7,6 +7,7 @@ GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from hearth.core.engine import (
+    AnswerStats,
     EngineClient,
     EngineNotice,
     Finished,
@@ -36,12 +38,15 @@ class AnswerRequest:
         messages: the conversation as role/content dictionaries, oldest first.
         params: sampling settings.
         continue_last: the last message is a partial assistant answer to continue.
+        prepare: builds ``messages`` on the engine's thread instead (work the window must not wait for, such as
+            ranking the passages of big attachments); its second value comes back with ``answer_prepared``.
     """
 
     request_id: int
     messages: list[dict[str, Any]]
     params: SamplingParams = field(default_factory=SamplingParams)
     continue_last: bool = False
+    prepare: Callable[[], tuple[list[dict[str, Any]], object]] | None = None
 
 
 def _as_error(exc: BaseException) -> HearthError:
@@ -59,6 +64,7 @@ class EngineWorker(QObject):
         model_loaded(object): the ``ModelInfo`` of the loaded model.
         load_failed(object): a ``HearthError`` saying why.
         notice(str): something the user should know (e.g. the engine restarted).
+        answer_prepared(int, object): request id, what ``AnswerRequest.prepare`` returned besides the messages.
         prompt_progress(int, int, int): request id, tokens read, tokens to read.
         token(int, str): request id, text delta.
         answer_finished(int, object): request id, ``AnswerStats``.
@@ -71,6 +77,7 @@ class EngineWorker(QObject):
     model_loaded = Signal(object)
     load_failed = Signal(object)
     notice = Signal(str)
+    answer_prepared = Signal(int, object)
     prompt_progress = Signal(int, int, int)
     token = Signal(int, str)
     answer_finished = Signal(int, object)
@@ -80,6 +87,7 @@ class EngineWorker(QObject):
     def __init__(self, client: EngineClient) -> None:
         super().__init__()
         self._client = client
+        self.cancel_requested = threading.Event()  # Stop pressed while the prompt was being prepared
 
     @Slot(object)
     def load(self, plan: LoadPlan) -> None:
@@ -110,7 +118,14 @@ class EngineWorker(QObject):
     def answer(self, request: AnswerRequest) -> None:
         rid = request.request_id
         try:
-            for event in self._client.chat(request.messages, request.params, continue_last=request.continue_last):
+            messages = request.messages
+            if request.prepare is not None:
+                messages, extra = request.prepare()
+                self.answer_prepared.emit(rid, extra)
+            if self.cancel_requested.is_set():
+                self.answer_finished.emit(rid, AnswerStats(0, None, None, 0, "cancelled"))
+                return
+            for event in self._client.chat(messages, request.params, continue_last=request.continue_last):
                 if isinstance(event, TokenDelta):
                     self.token.emit(rid, event.text)
                 elif isinstance(event, PromptProgress):
@@ -164,6 +179,7 @@ class EngineBridge(QObject):
         self.request_load_path.emit(path, plan_for)
 
     def answer(self, request: AnswerRequest) -> None:
+        self.worker.cancel_requested.clear()
         self.request_answer.emit(request)
 
     def unload(self) -> None:
@@ -171,6 +187,7 @@ class EngineBridge(QObject):
 
     def cancel(self) -> None:
         """Stop the running answer now (thread-safe; does not wait behind the worker)."""
+        self.worker.cancel_requested.set()
         self.client.cancel()
 
     def cancel_load(self) -> None:

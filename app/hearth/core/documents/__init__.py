@@ -7,12 +7,14 @@ The GUI calls ``extract_document`` in a worker thread (progress and cancel are c
 from hearth.core.documents.detect import Detection, detect, kind_from_name
 from hearth.core.documents.extract import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_TEXT_CHARS,
     CancelCheck,
     ExtractOptions,
     ProgressCallback,
     extract_bytes,
     extract_document,
     file_sha256,
+    read_document_file,
 )
 from hearth.core.documents.model import (
     AnchorKind,
@@ -27,6 +29,7 @@ from hearth.core.documents.word import ZipLimits
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_TEXT_CHARS",
     "AnchorKind",
     "CancelCheck",
     "ChunkOptions",
@@ -46,4 +49,5 @@ __all__ = [
     "file_sha256",
     "kind_from_name",
     "pdf_page_images",
+    "read_document_file",
 ]

@@ -7,6 +7,7 @@ reports pages (or 0/1 then 1/1 for files without pages) and ``should_cancel()`` 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,13 @@ ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+# The most text one document may hold: ~2 million tokens (~2,700 pages), far beyond any context (retrieval picks
+# passages). It keeps reading within ~150 MB of memory (the text is held several times over while it is cut up and
+# stored; a 190 MB log file took 2.3 GB before this limit) and each step that holds the interpreter's lock (storing
+# the text in SQLite, serialising it) short enough that the window does not stall.
+DEFAULT_MAX_TEXT_CHARS = 8_000_000
+# Text decodes to at least one character per three bytes (UTF-8 CJK); larger text files are refused unread.
+_MAX_BYTES_PER_CHAR = 3
 _HASH_BLOCK = 1024 * 1024
 
 
@@ -43,11 +51,14 @@ class ExtractOptions:
 
     Attributes:
         max_bytes: larger files are refused before reading (the message says the limit).
+        max_text_chars: documents with more text are refused (text files before decoding when their size alone
+            says so; PDFs as soon as the pages read so far pass it).
         chunking: how sections are cut into passages.
         zip_limits: what a .docx may expand to.
     """
 
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     chunking: ChunkOptions = field(default_factory=ChunkOptions)
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
 
@@ -86,6 +97,53 @@ def _empty(name: str) -> EmptyDocumentError:
     return EmptyDocumentError(f"{name} is empty (0 bytes).", hint="Check that this is the file you meant.")
 
 
+def too_much_text(name: str, chars: int | None, limit: int, size: int = 0) -> FileTooLargeError:
+    """The error for a document with more than ``limit`` characters of text (``chars`` None: its size says so)."""
+    what = f"holds about {chars / 1e6:,.0f} million characters of text" if chars is not None else \
+        f"is {human_size(size)} of text"
+    return FileTooLargeError(
+        f"{name} {what}; Hearth reads up to {limit / 1e6:,.0f} million characters from one document (about "
+        f"{limit // 3000:,} pages).",
+        hint="Split it into smaller files, or attach only the part you need.",
+        size_bytes=size,
+        limit_bytes=limit,
+    )
+
+
+def read_document_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """A document's bytes, read once.
+
+    Larger files are refused before anything is read; only regular files are read (a device or a pipe could block
+    or never end); a file whose size changes while it is read (being saved, truncated, on a vanishing drive) is
+    refused rather than read half old, half new. Reading once also means that what is stored is what was read.
+
+    Raises:
+        DocumentError: missing, unreadable, not a regular file, or changed while read; or ``FileTooLargeError``,
+            ``EmptyDocumentError``.
+    """
+    try:
+        if not path.is_file():
+            if not path.exists():
+                raise FileNotFoundError(2, "No such file or directory", str(path))
+            raise DocumentError(f"{path.name} is not a regular file, so it was not read.",
+                                hint="Attach a document saved on disk.")
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                raise _empty(path.name)
+            if size > max_bytes:
+                raise _too_large(path.name, size, max_bytes)
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise DocumentError(f"{path.name} is no longer there.", hint="Attach it again.", details=repr(exc)) from exc
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    if len(data) != size:
+        raise DocumentError(f"{path.name} changed while it was being read ({human_size(size)} when opened, "
+                            f"{human_size(len(data))} read).", hint="Attach it again once it has been saved.")
+    return data
+
+
 def extract_document(
     path: Path,
     *,
@@ -109,15 +167,7 @@ def extract_document(
             ``BinaryFileError``, ``UnsupportedDocumentError``, ``UnsafeDocumentError``, ``ExtractionCancelled``.
     """
     options = options or ExtractOptions()
-    try:
-        size = path.stat().st_size
-        if size == 0:
-            raise _empty(path.name)
-        if size > options.max_bytes:
-            raise _too_large(path.name, size, options.max_bytes)
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _unreadable(path, exc) from exc
+    data = read_document_file(path, options.max_bytes)
     return extract_bytes(data, path.name, password=password, options=options, on_progress=on_progress,
                          should_cancel=should_cancel)
 
@@ -151,7 +201,8 @@ def extract_bytes(
         raise UnsupportedDocumentError(f"{name} is a picture, not a document.",
                                        hint="Attach it as an image; a model with vision can look at it.")
     if kind is DocumentKind.PDF:
-        result = pdf_text(name, data, password, on_progress=on_progress, should_cancel=should_cancel)
+        result = pdf_text(name, data, password, on_progress=on_progress, should_cancel=should_cancel,
+                          max_chars=options.max_text_chars)
         sections: list[Section] = result.sections
         page_count, pages_without_text = result.page_count, result.pages_without_text
         warnings.extend(result.warnings)
@@ -172,13 +223,20 @@ def extract_bytes(
     elif kind is DocumentKind.DOCX:
         sections = docx_sections(name, data, options.zip_limits)
     else:
+        if len(data) > options.max_text_chars * _MAX_BYTES_PER_CHAR:
+            raise too_much_text(name, None, options.max_text_chars, len(data))
         declared = html_charset(data) if kind is DocumentKind.HTML else None
         decoded = decode_text(name, data, declared)
+        if len(decoded.text) > options.max_text_chars:
+            raise too_much_text(name, len(decoded.text), options.max_text_chars, len(data))
         warnings.extend(decoded.warnings)
         sections, more = _text_sections(name, kind, decoded.text)
         warnings.extend(more)
     if not sections:
         raise EmptyDocumentError(f"{name} has no text in it.", hint="Check that this is the file you meant.")
+    chars = sum(len(section.text) for section in sections)
+    if chars > options.max_text_chars:
+        raise too_much_text(name, chars, options.max_text_chars, len(data))
     if on_progress is not None and kind is not DocumentKind.PDF:
         on_progress(1, 1)
     return ExtractedDocument(

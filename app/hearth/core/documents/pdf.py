@@ -7,8 +7,10 @@ Pages that mix drawn text and pictures cannot be rendered without a rasterizer s
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +21,15 @@ from hearth.core.errors import (
     DocumentError,
     EncryptedDocumentError,
     ExtractionCancelled,
+    UnsafeDocumentError,
 )
 from hearth.core.images import ImageOptions, PreparedImage, prepare_pil_image
 
 # pypdf reports recoverable oddities ("EOF marker not found") through logging; without a handler Python prints them
-# on stderr. What matters reaches the user as a typed error or a document warning instead.
+# on stderr. What matters reaches the user as a typed error or a document warning instead. They stop here rather than
+# reach any log of the app's: they may quote the document, and a hostile file can make formatting them slow.
 logging.getLogger("pypdf").addHandler(logging.NullHandler())
+logging.getLogger("pypdf").propagate = False
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -113,6 +118,28 @@ def _image_names(page: Any) -> list[tuple[str, int, int]]:
     return found
 
 
+class _PypdfComplaints(logging.Handler):
+    """Counts what pypdf reports (through logging) about broken structure while this thread reads a PDF."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.count += 1
+
+
+def _limit_error() -> type[Exception]:
+    """pypdf's error for a stream that unpacks beyond its limits (pypdf >= 6), or a class nothing raises."""
+    try:
+        from pypdf.errors import LimitReachedError
+    except ImportError:  # pragma: no cover - older pypdf
+        return type("_NeverRaised", (Exception,), {})
+    return LimitReachedError
+
+
 def pdf_text(
     name: str,
     data: bytes,
@@ -120,13 +147,53 @@ def pdf_text(
     *,
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
+    max_chars: int | None = None,
 ) -> PdfText:
     """Extract the text of every page; pages that fail or have only pictures are counted, not dropped silently.
 
     Raises:
         EncryptedDocumentError, CorruptDocumentError: see ``open_pdf``.
+        UnsafeDocumentError: every page with content unpacks beyond pypdf's limits (a "PDF bomb").
+        FileTooLargeError: the pages read so far hold more than ``max_chars`` characters.
         ExtractionCancelled: ``should_cancel`` returned True.
     """
+    complaints = _PypdfComplaints()
+    logger = logging.getLogger("pypdf")
+    logger.addHandler(complaints)
+    try:
+        with _stream_limits():
+            return _pdf_text(name, data, password, on_progress, should_cancel, max_chars, complaints)
+    finally:
+        logger.removeHandler(complaints)
+
+
+# The most a page's content stream may unpack to. pypdf's own limit (75 MB) stops "PDF bombs" from exhausting memory,
+# but unpacking that much is one call that holds the interpreter's lock for ~50 ms, which the window feels; real pages
+# (even dense vector drawings) stay far below this.
+CONTENT_STREAM_LIMIT = 20_000_000
+
+
+def _stream_limits() -> contextlib.AbstractContextManager[object]:
+    """Hearth's tighter limits for pypdf, for this thread, where pypdf offers them (``apply_configuration``, 7+)."""
+    try:
+        from pypdf import apply_configuration  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # pragma: no cover - older pypdf: its own limits apply
+        return contextlib.nullcontext()
+    return apply_configuration(zlib_maximum_output_length=CONTENT_STREAM_LIMIT,  # type: ignore[no-any-return,unused-ignore]
+                               lzw_maximum_output_length=CONTENT_STREAM_LIMIT,
+                               run_length_maximum_output_length=CONTENT_STREAM_LIMIT)
+
+
+def _pdf_text(
+    name: str,
+    data: bytes,
+    password: str | None,
+    on_progress: ProgressCallback | None,
+    should_cancel: CancelCheck | None,
+    max_chars: int | None,
+    complaints: _PypdfComplaints,
+) -> PdfText:
+    limit_error = _limit_error()
     reader = open_pdf(name, data, password)
     try:
         pages = reader.pages
@@ -138,6 +205,8 @@ def pdf_text(
     sections: list[Section] = []
     no_text: list[int] = []
     failed: list[int] = []
+    unpacks_too_far: list[int] = []
+    chars = 0
     for index in range(total):
         if should_cancel is not None and should_cancel():
             raise ExtractionCancelled(f"Reading {name} was stopped at page {index + 1} of {total}.")
@@ -145,17 +214,39 @@ def pdf_text(
         try:
             page = pages[index]
             text = _clean(page.extract_text() or "")
+        except limit_error:
+            unpacks_too_far.append(number)
+            text = ""
+            page = None
         except Exception:  # pypdf raises many kinds on a broken content stream; that page is reported below
             failed.append(number)
             text = ""
             page = None
         if text:
             sections.append(Section(AnchorKind.PAGE, text, page=number))
+            chars += len(text)
+            if max_chars is not None and chars > max_chars:
+                from hearth.core.documents.extract import too_much_text  # extract imports this module
+
+                raise too_much_text(name, chars, max_chars, len(data))
         elif page is not None and _image_names(page):
             no_text.append(number)
         if on_progress is not None:
             on_progress(number, total)
+    if unpacks_too_far and not sections:
+        raise UnsafeDocumentError(
+            f"{name} was not opened: {_page_list(unpacks_too_far)} would unpack to more than a real document "
+            f"holds. It may be built to exhaust memory.",
+            hint="If you trust the file, open it in a PDF viewer, print it to a new PDF and attach that.",
+        )
+    if not sections and not no_text and complaints.count and not failed:
+        raise CorruptDocumentError(
+            f"{name} is damaged: parts of it could not be read, and no text was found in the rest.",
+            hint="Open it in a PDF viewer and print it to a new PDF, then attach that.",
+            details=f"pypdf reported {complaints.count} problem(s) with its structure",
+        )
     warnings: list[str] = []
+    failed = sorted(failed + unpacks_too_far)
     if failed:
         warnings.append(f"{len(failed)} page{'s' if len(failed) != 1 else ''} of {name} could not be read "
                         f"({_page_list(failed)}).")

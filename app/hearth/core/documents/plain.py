@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from dataclasses import dataclass
 
 from hearth.core.documents.model import AnchorKind, Section
@@ -52,8 +53,18 @@ def decode_text(name: str, data: bytes, declared: str | None = None) -> DecodedT
             f"byte sequence{'s' if bad != 1 else ''} were replaced with \ufffd."
         )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_CONTROL)
-    return DecodedText(text, encoding, tuple(warnings))
+    return DecodedText(strip_controls(text), encoding, tuple(warnings))
+
+
+def strip_controls(text: str) -> str:
+    """Drop control characters (a form feed becomes a newline).
+
+    Slice by slice: one C call over megabytes of text would hold the interpreter's lock for a long time (``translate``
+    takes ~50 ms per MB of non-ASCII text), and the window's thread waits for that lock.
+    """
+    if len(text) <= _SLICE:
+        return _CONTROL_RE.sub("", text.replace("\f", "\n")) if _CONTROL_RE.search(text) or "\f" in text else text
+    return "".join(strip_controls(text[i:i + _SLICE]) for i in range(0, len(text), _SLICE))
 
 
 def _display(encoding: str) -> str:
@@ -61,7 +72,8 @@ def _display(encoding: str) -> str:
 
 
 # Control characters other than tab, newline and form feed are removed (a form feed becomes a newline).
-_CONTROL = {c: None for c in range(32) if c not in (9, 10, 12)} | {12: "\n", 0x7F: None}
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0d-\x1f\x7f]")
+_SLICE = 1 << 18
 
 
 def line_sections(text: str) -> list[Section]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -23,7 +25,13 @@ from types import TracebackType
 from typing import IO, Any
 
 import hearth
-from hearth.core.engine.diagnose import crash_error, load_failure, vision_load_failure
+from hearth.core.engine.diagnose import (
+    crash_error,
+    load_failure,
+    ran_out_of_memory,
+    signal_name,
+    vision_load_failure,
+)
 from hearth.core.engine.events import (
     AnswerStats,
     EngineEvent,
@@ -49,6 +57,9 @@ from hearth.core.sampling import SamplingParams
 
 HOST_ENV = "HEARTH_ENGINE_HOST"
 LOG_TAIL_LINES = 400
+ENGINE_LOG_MAX_BYTES = 5_000_000  # engine.log is set aside as engine.log.1 when a host starts and finds it bigger
+
+log = logging.getLogger(__name__)
 
 
 def default_host_command() -> list[str]:
@@ -86,13 +97,18 @@ class EngineClient:
     """Start, drive and restart the engine host.
 
     Args:
-        log_path: where llama.cpp's log is appended (None: kept in memory only).
+        log_path: where llama.cpp's log is appended (None: kept in memory only). It holds no message text unless
+            ``debug`` is on.
         command: the host command line (default: ``default_host_command()``).
+        debug: debug logging (the user's setting; may change at any time): the messages of each request go to the
+            app's log at DEBUG level, and the host writes the prompt it builds to its log.
     """
 
-    def __init__(self, *, log_path: Path | None = None, command: Sequence[str] | None = None) -> None:
+    def __init__(self, *, log_path: Path | None = None, command: Sequence[str] | None = None,
+                 debug: bool = False) -> None:
         self._command = list(command) if command else default_host_command()
         self._log_path = log_path
+        self.debug = debug
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         self._write_lock = threading.Lock()
@@ -185,23 +201,25 @@ class EngineClient:
     # --- pipes ---------------------------------------------------------------------------------------------------
 
     def _read_log(self, stream: IO[bytes]) -> None:
-        log = None
+        out = None
         if self._log_path is not None:
             try:
                 self._log_path.parent.mkdir(parents=True, exist_ok=True)
-                log = self._log_path.open("ab")
+                if self._log_path.is_file() and self._log_path.stat().st_size > ENGINE_LOG_MAX_BYTES:
+                    os.replace(self._log_path, self._log_path.with_name(self._log_path.name + ".1"))
+                out = self._log_path.open("ab")
             except OSError:
-                log = None
+                out = None
         try:
             for raw in stream:
                 self._log_tail.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
-                if log is not None:
-                    log.write(raw)
+                if out is not None:
+                    out.write(raw)
         except (OSError, ValueError):
             pass
         finally:
-            if log is not None:
-                log.close()
+            if out is not None:
+                out.close()
 
     def _send_to(self, proc: subprocess.Popen[bytes], message: Message) -> None:
         assert proc.stdin is not None
@@ -249,7 +267,10 @@ class EngineClient:
         self._phase = "idle"
         self._needs_reload = self.plan is not None and phase != "load"
         self.info = None if phase == "load" else self.info
-        return crash_error(returncode, list(self._log_tail), phase)
+        error = crash_error(returncode, list(self._log_tail), phase)
+        log.warning("%s (host pid %s, exit status %s)%s", error.message, proc.pid if proc else None, returncode,
+                    "".join(f"\n  llama.cpp: {line}" for line in error.details.splitlines()))
+        return error
 
     # --- loading -------------------------------------------------------------------------------------------------
 
@@ -282,6 +303,7 @@ class EngineClient:
             self.start()
         self.info = None
         self._phase = "load"
+        log.info("loading %s (%s)", plan.model_path, plan.summary or "planner's defaults")
         self._send({"type": "load", "plan": plan.to_dict()})
         try:
             while True:
@@ -293,6 +315,8 @@ class EngineClient:
                     self._phase = "idle"
                     self.plan = plan
                     self.info = ModelInfo.from_wire(message["info"])
+                    log.info("loaded %s: context %s, %s", self.info.name or plan.model_path, self.info.n_ctx,
+                             self.info.plan_summary or plan.summary)
                     self._needs_reload = False
                     self._answers_since_load = 0
                     yield self.info
@@ -306,12 +330,17 @@ class EngineClient:
                     elif type(error) is VisionFileError and plan.mmproj_path:
                         time.sleep(0.05)
                         error = vision_load_failure(plan.mmproj_path, list(self._log_tail))
+                    log.warning("could not load %s: %s", plan.model_path, error.message)
                     raise error
         except HostCrashedError as crash:
             refusal = load_failure(plan.model_path, crash.log_tail)
+            hint = "The file may be damaged or too large for this computer's memory. Your conversations are safe."
+            if signal_name(crash.returncode) == "SIGKILL" or ran_out_of_memory(crash.log_tail):
+                hint = ("This model does not fit in the memory that is free: choose a smaller quantization or a "
+                        "smaller context size, or close other programs. Your conversations are safe.")
             raise ModelLoadError(
                 f"{crash.message} {refusal.message if type(refusal) is not ModelLoadError else ''}".strip(),
-                hint="The file may be damaged or too large for this computer's memory. Your conversations are safe.",
+                hint=hint,
                 details=crash.details,
             ) from crash
 
@@ -377,6 +406,8 @@ class EngineClient:
                     and self.info is not None
                     and self.info.use_extra_bufts
                     and crash.during in ("prompt", "generate")
+                    # A SIGKILL comes from outside (the system's OOM killer, a user), never from llama.cpp's kernels.
+                    and signal_name(crash.returncode) != "SIGKILL"
                 )
                 if not safe_retry:
                     raise
@@ -408,9 +439,11 @@ class EngineClient:
         sent_at = time.perf_counter()
         first_at: float | None = None
         last_at: float | None = None
+        if self.debug:
+            log.debug("request %s: %s", rid, json.dumps(messages, ensure_ascii=False, default=str))
         self._send(
             {"type": "chat", "id": rid, "messages": messages, "params": params.to_dict(),
-             "continue_last": continue_last}
+             "continue_last": continue_last, "debug": self.debug}
         )
         try:
             while True:
@@ -430,6 +463,8 @@ class EngineClient:
                 elif kind == "done":
                     self._answers_since_load += 1
                     wire = message["stats"]
+                    log.info("request %s: %s tokens after a %s-token prompt, stop: %s", rid, wire.get("tokens"),
+                             wire.get("prompt_tokens"), wire.get("stop_reason"))
                     tokens = int(wire.get("tokens") or 0)
                     rate = None
                     if first_at is not None and last_at is not None and last_at > first_at and tokens > 1:
@@ -438,7 +473,9 @@ class EngineClient:
                     yield Finished(rid, AnswerStats.from_wire(wire, ttft, rate))
                     return
                 elif kind == "error":
-                    raise error_from_wire(message["error"])
+                    refusal = error_from_wire(message["error"])
+                    log.info("request %s refused: %s", rid, type(refusal).__name__)
+                    raise refusal
         finally:
             self._current = None
             if self._phase != "load":

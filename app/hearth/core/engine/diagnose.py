@@ -29,6 +29,16 @@ _SIGNALS = {
 
 _ERROR_WORDS = ("error", "failed", "abort", "assert", "invalid", "corrupt", "exception", "out of memory")
 
+# How running out of memory shows in the log when an allocation fails (rather than the system's SIGKILL): ggml's
+# asserts on a NULL buffer, C++'s bad_alloc, errno ENOMEM, Python's MemoryError.
+_OUT_OF_MEMORY = ("failed to allocate", "unable to allocate", "out of memory", "mem_buffer != null", "bad_alloc",
+                  "cannot allocate memory", "memoryerror")
+
+
+def ran_out_of_memory(log_tail: Sequence[str]) -> bool:
+    """Whether llama.cpp's log says an allocation failed."""
+    return any(word in line.lower() for line in log_tail for word in _OUT_OF_MEMORY)
+
 
 def signal_name(returncode: int | None) -> str | None:
     if returncode is None or returncode >= 0:
@@ -39,9 +49,14 @@ def signal_name(returncode: int | None) -> str | None:
         return f"signal {-returncode}"
 
 
+# Lines that contain an error word but report nothing wrong.
+_ROUTINE = ("set_abort_callback",)
+
+
 def relevant_lines(log_tail: Sequence[str], limit: int = 4) -> list[str]:
     """The last few lines of llama.cpp's log that look like the cause."""
-    hits = [line.strip() for line in log_tail if any(w in line.lower() for w in _ERROR_WORDS)]
+    hits = [line.strip() for line in log_tail
+            if any(w in line.lower() for w in _ERROR_WORDS) and not line.startswith(_ROUTINE)]
     chosen = hits[-limit:] if hits else [line.strip() for line in log_tail[-limit:]]
     return [line for line in chosen if line]
 
@@ -54,10 +69,13 @@ def crash_error(returncode: int | None, log_tail: Sequence[str], during: str) ->
         why = "it stopped responding"
     else:
         why = f"it exited with status {returncode}"
+    out_of_memory = name != "SIGKILL" and ran_out_of_memory(log_tail)
+    if out_of_memory:
+        why = f"it ran out of memory ({name or f'status {returncode}'} after an allocation failed)"
     lines = relevant_lines(log_tail)
     message = f"The model engine stopped {_DURING.get(during, 'unexpectedly')}: {why}."
     hint = "Your conversation is safe. Hearth has restarted the engine; send the message again to retry."
-    if name == "SIGKILL":
+    if name == "SIGKILL" or out_of_memory:
         hint = "Your conversation is safe. Try a smaller model or quantization, or a smaller context size."
     return HostCrashedError(
         message,
@@ -91,7 +109,7 @@ def load_failure(path: str, log_tail: Sequence[str]) -> ModelLoadError:
             hint="Update Hearth, or choose a different model.",
             details=details,
         )
-    if "failed to allocate" in text or "out of memory" in text or "unable to allocate" in text:
+    if ran_out_of_memory(log_tail):
         return ModelLoadError(
             "There is not enough memory to load this model with these settings.",
             hint="Choose a smaller quantization, fewer GPU layers, or a smaller context.",

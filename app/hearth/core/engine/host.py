@@ -46,14 +46,21 @@ if TYPE_CHECKING:
 
 # Dormant fault injection for the tests of crash recovery; names the point at which the host aborts itself.
 # "first-decode-extra-bufts" imitates llama.cpp's AMX crash (an AMX CPU is not available to the test machines).
+# "stop-<point>" makes the host stop itself (SIGSTOP) there instead, so that a test can deliver a real signal, or
+# lower a memory limit and continue it, at that exact point ("stop-mid-load": inside llama.cpp's load, half-way).
 FAULT_ENV = "HEARTH_ENGINE_FAULT"
 
 
 def _fault(point: str) -> None:
-    if os.environ.get(FAULT_ENV) == point:
+    fault = os.environ.get(FAULT_ENV)
+    if fault == point:
         sys.stderr.write(f"hearth: injected fault at {point}\n")
         sys.stderr.flush()
         os.abort()
+    elif fault == f"stop-{point}":
+        sys.stderr.write(f"hearth: stopped at {point} for a test\n")
+        sys.stderr.flush()
+        os.kill(os.getpid(), getattr(signal, "SIGSTOP", signal.SIGTERM))
 
 
 def resolve_extra_bufts(plan: LoadPlan) -> tuple[bool, str]:
@@ -119,6 +126,8 @@ class EngineHost:
         model_share = _model_share(plan)
 
         def on_progress(fraction: float) -> bool:
+            if last_sent[0] < 0.5 <= fraction:
+                _fault("mid-load")
             if fraction - last_sent[0] >= 0.01 or fraction >= 1.0:
                 last_sent[0] = fraction
                 self.out.send({"type": "load_progress", "fraction": round(fraction, 4)})
@@ -222,6 +231,9 @@ class EngineHost:
                     image_prompt.close()
                 return
         assert self.prompts is not None
+        if request.get("debug"):  # the user's debug logging: the prompt as the model will read it, in engine.log
+            sys.stderr.write(f"hearth: prompt of request {rid}:\n{self.prompts.render(messages, continue_last)}\n")
+            sys.stderr.flush()
         prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
         self._answer(rid, params, received, prompt, trimmed, None)
 

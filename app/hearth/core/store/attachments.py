@@ -110,20 +110,31 @@ class Attachments:
         assert found is not None
         return found
 
-    def for_message(self, message_id: int) -> list[Attachment]:
-        """A message's attachments in the order they were attached."""
-        return self.for_messages([message_id]).get(message_id, [])
+    def for_message(self, message_id: int, *, contents: bool = True) -> list[Attachment]:
+        """A message's attachments in the order they were attached (``contents``: see ``for_messages``)."""
+        return self.for_messages([message_id], contents=contents).get(message_id, [])
 
-    def for_messages(self, message_ids: Iterable[int]) -> dict[int, list[Attachment]]:
-        """Attachments of several messages at once (e.g. a whole branch), keyed by message id."""
+    def for_messages(self, message_ids: Iterable[int], *, contents: bool = True) -> dict[int, list[Attachment]]:
+        """Attachments of several messages at once (e.g. a whole branch), keyed by message id.
+
+        Args:
+            message_ids: the messages.
+            contents: False leaves out each file's extracted text and stored reading (``reference`` is kept only
+                when it is a short marker such as "image"): enough to show the attachments, and it does not turn
+                megabytes of a document's text into Python strings on the window's thread.
+        """
         ids = list(message_ids)
         found: dict[int, list[Attachment]] = {}
+        columns = f"f.{_FILE_COLUMNS.replace(', ', ', f.')}"
+        if not contents:
+            columns = columns.replace("f.extracted_text", "NULL AS extracted_text").replace(
+                "f.reference", "CASE WHEN f.reference = 'image' THEN 'image' ELSE '' END AS reference")
         with self._db.read() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
                 rows = conn.execute(
-                    f"SELECT a.id AS attachment_id, a.message_id, a.file_name, f.{_FILE_COLUMNS.replace(', ', ', f.')}"
+                    f"SELECT a.id AS attachment_id, a.message_id, a.file_name, {columns}"
                     f" FROM attachments a JOIN files f ON f.sha256 = a.sha256"
                     f" WHERE a.message_id IN ({marks}) ORDER BY a.message_id, a.position, a.id",
                     chunk,
