@@ -10,6 +10,12 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
+# What the GUI tests hold the window to: no pause a person sees as a freeze, with the work they exercise (a model
+# load, a 7 MB document, a PDF bomb, a download) taking seconds if it ran on the GUI thread. The tight targets (16 ms
+# while streaming, 50 ms elsewhere; measured here at 3-25 ms) are the benchmarks' (tests/bench), because on a
+# 2-core CI machine busy with the engine a single late tick says more about the scheduler than about Hearth.
+FREEZE_MS = 250.0
+
 
 class LatenessProbe(QObject):
     """Start it, do the work, stop it; ``worst_ms`` is the longest delay of a tick beyond its interval."""

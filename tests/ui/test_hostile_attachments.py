@@ -17,10 +17,10 @@ from pytestqt.qtbot import QtBot
 
 from hearth.core.sampling import SamplingParams
 from tests.fixtures.hostile_files import HOSTILE, text_near_the_limit
-from tests.ui.lateness import LatenessProbe
+from tests.ui.lateness import FREEZE_MS, LatenessProbe
 from tests.ui.test_main_window import Harness, build
 
-STALL_LIMIT_MS = 50.0
+STALL_LIMIT_MS = FREEZE_MS
 
 # name -> words the user is told (None: the file is read and the message sent)
 TOLD = {

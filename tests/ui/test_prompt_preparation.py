@@ -10,10 +10,10 @@ from pytestqt.qtbot import QtBot
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import MessageStatus
 from tests.fixtures.hostile_files import text_near_the_limit
-from tests.ui.lateness import LatenessProbe
+from tests.ui.lateness import FREEZE_MS, LatenessProbe
 from tests.ui.test_main_window import build
 
-STALL_LIMIT_MS = 50.0
+STALL_LIMIT_MS = FREEZE_MS
 
 
 def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:

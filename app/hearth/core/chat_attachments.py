@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hearth.core.documents import (
     DocumentKind,
@@ -113,12 +114,36 @@ def _document(
     document = cached or extract_bytes(data, name, password=password, on_progress=progress,
                                        should_cancel=should_cancel)
     stored = store.attachments.store_bytes(data, suffix=Path(name).suffix)
-    if cached_document(stored, name) is None:
+    if stored.extractor != EXTRACTOR or not stored.reference:
         stored = store.attachments.set_extraction(
             stored.sha256, text=document.text, page_count=document.page_count or None, extractor=EXTRACTOR,
-            reference=json.dumps(document.to_dict(), ensure_ascii=False),
+            reference=json_in_slices(document.to_dict()),
         )
     return document, stored
+
+
+_SLICE_CHARS = 1 << 16
+
+
+def json_in_slices(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)``, with long strings encoded a slice at a time.
+
+    Encoding a document's 8 million characters in one call holds the interpreter for tens of milliseconds, and the
+    window's thread waits that long for its next repaint; between slices it gets its turn. (JSON escapes each
+    character on its own, so the slices' escapes joined are the whole string's.)
+    """
+    if isinstance(value, str):
+        if len(value) <= _SLICE_CHARS:
+            return json.dumps(value, ensure_ascii=False)
+        pieces = [json.dumps(value[i:i + _SLICE_CHARS], ensure_ascii=False)[1:-1]
+                  for i in range(0, len(value), _SLICE_CHARS)]
+        return '"' + "".join(pieces) + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {json_in_slices(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(json_in_slices(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _path(source: AttachmentSource) -> Path:
