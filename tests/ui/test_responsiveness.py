@@ -22,9 +22,8 @@ from hearth.ui.chat_view import ChatView
 from hearth.ui.main_window import MainWindow
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.workers import EngineBridge
-from tests.ui.lateness import FREEZE_MS
 
-STALL_LIMIT_S = FREEZE_MS / 1000
+STALL_LIMIT_S = 0.050  # the limit for streaming and loading (measured here: 14-23 ms)
 
 
 class LatencyProbe(QObject):
