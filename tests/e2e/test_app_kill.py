@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from hearth.core.store import MessageStatus, Role, Store, default_db_path
 from hearth.core.store.streaming import SAVE_INTERVAL_S
 from tests.fixtures.hub_fixtures import BIG
 from tests.fixtures.hub_server import HubServer
+from tests.unit.test_store_kill import check_file
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL and /proc")
 
@@ -162,15 +162,6 @@ def wait_for_reading(progress: Path, proc: subprocess.Popen[bytes], timeout: flo
         if any(send["files"] for send in Run.parse(progress.read_text()).sends[seen:]):
             return
         time.sleep(0.01)
-
-
-def check_database(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        conn.execute("INSERT INTO message_fts(message_fts) VALUES ('integrity-check')")
-    finally:
-        conn.close()
 
 
 def check_messages(store: Store, run: Run, before: dict[int, tuple[str, str]], figures: Figures, where: str) -> None:
@@ -296,7 +287,7 @@ def kill_loop(tmp_path: Path, hub: HubServer, hub_files: dict[str, Path], model:
             figures.unsent_restored += 1
 
         db = default_db_path(paths)
-        check_database(db)
+        check_file(db)
         parts_at_kill = check_downloads(paths.models_dir, hub_files, where)
         with Store.open(db) as store:  # what the next launch does first: streaming answers become interrupted
             check_messages(store, run, before, figures, where)
