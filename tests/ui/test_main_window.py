@@ -251,3 +251,73 @@ def test_image_to_a_text_only_model_is_refused_before_sending(qtbot: QtBot, harn
     assert harness.controller.branch() == []
     assert harness.window.composer.text() == "Describe this photo."
     assert [a.name for a in harness.window.composer.attachments] == ["photo.png"], "nothing the user gave is lost"
+
+
+def _document_choices(message_run_extra: dict[str, object]) -> dict[str, str]:
+    from hearth.core.chat_attachments import retrieval_from_run_extra
+
+    retrieval = retrieval_from_run_extra(message_run_extra)
+    assert retrieval is not None
+    return {choice.name: choice.summary for choice in retrieval.choices}
+
+
+def test_a_document_pinned_always_whole_goes_whole(qtbot: QtBot, harness: Harness, tmp_path: Path) -> None:
+    from tests.fixtures.documents import make_pdf, meeting_notes, report_pages
+
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    notes = tmp_path / "notes.txt"
+    notes.write_text(meeting_notes())
+    notices: list[str] = []
+    harness.controller.notice.connect(lambda notice: notices.append(notice.text))
+    harness.window.composer.add_files([notes, pdf])
+    harness.send(qtbot, "What did the committee decide?")
+    harness.wait_idle(qtbot)
+    user, answer = harness.controller.branch()
+    assert answer.run_info is not None
+    assert _document_choices(answer.run_info.extra)["notes.txt"].endswith(" of 6 passages"), "no room to go whole"
+    shown = harness.window.chat_view.message_widget(answer.id)
+    assert shown is not None and shown.sources_label.isVisibleTo(shown)
+    assert "notes.txt: " in shown.sources_label.text() and " of 6 passages" in shown.sources_label.text()
+
+    # The chip on the message: a menu button reachable with Tab, "Always send whole" in its menu and context menu.
+    sha = {a.file_name: a.file.sha256 for a in harness.store.attachments.for_message(user.id)}
+    widget = harness.window.chat_view.message_widget(user.id)
+    assert widget is not None and widget.attachment_row is not None
+    chip = widget.attachment_row.chips[0]
+    action = widget.attachment_row.whole_action(sha["notes.txt"])
+    assert action is not None and action.text() == "Always send whole" and not action.isChecked()
+    assert chip.focusPolicy() & Qt.FocusPolicy.TabFocus and action in chip.actions()
+    assert widget.attachment_row.whole_action(sha["report.pdf"]) is not None
+    action.trigger()
+    assert harness.store.conversations.get(user.conversation_id).whole_documents == (sha["notes.txt"],)
+    assert widget.attachment_row.chips[0] is chip, "the chip is updated in place (keyboard focus stays)"
+    assert action.isChecked() and "📌" in chip.text() and "always sent whole" in chip.accessibleName()
+
+    harness.send(qtbot, "And what about the budget?")
+    harness.wait_idle(qtbot)
+    second = harness.controller.branch()[-1]
+    assert second.run_info is not None
+    assert _document_choices(second.run_info.extra)["notes.txt"] == "whole document (pinned)"
+    shown = harness.window.chat_view.message_widget(second.id)
+    assert shown is not None and "notes.txt: whole document (pinned)" in shown.sources_label.text()
+    assert not notices
+
+    # The report cannot go whole in a 2,048-token context: the answer and a notice say so.
+    report_action = widget.attachment_row.whole_action(sha["report.pdf"])
+    assert report_action is not None
+    report_action.trigger()
+    harness.send(qtbot, "Summarize the report.")
+    harness.wait_idle(qtbot)
+    third = harness.controller.branch()[-1]
+    assert third.run_info is not None
+    summary = _document_choices(third.run_info.extra)["report.pdf"]
+    assert summary.startswith("pinned, but too long for this model's context: ")
+    shown = harness.window.chat_view.message_widget(third.id)
+    assert shown is not None and f"report.pdf: {summary}" in shown.sources_label.text()
+    assert any("report.pdf is set to always go whole, but it is too long" in text for text in notices)
+
+    # Remembered with the conversation: reopened, the chips still show the pins.
+    harness.window.open_conversation(user.conversation_id)
+    reopened = harness.window.chat_view.messages()[0].attachments
+    assert [(c.name, c.whole) for c in reopened] == [("notes.txt", True), ("report.pdf", True)]

@@ -17,7 +17,7 @@ from hearth.core.chat_attachments import (
 )
 from hearth.core.errors import DocumentError
 from hearth.core.store import Store
-from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, report_pages
+from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, meeting_notes, report_pages
 
 
 @pytest.fixture()
@@ -87,3 +87,34 @@ def test_encrypted_pdf_is_refused_in_words(store: Store, tmp_path: Path) -> None
 def test_vanished_file(store: Store, tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="no longer there"):
         prepare_attachments(store, [AttachmentSource("gone.pdf", tmp_path / "gone.pdf")])
+
+
+def test_a_document_pinned_whole_in_the_conversation_goes_whole(store: Store, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    notes = tmp_path / "notes.txt"
+    notes.write_text(meeting_notes())
+    prepared = prepare_attachments(store, [AttachmentSource("notes.txt", notes), AttachmentSource("report.pdf", pdf)])
+    conv = store.conversations.create()
+    store.messages.add_user_message(conv.id, "What did the committee decide?", attachments=prepared.new)
+    documents = branch_documents(store, store.messages.active_branch(conv.id))
+
+    def ask() -> dict[str, str]:
+        pinned = store.conversations.get(conv.id).whole_documents
+        _text, result = question_with_documents("What did the committee decide?", documents, n_ctx=2048,
+                                                answer_tokens=24, history_text="", pinned=pinned)
+        assert result is not None
+        return {choice.name: choice.summary for choice in result.choices}
+
+    # Too big to go whole beside the report by default: a fair share of passages each.
+    assert ask()["notes.txt"] == "1 of 6 passages"
+    notes_sha, report_sha = (new.sha256 for new in prepared.new)
+    store.conversations.set_whole_document(conv.id, notes_sha, True)
+    pinned_notes = ask()
+    assert pinned_notes["notes.txt"] == "whole document (pinned)"
+    assert pinned_notes["report.pdf"].endswith(" of 60 passages"), "the report gets what is left"
+    store.conversations.set_whole_document(conv.id, report_sha, True)
+    assert ask()["report.pdf"] == f"pinned, but too long for this model's context: {pinned_notes['report.pdf']}"
+    store.conversations.set_whole_document(conv.id, notes_sha, False)
+    store.conversations.set_whole_document(conv.id, report_sha, False)
+    assert ask()["notes.txt"] == "1 of 6 passages"

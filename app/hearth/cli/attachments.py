@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -88,6 +88,7 @@ def build_attachment_context(
     question: str,
     budget_tokens: int,
     count_tokens: TokenCounter = estimate_tokens,
+    pinned: Collection[str] = (),
 ) -> tuple[str, str]:
     """The user message carrying the attachments, and the report of what it used.
 
@@ -96,11 +97,12 @@ def build_attachment_context(
         question: the user's question.
         budget_tokens: tokens the user message may take.
         count_tokens: a token counter (the estimate by default).
+        pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
 
     Returns:
         (user message text with the labelled passages and the question, report for stderr).
     """
-    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens)
+    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens, pinned=pinned)
     return build_prompt(result), format_report(result)
 
 
@@ -112,10 +114,13 @@ class AttachmentPrompter:
         n_ctx: the model's context size as loaded.
         max_tokens: the longest answer asked for (the engine keeps ``min(max_tokens, n_ctx / 4)`` for it).
         err: where the report of used passages goes.
+        pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
     """
 
-    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO) -> None:
+    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO,
+                 pinned: Collection[str] = ()) -> None:
         self.documents = list(documents)
+        self.pinned = frozenset(pinned)
         self.n_ctx = n_ctx
         self.answer_tokens = min(max_tokens, n_ctx // 4)
         self.err = err
@@ -136,7 +141,8 @@ class AttachmentPrompter:
 
     def compose(self, question: str, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""
-        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens))
+        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens),
+                                                pinned=self.pinned)
         self.err.write(report + "\n")
         self.err.flush()
         return text

@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
     parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
                         help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); repeatable")
+    parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
+                        help="like --attach, but the whole document is sent when the model's context allows, "
+                             "instead of the passages that match the question; repeatable")
     parser.add_argument("--image", type=Path, action="append", default=[], metavar="FILE",
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
@@ -143,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
     )
     # Attachments and pictures are read before the model loads, so a bad file fails fast.
     try:
-        documents = load_attachments(args.attach, err=err)
+        documents = load_attachments([*args.attach, *args.attach_whole], err=err)
+        pinned = {d.sha256 for d in documents[len(args.attach):]}
         images = load_images(args.image, err=err)
         if images and not args.mmproj:
             raise no_vision_error()
@@ -166,8 +170,8 @@ def run(args: argparse.Namespace) -> int:
         messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
-        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err)
-                    if documents else None)
+        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err,
+                                       pinned=pinned) if documents else None)
         if args.prompt is not None:
             return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
         return _interactive(client, messages, params, args.json, out, err, prompter, images)

@@ -32,7 +32,7 @@ from hearth.core.chat_attachments import (
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.media import image_file_ref
 from hearth.core.errors import HearthError, NoVisionError
-from hearth.core.retrieval import RetrievalResult, extract_citations
+from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat_view import ChatView
@@ -121,6 +121,7 @@ class ChatController(QObject):
         view.regenerate_requested.connect(self.regenerate)
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
+        view.whole_requested.connect(self.set_document_whole)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -312,6 +313,20 @@ class ChatController(QObject):
         self._branch = self._store.messages.select_sibling(message_id, offset)
         self._view.set_messages(self._views(self._branch))
 
+    @Slot(str, bool)
+    def set_document_whole(self, sha256: str, whole: bool) -> None:
+        """Pin a document of the conversation to go into the prompt whole ("Always send whole"), or unpin it.
+
+        The choice is kept with the conversation and used from the next answer on; the chips show it at once.
+        """
+        if self.conversation_id is None:
+            return
+        self._store.conversations.set_whole_document(self.conversation_id, sha256, whole)
+        pinned = frozenset(self._store.conversations.get(self.conversation_id).whole_documents)
+        for message in self._branch:
+            if message.role is Role.USER:
+                self._view.update_message(self._view_for(message, pinned))
+
     def stop(self) -> None:
         """Stop the answer now (the engine checks the flag every token and during prompt reading)."""
         if self._preparing is not None:
@@ -354,8 +369,17 @@ class ChatController(QObject):
 
     @Slot(int, object)
     def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
-        if self._answer is not None and request_id == self._answer.message_id:
-            self._answer.retrieval = retrieval if isinstance(retrieval, RetrievalResult) else None
+        if self._answer is None or request_id != self._answer.message_id:
+            return
+        self._answer.retrieval = retrieval if isinstance(retrieval, RetrievalResult) else None
+        for choice in self._answer.retrieval.choices if self._answer.retrieval else ():
+            if choice.pinned and choice.mode is not Mode.WHOLE:
+                sent = (f"{choice.passages_used:,} of its {choice.passages_total:,} passages were sent instead"
+                        if choice.mode is Mode.PASSAGES else "there was no room for any of it")
+                self.notice.emit(info(
+                    f"{choice.name} is set to always go whole, but it is too long for this model's context: {sent}. "
+                    "A larger context size in Settings, or a model with a longer context, can take it whole.",
+                    "Too long to send whole"))
 
     @Slot(int, str)
     def _on_worker_token(self, request_id: int, text: str) -> None:
@@ -446,19 +470,30 @@ class ChatController(QObject):
     # --- views ---------------------------------------------------------------------------------------------------
 
     def _views(self, branch: Sequence[Message]) -> list[MessageView]:
-        return [self._view_for(m) for m in branch]
+        pinned = self._whole_documents(branch[0].conversation_id) if branch else frozenset()
+        return [self._view_for(m, pinned) for m in branch]
 
-    def _view_for(self, message: Message) -> MessageView:
+    def _whole_documents(self, conversation_id: int) -> frozenset[str]:
+        try:
+            return frozenset(self._store.conversations.get(conversation_id).whole_documents)
+        except HearthError:
+            return frozenset()
+
+    def _view_for(self, message: Message, pinned: frozenset[str] | None = None) -> MessageView:
         index, count = self._store.messages.siblings(message.id)
+        if pinned is None:
+            pinned = self._whole_documents(message.conversation_id)
         attachments = tuple(
             AttachmentChip(a.file_name, a.file.size,
-                           "image" if a.file.reference == IMAGE_REFERENCE else _kind(a.file_name))
+                           "image" if a.file.reference == IMAGE_REFERENCE else _kind(a.file_name),
+                           a.file.sha256, a.file.sha256 in pinned)
             for a in self._store.attachments.for_message(message.id, contents=False)
         )
         stats = ""
         author = ""
         cut_off = False
         citations: tuple[Citation, ...] = ()
+        sources = ""
         run = message.run_info
         if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
             author = self._session.path.name.removesuffix(".gguf")
@@ -478,6 +513,7 @@ class ChatController(QObject):
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
                 citations = _citations(message.content, retrieval)
+                sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
             role=message.role.value,
@@ -490,6 +526,7 @@ class ChatController(QObject):
             author=author,
             attachments=attachments,
             citations=citations,
+            sources=sources,
             cut_off=cut_off,
         )
 
@@ -505,7 +542,8 @@ def engine_messages(
     documents: DocumentCache | None = None,
 ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
-    passages that fit. Runs on the engine's thread (the store may be used from any thread)."""
+    passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
+    store may be used from any thread)."""
     conv = store.conversations.get(answer.conversation_id)
     out: list[dict[str, Any]] = []
     if conv.system_prompt.strip():
@@ -519,6 +557,7 @@ def engine_messages(
             earlier = "\n".join(m.content for m in history[:i])
             content, retrieval = question_with_documents(
                 message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
+                pinned=conv.whole_documents,
             )
         entry: dict[str, Any] = {"role": message.role.value, "content": content}
         if message.role is Role.USER:
