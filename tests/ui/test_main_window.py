@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine import EngineClient
@@ -20,6 +20,7 @@ from hearth.core.store import MessageStatus, Role, Store
 from hearth.ui.chat_controller import ChatController
 from hearth.ui.chat_view import ChatView
 from hearth.ui.main_window import MainWindow
+from hearth.ui.model_dialogs import Ask
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.workers import EngineBridge
 
@@ -45,17 +46,21 @@ class Harness:
         qtbot.waitUntil(lambda: not self.controller.busy, timeout=120_000)
 
 
+def _no_questions(_parent: QWidget, title: str, text: str) -> bool:
+    raise AssertionError(f"unexpected question: {title}: {text}")
+
+
 def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
-          mmproj: Path | None = None) -> Harness:
+          mmproj: Path | None = None, n_ctx: int = 2048, ask: Ask = _no_questions) -> Harness:
     store = store or Store.open(tmp_path / "hearth.db")
     bridge = EngineBridge(EngineClient())
-    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU",
+    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=n_ctx, summary="CPU",
                                                          mmproj_path=str(mmproj) if mmproj else None))
     params = [SamplingParams(temperature=0.0, max_tokens=24, seed=1)]
     view = ChatView()
 
     def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "")
+        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "", ask=ask)
 
     from hearth.core.settings import Settings
 
@@ -321,3 +326,86 @@ def test_a_document_pinned_always_whole_goes_whole(qtbot: QtBot, harness: Harnes
     harness.window.open_conversation(user.conversation_id)
     reopened = harness.window.chat_view.messages()[0].attachments
     assert [(c.name, c.whole) for c in reopened] == [("notes.txt", True), ("report.pdf", True)]
+
+
+def test_scanned_pdf_pages_go_as_pictures_to_a_vision_model(qtbot: QtBot, tmp_path: Path, tiny_llama4_vision: Path,
+                                                            tiny_mmproj: Path) -> None:
+    from tests.fixtures.documents import make_pdf
+
+    questions: list[tuple[str, str]] = []
+
+    def accept(_parent: QWidget, title: str, text: str) -> bool:
+        questions.append((title, text))
+        return True
+
+    h = build(qtbot, tmp_path, tiny_llama4_vision, mmproj=tiny_mmproj, n_ctx=8192, ask=accept)
+    notices: list[str] = []
+    h.controller.notice.connect(lambda notice: notices.append(notice.text))
+    try:
+        scan = tmp_path / "scan.pdf"
+        make_pdf([None, None, None], scan)
+        h.window.composer.add_files([scan])
+        h.send(qtbot, "What do these pages say?")
+        h.wait_idle(qtbot)
+        assert questions == [("Send the pages as pictures?",
+                              "scan.pdf has no text: its 3 pages are scanned pictures. Send the pages as pictures to "
+                              "the model? The model's context holds the first 2; the other 1 will be left out.")]
+        user, answer = h.controller.branch()
+        assert user.content == "What do these pages say?"
+        attached = h.store.attachments.for_message(user.id)
+        assert [a.file_name for a in attached] == ["scan.pdf p.1", "scan.pdf p.2"]
+        assert all(a.file.mime == "image/png" for a in attached)
+        assert answer.status is MessageStatus.COMPLETE
+        assert answer.run_info is not None and (answer.run_info.tokens or 0) > 0
+        chips = h.window.chat_view.messages()[0].attachments
+        assert [(c.name, c.kind) for c in chips] == [("scan.pdf p.1", "image"), ("scan.pdf p.2", "image")]
+        assert any("2 of the 3 pages of scan.pdf went as pictures" in text for text in notices)
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()
+
+
+def test_declining_page_pictures_keeps_the_message(qtbot: QtBot, tmp_path: Path, tiny_llama4_vision: Path,
+                                                   tiny_mmproj: Path) -> None:
+    from tests.fixtures.documents import make_pdf
+
+    asked: list[str] = []
+
+    def decline(_parent: QWidget, _title: str, text: str) -> bool:
+        asked.append(text)
+        return False
+
+    h = build(qtbot, tmp_path, tiny_llama4_vision, mmproj=tiny_mmproj, ask=decline)
+    try:
+        scan = tmp_path / "scan.pdf"
+        make_pdf([None], scan)
+        h.window.composer.add_files([scan])
+        h.send(qtbot, "Read this scan.")
+        h.wait_idle(qtbot)
+        assert asked == ["scan.pdf has no text: its page is a scanned picture. Send the pages as pictures to the "
+                         "model?"]
+        assert h.controller.branch() == [] and h.store.conversations.count() == 0
+        assert h.window.composer.text() == "Read this scan."
+        assert [a.name for a in h.window.composer.attachments] == ["scan.pdf"], "nothing the user gave is lost"
+        assert h.store.get_state("unsent_message") is None
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()
+
+
+def test_scanned_pdf_to_a_text_only_model_says_what_to_do(qtbot: QtBot, harness: Harness, tmp_path: Path) -> None:
+    from tests.fixtures.documents import make_pdf
+
+    scan = tmp_path / "scan.pdf"
+    make_pdf([None, None], scan)
+    harness.window.composer.add_files([scan])
+    with qtbot.waitSignal(harness.controller.notice) as notice:
+        harness.send(qtbot, "Read this scan.")
+    assert notice.args[0].text.startswith("scan.pdf has no text to read: its 2 pages are scanned pictures.")
+    assert notice.args[0].hint.startswith("Load a model that can see images to read its pages")
+    harness.wait_idle(qtbot)
+    assert harness.controller.branch() == []
+    assert harness.window.composer.text() == "Read this scan."
+    assert [a.name for a in harness.window.composer.attachments] == ["scan.pdf"]

@@ -25,19 +25,22 @@ from hearth.core.chat_attachments import (
     DocumentCache,
     PreparedAttachments,
     branch_documents,
+    page_picture_limit,
+    page_pictures_question,
     prepare_attachments,
     question_with_documents,
     retrieval_from_run_extra,
 )
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.media import image_file_ref
-from hearth.core.errors import HearthError, NoVisionError
+from hearth.core.errors import HearthError, NoTextLayerError, NoVisionError
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat_view import ChatView
 from hearth.ui.composer import PendingAttachment, attachment_for_path
 from hearth.ui.message_types import AttachmentChip, Citation, MessageView
+from hearth.ui.model_dialogs import Ask, ask_user
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import info, notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
@@ -68,6 +71,9 @@ class _Answer:
 class ChatController(QObject):
     """Connects the chat view and composer to the store and the engine.
 
+    A scanned PDF (no text to read) attached while a model that can see is loaded: ``ask`` puts a yes/no question
+    (tests pass their answer), and on yes its pages go with the message as pictures.
+
     Signals:
         conversation_changed(object): the id of the conversation on screen (None for a new, empty one).
         busy_changed(bool): an answer started or ended.
@@ -94,6 +100,7 @@ class ChatController(QObject):
         view: ChatView,
         sampling_for: Callable[[], SamplingParams],
         system_prompt_for: Callable[[], str],
+        ask: Ask = ask_user,
     ) -> None:
         super().__init__()
         self._store = store
@@ -109,6 +116,8 @@ class ChatController(QObject):
         self._branch: list[Message] = []
         self._documents = DocumentCache()
         self._pending_send: tuple[str, list[PendingAttachment]] = ("", [])
+        self._pending_pages: frozenset[str] = frozenset()
+        self._ask = ask
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
@@ -178,7 +187,13 @@ class ChatController(QObject):
         if not attachments:
             self._send_prepared(text, PreparedAttachments())
             return
-        sources = [AttachmentSource(a.name, a.path, a.data) for a in attachments]
+        self._prepare(text, list(attachments), frozenset())
+
+    def _prepare(self, text: str, attachments: list[PendingAttachment], as_pages: frozenset[str]) -> None:
+        """Read the attachments in the background, then send; ``as_pages`` names scanned PDFs sent as pictures."""
+        info = self._session.info
+        page_limit = page_picture_limit(info.n_ctx if info else 4096)
+        sources = [AttachmentSource(a.name, a.path, a.data, as_pages=a.name in as_pages) for a in attachments]
         self._store.set_state(UNSENT_KEY, {
             "conversation_id": self.conversation_id, "text": text,
             "files": [str(a.path) for a in attachments if a.path is not None],
@@ -190,7 +205,7 @@ class ChatController(QObject):
         self.status.emit(f"Reading {names}…")
 
         def work(report: Callable[[object], None]) -> object:
-            return prepare_attachments(store, sources, cancel=cancel,
+            return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit,
                                        on_progress=lambda name, fraction: report((name, fraction)))
 
         task = BackgroundTask(work, self)
@@ -198,7 +213,8 @@ class ChatController(QObject):
         task.finished.connect(self._on_preparing_finished)
         task.failed.connect(self._on_preparing_failed)
         self._preparing = task
-        self._pending_send = (text, list(attachments))
+        self._pending_send = (text, attachments)
+        self._pending_pages = as_pages
         self.busy_changed.emit(True)
         task.start()
 
@@ -215,6 +231,7 @@ class ChatController(QObject):
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
+        warnings += prepared.notes  # page pictures left out, pages without a picture
         if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
             more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
             self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
@@ -226,11 +243,32 @@ class ChatController(QObject):
         log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
+        offered = isinstance(error, NoTextLayerError) and self._offer_page_pictures(error, text, attachments)
+        if offered is True:
+            return
         self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
         self.restore_composer.emit(text, attachments)
-        self.notice.emit(notice_for(error if isinstance(error, BaseException) else HearthError(str(error))))
+        if offered is None:  # not offered: say why the message was not sent
+            self.notice.emit(notice_for(error if isinstance(error, BaseException) else HearthError(str(error))))
+
+    def _offer_page_pictures(self, error: NoTextLayerError, text: str, attachments: list[PendingAttachment]
+                             ) -> bool | None:
+        """Ask whether to send a scanned PDF's pages as pictures (only a model that can see is offered it).
+
+        Returns:
+            True: accepted, and the attachments are being prepared again; False: declined; None: not asked.
+        """
+        info = self._session.info
+        if not (info and info.vision) or error.name not in {a.name for a in attachments} - self._pending_pages:
+            return None
+        self.status.emit("")
+        question = page_pictures_question(error.name, error.page_count, page_picture_limit(info.n_ctx))
+        if not self._ask(self._view, "Send the pages as pictures?", question):
+            return False
+        self._prepare(text, attachments, self._pending_pages | {error.name})
+        return True
 
     def _finish_preparing(self) -> None:
         if self._preparing is not None:
