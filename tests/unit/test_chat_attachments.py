@@ -141,7 +141,7 @@ def test_a_scanned_pdf_goes_as_its_page_pictures(store: Store, tmp_path: Path) -
     assert [(i.width, i.height, i.mime) for i in prepared.images] == [(120, 160, "image/png")] * 2
     assert prepared.documents == [] and progress[-1] == ("scan.pdf", 1.0)
     assert prepared.notes == ["2 of the 3 pages of scan.pdf went as pictures (the first ones): the model's context "
-                              "holds no more. A larger context size in Settings takes more."]
+                              "holds no more (a larger context size takes more)."]
     conv = store.conversations.create()
     user = store.messages.add_user_message(conv.id, "What do the pages say?", attachments=prepared.new)
     assert branch_images(store, user) == [image.data for image in prepared.images]

@@ -13,9 +13,10 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hearth.core.documents import ExtractedDocument, extract_document
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE
-from hearth.core.errors import EncryptedDocumentError
+from hearth.core.chat_attachments import page_pictures
+from hearth.core.documents import ExtractedDocument, extract_document, read_document_file
+from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref
+from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
 from hearth.core.retrieval import (
     RetrievalResult,
     TokenCounter,
@@ -42,32 +43,58 @@ def _progress(name: str, err: TextIO) -> Callable[[int, int], None]:
     return report
 
 
-def load_attachments(paths: Sequence[Path], *, err: TextIO) -> list[ExtractedDocument]:
-    """Extract every attached file; warnings are printed, the first failure is raised.
+def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
+                     ) -> tuple[list[ExtractedDocument], list[ImageRef]]:
+    """Extract every attached file, and take the page pictures of scanned PDFs when the model can see. Warnings
+    are printed, the first failure is raised; an encrypted PDF asks for its password when the terminal is interactive.
 
-    An encrypted PDF asks for its password when the terminal is interactive.
+    Args:
+        paths: the files.
+        err: where warnings and notes go.
+        page_limit: the most page pictures of a scanned PDF to send (``page_picture_limit``); 0 when the model
+            cannot see (a scanned PDF is then refused).
+
+    Returns:
+        The documents, and the page pictures (``report.pdf p.1``...) to send with the first message.
 
     Raises:
         DocumentError: a file could not be read (its subclasses say why).
     """
     documents: list[ExtractedDocument] = []
+    pictures: list[ImageRef] = []
     for path in paths:
-        password: str | None = None
-        tries = 0
-        while True:
-            try:
-                document = extract_document(path, password=password, on_progress=_progress(path.name, err))
-                break
-            except EncryptedDocumentError as exc:
-                tries += 1
-                if not sys.stdin.isatty() or tries > _PASSWORD_TRIES:
-                    raise
-                err.write(f"hearth: {exc.message}\n")
-                password = getpass.getpass(f"Password for {path.name}: ")
+        try:
+            document = _extract(path, err)
+        except NoTextLayerError as exc:
+            if not page_limit:
+                raise NoTextLayerError(exc.message, page_count=exc.page_count, name=exc.name,
+                                       hint="Give the model its vision file (--mmproj) to send the pages as "
+                                            "pictures, or run the PDF through OCR first.") from exc
+            pages, notes = page_pictures(path.name, read_document_file(path), page_limit)
+            err.write(f"{path.name} has no text: sending {len(pages):,} of its {exc.page_count:,} "
+                      f"page{'s' if exc.page_count != 1 else ''} to the model as pictures.\n")
+            for note in notes:
+                err.write(f"hearth: {note}\n")
+            pictures.extend(image_ref(page.image, f"{path.name} p.{page.page}") for page in pages)
+            continue
         for warning in document.warnings:
             err.write(f"hearth: {warning}\n")
         documents.append(document)
-    return documents
+    return documents, pictures
+
+
+def _extract(path: Path, err: TextIO) -> ExtractedDocument:
+    password: str | None = None
+    tries = 0
+    while True:
+        try:
+            return extract_document(path, password=password, on_progress=_progress(path.name, err))
+        except EncryptedDocumentError as exc:
+            tries += 1
+            if not sys.stdin.isatty() or tries > _PASSWORD_TRIES:
+                raise
+            err.write(f"hearth: {exc.message}\n")
+            password = getpass.getpass(f"Password for {path.name}: ")
 
 
 def format_report(result: RetrievalResult) -> str:

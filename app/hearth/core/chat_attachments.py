@@ -179,7 +179,7 @@ def page_pictures(
     notes = list(pictures.warnings)
     if pictures.page_count > limit:
         notes.append(f"{limit:,} of the {pictures.page_count:,} pages of {name} went as pictures (the first ones): "
-                     "the model's context holds no more. A larger context size in Settings takes more.")
+                     "the model's context holds no more (a larger context size takes more).")
     return list(pictures.images), notes
 
 
