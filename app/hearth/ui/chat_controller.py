@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -24,15 +23,13 @@ from hearth.core.chat_attachments import (
     AttachmentSource,
     DocumentCache,
     PreparedAttachments,
-    branch_documents,
     page_picture_limit,
     page_pictures_question,
     prepare_attachments,
-    question_with_documents,
     retrieval_from_run_extra,
 )
+from hearth.core.chat_prompt import engine_messages
 from hearth.core.engine import AnswerStats
-from hearth.core.engine.media import image_file_ref
 from hearth.core.errors import HearthError, NoTextLayerError, NoVisionError
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
@@ -243,7 +240,7 @@ class ChatController(QObject):
         log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
-        offered = isinstance(error, NoTextLayerError) and self._offer_page_pictures(error, text, attachments)
+        offered = self._offer_page_pictures(error, text, attachments) if isinstance(error, NoTextLayerError) else None
         if offered is True:
             return
         self._store.set_state(UNSENT_KEY, None)
@@ -567,57 +564,6 @@ class ChatController(QObject):
             sources=sources,
             cut_off=cut_off,
         )
-
-
-def engine_messages(
-    store: Store,
-    answer: Message,
-    history: Sequence[Message],
-    continue_last: bool,
-    *,
-    n_ctx: int,
-    answer_tokens: int,
-    documents: DocumentCache | None = None,
-) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
-    """The conversation as the engine sees it: system prompt, history, and the latest question with any document
-    passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
-    store may be used from any thread)."""
-    conv = store.conversations.get(answer.conversation_id)
-    out: list[dict[str, Any]] = []
-    if conv.system_prompt.strip():
-        out.append({"role": "system", "content": conv.system_prompt})
-    retrieval = None
-    last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
-    attached = branch_documents(store, history, documents)
-    for i, message in enumerate(history):
-        content = message.content
-        if i == last_user and attached:
-            earlier = "\n".join(m.content for m in history[:i])
-            content, retrieval = question_with_documents(
-                message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
-                pinned=conv.whole_documents,
-            )
-        entry: dict[str, Any] = {"role": message.role.value, "content": content}
-        if message.role is Role.USER:
-            images = _image_refs(store, message)
-            if images:
-                entry["images"] = images
-        out.append(entry)
-    if continue_last:
-        out.append({"role": "assistant", "content": answer.content})
-    return out, retrieval
-
-
-def _image_refs(store: Store, message: Message) -> list[dict[str, Any]]:
-    """The pictures attached to a user message, as the engine reads them (the stored, prepared copies)."""
-    refs = []
-    for attachment in store.attachments.for_message(message.id, contents=False):
-        if attachment.file.reference != IMAGE_REFERENCE:
-            continue
-        path = store.attachments.path_of(attachment.file)
-        if path is not None:
-            refs.append(dict(image_file_ref(path, sha256=attachment.file.sha256, name=attachment.file_name)))
-    return refs
 
 
 def _kind(name: str) -> str:
