@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hearth.core.starter import ensure_starter_model
-from tests.fixtures.documents import encrypt_pdf, make_docx, make_large_text, make_pdf, report_pages
+from tests.fixtures.documents import encrypt_pdf, make_docx, make_large_text, make_pdf, meeting_notes, report_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSEMBLED = Path("/tmp/gemma.gguf")  # the starter model, when a previous run already assembled it here
@@ -65,3 +65,23 @@ def test_an_encrypted_attachment_fails_before_the_model_loads(tmp_path: Path, mo
     assert run.returncode == 1
     assert "locked.pdf is protected with a password" in run.stderr
     assert "Enter the document's password" in run.stderr
+
+
+def test_attach_whole_sends_the_document_whole_when_the_context_allows(tmp_path: Path, model: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    notes = tmp_path / "notes.txt"
+    notes.write_text(meeting_notes())
+    question = ("--prompt", "What did the committee decide?", "--max-tokens", "8", "--temperature", "0",
+                "--ctx", "2048")
+    plain = _hearth("chat", "--model", str(model), "--attach", str(pdf), "--attach", str(notes), *question)
+    assert plain.returncode == 0, plain.stderr
+    assert "notes.txt: 1 of 6 passages" in plain.stderr
+    whole = _hearth("chat", "--model", str(model), "--attach", str(pdf), "--attach-whole", str(notes), *question)
+    assert whole.returncode == 0, whole.stderr
+    assert "notes.txt: whole document (pinned)" in whole.stderr
+    assert "report.pdf: " in whole.stderr and " of 60 passages" in whole.stderr
+    too_long = _hearth("chat", "--model", str(model), "--attach-whole", str(pdf), *question)
+    assert too_long.returncode == 0, too_long.stderr
+    assert "report.pdf: pinned, but too long for this model's context: " in too_long.stderr
+    assert "--attach-whole FILE" in _hearth("chat", "--help").stdout

@@ -1,14 +1,18 @@
-"""``hearth chat --image``: the real CLI and engine, the tiny Llama 4 with its projector, pictures the test draws."""
+"""``hearth chat --image`` and scanned PDFs: the real CLI and engine, the tiny Llama 4 with its projector, pictures and
+scans the test draws."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
+
+from tests.fixtures.documents import make_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
 _ORIENTATION = 0x0112
@@ -82,4 +86,33 @@ def test_bad_picture_and_bad_vision_file_are_messages(tiny_llama4_vision: Path, 
     run = _hearth("chat", "--model", str(tiny_llama4_vision), "--mmproj", str(tiny_llama4_vision), "--image",
                   str(photo), "--prompt", "?", home=hearth_home)
     assert run.returncode == 1 and "is a language model (llama4), not a vision file (mmproj)" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_scanned_pdf_goes_as_page_pictures_to_a_vision_model(tiny_llama4_vision: Path, tiny_mmproj: Path,
+                                                              tmp_path: Path, hearth_home: Path) -> None:
+    scan = tmp_path / "scan.pdf"
+    make_pdf([None, None, None], scan)
+    run = _hearth("chat", "--model", str(tiny_llama4_vision), "--mmproj", str(tiny_mmproj), "--attach", str(scan),
+                  "--prompt", "What do these pages say?", "--max-tokens", "8", "--temperature", "0", "--json",
+                  "--threads", "1", "--ctx", "8192", home=hearth_home)
+    assert run.returncode == 0, run.stderr
+    sent = re.search(r"scan\.pdf has no text: sending (\d+) of its 3 pages to the model as pictures\.", run.stderr)
+    assert sent is not None, run.stderr
+    pages = int(sent.group(1))
+    assert 1 <= pages < 3, "capped by the context"
+    assert f"{pages} of the 3 pages of scan.pdf went as pictures (the first ones)" in run.stderr
+    (stats,) = _stats(run.stdout)
+    assert stats["images"] == pages and isinstance(stats["image_tokens"], int) and stats["image_tokens"] > 4
+
+
+def test_scanned_pdf_without_a_vision_file_is_refused_with_what_to_do(tiny_llama4: Path, tmp_path: Path,
+                                                                      hearth_home: Path) -> None:
+    scan = tmp_path / "scan.pdf"
+    make_pdf([None, None, None], scan)
+    run = _hearth("chat", "--model", str(tiny_llama4), "--attach", str(scan), "--prompt", "What is this?",
+                  home=hearth_home)
+    assert run.returncode == 1
+    assert "hearth: scan.pdf has no text to read: its 3 pages are scanned pictures." in run.stderr
+    assert "Give the model its vision file (--mmproj) to send the pages as pictures" in run.stderr
     assert "Traceback" not in run.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine import EngineClient
@@ -20,6 +20,7 @@ from hearth.core.store import MessageStatus, Role, Store
 from hearth.ui.chat_controller import ChatController
 from hearth.ui.chat_view import ChatView
 from hearth.ui.main_window import MainWindow
+from hearth.ui.model_dialogs import Ask
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.workers import EngineBridge
 
@@ -45,17 +46,21 @@ class Harness:
         qtbot.waitUntil(lambda: not self.controller.busy, timeout=120_000)
 
 
+def _no_questions(_parent: QWidget, title: str, text: str) -> bool:
+    raise AssertionError(f"unexpected question: {title}: {text}")
+
+
 def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
-          mmproj: Path | None = None) -> Harness:
+          mmproj: Path | None = None, n_ctx: int = 2048, ask: Ask = _no_questions) -> Harness:
     store = store or Store.open(tmp_path / "hearth.db")
     bridge = EngineBridge(EngineClient())
-    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU",
+    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=n_ctx, summary="CPU",
                                                          mmproj_path=str(mmproj) if mmproj else None))
     params = [SamplingParams(temperature=0.0, max_tokens=24, seed=1)]
     view = ChatView()
 
     def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "")
+        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "", ask=ask)
 
     from hearth.core.settings import Settings
 
@@ -251,3 +256,156 @@ def test_image_to_a_text_only_model_is_refused_before_sending(qtbot: QtBot, harn
     assert harness.controller.branch() == []
     assert harness.window.composer.text() == "Describe this photo."
     assert [a.name for a in harness.window.composer.attachments] == ["photo.png"], "nothing the user gave is lost"
+
+
+def _document_choices(message_run_extra: dict[str, object]) -> dict[str, str]:
+    from hearth.core.chat_attachments import retrieval_from_run_extra
+
+    retrieval = retrieval_from_run_extra(message_run_extra)
+    assert retrieval is not None
+    return {choice.name: choice.summary for choice in retrieval.choices}
+
+
+def test_a_document_pinned_always_whole_goes_whole(qtbot: QtBot, harness: Harness, tmp_path: Path) -> None:
+    from tests.fixtures.documents import make_pdf, meeting_notes, report_pages
+
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    notes = tmp_path / "notes.txt"
+    notes.write_text(meeting_notes())
+    notices: list[str] = []
+    harness.controller.notice.connect(lambda notice: notices.append(notice.text))
+    harness.window.composer.add_files([notes, pdf])
+    harness.send(qtbot, "What did the committee decide?")
+    harness.wait_idle(qtbot)
+    user, answer = harness.controller.branch()
+    assert answer.run_info is not None
+    assert _document_choices(answer.run_info.extra)["notes.txt"].endswith(" of 6 passages"), "no room to go whole"
+    shown = harness.window.chat_view.message_widget(answer.id)
+    assert shown is not None and shown.sources_label.isVisibleTo(shown)
+    assert "notes.txt: " in shown.sources_label.text() and " of 6 passages" in shown.sources_label.text()
+
+    # The chip on the message: a menu button reachable with Tab, "Always send whole" in its menu and context menu.
+    sha = {a.file_name: a.file.sha256 for a in harness.store.attachments.for_message(user.id)}
+    widget = harness.window.chat_view.message_widget(user.id)
+    assert widget is not None and widget.attachment_row is not None
+    chip = widget.attachment_row.chips[0]
+    action = widget.attachment_row.whole_action(sha["notes.txt"])
+    assert action is not None and action.text() == "Always send whole" and not action.isChecked()
+    assert chip.focusPolicy() & Qt.FocusPolicy.TabFocus and action in chip.actions()
+    assert widget.attachment_row.whole_action(sha["report.pdf"]) is not None
+    action.trigger()
+    assert harness.store.conversations.get(user.conversation_id).whole_documents == (sha["notes.txt"],)
+    assert widget.attachment_row.chips[0] is chip, "the chip is updated in place (keyboard focus stays)"
+    assert action.isChecked() and "📌" in chip.text() and "always sent whole" in chip.accessibleName()
+
+    harness.send(qtbot, "And what about the budget?")
+    harness.wait_idle(qtbot)
+    second = harness.controller.branch()[-1]
+    assert second.run_info is not None
+    assert _document_choices(second.run_info.extra)["notes.txt"] == "whole document (pinned)"
+    shown = harness.window.chat_view.message_widget(second.id)
+    assert shown is not None and "notes.txt: whole document (pinned)" in shown.sources_label.text()
+    assert not notices
+
+    # The report cannot go whole in a 2,048-token context: the answer and a notice say so.
+    report_action = widget.attachment_row.whole_action(sha["report.pdf"])
+    assert report_action is not None
+    report_action.trigger()
+    harness.send(qtbot, "Summarize the report.")
+    harness.wait_idle(qtbot)
+    third = harness.controller.branch()[-1]
+    assert third.run_info is not None
+    summary = _document_choices(third.run_info.extra)["report.pdf"]
+    assert summary.startswith("pinned, but too long for this model's context: ")
+    shown = harness.window.chat_view.message_widget(third.id)
+    assert shown is not None and f"report.pdf: {summary}" in shown.sources_label.text()
+    assert any("report.pdf is set to always go whole, but it is too long" in text for text in notices)
+
+    # Remembered with the conversation: reopened, the chips still show the pins.
+    harness.window.open_conversation(user.conversation_id)
+    reopened = harness.window.chat_view.messages()[0].attachments
+    assert [(c.name, c.whole) for c in reopened] == [("notes.txt", True), ("report.pdf", True)]
+
+
+def test_scanned_pdf_pages_go_as_pictures_to_a_vision_model(qtbot: QtBot, tmp_path: Path, tiny_llama4_vision: Path,
+                                                            tiny_mmproj: Path) -> None:
+    from tests.fixtures.documents import make_pdf
+
+    questions: list[tuple[str, str]] = []
+
+    def accept(_parent: QWidget, title: str, text: str) -> bool:
+        questions.append((title, text))
+        return True
+
+    h = build(qtbot, tmp_path, tiny_llama4_vision, mmproj=tiny_mmproj, n_ctx=8192, ask=accept)
+    notices: list[str] = []
+    h.controller.notice.connect(lambda notice: notices.append(notice.text))
+    try:
+        scan = tmp_path / "scan.pdf"
+        make_pdf([None, None, None], scan)
+        h.window.composer.add_files([scan])
+        h.send(qtbot, "What do these pages say?")
+        h.wait_idle(qtbot)
+        assert questions == [("Send the pages as pictures?",
+                              "scan.pdf has no text: its 3 pages are scanned pictures. Send the pages as pictures to "
+                              "the model? The model's context holds the first 2; the other 1 will be left out.")]
+        user, answer = h.controller.branch()
+        assert user.content == "What do these pages say?"
+        attached = h.store.attachments.for_message(user.id)
+        assert [a.file_name for a in attached] == ["scan.pdf p.1", "scan.pdf p.2"]
+        assert all(a.file.mime == "image/png" for a in attached)
+        assert answer.status is MessageStatus.COMPLETE
+        assert answer.run_info is not None and (answer.run_info.tokens or 0) > 0
+        chips = h.window.chat_view.messages()[0].attachments
+        assert [(c.name, c.kind) for c in chips] == [("scan.pdf p.1", "image"), ("scan.pdf p.2", "image")]
+        assert any("2 of the 3 pages of scan.pdf went as pictures" in text for text in notices)
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()
+
+
+def test_declining_page_pictures_keeps_the_message(qtbot: QtBot, tmp_path: Path, tiny_llama4_vision: Path,
+                                                   tiny_mmproj: Path) -> None:
+    from tests.fixtures.documents import make_pdf
+
+    asked: list[str] = []
+
+    def decline(_parent: QWidget, _title: str, text: str) -> bool:
+        asked.append(text)
+        return False
+
+    h = build(qtbot, tmp_path, tiny_llama4_vision, mmproj=tiny_mmproj, ask=decline)
+    try:
+        scan = tmp_path / "scan.pdf"
+        make_pdf([None], scan)
+        h.window.composer.add_files([scan])
+        h.send(qtbot, "Read this scan.")
+        h.wait_idle(qtbot)
+        assert asked == ["scan.pdf has no text: its page is a scanned picture. Send the pages as pictures to the "
+                         "model?"]
+        assert h.controller.branch() == [] and h.store.conversations.count() == 0
+        assert h.window.composer.text() == "Read this scan."
+        assert [a.name for a in h.window.composer.attachments] == ["scan.pdf"], "nothing the user gave is lost"
+        assert h.store.get_state("unsent_message") is None
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()
+
+
+def test_scanned_pdf_to_a_text_only_model_says_what_to_do(qtbot: QtBot, harness: Harness, tmp_path: Path) -> None:
+    from tests.fixtures.documents import make_pdf
+
+    scan = tmp_path / "scan.pdf"
+    make_pdf([None, None], scan)
+    harness.window.composer.add_files([scan])
+    with qtbot.waitSignal(harness.controller.notice) as notice:
+        harness.send(qtbot, "Read this scan.")
+    assert notice.args[0].text.startswith("scan.pdf has no text to read: its 2 pages are scanned pictures.")
+    assert notice.args[0].hint.startswith("Load a model that can see images to read its pages")
+    harness.wait_idle(qtbot)
+    assert harness.controller.branch() == []
+    assert harness.window.composer.text() == "Read this scan."
+    assert [a.name for a in harness.window.composer.attachments] == ["scan.pdf"]

@@ -9,15 +9,19 @@ import pytest
 from PIL import Image
 
 from hearth.core.chat_attachments import (
+    MAX_PAGE_PICTURES,
     AttachmentSource,
     branch_documents,
+    branch_images,
     cached_document,
+    page_picture_limit,
+    page_pictures_question,
     prepare_attachments,
     question_with_documents,
 )
-from hearth.core.errors import DocumentError
+from hearth.core.errors import DocumentError, NoTextLayerError
 from hearth.core.store import Store
-from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, report_pages
+from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, meeting_notes, report_pages
 
 
 @pytest.fixture()
@@ -87,3 +91,72 @@ def test_encrypted_pdf_is_refused_in_words(store: Store, tmp_path: Path) -> None
 def test_vanished_file(store: Store, tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="no longer there"):
         prepare_attachments(store, [AttachmentSource("gone.pdf", tmp_path / "gone.pdf")])
+
+
+def test_a_document_pinned_whole_in_the_conversation_goes_whole(store: Store, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    make_pdf(report_pages(30), pdf)
+    notes = tmp_path / "notes.txt"
+    notes.write_text(meeting_notes())
+    prepared = prepare_attachments(store, [AttachmentSource("notes.txt", notes), AttachmentSource("report.pdf", pdf)])
+    conv = store.conversations.create()
+    store.messages.add_user_message(conv.id, "What did the committee decide?", attachments=prepared.new)
+    documents = branch_documents(store, store.messages.active_branch(conv.id))
+
+    def ask() -> dict[str, str]:
+        pinned = store.conversations.get(conv.id).whole_documents
+        _text, result = question_with_documents("What did the committee decide?", documents, n_ctx=2048,
+                                                answer_tokens=24, history_text="", pinned=pinned)
+        assert result is not None
+        return {choice.name: choice.summary for choice in result.choices}
+
+    # Too big to go whole beside the report by default: a fair share of passages each.
+    assert ask()["notes.txt"] == "1 of 6 passages"
+    notes_sha, report_sha = (new.sha256 for new in prepared.new)
+    store.conversations.set_whole_document(conv.id, notes_sha, True)
+    pinned_notes = ask()
+    assert pinned_notes["notes.txt"] == "whole document (pinned)"
+    assert pinned_notes["report.pdf"].endswith(" of 60 passages"), "the report gets what is left"
+    store.conversations.set_whole_document(conv.id, report_sha, True)
+    assert ask()["report.pdf"] == f"pinned, but too long for this model's context: {pinned_notes['report.pdf']}"
+    store.conversations.set_whole_document(conv.id, notes_sha, False)
+    store.conversations.set_whole_document(conv.id, report_sha, False)
+    assert ask()["notes.txt"] == "1 of 6 passages"
+
+
+def test_a_scanned_pdf_goes_as_its_page_pictures(store: Store, tmp_path: Path) -> None:
+    scan = tmp_path / "scan.pdf"
+    make_pdf([None, None, None], scan)
+    with pytest.raises(NoTextLayerError) as scanned:
+        prepare_attachments(store, [AttachmentSource("scan.pdf", scan)])
+    assert scanned.value.name == "scan.pdf" and scanned.value.page_count == 3
+    assert page_pictures_question("scan.pdf", 3, 2) == (
+        "scan.pdf has no text: its 3 pages are scanned pictures. Send the pages as pictures to the model? "
+        "The model's context holds the first 2; the other 1 will be left out.")
+
+    progress: list[tuple[str, float]] = []
+    prepared = prepare_attachments(store, [AttachmentSource("scan.pdf", scan, as_pages=True)], page_limit=2,
+                                   on_progress=lambda n, f: progress.append((n, f)))
+    assert [new.file_name for new in prepared.new] == ["scan.pdf p.1", "scan.pdf p.2"]
+    assert [(i.width, i.height, i.mime) for i in prepared.images] == [(120, 160, "image/png")] * 2
+    assert prepared.documents == [] and progress[-1] == ("scan.pdf", 1.0)
+    assert prepared.notes == ["2 of the 3 pages of scan.pdf went as pictures (the first ones): the model's context "
+                              "holds no more (a larger context size takes more)."]
+    conv = store.conversations.create()
+    user = store.messages.add_user_message(conv.id, "What do the pages say?", attachments=prepared.new)
+    assert branch_images(store, user) == [image.data for image in prepared.images]
+    assert branch_documents(store, [user]) == [], "page pictures are not documents"
+
+
+def test_page_pictures_are_capped_by_the_context() -> None:
+    assert page_picture_limit(2048) == 1
+    assert page_picture_limit(8192) == 2
+    assert page_picture_limit(32768) == 11
+    assert page_picture_limit(1_000_000) == MAX_PAGE_PICTURES
+
+
+def test_a_pdf_with_no_page_pictures_is_refused_in_words(store: Store, tmp_path: Path) -> None:
+    text = tmp_path / "text.pdf"
+    make_pdf(["Only words here."], text)
+    with pytest.raises(DocumentError, match=r"None of the pages of text\.pdf has a picture"):
+        prepare_attachments(store, [AttachmentSource("text.pdf", text, as_pages=True)])

@@ -189,3 +189,19 @@ def test_purge_deleted_respects_the_age(tmp_path: Path) -> None:
         store.conversations.delete(b.id)
         assert store.conversations.purge_deleted(older_than_s=3) == [a.id]
         assert [c.id for c in store.conversations.deleted()] == [b.id]
+
+
+def test_documents_pinned_whole_are_kept_in_the_settings_snapshot(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        conv = store.conversations.create(settings={"temperature": 0.6})
+        assert conv.whole_documents == ()
+        store.conversations.set_whole_document(conv.id, "a" * 64, True)
+        store.conversations.set_whole_document(conv.id, "b" * 64, True)
+        store.conversations.set_whole_document(conv.id, "a" * 64, True)  # twice is once
+        store.conversations.set_whole_document(conv.id, "b" * 64, False)
+        with pytest.raises(StoreNotFoundError):
+            store.conversations.set_whole_document(conv.id + 1, "a" * 64, True)
+    with open_store(tmp_path) as store:
+        again = store.conversations.get(conv.id)
+        assert again.whole_documents == ("a" * 64,)
+        assert again.settings["temperature"] == 0.6, "the rest of the snapshot is kept"

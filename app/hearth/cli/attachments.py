@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hearth.core.documents import ExtractedDocument, extract_document
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE
-from hearth.core.errors import EncryptedDocumentError
+from hearth.core.chat_attachments import page_pictures
+from hearth.core.documents import ExtractedDocument, extract_document, read_document_file
+from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref
+from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
 from hearth.core.retrieval import (
     RetrievalResult,
     TokenCounter,
@@ -42,32 +43,58 @@ def _progress(name: str, err: TextIO) -> Callable[[int, int], None]:
     return report
 
 
-def load_attachments(paths: Sequence[Path], *, err: TextIO) -> list[ExtractedDocument]:
-    """Extract every attached file; warnings are printed, the first failure is raised.
+def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
+                     ) -> tuple[list[ExtractedDocument], list[ImageRef]]:
+    """Extract every attached file, and take the page pictures of scanned PDFs when the model can see. Warnings
+    are printed, the first failure is raised; an encrypted PDF asks for its password when the terminal is interactive.
 
-    An encrypted PDF asks for its password when the terminal is interactive.
+    Args:
+        paths: the files.
+        err: where warnings and notes go.
+        page_limit: the most page pictures of a scanned PDF to send (``page_picture_limit``); 0 when the model
+            cannot see (a scanned PDF is then refused).
+
+    Returns:
+        The documents, and the page pictures (``report.pdf p.1``...) to send with the first message.
 
     Raises:
         DocumentError: a file could not be read (its subclasses say why).
     """
     documents: list[ExtractedDocument] = []
+    pictures: list[ImageRef] = []
     for path in paths:
-        password: str | None = None
-        tries = 0
-        while True:
-            try:
-                document = extract_document(path, password=password, on_progress=_progress(path.name, err))
-                break
-            except EncryptedDocumentError as exc:
-                tries += 1
-                if not sys.stdin.isatty() or tries > _PASSWORD_TRIES:
-                    raise
-                err.write(f"hearth: {exc.message}\n")
-                password = getpass.getpass(f"Password for {path.name}: ")
+        try:
+            document = _extract(path, err)
+        except NoTextLayerError as exc:
+            if not page_limit:
+                raise NoTextLayerError(exc.message, page_count=exc.page_count, name=exc.name,
+                                       hint="Give the model its vision file (--mmproj) to send the pages as "
+                                            "pictures, or run the PDF through OCR first.") from exc
+            pages, notes = page_pictures(path.name, read_document_file(path), page_limit)
+            err.write(f"{path.name} has no text: sending {len(pages):,} of its {exc.page_count:,} "
+                      f"page{'s' if exc.page_count != 1 else ''} to the model as pictures.\n")
+            for note in notes:
+                err.write(f"hearth: {note}\n")
+            pictures.extend(image_ref(page.image, f"{path.name} p.{page.page}") for page in pages)
+            continue
         for warning in document.warnings:
             err.write(f"hearth: {warning}\n")
         documents.append(document)
-    return documents
+    return documents, pictures
+
+
+def _extract(path: Path, err: TextIO) -> ExtractedDocument:
+    password: str | None = None
+    tries = 0
+    while True:
+        try:
+            return extract_document(path, password=password, on_progress=_progress(path.name, err))
+        except EncryptedDocumentError as exc:
+            tries += 1
+            if not sys.stdin.isatty() or tries > _PASSWORD_TRIES:
+                raise
+            err.write(f"hearth: {exc.message}\n")
+            password = getpass.getpass(f"Password for {path.name}: ")
 
 
 def format_report(result: RetrievalResult) -> str:
@@ -88,6 +115,7 @@ def build_attachment_context(
     question: str,
     budget_tokens: int,
     count_tokens: TokenCounter = estimate_tokens,
+    pinned: Collection[str] = (),
 ) -> tuple[str, str]:
     """The user message carrying the attachments, and the report of what it used.
 
@@ -96,11 +124,12 @@ def build_attachment_context(
         question: the user's question.
         budget_tokens: tokens the user message may take.
         count_tokens: a token counter (the estimate by default).
+        pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
 
     Returns:
         (user message text with the labelled passages and the question, report for stderr).
     """
-    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens)
+    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens, pinned=pinned)
     return build_prompt(result), format_report(result)
 
 
@@ -112,10 +141,13 @@ class AttachmentPrompter:
         n_ctx: the model's context size as loaded.
         max_tokens: the longest answer asked for (the engine keeps ``min(max_tokens, n_ctx / 4)`` for it).
         err: where the report of used passages goes.
+        pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
     """
 
-    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO) -> None:
+    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO,
+                 pinned: Collection[str] = ()) -> None:
         self.documents = list(documents)
+        self.pinned = frozenset(pinned)
         self.n_ctx = n_ctx
         self.answer_tokens = min(max_tokens, n_ctx // 4)
         self.err = err
@@ -136,7 +168,8 @@ class AttachmentPrompter:
 
     def compose(self, question: str, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""
-        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens))
+        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens),
+                                                pinned=self.pinned)
         self.err.write(report + "\n")
         self.err.flush()
         return text

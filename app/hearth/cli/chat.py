@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from hearth.cli.attachments import AttachmentPrompter, load_attachments
+from hearth.cli.attachments import AttachmentPrompter, read_attachments
 from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
@@ -20,6 +20,7 @@ from hearth.cli.common import (
     plan_from_args,
     print_error,
 )
+from hearth.core.chat_attachments import page_picture_limit
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
@@ -45,7 +46,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
     parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
-                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); repeatable")
+                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a scanned "
+                             "PDF goes as its page pictures when --mmproj is given; repeatable")
+    parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
+                        help="like --attach, but the whole document is sent when the model's context allows, "
+                             "instead of the passages that match the question; repeatable")
     parser.add_argument("--image", type=Path, action="append", default=[], metavar="FILE",
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
@@ -143,8 +148,12 @@ def run(args: argparse.Namespace) -> int:
     )
     # Attachments and pictures are read before the model loads, so a bad file fails fast.
     try:
-        documents = load_attachments(args.attach, err=err)
-        images = load_images(args.image, err=err)
+        page_limit = page_picture_limit(plan.n_ctx) if args.mmproj else 0
+        documents, page_images = read_attachments(args.attach, err=err, page_limit=page_limit)
+        whole, whole_pages = read_attachments(args.attach_whole, err=err, page_limit=page_limit)
+        pinned = {d.sha256 for d in whole}
+        documents += whole
+        images = load_images(args.image, err=err) + page_images + whole_pages
         if images and not args.mmproj:
             raise no_vision_error()
     except HearthError as exc:
@@ -166,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
         messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
-        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err)
-                    if documents else None)
+        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err,
+                                       pinned=pinned) if documents else None)
         if args.prompt is not None:
             return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
         return _interactive(client, messages, params, args.json, out, err, prompter, images)

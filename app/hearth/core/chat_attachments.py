@@ -2,12 +2,14 @@
 
 Documents are copied into the store (by content), read with ``hearth.core.documents`` the first time their content
 is seen, and the reading is kept with the stored file so a re-opened conversation never reads them again. Images are
-prepared (orientation, size, metadata stripped) and kept as the pixels that are sent.
+prepared (orientation, size, metadata stripped) and kept as the pixels that are sent. A scanned PDF (no text to read)
+can go to a vision model as its page pictures instead: each page is kept like an attached image ("report.pdf p.1").
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
 import threading
@@ -19,25 +21,38 @@ from typing import Any
 from hearth.core.documents import (
     DocumentKind,
     ExtractedDocument,
+    PageImage,
     detect,
     extract_bytes,
+    pdf_page_images,
     read_document_file,
 )
+from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE
+from hearth.core.errors import DocumentError
 from hearth.core.images import PreparedImage, prepare_image_bytes
 from hearth.core.retrieval import RetrievalResult, attachment_budget, build_prompt, estimate_tokens, select_context
 from hearth.core.store import Message, NewAttachment, Store, StoredFile
 
 EXTRACTOR = "hearth.documents/1"
 IMAGE_REFERENCE = "image"
+# The most page pictures of a scanned PDF sent with one message, however large the context.
+MAX_PAGE_PICTURES = 16
 
 
 @dataclass(frozen=True)
 class AttachmentSource:
-    """What the user attached: a file on disk, or bytes from a paste."""
+    """What the user attached: a file on disk, or bytes from a paste.
+
+    Attributes:
+        name: the name shown.
+        path, data: where its bytes are (one of them).
+        as_pages: a scanned PDF, to send as the pictures of its pages (to a vision model).
+    """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
+    as_pages: bool = False
 
 
 @dataclass
@@ -48,11 +63,13 @@ class PreparedAttachments:
         new: what to link to the user message.
         documents: the documents' text, for retrieval.
         images: prepared images to send to a vision model.
+        notes: what the user should know, in plain words (page pictures left out, pages without a picture).
     """
 
     new: list[NewAttachment] = field(default_factory=list)
     documents: list[ExtractedDocument] = field(default_factory=list)
     images: list[PreparedImage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 Progress = Callable[[str, float], None]
@@ -65,8 +82,17 @@ def prepare_attachments(
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
     passwords: dict[str, str] | None = None,
+    page_limit: int = MAX_PAGE_PICTURES,
 ) -> PreparedAttachments:
     """Store, read and prepare attachments (call from a worker thread).
+
+    Args:
+        store: where the files and their readings are kept.
+        sources: what the user attached.
+        on_progress: called with (name, fraction done).
+        cancel: set to stop reading.
+        passwords: per name, the password of an encrypted document.
+        page_limit: the most page pictures of a scanned PDF (``as_pages``) to send (see ``page_picture_limit``).
 
     Raises:
         DocumentError: a file could not be read (its subclass says why: encrypted, scanned, too large...).
@@ -79,12 +105,20 @@ def prepare_attachments(
         # Read once: what is detected, read and stored is the same content, even if the file changes meanwhile
         # (and a zip-based document is detected from all of it, not from its first bytes).
         data = source.data if source.data is not None else read_document_file(_path(source))
+        if source.as_pages:
+            pages, notes = page_pictures(source.name, data, page_limit, cancel=cancel,
+                                         password=(passwords or {}).get(source.name),
+                                         on_progress=functools.partial(_report_pages, report, source.name))
+            for page in pages:
+                stored = _store_image(store, page.image)
+                prepared.images.append(page.image)
+                prepared.new.append(NewAttachment(stored.sha256, f"{source.name} p.{page.page}"))
+            prepared.notes.extend(notes)
+            report(source.name, 1.0)
+            continue
         if detect(source.name, data).kind is DocumentKind.IMAGE:
             image = prepare_image_bytes(data, source.name)
-            suffix = ".jpg" if image.mime == "image/jpeg" else ".png"
-            stored = store.attachments.store_bytes(image.data, suffix=suffix, mime=image.mime)
-            store.attachments.set_extraction(stored.sha256, text=None, reference=IMAGE_REFERENCE,
-                                             extractor="hearth.images/1")
+            stored = _store_image(store, image)
             prepared.images.append(image)
         else:
             document, stored = _document(store, source.name, data, report, cancel,
@@ -93,6 +127,61 @@ def prepare_attachments(
         prepared.new.append(NewAttachment(stored.sha256, source.name))
         report(source.name, 1.0)
     return prepared
+
+
+def _report_pages(report: Progress, name: str, done: int, total: int) -> None:
+    report(name, done / max(total, 1))
+
+
+def _store_image(store: Store, image: PreparedImage) -> StoredFile:
+    suffix = ".jpg" if image.mime == "image/jpeg" else ".png"
+    stored = store.attachments.store_bytes(image.data, suffix=suffix, mime=image.mime)
+    return store.attachments.set_extraction(stored.sha256, text=None, reference=IMAGE_REFERENCE,
+                                            extractor="hearth.images/1")
+
+
+def page_picture_limit(n_ctx: int) -> int:
+    """How many page pictures of a scanned PDF to send with one message: what half the model's context holds
+    (a picture takes up to ``IMAGE_TOKENS_ESTIMATE`` positions), at least one, at most ``MAX_PAGE_PICTURES``."""
+    return max(1, min(MAX_PAGE_PICTURES, n_ctx // 2 // IMAGE_TOKENS_ESTIMATE))
+
+
+def page_pictures_question(name: str, page_count: int, limit: int) -> str:
+    """What to ask before sending a scanned PDF's pages as pictures."""
+    pages = f"its {page_count:,} pages are scanned pictures" if page_count != 1 else "its page is a scanned picture"
+    question = f"{name} has no text: {pages}. Send the pages as pictures to the model?"
+    if page_count > limit:
+        question += (f" The model's context holds the first {limit:,}; the other {page_count - limit:,} will be "
+                     "left out.")
+    return question
+
+
+def page_pictures(
+    name: str,
+    data: bytes,
+    limit: int,
+    *,
+    password: str | None = None,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[PageImage], list[str]]:
+    """The pictures of a scanned PDF's first ``limit`` pages, and notes in plain words (pages left out, pages
+    without a usable picture).
+
+    Raises:
+        DocumentError: no page has a picture that can be sent, or the PDF cannot be opened (its subclass says why).
+    """
+    should_cancel = cancel.is_set if cancel is not None else None
+    pictures = pdf_page_images(name, data, range(1, limit + 1), password=password, on_progress=on_progress,
+                               should_cancel=should_cancel)
+    if not pictures.images:
+        raise DocumentError(f"None of the pages of {name} has a picture that can be sent.",
+                            hint="Run the PDF through OCR first, then attach the result.")
+    notes = list(pictures.warnings)
+    if pictures.page_count > limit:
+        notes.append(f"{limit:,} of the {pictures.page_count:,} pages of {name} went as pictures (the first ones): "
+                     "the model's context holds no more (a larger context size takes more).")
+    return list(pictures.images), notes
 
 
 def _document(

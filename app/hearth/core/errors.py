@@ -146,14 +146,21 @@ class EncryptedDocumentError(DocumentError):
 
 
 class NoTextLayerError(DocumentError):
-    """A PDF has pages but no text to read (a scan); its page images can go to a vision model instead."""
+    """A PDF has pages but no text to read (a scan); its page images can go to a vision model instead.
+
+    Attributes:
+        page_count: the PDF's pages.
+        name: the file's name as attached ("" when not known).
+    """
 
     title = "This PDF has no text to read"
     needs_ocr = True
 
-    def __init__(self, message: str, *, hint: str = "", details: str = "", page_count: int = 0) -> None:
+    def __init__(self, message: str, *, hint: str = "", details: str = "", page_count: int = 0,
+                 name: str = "") -> None:
         super().__init__(message, hint=hint, details=details)
         self.page_count = page_count
+        self.name = name
 
 
 class CorruptDocumentError(DocumentError):

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -24,20 +23,21 @@ from hearth.core.chat_attachments import (
     AttachmentSource,
     DocumentCache,
     PreparedAttachments,
-    branch_documents,
+    page_picture_limit,
+    page_pictures_question,
     prepare_attachments,
-    question_with_documents,
     retrieval_from_run_extra,
 )
+from hearth.core.chat_prompt import engine_messages
 from hearth.core.engine import AnswerStats
-from hearth.core.engine.media import image_file_ref
-from hearth.core.errors import HearthError, NoVisionError
-from hearth.core.retrieval import RetrievalResult, extract_citations
+from hearth.core.errors import HearthError, NoTextLayerError, NoVisionError
+from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat_view import ChatView
 from hearth.ui.composer import PendingAttachment, attachment_for_path
 from hearth.ui.message_types import AttachmentChip, Citation, MessageView
+from hearth.ui.model_dialogs import Ask, ask_user
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import info, notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
@@ -68,6 +68,9 @@ class _Answer:
 class ChatController(QObject):
     """Connects the chat view and composer to the store and the engine.
 
+    A scanned PDF (no text to read) attached while a model that can see is loaded: ``ask`` puts a yes/no question
+    (tests pass their answer), and on yes its pages go with the message as pictures.
+
     Signals:
         conversation_changed(object): the id of the conversation on screen (None for a new, empty one).
         busy_changed(bool): an answer started or ended.
@@ -94,6 +97,7 @@ class ChatController(QObject):
         view: ChatView,
         sampling_for: Callable[[], SamplingParams],
         system_prompt_for: Callable[[], str],
+        ask: Ask = ask_user,
     ) -> None:
         super().__init__()
         self._store = store
@@ -109,6 +113,8 @@ class ChatController(QObject):
         self._branch: list[Message] = []
         self._documents = DocumentCache()
         self._pending_send: tuple[str, list[PendingAttachment]] = ("", [])
+        self._pending_pages: frozenset[str] = frozenset()
+        self._ask = ask
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
@@ -121,6 +127,7 @@ class ChatController(QObject):
         view.regenerate_requested.connect(self.regenerate)
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
+        view.whole_requested.connect(self.set_document_whole)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -177,7 +184,13 @@ class ChatController(QObject):
         if not attachments:
             self._send_prepared(text, PreparedAttachments())
             return
-        sources = [AttachmentSource(a.name, a.path, a.data) for a in attachments]
+        self._prepare(text, list(attachments), frozenset())
+
+    def _prepare(self, text: str, attachments: list[PendingAttachment], as_pages: frozenset[str]) -> None:
+        """Read the attachments in the background, then send; ``as_pages`` names scanned PDFs sent as pictures."""
+        info = self._session.info
+        page_limit = page_picture_limit(info.n_ctx if info else 4096)
+        sources = [AttachmentSource(a.name, a.path, a.data, as_pages=a.name in as_pages) for a in attachments]
         self._store.set_state(UNSENT_KEY, {
             "conversation_id": self.conversation_id, "text": text,
             "files": [str(a.path) for a in attachments if a.path is not None],
@@ -189,7 +202,7 @@ class ChatController(QObject):
         self.status.emit(f"Reading {names}…")
 
         def work(report: Callable[[object], None]) -> object:
-            return prepare_attachments(store, sources, cancel=cancel,
+            return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit,
                                        on_progress=lambda name, fraction: report((name, fraction)))
 
         task = BackgroundTask(work, self)
@@ -197,7 +210,8 @@ class ChatController(QObject):
         task.finished.connect(self._on_preparing_finished)
         task.failed.connect(self._on_preparing_failed)
         self._preparing = task
-        self._pending_send = (text, list(attachments))
+        self._pending_send = (text, attachments)
+        self._pending_pages = as_pages
         self.busy_changed.emit(True)
         task.start()
 
@@ -214,6 +228,7 @@ class ChatController(QObject):
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
+        warnings += prepared.notes  # page pictures left out, pages without a picture
         if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
             more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
             self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
@@ -225,11 +240,32 @@ class ChatController(QObject):
         log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
+        offered = self._offer_page_pictures(error, text, attachments) if isinstance(error, NoTextLayerError) else None
+        if offered is True:
+            return
         self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
         self.restore_composer.emit(text, attachments)
-        self.notice.emit(notice_for(error if isinstance(error, BaseException) else HearthError(str(error))))
+        if offered is None:  # not offered: say why the message was not sent
+            self.notice.emit(notice_for(error if isinstance(error, BaseException) else HearthError(str(error))))
+
+    def _offer_page_pictures(self, error: NoTextLayerError, text: str, attachments: list[PendingAttachment]
+                             ) -> bool | None:
+        """Ask whether to send a scanned PDF's pages as pictures (only a model that can see is offered it).
+
+        Returns:
+            True: accepted, and the attachments are being prepared again; False: declined; None: not asked.
+        """
+        info = self._session.info
+        if not (info and info.vision) or error.name not in {a.name for a in attachments} - self._pending_pages:
+            return None
+        self.status.emit("")
+        question = page_pictures_question(error.name, error.page_count, page_picture_limit(info.n_ctx))
+        if not self._ask(self._view, "Send the pages as pictures?", question):
+            return False
+        self._prepare(text, attachments, self._pending_pages | {error.name})
+        return True
 
     def _finish_preparing(self) -> None:
         if self._preparing is not None:
@@ -312,6 +348,20 @@ class ChatController(QObject):
         self._branch = self._store.messages.select_sibling(message_id, offset)
         self._view.set_messages(self._views(self._branch))
 
+    @Slot(str, bool)
+    def set_document_whole(self, sha256: str, whole: bool) -> None:
+        """Pin a document of the conversation to go into the prompt whole ("Always send whole"), or unpin it.
+
+        The choice is kept with the conversation and used from the next answer on; the chips show it at once.
+        """
+        if self.conversation_id is None:
+            return
+        self._store.conversations.set_whole_document(self.conversation_id, sha256, whole)
+        pinned = frozenset(self._store.conversations.get(self.conversation_id).whole_documents)
+        for message in self._branch:
+            if message.role is Role.USER:
+                self._view.update_message(self._view_for(message, pinned))
+
     def stop(self) -> None:
         """Stop the answer now (the engine checks the flag every token and during prompt reading)."""
         if self._preparing is not None:
@@ -354,8 +404,17 @@ class ChatController(QObject):
 
     @Slot(int, object)
     def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
-        if self._answer is not None and request_id == self._answer.message_id:
-            self._answer.retrieval = retrieval if isinstance(retrieval, RetrievalResult) else None
+        if self._answer is None or request_id != self._answer.message_id:
+            return
+        self._answer.retrieval = retrieval if isinstance(retrieval, RetrievalResult) else None
+        for choice in self._answer.retrieval.choices if self._answer.retrieval else ():
+            if choice.pinned and choice.mode is not Mode.WHOLE:
+                sent = (f"{choice.passages_used:,} of its {choice.passages_total:,} passages were sent instead"
+                        if choice.mode is Mode.PASSAGES else "there was no room for any of it")
+                self.notice.emit(info(
+                    f"{choice.name} is set to always go whole, but it is too long for this model's context: {sent}. "
+                    "A larger context size in Settings, or a model with a longer context, can take it whole.",
+                    "Too long to send whole"))
 
     @Slot(int, str)
     def _on_worker_token(self, request_id: int, text: str) -> None:
@@ -446,19 +505,30 @@ class ChatController(QObject):
     # --- views ---------------------------------------------------------------------------------------------------
 
     def _views(self, branch: Sequence[Message]) -> list[MessageView]:
-        return [self._view_for(m) for m in branch]
+        pinned = self._whole_documents(branch[0].conversation_id) if branch else frozenset()
+        return [self._view_for(m, pinned) for m in branch]
 
-    def _view_for(self, message: Message) -> MessageView:
+    def _whole_documents(self, conversation_id: int) -> frozenset[str]:
+        try:
+            return frozenset(self._store.conversations.get(conversation_id).whole_documents)
+        except HearthError:
+            return frozenset()
+
+    def _view_for(self, message: Message, pinned: frozenset[str] | None = None) -> MessageView:
         index, count = self._store.messages.siblings(message.id)
+        if pinned is None:
+            pinned = self._whole_documents(message.conversation_id)
         attachments = tuple(
             AttachmentChip(a.file_name, a.file.size,
-                           "image" if a.file.reference == IMAGE_REFERENCE else _kind(a.file_name))
+                           "image" if a.file.reference == IMAGE_REFERENCE else _kind(a.file_name),
+                           a.file.sha256, a.file.sha256 in pinned)
             for a in self._store.attachments.for_message(message.id, contents=False)
         )
         stats = ""
         author = ""
         cut_off = False
         citations: tuple[Citation, ...] = ()
+        sources = ""
         run = message.run_info
         if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
             author = self._session.path.name.removesuffix(".gguf")
@@ -478,6 +548,7 @@ class ChatController(QObject):
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
                 citations = _citations(message.content, retrieval)
+                sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
             role=message.role.value,
@@ -490,57 +561,9 @@ class ChatController(QObject):
             author=author,
             attachments=attachments,
             citations=citations,
+            sources=sources,
             cut_off=cut_off,
         )
-
-
-def engine_messages(
-    store: Store,
-    answer: Message,
-    history: Sequence[Message],
-    continue_last: bool,
-    *,
-    n_ctx: int,
-    answer_tokens: int,
-    documents: DocumentCache | None = None,
-) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
-    """The conversation as the engine sees it: system prompt, history, and the latest question with any document
-    passages that fit. Runs on the engine's thread (the store may be used from any thread)."""
-    conv = store.conversations.get(answer.conversation_id)
-    out: list[dict[str, Any]] = []
-    if conv.system_prompt.strip():
-        out.append({"role": "system", "content": conv.system_prompt})
-    retrieval = None
-    last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
-    attached = branch_documents(store, history, documents)
-    for i, message in enumerate(history):
-        content = message.content
-        if i == last_user and attached:
-            earlier = "\n".join(m.content for m in history[:i])
-            content, retrieval = question_with_documents(
-                message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
-            )
-        entry: dict[str, Any] = {"role": message.role.value, "content": content}
-        if message.role is Role.USER:
-            images = _image_refs(store, message)
-            if images:
-                entry["images"] = images
-        out.append(entry)
-    if continue_last:
-        out.append({"role": "assistant", "content": answer.content})
-    return out, retrieval
-
-
-def _image_refs(store: Store, message: Message) -> list[dict[str, Any]]:
-    """The pictures attached to a user message, as the engine reads them (the stored, prepared copies)."""
-    refs = []
-    for attachment in store.attachments.for_message(message.id, contents=False):
-        if attachment.file.reference != IMAGE_REFERENCE:
-            continue
-        path = store.attachments.path_of(attachment.file)
-        if path is not None:
-            refs.append(dict(image_file_ref(path, sha256=attachment.file.sha256, name=attachment.file_name)))
-    return refs
 
 
 def _kind(name: str) -> str:

@@ -36,6 +36,7 @@ class ChatView(QWidget):
         copied(str): Text was put on the clipboard (a message or a code block); show a toast.
         citation_activated(str): A citation chip was opened (its label).
         link_activated(str): A link in a message was clicked (http, https or mailto URL); open it if you wish.
+        whole_requested(str, bool): "Always send whole" was switched on a document chip (its sha256, on).
     """
 
     regenerate_requested = Signal(int)
@@ -45,6 +46,7 @@ class ChatView(QWidget):
     copied = Signal(str)
     citation_activated = Signal(str)
     link_activated = Signal(str)
+    whole_requested = Signal(str, bool)
 
     INITIAL_BUILD = 24  # messages built when a conversation opens
     BATCH = 1  # older messages built per event-loop turn while scrolling up (~10 ms for a long rich answer)
@@ -304,6 +306,7 @@ class ChatView(QWidget):
         widget.branch_requested.connect(self.branch_requested)
         widget.citation_activated.connect(self.citation_activated)
         widget.link_activated.connect(self._on_message_link_activated)
+        widget.whole_requested.connect(self.whole_requested)
         self._widgets[view.id] = widget
         return widget
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from hearth.ui.message_types import AttachmentChip, Citation, human_size
 
@@ -14,7 +15,14 @@ _KIND_LABELS = {"pdf": "PDF", "docx": "DOC", "doc": "DOC", "text": "TXT", "txt":
 
 
 class AttachmentRow(QWidget):
-    """The files attached to a user message, as read-only chips."""
+    """The files attached to a user message, as chips. A document's chip opens a menu (click, Space, or right-click)
+    with "Always send whole": the document then goes into every prompt of the conversation whole when it fits.
+
+    Signals:
+        whole_requested(str, bool): "Always send whole" was switched on or off (the document's sha256, on).
+    """
+
+    whole_requested = Signal(str, bool)
 
     def __init__(self, attachments: tuple[AttachmentChip, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -22,14 +30,76 @@ class AttachmentRow(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addStretch(1)
+        self.attachments = attachments
+        self._whole_actions: dict[str, QAction] = {}
+        self._document_chips: dict[str, QToolButton] = {}
+        self.chips: list[QWidget] = []
         for chip in attachments:
             kind = _KIND_LABELS.get(chip.kind.lower(), chip.kind.upper()[:4] or "FILE")
-            label = QLabel(f"<b>{html.escape(kind)}</b>&nbsp;&nbsp;{html.escape(chip.name)}"
-                           f"&nbsp;&nbsp;<span>·&nbsp;{human_size(chip.size)}</span>", self)
-            label.setObjectName("attachmentChip")
-            label.setTextFormat(Qt.TextFormat.RichText)
-            label.setAccessibleName(f"Attachment {chip.name}, {human_size(chip.size)}")
-            layout.addWidget(label)
+            widget = self._document_chip(chip, kind) if chip.can_pin else self._label_chip(chip, kind)
+            self.chips.append(widget)
+            layout.addWidget(widget)
+
+    def _label_chip(self, chip: AttachmentChip, kind: str) -> QLabel:
+        label = QLabel(f"<b>{html.escape(kind)}</b>&nbsp;&nbsp;{html.escape(chip.name)}"
+                       f"&nbsp;&nbsp;<span>·&nbsp;{human_size(chip.size)}</span>", self)
+        label.setObjectName("attachmentChip")
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setAccessibleName(f"Attachment {chip.name}, {human_size(chip.size)}")
+        return label
+
+    def _document_chip(self, chip: AttachmentChip, kind: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("attachmentChip")
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        action = QAction("Always send whole", button)
+        action.setCheckable(True)
+        action.setToolTip("Send the whole document with every question when the model's context allows, "
+                          "instead of the passages that match the question")
+        action.setData(chip.sha256)
+        action.toggled.connect(self._on_whole_action_toggled)
+        menu = QMenu(button)
+        menu.addAction(action)
+        button.setMenu(menu)
+        button.addAction(action)
+        button.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self._whole_actions[chip.sha256] = action
+        self._document_chips[chip.sha256] = button
+        self._show_whole(chip, kind)
+        return button
+
+    def _show_whole(self, chip: AttachmentChip, kind: str) -> None:
+        button, action = self._document_chips[chip.sha256], self._whole_actions[chip.sha256]
+        button.setText(f"{'📌 ' if chip.whole else ''}{kind}  {chip.name}  · {human_size(chip.size)}")
+        how = "always sent whole" if chip.whole else "passages that fit, or whole when it fits"
+        button.setAccessibleName(f"Attachment {chip.name}, {human_size(chip.size)}, {how}")
+        button.setToolTip("Pinned: always sent whole when the model's context allows" if chip.whole
+                          else "Choose how this document is sent to the model")
+        action.blockSignals(True)
+        action.setChecked(chip.whole)
+        action.blockSignals(False)
+
+    def set_attachments(self, attachments: tuple[AttachmentChip, ...]) -> bool:
+        """Show new pin marks in place (focus stays on the chip). False when the files differ: build a new row."""
+        if [(c.name, c.sha256, c.kind) for c in attachments] != [(c.name, c.sha256, c.kind) for c in self.attachments]:
+            return False
+        for chip in attachments:
+            if chip.can_pin:
+                self._show_whole(chip, _KIND_LABELS.get(chip.kind.lower(), chip.kind.upper()[:4] or "FILE"))
+        self.attachments = attachments
+        return True
+
+    def whole_action(self, sha256: str) -> QAction | None:
+        """The "Always send whole" action of a document's chip (None for a picture or an unknown file)."""
+        return self._whole_actions.get(sha256)
+
+    @Slot(bool)
+    def _on_whole_action_toggled(self, checked: bool) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.whole_requested.emit(str(action.data()), checked)
 
 
 class CitationBar(QWidget):

@@ -17,11 +17,20 @@ class AttachmentChip:
         name: File name as shown.
         size: Size in bytes.
         kind: A short kind word: "pdf", "docx", "text", "image", "code", "csv"...
+        sha256: The stored file's key ("" when not stored).
+        whole: The document is pinned to go into the prompt whole ("Always send whole").
     """
 
     name: str
     size: int
     kind: str = "file"
+    sha256: str = ""
+    whole: bool = False
+
+    @property
+    def can_pin(self) -> bool:
+        """A document (not a picture) can be pinned to go whole."""
+        return bool(self.sha256) and self.kind != "image"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class MessageView:
         author: Name shown over an assistant message (the model); "Assistant" when empty.
         attachments: Files attached to a user message.
         citations: Sources an answer cites.
+        sources: What of the user's documents the answer was given, e.g. "report.pdf: 12 of 340 passages".
         cut_off: The answer ended at the length limit or a full context (so it can be continued).
     """
 
@@ -70,6 +80,7 @@ class MessageView:
     author: str = ""
     attachments: tuple[AttachmentChip, ...] = ()
     citations: tuple[Citation, ...] = ()
+    sources: str = ""
     cut_off: bool = False
 
     @property

@@ -42,6 +42,7 @@ class MessageWidget(QFrame):
         branch_requested(int, int): The version switcher was clicked (message id, -1 or +1).
         citation_activated(str): A citation chip was clicked (its label).
         link_activated(str): A link in the text was clicked (URL; ``copy:N`` links included).
+        whole_requested(str, bool): "Always send whole" was switched on a document chip (sha256, on).
     """
 
     copy_requested = Signal(int)
@@ -51,6 +52,7 @@ class MessageWidget(QFrame):
     branch_requested = Signal(int, int)
     citation_activated = Signal(str)
     link_activated = Signal(str)
+    whole_requested = Signal(str, bool)
 
     def __init__(self, view: MessageView, context: MessageContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,13 +70,22 @@ class MessageWidget(QFrame):
         self.body.link_activated.connect(self.link_activated)
         self._bubble: QFrame | None = None
         self._build_header(view)
-        if view.attachments:
-            self._outer.addWidget(AttachmentRow(view.attachments, self))
+        self.attachment_row: AttachmentRow | None = None
+        self._attachments_slot = QVBoxLayout()
+        self._attachments_slot.setContentsMargins(0, 0, 0, 0)
+        self._outer.addLayout(self._attachments_slot)
         self._build_body(view)
         self._thinking = QLabel("Thinking…", self)
         self._thinking.setObjectName("mutedLabel")
         self._thinking.hide()
         self._outer.addWidget(self._thinking)
+        self.sources_label = QLabel(self)
+        self.sources_label.setObjectName("mutedLabel")
+        self.sources_label.setWordWrap(True)
+        self.sources_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.sources_label.setAccessibleName("What the answer was given of your documents")
+        self.sources_label.hide()
+        self._outer.addWidget(self.sources_label)
         self._citations: CitationBar | None = None
         self._notice: NoticeBox | None = None
         self._notice_slot = QVBoxLayout()
@@ -91,8 +102,11 @@ class MessageWidget(QFrame):
         if view.status != "streaming" and (view.text != self._rendered_text or self._stream is not None):
             self._stream = None
             self._render_text(view.text)
+        self._update_attachments(view)
         self._update_citations(view)
         self._update_notice(view)
+        self.sources_label.setText(f"From your documents: {view.sources}" if view.sources else "")
+        self.sources_label.setVisible(bool(view.sources) and view.status != "streaming")
         self._update_actions(view)
         self._thinking.setVisible(view.status == "streaming" and not view.text)
         if view.role == "assistant" and view.author and self._author.text() != view.author:
@@ -125,6 +139,7 @@ class MessageWidget(QFrame):
         self.code_blocks = []
         self.body.begin_stream()
         self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
+        self.sources_label.hide()
         self._actions_row.hide()
         self._thinking.setVisible(not initial)
         if initial:
@@ -254,6 +269,18 @@ class MessageWidget(QFrame):
         self.next_button.setEnabled(view.sibling_index < view.sibling_count - 1)
         self.stats_label.setText(view.stats)
         self.stats_label.setVisible(bool(view.stats) and is_assistant)
+
+    def _update_attachments(self, view: MessageView) -> None:
+        if self.attachment_row is not None and self.attachment_row.set_attachments(view.attachments):
+            return
+        if self.attachment_row is not None:
+            self._attachments_slot.removeWidget(self.attachment_row)
+            self.attachment_row.deleteLater()
+            self.attachment_row = None
+        if view.attachments:
+            self.attachment_row = AttachmentRow(view.attachments, self)
+            self.attachment_row.whole_requested.connect(self.whole_requested)
+            self._attachments_slot.addWidget(self.attachment_row)
 
     def _update_citations(self, view: MessageView) -> None:
         if self._citations is not None:

@@ -213,6 +213,7 @@ def extract_bytes(
                     f"scanned pictures.",
                     hint="Load a model that can see images to read its pages, or run the PDF through OCR first.",
                     page_count=page_count,
+                    name=name,
                 )
             if result.failed_pages:
                 raise CorruptDocumentError(

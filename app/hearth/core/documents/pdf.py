@@ -273,10 +273,17 @@ class PageImage:
 
 @dataclass(frozen=True)
 class PageImages:
-    """Page pictures, and plain-words notes about pages that had none or could not be decoded."""
+    """Page pictures, and plain-words notes about pages that had none or could not be decoded.
+
+    Attributes:
+        images: the pictures, in page order.
+        warnings: pages that had no usable picture, in plain words.
+        page_count: the pages of the whole PDF (also those not asked for).
+    """
 
     images: tuple[PageImage, ...]
     warnings: tuple[str, ...]
+    page_count: int = 0
 
 
 def pdf_page_images(
@@ -324,4 +331,4 @@ def pdf_page_images(
                 warnings.append(f"The picture on page {number} of {name} could not be decoded ({type(exc).__name__}).")
         if on_progress is not None:
             on_progress(done, len(wanted))
-    return PageImages(tuple(images), tuple(warnings))
+    return PageImages(tuple(images), tuple(warnings), total)

@@ -15,7 +15,7 @@ from typing import Any
 from hearth.core.errors import StoreNotFoundError
 from hearth.core.store.attachments import Attachments
 from hearth.core.store.db import Database
-from hearth.core.store.records import Conversation, TitleSource, dumps
+from hearth.core.store.records import WHOLE_DOCUMENTS_KEY, Conversation, TitleSource, dumps, loads_object
 from hearth.core.store.titles import clean_title
 
 _COLUMNS = (
@@ -138,6 +138,24 @@ class Conversations:
     def set_settings(self, conv_id: int, settings: dict[str, Any]) -> None:
         """Replace the conversation's settings snapshot (JSON-serialisable)."""
         self._set(conv_id, "settings = ?", (dumps(settings),))
+
+    def set_whole_document(self, conv_id: int, sha256: str, whole: bool) -> Conversation:
+        """Pin a document of the conversation to go into the prompt whole (or unpin it); kept in its settings.
+
+        Raises:
+            StoreNotFoundError: the conversation does not exist.
+        """
+        with self._db.write() as conn:
+            row = conn.execute("SELECT settings FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+            if row is None:
+                raise StoreNotFoundError("That conversation no longer exists.", details=f"conversation {conv_id}")
+            settings = loads_object(row["settings"])
+            pinned = [v for v in settings.get(WHOLE_DOCUMENTS_KEY, []) if isinstance(v, str) and v != sha256]
+            if whole:
+                pinned.append(sha256)
+            settings[WHOLE_DOCUMENTS_KEY] = pinned
+            conn.execute("UPDATE conversations SET settings = ? WHERE id = ?", (dumps(settings), conv_id))
+        return self.get(conv_id)
 
     def set_ui_state(self, conv_id: int, ui_state: dict[str, Any]) -> None:
         """Remember GUI state to restore on restart (scroll position, ...). Does not move it in the list."""

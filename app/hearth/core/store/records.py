@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from hearth.core.engine.events import AnswerStats
 
 
+# The key in a conversation's settings snapshot that lists the documents pinned "always whole".
+WHOLE_DOCUMENTS_KEY = "whole_documents"
+
 class Role(str, Enum):
     """Who wrote a message."""
 
@@ -170,6 +173,12 @@ class Conversation:
             ui_state=loads_object(row["ui_state"]),
             deleted_at=row["deleted_at"],
         )
+
+    @property
+    def whole_documents(self) -> tuple[str, ...]:
+        """sha256 of the documents the user pinned to go into the prompt whole (kept in ``settings``)."""
+        value = self.settings.get(WHOLE_DOCUMENTS_KEY)
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 @dataclass(frozen=True)
