@@ -20,7 +20,7 @@ from hearth.core.store import MessageStatus, Role, Store
 from hearth.ui.chat_controller import ChatController
 from hearth.ui.chat_view import ChatView
 from hearth.ui.main_window import MainWindow
-from hearth.ui.model_dialogs import Ask
+from hearth.ui.model_dialogs import Ask, AskPassword
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.workers import EngineBridge
 
@@ -50,8 +50,13 @@ def _no_questions(_parent: QWidget, title: str, text: str) -> bool:
     raise AssertionError(f"unexpected question: {title}: {text}")
 
 
+def _no_password(_parent: QWidget, title: str, text: str) -> str | None:
+    raise AssertionError(f"unexpected password question: {title}: {text}")
+
+
 def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
-          mmproj: Path | None = None, n_ctx: int = 2048, ask: Ask = _no_questions) -> Harness:
+          mmproj: Path | None = None, n_ctx: int = 2048, ask: Ask = _no_questions,
+          password: AskPassword = _no_password) -> Harness:
     store = store or Store.open(tmp_path / "hearth.db")
     bridge = EngineBridge(EngineClient())
     session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=n_ctx, summary="CPU",
@@ -60,7 +65,7 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
     view = ChatView()
 
     def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "", ask=ask)
+        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "", ask=ask, password=password)
 
     from hearth.core.settings import Settings
 
@@ -409,3 +414,59 @@ def test_scanned_pdf_to_a_text_only_model_says_what_to_do(qtbot: QtBot, harness:
     assert harness.controller.branch() == []
     assert harness.window.composer.text() == "Read this scan."
     assert [a.name for a in harness.window.composer.attachments] == ["scan.pdf"]
+
+
+def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+    from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, report_pages
+
+    asked: list[str] = []
+    answers = ["guess", "kettle-42"]  # a wrong one first
+
+    def password(_parent: QWidget, _title: str, text: str) -> str | None:
+        asked.append(text)
+        return answers.pop(0)
+
+    pdf = tmp_path / "report.pdf"
+    encrypt_pdf(make_pdf(report_pages(15)), "kettle-42", pdf)
+    h = build(qtbot, tmp_path, gemma_path, password=password)
+    try:
+        h.window.composer.add_files([pdf])
+        h.send(qtbot, "How many megawatts did the Zanzibar reactor produce?")
+        h.wait_idle(qtbot)
+        assert asked == ["report.pdf is protected with a password. Enter the document's password to read it.",
+                         "The password for report.pdf is not correct. Check the password (it is case-sensitive) "
+                         "and try again."]
+        user, answer = h.controller.branch()
+        assert [a.file_name for a in h.store.attachments.for_message(user.id)] == ["report.pdf"]
+        assert answer.run_info is not None
+        retrieval = answer.run_info.extra.get("retrieval")
+        assert retrieval is not None and any("report.pdf p.12" in str(block) for block in retrieval["blocks"])
+        assert FACTS[12].split()[1] in str(retrieval)
+        assert h.controller._passwords == {}, "the password is not kept once the message is sent"
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()
+
+
+def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+    from tests.fixtures.documents import encrypt_pdf, make_pdf
+
+    def cancel(_parent: QWidget, _title: str, _text: str) -> str | None:
+        return None
+
+    pdf = tmp_path / "secret.pdf"
+    encrypt_pdf(make_pdf(["Private words."]), "pw", pdf)
+    h = build(qtbot, tmp_path, gemma_path, password=cancel)
+    try:
+        h.window.composer.add_files([pdf])
+        h.send(qtbot, "What does it say?")
+        h.wait_idle(qtbot)
+        assert h.controller.branch() == [] and h.store.conversations.count() == 0
+        assert h.window.composer.text() == "What does it say?"
+        assert [a.name for a in h.window.composer.attachments] == ["secret.pdf"]
+        assert h.store.attachments.folder.is_dir() is False or not any(h.store.attachments.folder.rglob("*.pdf"))
+    finally:
+        h.window.close()
+        h.bridge.stop()
+        h.store.close()

@@ -136,13 +136,20 @@ class DocumentError(HearthError):
 
 
 class EncryptedDocumentError(DocumentError):
-    """The document is password-protected; ``wrong_password`` is True when a password was given and refused."""
+    """The document is password-protected.
+
+    Attributes:
+        wrong_password: a password was given and refused.
+        name: the file's name as attached ("" when not known).
+    """
 
     title = "This document is password-protected"
 
-    def __init__(self, message: str, *, hint: str = "", details: str = "", wrong_password: bool = False) -> None:
+    def __init__(self, message: str, *, hint: str = "", details: str = "", wrong_password: bool = False,
+                 name: str = "") -> None:
         super().__init__(message, hint=hint, details=details)
         self.wrong_password = wrong_password
+        self.name = name
 
 
 class NoTextLayerError(DocumentError):

@@ -30,14 +30,14 @@ from hearth.core.chat_attachments import (
 )
 from hearth.core.chat_prompt import engine_messages
 from hearth.core.engine import AnswerStats
-from hearth.core.errors import HearthError, NoTextLayerError, NoVisionError
+from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat_view import ChatView
 from hearth.ui.composer import PendingAttachment, attachment_for_path
 from hearth.ui.message_types import AttachmentChip, Citation, MessageView
-from hearth.ui.model_dialogs import Ask, ask_user
+from hearth.ui.model_dialogs import Ask, AskPassword, ask_password, ask_user
 from hearth.ui.model_session import ModelSession
 from hearth.ui.notices import info, notice_for
 from hearth.ui.workers import AnswerRequest, BackgroundTask, EngineBridge
@@ -69,7 +69,9 @@ class ChatController(QObject):
     """Connects the chat view and composer to the store and the engine.
 
     A scanned PDF (no text to read) attached while a model that can see is loaded: ``ask`` puts a yes/no question
-    (tests pass their answer), and on yes its pages go with the message as pictures.
+    (tests pass their answer), and on yes its pages go with the message as pictures. A password-protected PDF:
+    ``password`` asks for its password (again, when it was wrong) and it is read with it; the password is kept only
+    until the message is sent.
 
     Signals:
         conversation_changed(object): the id of the conversation on screen (None for a new, empty one).
@@ -98,6 +100,7 @@ class ChatController(QObject):
         sampling_for: Callable[[], SamplingParams],
         system_prompt_for: Callable[[], str],
         ask: Ask = ask_user,
+        password: AskPassword = ask_password,
     ) -> None:
         super().__init__()
         self._store = store
@@ -115,6 +118,8 @@ class ChatController(QObject):
         self._pending_send: tuple[str, list[PendingAttachment]] = ("", [])
         self._pending_pages: frozenset[str] = frozenset()
         self._ask = ask
+        self._ask_password = password
+        self._passwords: dict[str, str] = {}
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(1000)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
@@ -184,6 +189,7 @@ class ChatController(QObject):
         if not attachments:
             self._send_prepared(text, PreparedAttachments())
             return
+        self._passwords = {}
         self._prepare(text, list(attachments), frozenset())
 
     def _prepare(self, text: str, attachments: list[PendingAttachment], as_pages: frozenset[str]) -> None:
@@ -200,9 +206,10 @@ class ChatController(QObject):
         store = self._store
         names = ", ".join(a.name for a in attachments)
         self.status.emit(f"Reading {names}…")
+        passwords = dict(self._passwords)
 
         def work(report: Callable[[object], None]) -> object:
-            return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit,
+            return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
                                        on_progress=lambda name, fraction: report((name, fraction)))
 
         task = BackgroundTask(work, self)
@@ -224,6 +231,7 @@ class ChatController(QObject):
     def _on_preparing_finished(self, prepared: object) -> None:
         text, _attachments = self._pending_send
         self._preparing = None
+        self._passwords = {}
         assert isinstance(prepared, PreparedAttachments)
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
@@ -240,9 +248,14 @@ class ChatController(QObject):
         log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
-        offered = self._offer_page_pictures(error, text, attachments) if isinstance(error, NoTextLayerError) else None
+        offered = None
+        if isinstance(error, NoTextLayerError):
+            offered = self._offer_page_pictures(error, text, attachments)
+        elif isinstance(error, EncryptedDocumentError):
+            offered = self._ask_for_password(error, text, attachments)
         if offered is True:
             return
+        self._passwords = {}
         self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
@@ -265,6 +278,25 @@ class ChatController(QObject):
         if not self._ask(self._view, "Send the pages as pictures?", question):
             return False
         self._prepare(text, attachments, self._pending_pages | {error.name})
+        return True
+
+    def _ask_for_password(self, error: EncryptedDocumentError, text: str, attachments: list[PendingAttachment]
+                          ) -> bool | None:
+        """Ask for a protected document's password, then read the attachments again with it.
+
+        Returns:
+            True: a password was given, and the attachments are being prepared again; False: cancelled; None: not
+            asked (the file is not one of the attachments).
+        """
+        if error.name not in {a.name for a in attachments}:
+            return None
+        self.status.emit("")
+        question = f"{error.message} {error.hint}".strip()
+        password = self._ask_password(self._view, "Password", question)
+        if password is None:
+            return False
+        self._passwords[error.name] = password
+        self._prepare(text, attachments, self._pending_pages)
         return True
 
     def _finish_preparing(self) -> None:

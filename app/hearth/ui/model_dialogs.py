@@ -1,14 +1,16 @@
-"""The few questions the Models page and the wizard must ask (the user has to decide): delete a model? which file
-to import, and copy it or use it where it is? Passed in as callables so tests can answer them."""
+"""The few questions the app must ask (the user has to decide): delete a model? which file to import, and copy it
+or use it where it is? send a scan's pages as pictures? a document's password. Passed in as callables so tests can
+answer them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 Ask = Callable[[QWidget, str, str], bool]
+AskPassword = Callable[[QWidget, str, str], str | None]
 ChooseImport = Callable[[QWidget], tuple[Path, bool] | None]
 
 
@@ -17,6 +19,12 @@ def ask_user(parent: QWidget, title: str, text: str) -> bool:
     answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                   QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_password(parent: QWidget, title: str, text: str) -> str | None:
+    """A password, typed hidden; None when the user cancelled."""
+    password, ok = QInputDialog.getText(parent, title, text, QLineEdit.EchoMode.Password)
+    return password if ok else None
 
 
 def choose_import(parent: QWidget) -> tuple[Path, bool] | None:

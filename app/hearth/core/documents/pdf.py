@@ -78,12 +78,14 @@ def open_pdf(name: str, data: bytes, password: str | None) -> Any:
             raise EncryptedDocumentError(
                 f"{name} is protected with a password.",
                 hint="Enter the document's password to read it.",
+                name=name,
             )
         if reader.decrypt(password) == PasswordType.NOT_DECRYPTED:
             raise EncryptedDocumentError(
                 f"The password for {name} is not correct.",
                 hint="Check the password (it is case-sensitive) and try again.",
                 wrong_password=True,
+                name=name,
             )
     except DependencyError as exc:
         raise DocumentError(
