@@ -8,6 +8,7 @@ GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,9 @@ class EngineBridge(QObject):
             self.worker_thread.wait()
 
 
+_RUNNING: set[BackgroundTask] = set()
+
+
 class BackgroundTask(QObject):
     """Run one blocking callable on a fresh thread; ``finished(result)`` or ``failed(error)`` on the GUI thread.
 
@@ -227,6 +231,9 @@ class BackgroundTask(QObject):
         self._runner.done.connect(self._on_runner_done)
 
     def start(self) -> None:
+        # Held until the work is done: the thread and the runner belong to this object, and if the garbage collector
+        # took it while the work runs (its owner gone), the runner would be deleted under the worker thread.
+        _RUNNING.add(self)
         self._thread.start()
 
     def wait(self, ms: int = 30_000) -> bool:
@@ -236,10 +243,32 @@ class BackgroundTask(QObject):
     def _on_runner_done(self, result: object, error: object) -> None:
         self._thread.quit()
         self._thread.wait()
+        _RUNNING.discard(self)
         if error is not None:
             self.failed.emit(error)
         else:
             self.finished.emit(result)
+
+
+PROGRESS_INTERVAL_S = 0.05
+
+
+def _at_most_every(seconds: float, emit: Callable[[object], None]) -> Callable[[object], None]:
+    """``emit``, passing on a report only when ``seconds`` have passed since the last one passed on.
+
+    Every report is an event the window's thread must take the interpreter for; a worker reporting each of 500 PDF
+    pages kept that queue from ever emptying, and the window's timers and repaints waited behind it for 300 ms.
+    What is dropped is only an intermediate state: the task's ``finished`` or ``failed`` follows.
+    """
+    last = [-seconds]
+
+    def report(update: object) -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            emit(update)
+
+    return report
 
 
 class _Runner(QObject):
@@ -253,7 +282,7 @@ class _Runner(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            result = self._work(self._owner.progress.emit)
+            result = self._work(_at_most_every(PROGRESS_INTERVAL_S, self._owner.progress.emit))
         except Exception as exc:
             self.done.emit(None, _as_error(exc))
         else:
