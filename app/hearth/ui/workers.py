@@ -253,7 +253,8 @@ class BackgroundTask(QObject):
 PROGRESS_INTERVAL_S = 0.05
 
 
-def _at_most_every(seconds: float, emit: Callable[[object], None]) -> Callable[[object], None]:
+def at_most_every(seconds: float, emit: Callable[[object], None],
+                  clock: Callable[[], float] = time.monotonic) -> Callable[[object], None]:
     """``emit``, passing on a report only when ``seconds`` have passed since the last one passed on.
 
     Every report is an event the window's thread must take the interpreter for; a worker reporting each of 500 PDF
@@ -263,7 +264,7 @@ def _at_most_every(seconds: float, emit: Callable[[object], None]) -> Callable[[
     last = [-seconds]
 
     def report(update: object) -> None:
-        now = time.monotonic()
+        now = clock()
         if now - last[0] >= seconds:
             last[0] = now
             emit(update)
@@ -282,7 +283,7 @@ class _Runner(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            result = self._work(_at_most_every(PROGRESS_INTERVAL_S, self._owner.progress.emit))
+            result = self._work(at_most_every(PROGRESS_INTERVAL_S, self._owner.progress.emit))
         except Exception as exc:
             self.done.emit(None, _as_error(exc))
         else:
