@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import platform
 import re
@@ -35,6 +34,7 @@ if str(ROOT) not in sys.path:
 
 from hearth.core.documents import AnchorKind, DocumentKind, ExtractedDocument, Section, extract_bytes  # noqa: E402
 from hearth.core.retrieval import PassageIndex, query_terms, select_context  # noqa: E402
+from tests.bench import print_and_save  # noqa: E402
 from tests.fixtures.documents import filler, make_pdf, report_pages  # noqa: E402
 
 QUESTIONS = (
@@ -188,11 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     results = run(args.pages, args.chunks, args.repeats)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return print_and_save(results, args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ disk with sendfile. The medians of ``--runs`` alternating runs are compared (tar
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -24,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "app") not in sys.path:
-    sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 
 from hearth.core.downloads import CHUNK, DownloadManager  # noqa: E402
 from hearth.core.hub import HubClient  # noqa: E402
+from tests.bench import print_and_save  # noqa: E402
 from tests.fixtures.hub_server import HubServer  # noqa: E402
 from tests.fixtures.synthetic_gguf import write_filled_model  # noqa: E402
 
@@ -126,11 +125,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     result = run_bench(args.size_mb, args.runs)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return print_and_save(result, args.json)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import statistics
 import sys
 import time
@@ -21,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "app"))
+sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 
 from hearth.core.cpu import detect_cpu  # noqa: E402
 from hearth.core.engine import EngineClient, Finished  # noqa: E402
 from hearth.core.plan import LoadPlan  # noqa: E402
 from hearth.core.sampling import SamplingParams  # noqa: E402
+from tests.bench import print_and_save  # noqa: E402
 
 PROMPT = "Write a detailed essay about the history of lighthouses and the people who kept them."
 LONG_TEXT = "The keeper climbed the spiral stairs each evening to light the lamp above the sea. " * 110
@@ -195,11 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
         model = ensure_starter_model(AppPaths.default().ensure().models_dir)
     result = run(model, reps=args.reps, max_tokens=args.tokens)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return print_and_save(result, args.json)
 
 
 if __name__ == "__main__":

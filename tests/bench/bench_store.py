@@ -15,7 +15,6 @@ Run: ``python tests/bench/bench_store.py [--conversations 10000] [--messages 200
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -27,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "app"))
+sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 
 from hearth.core.store import Store, StreamingSaver  # noqa: E402
 from hearth.core.store.records import dumps  # noqa: E402
+from tests.bench import print_and_save  # noqa: E402
 
 VOCABULARY = 30_000
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "vo", "pe", "da", "zu", "fi", "go", "ba", "te", "ri", "yo",
@@ -266,11 +266,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     result = run(args.conversations, args.messages, args.reps, args.db)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return print_and_save(result, args.json)
 
 
 if __name__ == "__main__":

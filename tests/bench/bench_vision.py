@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from hearth.core.engine.media import image_ref  # noqa: E402
 from hearth.core.images import prepare_image_bytes  # noqa: E402
 from hearth.core.plan import LoadPlan  # noqa: E402
 from hearth.core.sampling import SamplingParams  # noqa: E402
+from tests.bench import print_and_save  # noqa: E402
 
 
 def _photo(side: int, rep: int) -> dict[str, Any]:
@@ -148,11 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             model = write_tiny_llama4(Path(folder) / "tiny-llama4.gguf", vision=True, weight_scale=0.2)[0]
             mmproj = write_tiny_mmproj(Path(folder) / "mmproj.gguf", shape=SLOW_SHAPE)
         result = run(model, mmproj, reps=args.reps, side=args.side, threads=args.threads)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return print_and_save(result, args.json)
 
 
 if __name__ == "__main__":
