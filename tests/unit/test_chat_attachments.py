@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hearth.core.chat_attachments import (
     branch_documents,
     branch_images,
     cached_document,
+    json_in_slices,
     page_picture_limit,
     page_pictures_question,
     prepare_attachments,
@@ -160,3 +162,13 @@ def test_a_pdf_with_no_page_pictures_is_refused_in_words(store: Store, tmp_path:
     make_pdf(["Only words here."], text)
     with pytest.raises(DocumentError, match=r"None of the pages of text\.pdf has a picture"):
         prepare_attachments(store, [AttachmentSource("text.pdf", text, as_pages=True)])
+
+
+def test_a_reading_encoded_in_slices_is_the_same_json() -> None:
+    # Longer than a slice, with every kind of character JSON escapes or keeps, across the slices' edges.
+    text = "".join(["plain ", '"quoted" ', "back\\slash ", "line\n", "tab\t", "\x01", "é", "😀", "\u2028"] * 20_000)
+    value = {"name": "notes.txt", "sections": [{"text": text, "page": 3}, {"text": "short"}], "pages": [1, 2.5],
+             "empty": None, "flag": True, 'key "with" quotes': text[:70_000]}
+    encoded = json_in_slices(value)
+    assert json.loads(encoded) == value
+    assert json.loads(encoded)["sections"][0]["text"] == text
