@@ -10,6 +10,7 @@ Only this module imports ``huggingface_hub`` (an import-linter contract), so the
 
 from __future__ import annotations
 
+import functools
 import os
 
 # Before huggingface_hub reads its constants at import time.
@@ -89,8 +90,13 @@ class HubClient:
         self.timeout = timeout
         self.retries = retries
         self.sleep = sleep
-        self.api = huggingface_hub.HfApi(endpoint=self.endpoint, token=token, library_name="hearth",
-                                         library_version=hearth.__version__)
+
+    @functools.cached_property
+    def api(self) -> huggingface_hub.HfApi:
+        """huggingface_hub's client, made on first use: building it imports its API module (~0.2 s), which the app's
+        start need not wait for when nobody searches or downloads."""
+        return huggingface_hub.HfApi(endpoint=self.endpoint, token=self._token, library_name="hearth",
+                                     library_version=hearth.__version__)
 
     # --- identity ------------------------------------------------------------------------------------------------
 

@@ -259,7 +259,10 @@ class ThemeController(QObject):
         self.set_zoom(next((z for z in reversed(ZOOM_STEPS) if z < self._zoom - 1e-6), ZOOM_STEPS[0]))
 
     def _refresh(self) -> None:
-        self.theme = resolve_theme(self._mode, self._zoom, self._base_pt, self._os_scheme)
+        theme = resolve_theme(self._mode, self._zoom, self._base_pt, self._os_scheme)
+        if theme == self.theme:  # restyling every widget takes tens of milliseconds; any settings change comes here
+            return
+        self.theme = theme
         self.apply()
         self.theme_changed.emit(self.theme)
 
