@@ -31,7 +31,7 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def gemma_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real 270M Gemma 3 GGUF from the starter-model package (a base model with no chat template)."""
-    from hearth.core.starter import ensure_starter_model
+    from hearth.core.models.library.starter import ensure_starter_model
 
     return ensure_starter_model(tmp_path_factory.mktemp("starter-models"))
 

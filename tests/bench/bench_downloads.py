@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 
-from hearth.core.downloads import CHUNK, DownloadManager  # noqa: E402
-from hearth.core.hub import HubClient  # noqa: E402
+from hearth.core.models.download.manager import CHUNK, DownloadManager  # noqa: E402
+from hearth.core.models.hub.client import HubClient  # noqa: E402
 from tests.bench import print_and_save  # noqa: E402
 from tests.fixtures.hub_server import HubServer  # noqa: E402
 from tests.fixtures.synthetic_gguf import write_filled_model  # noqa: E402

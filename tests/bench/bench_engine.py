@@ -22,10 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 
-from hearth.core.cpu import detect_cpu  # noqa: E402
 from hearth.core.engine import EngineClient, Finished  # noqa: E402
-from hearth.core.plan import LoadPlan  # noqa: E402
-from hearth.core.sampling import SamplingParams  # noqa: E402
+from hearth.core.engine.plan import LoadPlan  # noqa: E402
+from hearth.core.engine.sampling import SamplingParams  # noqa: E402
+from hearth.core.machine.cpu import detect_cpu  # noqa: E402
 from tests.bench import print_and_save  # noqa: E402
 
 PROMPT = "Write a detailed essay about the history of lighthouses and the people who kept them."
@@ -116,7 +116,7 @@ def run(model: Path, reps: int = 5, max_tokens: int = 128, n_ctx: int = 4096) ->
     client = EngineClient()
     client.load(LoadPlan(str(model), n_ctx=n_ctx, n_threads=threads))
     # The bare loop gets the exact prompt text the engine rendered (same template, same tokens).
-    from hearth.core.chat_template import fallback_template
+    from hearth.core.engine.chat_template import fallback_template
 
     template = fallback_template(client.info.architecture if client.info else "", lambda _t: True)
     rendered = template.render([{"role": "user", "content": PROMPT}], bos_token="")
@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = args.model
     if model is None:
+        from hearth.core.models.library.starter import ensure_starter_model
         from hearth.core.paths import AppPaths
-        from hearth.core.starter import ensure_starter_model
 
         model = ensure_starter_model(AppPaths.default().ensure().models_dir)
     result = run(model, reps=args.reps, max_tokens=args.tokens)

@@ -41,9 +41,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer, Slot  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser  # noqa: E402
 
-from hearth.ui.chat_view import ChatView  # noqa: E402
-from hearth.ui.message_types import MessageView  # noqa: E402
-from hearth.ui.theme import resolve_theme  # noqa: E402
+from hearth.ui.chat.message_types import MessageView  # noqa: E402
+from hearth.ui.chat.view import ChatView  # noqa: E402
+from hearth.ui.shell.theme import resolve_theme  # noqa: E402
 from tests.fixtures.chat_samples import sample_conversation, token_stream  # noqa: E402
 
 RATE = 200.0  # tokens per second

@@ -32,9 +32,9 @@ from PIL import Image  # noqa: E402
 
 from hearth.core.engine import EngineClient, Finished, PromptProgress  # noqa: E402
 from hearth.core.engine.media import image_ref  # noqa: E402
+from hearth.core.engine.plan import LoadPlan  # noqa: E402
+from hearth.core.engine.sampling import SamplingParams  # noqa: E402
 from hearth.core.images import prepare_image_bytes  # noqa: E402
-from hearth.core.plan import LoadPlan  # noqa: E402
-from hearth.core.sampling import SamplingParams  # noqa: E402
 from tests.bench import print_and_save  # noqa: E402
 
 

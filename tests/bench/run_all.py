@@ -37,8 +37,8 @@ from tests.bench import (  # noqa: E402
 
 
 def _starter() -> Path:
+    from hearth.core.models.library.starter import ensure_starter_model
     from hearth.core.paths import AppPaths
-    from hearth.core.starter import ensure_starter_model
 
     return ensure_starter_model(AppPaths.default().ensure().models_dir)
 

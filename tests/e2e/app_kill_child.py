@@ -37,22 +37,22 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
-from hearth.core.downloads import DownloadManager
 from hearth.core.engine import EngineClient
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
-from hearth.core.hub import HubClient
 from hearth.core.instance import InstanceLock
-from hearth.core.library import ModelLibrary
+from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library.library import ModelLibrary
 from hearth.core.paths import AppPaths
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
 from hearth.core.settings import Settings
 from hearth.core.store import MessageStatus, Store, default_db_path
-from hearth.ui.chat_controller import ChatController
-from hearth.ui.chat_view import ChatView
-from hearth.ui.main_window import MainWindow
+from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.workers import BackgroundTask, EngineBridge
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.tasks import BackgroundTask, EngineBridge
 from tests.fixtures.documents import filler, make_docx, make_pdf, report_pages
 from tests.fixtures.hub_fixtures import BIG
 

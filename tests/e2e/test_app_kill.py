@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from hearth.core.download_state import manifests_in
+from hearth.core.models.download.state import manifests_in
 from hearth.core.paths import AppPaths
 from hearth.core.store import MessageStatus, Role, Store, default_db_path
 from hearth.core.store.streaming import SAVE_INTERVAL_S

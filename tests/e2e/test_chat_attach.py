@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.starter import ensure_starter_model
+from hearth.core.models.library.starter import ensure_starter_model
 from tests.fixtures.documents import encrypt_pdf, make_docx, make_large_text, make_pdf, meeting_notes, report_pages
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hearth.core.benchmark import BenchResult, format_table, load_result, save_result
+from hearth.core.models.planning.benchmark import BenchResult, format_table, load_result, save_result
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.downloads import CHUNK
+from hearth.core.models.download.manager import CHUNK
 from tests.fixtures.hub_fixtures import BIG, GOOD_TOKEN, SPLIT, TINY
 from tests.fixtures.hub_server import HubServer
 

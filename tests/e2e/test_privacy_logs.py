@@ -17,17 +17,17 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine import EngineClient
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.logs import LOG_FILE_NAME, configure_logging
 from hearth.core.paths import AppPaths
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
 from hearth.core.settings import Settings
 from hearth.core.store import Store, default_db_path
-from hearth.ui.chat_controller import ChatController
-from hearth.ui.chat_view import ChatView
-from hearth.ui.main_window import MainWindow
+from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.workers import EngineBridge
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.tasks import EngineBridge
 from tests.fixtures.documents import make_pdf, report_pages
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,22 +14,22 @@ import pytest
 from PySide6.QtCore import QObject
 from pytestqt.qtbot import QtBot
 
-from hearth.core import hardware as hardware_module
-from hearth.core.active_downloads import ActiveDownloads
-from hearth.core.catalog import CatalogService
-from hearth.core.downloads import DownloadManager
 from hearth.core.engine import EngineClient
-from hearth.core.gpu import BackendInfo
-from hearth.core.hardware import Hardware, detect_hardware
-from hearth.core.hub import HubClient
-from hearth.core.library import ModelLibrary
-from hearth.core.planner import plan_for_path
+from hearth.core.machine import hardware as hardware_module
+from hearth.core.machine.gpu import BackendInfo
+from hearth.core.machine.hardware import Hardware, detect_hardware
+from hearth.core.models.discover.catalog import CatalogService
+from hearth.core.models.download.active import ActiveDownloads
+from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library.library import ModelLibrary
+from hearth.core.models.library.starter import STARTER_NAME
+from hearth.core.models.planning.planner import plan_for_path
 from hearth.core.settings import Settings
-from hearth.core.starter import STARTER_NAME
-from hearth.ui.download_queue import DownloadQueue
-from hearth.ui.model_manager import ModelsPage
 from hearth.ui.model_session import ModelSession
-from hearth.ui.workers import EngineBridge
+from hearth.ui.models.download_queue import DownloadQueue
+from hearth.ui.models.page import ModelsPage
+from hearth.ui.tasks import EngineBridge
 from tests.fixtures.hub_server import HubServer
 
 SCOUT_REPO = "unsloth/Llama-4-Scout-17B-16E-Instruct-GGUF"

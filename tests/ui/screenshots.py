@@ -12,9 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from hearth.ui.chat_view import ChatView  # noqa: E402
-from hearth.ui.message_types import MessageView  # noqa: E402
-from hearth.ui.theme import apply_theme, resolve_theme  # noqa: E402
+from hearth.ui.chat.message_types import MessageView  # noqa: E402
+from hearth.ui.chat.view import ChatView  # noqa: E402
+from hearth.ui.shell.theme import apply_theme, resolve_theme  # noqa: E402
 from tests.fixtures.chat_samples import sample_conversation  # noqa: E402
 
 

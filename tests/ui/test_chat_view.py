@@ -10,12 +10,12 @@ from PySide6.QtGui import QGuiApplication, QTextCursor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
 from pytestqt.qtbot import QtBot
 
-from hearth.ui.chat_view import ChatView
-from hearth.ui.markdown_stream import StreamUpdate
-from hearth.ui.message_body import SEGMENT_BLOCKS
-from hearth.ui.message_types import AttachmentChip, MessageView
-from hearth.ui.message_widget import MessageWidget
-from hearth.ui.theme import resolve_theme
+from hearth.ui.chat.message_body import SEGMENT_BLOCKS
+from hearth.ui.chat.message_types import AttachmentChip, MessageView
+from hearth.ui.chat.message_widget import MessageWidget
+from hearth.ui.chat.view import ChatView
+from hearth.ui.markdown.stream import StreamUpdate
+from hearth.ui.shell.theme import resolve_theme
 from tests.fixtures.chat_samples import RICH_ANSWER, long_conversation, sample_conversation, token_stream
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from hearth.ui.composer import LARGE_PASTE_CHARS, Composer, PendingAttachment
+from hearth.ui.chat.composer import LARGE_PASTE_CHARS, Composer, PendingAttachment
 
 
 def make(qtbot: QtBot) -> Composer:

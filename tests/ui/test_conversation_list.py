@@ -10,7 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from hearth.core.store import Store
-from hearth.ui.conversation_list import ConversationList, date_group
+from hearth.ui.chat.conversation_list import ConversationList, date_group
 
 
 @pytest.fixture()

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine.host import FAULT_ENV
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus
 from hearth.ui.model_session import ModelState
 from tests.fixtures.memory_cgroup import MemoryCgroup

@@ -11,17 +11,17 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from hearth.core.catalog import CatalogService
-from hearth.core.hub import HubClient
 from hearth.core.instance import InstanceLock
+from hearth.core.models.discover.catalog import CatalogService
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library.starter import starter_available, starter_path
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings
-from hearth.core.starter import starter_available, starter_path
 from hearth.core.store import Store, default_db_path
 from hearth.ui.app import HearthApp
-from hearth.ui.first_run import FirstRunDialog
-from hearth.ui.model_manager import DOWNLOADS
 from hearth.ui.model_session import ModelState
+from hearth.ui.models.first_run import FirstRunDialog
+from hearth.ui.models.page import DOWNLOADS
 from tests.fixtures.hub_server import HubServer
 from tests.ui.models_support import SCOUT_FILE, SCOUT_REPO, no_probe, serve_scout_named_tiny
 

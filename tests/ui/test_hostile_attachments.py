@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.sampling import SamplingParams
 from tests.fixtures.hostile_files import HOSTILE, text_near_the_limit
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
 from tests.ui.test_main_window import Harness, build

@@ -14,15 +14,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine import EngineClient
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import MessageStatus, Role, Store
-from hearth.ui.chat_controller import ChatController
-from hearth.ui.chat_view import ChatView
-from hearth.ui.main_window import MainWindow
-from hearth.ui.model_dialogs import Ask, AskPassword
+from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.workers import EngineBridge
+from hearth.ui.shell.dialogs import Ask, AskPassword
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.tasks import EngineBridge
 
 
 @dataclass
@@ -264,7 +264,7 @@ def test_image_to_a_text_only_model_is_refused_before_sending(qtbot: QtBot, harn
 
 
 def _document_choices(message_run_extra: dict[str, object]) -> dict[str, str]:
-    from hearth.core.chat_attachments import retrieval_from_run_extra
+    from hearth.core.chat.attachments import retrieval_from_run_extra
 
     retrieval = retrieval_from_run_extra(message_run_extra)
     assert retrieval is not None

@@ -12,17 +12,17 @@ from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from pytestqt.qtbot import QtBot
 
-from hearth.core.benchmark import BenchResult, save_result
-from hearth.core.catalog import listing_age_words
-from hearth.core.download_state import manifest_path
+from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import DiskFullError, GatedRepoError
-from hearth.core.library import InstalledModel
-from hearth.core.plan import LoadPlan
+from hearth.core.models.discover.catalog import listing_age_words
+from hearth.core.models.download.state import manifest_path
+from hearth.core.models.library.library import InstalledModel
+from hearth.core.models.planning.benchmark import BenchResult, save_result
 from hearth.core.settings import Settings
-from hearth.ui.download_row import DownloadRow
-from hearth.ui.download_worker import DownloadTask
-from hearth.ui.model_manager import DISCOVER, DOWNLOADS
 from hearth.ui.model_session import ModelState
+from hearth.ui.models.download_row import DownloadRow
+from hearth.ui.models.download_task import DownloadTask
+from hearth.ui.models.page import DISCOVER, DOWNLOADS
 from tests.fixtures.hub_fixtures import BIG, GATED, GOOD_TOKEN, TINY
 from tests.fixtures.hub_server import HubServer
 from tests.ui.models_support import (

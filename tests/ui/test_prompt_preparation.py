@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import MessageStatus
 from tests.fixtures.hostile_files import text_near_the_limit
 from tests.ui.lateness import FREEZE_MS, LatenessProbe

@@ -14,15 +14,15 @@ from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine import EngineClient
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.settings import Settings
 from hearth.core.store import Store
-from hearth.ui.chat_controller import ChatController
-from hearth.ui.chat_view import ChatView
-from hearth.ui.main_window import MainWindow
+from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.workers import EngineBridge
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.tasks import EngineBridge
 
 STALL_LIMIT_S = 0.050  # the limit for streaming and loading (measured here: 14-23 ms)
 

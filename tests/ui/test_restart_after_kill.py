@@ -9,7 +9,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from hearth.core.store import Store
-from hearth.ui.chat_controller import UNSENT_KEY
+from hearth.ui.chat.controller import UNSENT_KEY
 from tests.fixtures.documents import make_pdf, report_pages
 from tests.ui.test_main_window import build
 

@@ -10,9 +10,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from hearth.ui.chat_view import ChatView
-from hearth.ui.message_types import MessageView
-from hearth.ui.theme import DARK, LIGHT, ThemeController, apply_theme, resolve_theme
+from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.view import ChatView
+from hearth.ui.shell.theme import DARK, LIGHT, ThemeController, apply_theme, resolve_theme
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import itertools
 
 from pytestqt.qtbot import QtBot
 
-from hearth.ui.workers import BackgroundTask, at_most_every
+from hearth.ui.tasks import BackgroundTask, at_most_every
 
 
 def test_reports_closer_than_the_interval_are_dropped() -> None:

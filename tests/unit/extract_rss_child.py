@@ -26,7 +26,7 @@ def main(path: Path, store_dir: Path) -> None:
     import PIL.Image  # noqa: F401
     import pypdf  # noqa: F401
 
-    from hearth.core.chat_attachments import AttachmentSource, prepare_attachments
+    from hearth.core.chat.attachments import AttachmentSource, prepare_attachments
     from hearth.core.errors import HearthError
     from hearth.core.store import Store
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.catalog import CATALOG, CatalogService, find_entry, listing_age_words, scaled_info
 from hearth.core.errors import DownloadError, GatedRepoError, OfflineError
-from hearth.core.hardware import Hardware
-from hearth.core.hub import HubClient
-from hearth.core.repo_files import RemoteFile, RepoListing, group_quants, quant_label
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.discover.catalog import CATALOG, CatalogService, find_entry, listing_age_words, scaled_info
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.hub.repo_files import RemoteFile, RepoListing, group_quants, quant_label
 from tests.fixtures.hub_fixtures import TINY
 from tests.fixtures.hub_server import HubServer
 from tests.fixtures.synthetic_gguf import SCOUT_QUANTS, write_mmproj, write_scout
@@ -122,7 +122,7 @@ def test_quant_labels_and_grouping() -> None:
 
 
 def test_scaled_estimate_keeps_the_shape(tiny_llama4: Path) -> None:
-    from hearth.core.gguf_info import read_gguf_info
+    from hearth.core.gguf.header import read_gguf_info
 
     info = read_gguf_info(tiny_llama4)
     double = scaled_info(info, 2 * tiny_llama4.stat().st_size)

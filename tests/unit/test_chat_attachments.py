@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from hearth.core.chat_attachments import (
+from hearth.core.chat.attachments import (
     MAX_PAGE_PICTURES,
     AttachmentSource,
     branch_documents,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.chat_attachments import AttachmentSource, prepare_attachments
-from hearth.core.chat_prompt import engine_messages
+from hearth.core.chat.attachments import AttachmentSource, prepare_attachments
+from hearth.core.chat.prompt import engine_messages
 from hearth.core.store import Store
 from tests.fixtures.documents import make_pdf, meeting_notes, report_pages
 

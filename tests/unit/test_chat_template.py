@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hearth.core.chat_template import ChatTemplate, fallback_template, render_template
+from hearth.core.engine.chat_template import ChatTemplate, fallback_template, render_template
 from hearth.core.errors import TemplateError
 
 CONVERSATION = [

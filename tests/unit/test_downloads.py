@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.download_progress import Progress
-from hearth.core.download_state import manifest_path
-from hearth.core.downloads import CHUNK, DownloadJob, DownloadManager
 from hearth.core.errors import DownloadError, GatedRepoError
-from hearth.core.hub import HubClient
-from hearth.core.model_files import check_model_path
+from hearth.core.gguf.files import check_model_path
+from hearth.core.models.download.manager import CHUNK, DownloadJob, DownloadManager
+from hearth.core.models.download.progress import Progress
+from hearth.core.models.download.state import manifest_path
+from hearth.core.models.hub.client import HubClient
 from tests.fixtures.hub_fixtures import BIG, EVIL, GATED, GOOD_TOKEN, SPLIT, TINY
 from tests.fixtures.hub_server import HubServer
 
@@ -52,7 +52,7 @@ def test_fresh_download_with_vision_projector(hub: HubServer, tmp_path: Path, hu
 
 
 def test_split_model_is_usable_only_when_every_shard_is_there(hub: HubServer, tmp_path: Path) -> None:
-    from hearth.core.library import ModelLibrary
+    from hearth.core.models.library.library import ModelLibrary
 
     models = tmp_path / "models"
     hub.faults.throttle_bps = 4_000_000

@@ -13,11 +13,11 @@ from typing import BinaryIO
 
 import pytest
 
-from hearth.core import downloads
-from hearth.core.download_progress import Progress
-from hearth.core.downloads import CHUNK, DownloadManager
 from hearth.core.errors import DiskFullError
-from hearth.core.hub import HubClient
+from hearth.core.models.download import manager as downloads
+from hearth.core.models.download.manager import CHUNK, DownloadManager
+from hearth.core.models.download.progress import Progress
+from hearth.core.models.hub.client import HubClient
 from tests.fixtures.hub_fixtures import BIG
 from tests.fixtures.hub_server import HubServer
 

@@ -13,6 +13,8 @@ import pytest
 
 from hearth.core.engine import EngineClient, EngineNotice, Finished, TokenDelta
 from hearth.core.engine.host import FAULT_ENV
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import (
     ContextOverflowError,
     EngineNotReadyError,
@@ -20,8 +22,6 @@ from hearth.core.errors import (
     ModelFileError,
     ModelLoadError,
 )
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
 
 HELLO = [{"role": "user", "content": "hello"}]
 

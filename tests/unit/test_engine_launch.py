@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from hearth.core.engine import EngineClient, Finished
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 
 
 def test_host_started_through_the_apps_main_module(tiny_llama4: Path) -> None:

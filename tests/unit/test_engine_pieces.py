@@ -6,14 +6,14 @@ import signal
 
 import pytest
 
-from hearth.core.cpu import parse_cpuinfo
 from hearth.core.engine.diagnose import crash_error, load_failure
 from hearth.core.engine.host import resolve_extra_bufts
+from hearth.core.engine.plan import LoadPlan, expert_patterns
 from hearth.core.engine.protocol import decode, encode
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import ContextOverflowError, HostCrashedError, ModelFileError, error_from_wire
-from hearth.core.plan import LoadPlan, expert_patterns
-from hearth.core.sampling import SamplingParams
+from hearth.core.machine.cpu import parse_cpuinfo
 
 
 def test_wire_round_trip_keeps_unicode() -> None:

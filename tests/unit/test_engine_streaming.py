@@ -10,8 +10,8 @@ import pytest
 
 from hearth.core.engine import EngineClient, Finished, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
-from hearth.core.plan import LoadPlan, expert_patterns
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.plan import LoadPlan, expert_patterns
+from hearth.core.engine.sampling import SamplingParams
 from tests.fixtures.tiny_llama4 import expert_tensor_names
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=24, seed=1)

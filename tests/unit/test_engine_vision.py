@@ -18,6 +18,8 @@ from PIL import Image
 from hearth.core.engine import EngineClient, Finished, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import ImageRef, image_file_ref, image_ref
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import (
     CorruptDocumentError,
     ModelFileError,
@@ -25,8 +27,6 @@ from hearth.core.errors import (
     VisionFileError,
 )
 from hearth.core.images import prepare_image, prepare_image_bytes
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
 from tests.fixtures.tiny_mmproj import SLOW_SHAPE, TinyProjectorShape, write_tiny_mmproj
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=16, seed=1)

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hearth.core.errors import ModelFileError
-from hearth.core.gguf_info import parse_gguf, read_gguf_info, read_model_info
-from hearth.core.model_files import check_model_path
+from hearth.core.gguf.files import check_model_path
+from hearth.core.gguf.header import parse_gguf, read_gguf_info, read_model_info
 from tests.fixtures.tiny_llama4 import TinyLlama4Shape, expert_tensor_names
 
 

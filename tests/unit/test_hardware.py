@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.bandwidth import gpu_bandwidth, gpus_bandwidth, ram_bandwidth
-from hearth.core.cpu import CpuInfo
-from hearth.core.gpu import BackendInfo, GpuInfo, offload_advice, parse_nvidia_smi, sysfs_amd_gpus
-from hearth.core.hardware import Hardware, detect_hardware, free_disk, metal_working_set, parse_meminfo, probe_backend
+from hearth.core.machine.bandwidth import gpu_bandwidth, gpus_bandwidth, ram_bandwidth
+from hearth.core.machine.cpu import CpuInfo
+from hearth.core.machine.gpu import BackendInfo, GpuInfo, offload_advice, parse_nvidia_smi, sysfs_amd_gpus
+from hearth.core.machine.hardware import (
+    Hardware,
+    detect_hardware,
+    free_disk,
+    metal_working_set,
+    parse_meminfo,
+    probe_backend,
+)
 
 MEMINFO = """MemTotal:       65772000 kB
 MemFree:         1200000 kB

@@ -81,7 +81,7 @@ def test_hostile_file_is_refused_clearly_within_bounded_memory(name: str, tmp_pa
 # --- files that change, vanish or are not files -------------------------------------------------------------------
 
 def test_file_deleted_as_it_is_about_to_be_read(tmp_path: Path) -> None:
-    from hearth.core.chat_attachments import AttachmentSource, prepare_attachments
+    from hearth.core.chat.attachments import AttachmentSource, prepare_attachments
     from hearth.core.errors import DocumentError
     from hearth.core.store import Store
     from tests.fixtures.documents import make_pdf, report_pages
@@ -101,7 +101,7 @@ def test_file_replaced_while_it_is_read_is_stored_as_it_was_read(tmp_path: Path)
     what was read, so the stored text always belongs to the stored copy."""
     import hashlib
 
-    from hearth.core.chat_attachments import AttachmentSource, cached_document, prepare_attachments
+    from hearth.core.chat.attachments import AttachmentSource, cached_document, prepare_attachments
     from hearth.core.store import Store
     from tests.fixtures.documents import make_pdf, report_pages
 
@@ -126,7 +126,7 @@ def test_file_replaced_while_it_is_read_is_stored_as_it_was_read(tmp_path: Path)
 
 
 def test_not_a_regular_file_is_refused_without_blocking(tmp_path: Path) -> None:
-    from hearth.core.chat_attachments import AttachmentSource, prepare_attachments
+    from hearth.core.chat.attachments import AttachmentSource, prepare_attachments
     from hearth.core.errors import DocumentError
     from hearth.core.store import Store
 
@@ -148,7 +148,7 @@ def test_word_file_larger_than_the_detection_head_is_read(tmp_path: Path) -> Non
     import docx
     from PIL import Image
 
-    from hearth.core.chat_attachments import AttachmentSource, prepare_attachments
+    from hearth.core.chat.attachments import AttachmentSource, prepare_attachments
     from hearth.core.store import Store
 
     picture = io.BytesIO()

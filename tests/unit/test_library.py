@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.downloads import DownloadManager
 from hearth.core.errors import ModelFileError
-from hearth.core.hub import HubClient
-from hearth.core.library import ModelLibrary
+from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library.library import ModelLibrary
 from tests.fixtures.hub_fixtures import SPLIT, TINY
 from tests.fixtures.hub_server import HubServer
 

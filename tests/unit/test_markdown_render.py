@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hearth.ui.latex_text import latex_to_html, latex_to_text
-from hearth.ui.markdown_render import MarkdownRenderer, RenderStyle
-from hearth.ui.markdown_stream import MarkdownStream, render_blocks, split_blocks
-from hearth.ui.message_types import MessageView, human_size
+from hearth.ui.chat.message_types import MessageView, human_size
+from hearth.ui.markdown.latex import latex_to_html, latex_to_text
+from hearth.ui.markdown.render import MarkdownRenderer, RenderStyle
+from hearth.ui.markdown.stream import MarkdownStream, render_blocks, split_blocks
 from tests.fixtures.chat_samples import RICH_ANSWER, answer_text
 
 RENDERER = MarkdownRenderer(RenderStyle())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hearth.core.errors import ModelFileError
-from hearth.core.model_files import check_model_path, split_parts
+from hearth.core.gguf.files import check_model_path, split_parts
 
 
 def gguf_bytes(version: int = 3, kv: dict[str, int] | None = None) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from hearth.core.model_settings import ModelSettings
-from hearth.core.plan import LoadPlan, expert_patterns
-from hearth.core.sampling import SamplingParams
+from hearth.core.engine.plan import LoadPlan, expert_patterns
+from hearth.core.engine.sampling import SamplingParams
+from hearth.core.models.library.model_settings import ModelSettings
 
 
 def test_defaults_change_nothing() -> None:

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core import library_snapshot
-from hearth.core.active_downloads import ActiveDownloads
-from hearth.core.benchmark import BenchResult, save_result
-from hearth.core.download_state import FileRecord, Manifest, manifest_path, save_manifest
-from hearth.core.downloads import DownloadJob, DownloadManager
 from hearth.core.errors import DownloadError
-from hearth.core.hardware import Hardware
-from hearth.core.hub import HubClient
-from hearth.core.installed_fit import installed_fit
-from hearth.core.library import ModelLibrary
-from hearth.core.library_snapshot import take_snapshot
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.download.active import ActiveDownloads
+from hearth.core.models.download.manager import DownloadJob, DownloadManager
+from hearth.core.models.download.state import FileRecord, Manifest, manifest_path, save_manifest
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library import snapshot as library_snapshot
+from hearth.core.models.library.fit import installed_fit
+from hearth.core.models.library.library import ModelLibrary
+from hearth.core.models.library.snapshot import take_snapshot
+from hearth.core.models.planning.benchmark import BenchResult, save_result
 
 
 def _library(tmp_path: Path, tiny_llama4: Path) -> tuple[ModelLibrary, Path]:

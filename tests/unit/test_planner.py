@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.gguf_info import GgufInfo, read_gguf_info, read_model_info
-from hearth.core.hardware import Hardware
-from hearth.core.kv_cache import kv_cache_per_layer, windowed_layers
-from hearth.core.planner import ModelCosts, candidates, fits, machine_matrix, plan_model, usable_ram, usable_vram
+from hearth.core.gguf.header import GgufInfo, read_gguf_info, read_model_info
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.planning.kv_cache import kv_cache_per_layer, windowed_layers
+from hearth.core.models.planning.planner import (
+    ModelCosts,
+    candidates,
+    fits,
+    machine_matrix,
+    plan_model,
+    usable_ram,
+    usable_vram,
+)
 from tests.fixtures.synthetic_gguf import (
     SCOUT_PUBLISHED_GB,
     SCOUT_QUANTS,
@@ -165,7 +173,7 @@ def test_context_that_does_not_fit_suggests_a_smaller_one(scout: dict[str, GgufI
 
 def test_plan_for_path_is_what_the_app_loads_with(tiny_llama4: Path, tiny_llama4_split: list[Path],
                                                   tmp_path: Path) -> None:
-    from hearth.core.planner import plan_for_path
+    from hearth.core.models.planning.planner import plan_for_path
 
     plan = plan_for_path(tiny_llama4_split[1], hardware=CPU_ONLY)
     assert plan.model_path == str(tiny_llama4_split[0]) and plan.n_gpu_layers == 0

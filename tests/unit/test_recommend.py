@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.catalog import CATALOG, CatalogService, find_entry
-from hearth.core.hardware import Hardware
-from hearth.core.hub import HubClient
-from hearth.core.recommend import CatalogRow, catalog_rows, needs_network, recommend, scout_problem
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.discover.catalog import CATALOG, CatalogService, find_entry
+from hearth.core.models.discover.recommend import CatalogRow, catalog_rows, needs_network, recommend, scout_problem
+from hearth.core.models.hub.client import HubClient
 from tests.fixtures.hub_server import HubServer
 from tests.fixtures.synthetic_gguf import SCOUT_QUANTS, write_dense_llama, write_mmproj, write_scout
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from hearth.core.models.library.starter import STARTER_NAME, ensure_starter_model
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
-from hearth.core.starter import STARTER_NAME, ensure_starter_model
 
 
 def test_settings_round_trip(tmp_path: Path) -> None:

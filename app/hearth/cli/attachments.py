@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hearth.core.chat_attachments import page_pictures
+from hearth.core.chat.attachments import page_pictures
 from hearth.core.documents import ExtractedDocument, extract_document, read_document_file
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref
 from hearth.core.errors import EncryptedDocumentError, NoTextLayerError

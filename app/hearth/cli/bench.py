@@ -15,8 +15,8 @@ from hearth.cli.common import (
     plan_from_args,
     print_error,
 )
-from hearth.core.benchmark import format_table, run_benchmark, save_result
 from hearth.core.errors import HearthError
+from hearth.core.models.planning.benchmark import format_table, run_benchmark, save_result
 
 BENCH_MIN_CTX = 4608
 

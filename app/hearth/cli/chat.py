@@ -20,14 +20,14 @@ from hearth.cli.common import (
     plan_from_args,
     print_error,
 )
-from hearth.core.chat_attachments import page_picture_limit
+from hearth.core.chat.attachments import page_picture_limit
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError, HostCrashedError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
-from hearth.core.sampling import SamplingParams
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

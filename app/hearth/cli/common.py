@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from hearth.core.engine.plan import LoadPlan, expert_patterns
 from hearth.core.errors import DoesNotFitError, HearthError
-from hearth.core.hardware import Hardware, detect_hardware
-from hearth.core.model_files import check_model_path
+from hearth.core.gguf.files import check_model_path
+from hearth.core.machine.hardware import Hardware, detect_hardware
+from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.planning.planner import DEFAULT_CTX, plan_model
 from hearth.core.paths import AppPaths
-from hearth.core.plan import LoadPlan, expert_patterns
-from hearth.core.planner import DEFAULT_CTX, plan_model
 from hearth.core.settings import Settings, load_settings
-from hearth.core.starter import ensure_starter_model
 
 
 def app_paths() -> AppPaths:

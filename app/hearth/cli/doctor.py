@@ -7,10 +7,10 @@ import json
 import os
 
 from hearth.cli.common import app_paths, current_settings, models_dir
-from hearth.core.bandwidth import gpus_bandwidth, ram_bandwidth
-from hearth.core.gpu import offload_advice
-from hearth.core.hardware import Hardware, detect_hardware
-from hearth.core.planner import usable_ram, usable_vram
+from hearth.core.machine.bandwidth import gpus_bandwidth, ram_bandwidth
+from hearth.core.machine.gpu import offload_advice
+from hearth.core.machine.hardware import Hardware, detect_hardware
+from hearth.core.models.planning.planner import usable_ram, usable_vram
 
 GB = 1e9
 

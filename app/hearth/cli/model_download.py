@@ -11,10 +11,10 @@ from types import FrameType
 from typing import TextIO
 
 from hearth.cli.common import current_settings, models_dir
-from hearth.core.catalog import find_entry
-from hearth.core.download_progress import Progress
-from hearth.core.downloads import DownloadJob, DownloadManager
-from hearth.core.hub import HubClient
+from hearth.core.models.discover.catalog import find_entry
+from hearth.core.models.download.manager import DownloadJob, DownloadManager
+from hearth.core.models.download.progress import Progress
+from hearth.core.models.hub.client import HubClient
 from hearth.core.paths import AppPaths
 
 GB = 1e9

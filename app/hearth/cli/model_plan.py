@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.cli.common import this_machine
-from hearth.core.catalog import CatalogService, find_entry, scaled_info
 from hearth.core.errors import HearthError
-from hearth.core.gguf_info import GgufInfo
-from hearth.core.hardware import Hardware
-from hearth.core.hub import HubClient
-from hearth.core.model_files import check_model_path
+from hearth.core.gguf.files import check_model_path
+from hearth.core.gguf.header import GgufInfo
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.discover.catalog import CatalogService, find_entry, scaled_info
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.planning.planner import VERDICT_WORDS, FitReport, Placement, machine_matrix, plan_model
 from hearth.core.paths import AppPaths
-from hearth.core.planner import VERDICT_WORDS, FitReport, Placement, machine_matrix, plan_model
 from hearth.core.settings import load_settings
 
 GB = 1e9

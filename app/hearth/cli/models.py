@@ -11,10 +11,10 @@ from pathlib import Path
 
 from hearth.cli import model_download, model_plan
 from hearth.cli.common import app_paths, current_settings, models_dir, print_error
-from hearth.core.catalog import CATALOG, CatalogService, listing_age_words
 from hearth.core.errors import HearthError, OfflineError
-from hearth.core.hub import HubClient
-from hearth.core.library import ModelLibrary
+from hearth.core.models.discover.catalog import CATALOG, CatalogService, listing_age_words
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library.library import ModelLibrary
 from hearth.core.paths import AppPaths
 
 GB = 1e9

@@ -1,7 +1,7 @@
 """Typed errors raised by the core.
 
 Every error's ``str()`` is a sentence in plain words that a user can read; ``hint`` says what to do next. The GUI turns
-them into notices in one place (``hearth.ui.notices``); the CLI prints them. Errors cross the engine's pipe as
+them into notices in one place (``hearth.ui.shell.notices``); the CLI prints them. Errors cross the engine's pipe as
 dictionaries (``to_wire``/``from_wire``), so the host can raise them and the app can catch them by type.
 """
 

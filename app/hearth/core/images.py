@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from hearth.core.errors import CorruptDocumentError, DocumentError, FileTooLargeError, UnsafeDocumentError
-from hearth.core.sizes import human_size
+from hearth.core.units import human_size
 
 # Formats a user can drop; Pillow is never asked to try others (some, like EPS, call external programs).
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")

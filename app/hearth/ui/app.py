@@ -21,25 +21,25 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
 from hearth.core.engine import EngineClient
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
-from hearth.core.model_settings import ModelSettings
+from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.starter import ensure_starter_model
 from hearth.core.paths import AppPaths
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
 from hearth.core.settings import Settings, load_settings, save_settings
-from hearth.core.starter import ensure_starter_model
 from hearth.core.store import Store, default_db_path, quarantine, salvage
-from hearth.ui.chat_controller import ChatController
-from hearth.ui.chat_view import ChatView
-from hearth.ui.main_window import MainWindow
-from hearth.ui.model_coordinator import ModelCoordinator
+from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.notices import notice_for
-from hearth.ui.settings_dialog import SettingsDialog
-from hearth.ui.theme import ThemeController
-from hearth.ui.workers import BackgroundTask, EngineBridge
+from hearth.ui.models.controller import ModelCoordinator
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.shell.notices import notice_for
+from hearth.ui.shell.settings_dialog import SettingsDialog
+from hearth.ui.shell.theme import ThemeController
+from hearth.ui.tasks import BackgroundTask, EngineBridge
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
@@ -102,8 +102,10 @@ class HearthApp(QObject):
 
     def plan_for(self, path: Path) -> LoadPlan:
         """The planner's plan for this computer, with the user's overrides on top."""
-        from hearth.core.library import ModelLibrary
-        from hearth.core.planner import plan_for_path  # the planner reads the GGUF header and the hardware
+        from hearth.core.models.library.library import ModelLibrary
+        from hearth.core.models.planning.planner import (
+            plan_for_path,  # the planner reads the GGUF header and the hardware
+        )
 
         vision = ModelLibrary(self.models_dir()).vision_file_for(path)
         plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
@@ -313,7 +315,7 @@ def run_app(screenshot_dir: str | None = None) -> int:
     app = HearthApp(qapp, paths, settings, store, lock)
     qapp.aboutToQuit.connect(app.shutdown)
     if screenshot_dir:
-        from hearth.ui.screenshots import take_screenshots
+        from hearth.ui.shell.screenshots import take_screenshots
 
         try:
             return take_screenshots(app, Path(screenshot_dir))

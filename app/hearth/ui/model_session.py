@@ -9,9 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.engine import ModelInfo
+from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import HearthError
-from hearth.core.plan import LoadPlan
-from hearth.ui.workers import EngineBridge
+from hearth.ui.tasks import EngineBridge
 
 
 class ModelState(Enum):

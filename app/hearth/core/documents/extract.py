@@ -29,7 +29,7 @@ from hearth.core.errors import (
     NoTextLayerError,
     UnsupportedDocumentError,
 )
-from hearth.core.sizes import human_size
+from hearth.core.units import human_size
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]

@@ -43,7 +43,9 @@ from hearth.core.engine.events import (
     TokenDelta,
 )
 from hearth.core.engine.media import newest_user_has_images, no_vision_error
+from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.protocol import Message, decode, encode
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import (
     EngineNotReadyError,
     HostCrashedError,
@@ -51,9 +53,7 @@ from hearth.core.errors import (
     VisionFileError,
     error_from_wire,
 )
-from hearth.core.model_files import check_model_path, check_projector_path
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
+from hearth.core.gguf.files import check_model_path, check_projector_path
 
 HOST_ENV = "HEARTH_ENGINE_HOST"
 LOG_TAIL_LINES = 400

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hearth.core.cpu import detect_cpu
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
+from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
 from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import (
     ContextOverflowError,
@@ -36,9 +37,8 @@ from hearth.core.errors import (
     HearthError,
     ModelLoadError,
 )
-from hearth.core.model_files import split_parts
-from hearth.core.plan import LoadPlan
-from hearth.core.sampling import SamplingParams
+from hearth.core.gguf.files import split_parts
+from hearth.core.machine.cpu import detect_cpu
 
 if TYPE_CHECKING:
     from hearth.core.engine.vision import ImagePrompt, VisionProjector

@@ -2,7 +2,7 @@
 
 Run as ``python -m hearth.core.engine.probe``; prints one JSON object. It runs in its own process (like the engine
 host) because loading llama.cpp's GPU backends can crash or hang on a broken driver, and the app must survive that.
-``hearth.core.hardware`` starts it and caches the answer.
+``hearth.core.machine.hardware`` starts it and caches the answer.
 """
 
 from __future__ import annotations

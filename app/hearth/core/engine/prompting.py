@@ -10,11 +10,11 @@ import sys
 from collections.abc import Callable, Sequence, Sized
 from typing import TYPE_CHECKING, TypeVar
 
-from hearth.core.chat_template import ChatTemplate, Message, fallback_template
+from hearth.core.engine.chat_template import ChatTemplate, Message, fallback_template
 from hearth.core.engine.media import with_markers
 from hearth.core.engine.runtime import ModelRuntime
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import ContextOverflowError
-from hearth.core.sampling import SamplingParams
 
 if TYPE_CHECKING:
     from hearth.core.engine.vision import ImagePrompt, VisionProjector

@@ -16,8 +16,8 @@ from typing import Any
 
 import llama_cpp as L
 
+from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import GenerationError, ModelLoadError
-from hearth.core.plan import LoadPlan
 
 _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
           "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}

@@ -1,0 +1,80 @@
+"""How a model is placed in memory: the plan the engine loads with.
+
+The planner (``hearth.core.models.planning.planner``) fills one in from the GGUF header and the hardware; the engine
+only follows it. The key for mixture-of-experts models such as Llama 4 Scout is ``cpu_tensor_patterns``: the
+routed-expert tensors (``blk.N.ffn_{gate,up,down}_exps``) stay in system RAM while everything else goes to the GPU, like
+llama.cpp's ``--cpu-moe`` / ``--n-cpu-moe N``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+FlashAttention = Literal["auto", "on", "off"]
+
+# The expert tensors llama.cpp's --cpu-moe keeps on the CPU (gate_up is the fused form some converters write).
+_EXPERT_TENSORS = r"ffn_(up|down|gate|gate_up)_(ch|)exps"
+
+
+def expert_patterns(layers: int | None = None) -> tuple[str, ...]:
+    """Tensor-name patterns that keep routed experts in CPU memory.
+
+    Args:
+        layers: keep only the first ``layers`` layers' experts on the CPU (``--n-cpu-moe N``); None for all.
+    """
+    if layers is None:
+        return (rf"\.{_EXPERT_TENSORS}",)
+    return tuple(rf"^blk\.{i}\.{_EXPERT_TENSORS}" for i in range(layers))
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Everything the engine needs to load a model.
+
+    Attributes:
+        model_path: the GGUF file, or the first shard of a split model.
+        n_ctx: context size in tokens.
+        n_gpu_layers: layers to offload to the GPU (0: none, -1: all).
+        cpu_tensor_patterns: regular expressions (searched in tensor names) whose tensors stay in CPU memory.
+        n_threads: generation threads (None: the physical core count).
+        n_threads_batch: prompt-processing threads (None: same as n_threads).
+        n_batch: tokens per prompt-processing batch.
+        flash_attn: flash attention mode.
+        use_extra_bufts: llama.cpp's repacked CPU weight layouts (None: on, except on CPUs with Intel AMX, where
+            llama.cpp 0.3.36's AMX kernels crash on the first answer).
+        swa_full: keep the full-size cache for sliding-window layers (costs memory, never re-reads a prompt).
+        use_mmap: map the file instead of reading it into memory.
+        mmproj_path: the vision projector for image input, if any.
+        summary: the plan in a phrase for the status bar ("GPU + experts in RAM").
+    """
+
+    model_path: str
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    cpu_tensor_patterns: tuple[str, ...] = ()
+    n_threads: int | None = None
+    n_threads_batch: int | None = None
+    n_batch: int = 512
+    flash_attn: FlashAttention = "auto"
+    use_extra_bufts: bool | None = None
+    swa_full: bool = False
+    use_mmap: bool = True
+    mmproj_path: str | None = None
+    summary: str = "CPU"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cpu_tensor_patterns"] = list(self.cpu_tensor_patterns)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadPlan:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["cpu_tensor_patterns"] = tuple(values.get("cpu_tensor_patterns", ()))
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> LoadPlan:
+        return replace(self, **changes)

@@ -1,0 +1,1 @@
+"""This computer: CPU features, GPUs and their memory, RAM, disk, and the memory bandwidth behind speed estimates."""

@@ -1,0 +1,63 @@
+"""How a model already on disk would run on this computer: the planner's verdict and plan phrase, the speed it
+expects, and the speed ``hearth bench`` measured, if it was run.
+
+Blocking (reads the GGUF header): the GUI calls ``installed_fit`` from a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.errors import HearthError
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.library.library import InstalledModel
+from hearth.core.models.planning.benchmark import load_result
+from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S, plan_for_path
+
+
+@dataclass(frozen=True)
+class InstalledFit:
+    """A model's fit on this machine.
+
+    Attributes:
+        path: the model's first file.
+        verdict: "fits_well", "fits_slow", "does_not_fit" or "unknown" (the header could not be read).
+        summary: the plan in a phrase ("GPU + experts in RAM", "CPU").
+        explanation: the planner's sentence, or why the file could not be planned.
+        expected_tps: the planner's expected generation speed (tokens/s), None if unknown.
+        measured_tps: generation speed measured by ``hearth bench`` on this machine, None if never measured.
+        n_ctx: the context size planned for.
+        plan: the planner's plan (what "reset to recommended" returns to), None if the file could not be planned.
+    """
+
+    path: Path
+    verdict: str
+    summary: str
+    explanation: str
+    expected_tps: float | None = None
+    measured_tps: float | None = None
+    n_ctx: int = 0
+    plan: LoadPlan | None = None
+
+
+def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = None) -> InstalledFit:
+    """The planner's view of ``model`` on ``hw`` (the same plan the app loads with), plus any measured speed."""
+    measured = None
+    if bench_dir is not None:
+        result = load_result(bench_dir, str(model.path))
+        measured = result.tg128_tps if result is not None and result.tg128_tps else None
+    try:
+        plan = plan_for_path(model.path, hardware=hw, mmproj_path=str(model.mmproj) if model.mmproj else None)
+    except HearthError as exc:
+        return InstalledFit(model.path, "unknown", "", f"{exc.message} {exc.hint}".strip(), None, measured)
+    expected = plan.extra.get("expected_tokens_per_s")
+    if plan.extra.get("does_not_fit"):
+        verdict = "does_not_fit"
+    elif isinstance(expected, (int, float)) and expected >= FITS_WELL_TOKENS_PER_S:
+        verdict = "fits_well"
+    else:
+        verdict = "fits_slow"
+    return InstalledFit(model.path, verdict, plan.summary, str(plan.extra.get("explanation", "")),
+                        float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan)

@@ -1,0 +1,96 @@
+"""Per-model choices the user can make, layered over what the planner recommends.
+
+Stored in ``Settings.model_overrides`` keyed by the model's path. ``None`` means "as recommended": the planner's plan
+and Meta's recommended sampling. "Reset to recommended" simply forgets the overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from hearth.core.engine.plan import LoadPlan, expert_patterns
+from hearth.core.engine.sampling import SamplingParams
+
+# "auto": the planner decides; "cpu": all routed experts in RAM; "gpu": experts follow the layers; "first:N".
+EXPERT_PLACEMENTS = ("auto", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What the user changed for one model (None: keep the recommendation).
+
+    Attributes:
+        n_ctx: context size in tokens.
+        n_gpu_layers: layers on the GPU (-1 all).
+        expert_placement: "auto", "cpu", "gpu" or "first:N" (the first N layers' experts in RAM).
+        n_threads: CPU threads.
+        system_prompt: the default system prompt for new conversations with this model.
+        temperature, top_p, top_k, min_p, repeat_penalty, max_tokens, seed: sampling.
+    """
+
+    n_ctx: int | None = None
+    n_gpu_layers: int | None = None
+    expert_placement: str = "auto"
+    n_threads: int | None = None
+    system_prompt: str = ""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    repeat_penalty: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        defaults = ModelSettings()
+        return {k: v for k, v in asdict(self).items() if v != getattr(defaults, k)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ModelSettings:
+        if not data:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        try:
+            return cls(**values)
+        except TypeError:
+            return cls()
+
+    @property
+    def is_default(self) -> bool:
+        return self == ModelSettings()
+
+    def apply_to_plan(self, plan: LoadPlan, n_layers: int | None = None) -> LoadPlan:
+        """The recommended plan with the user's placement choices on top."""
+        changes: dict[str, Any] = {}
+        if self.n_ctx is not None:
+            changes["n_ctx"] = self.n_ctx
+        if self.n_gpu_layers is not None:
+            changes["n_gpu_layers"] = self.n_gpu_layers
+        if self.n_threads is not None:
+            changes["n_threads"] = self.n_threads
+        placement = self.expert_placement
+        if placement == "cpu":
+            changes["cpu_tensor_patterns"] = expert_patterns()
+        elif placement == "gpu":
+            changes["cpu_tensor_patterns"] = ()
+        elif placement.startswith("first:"):
+            try:
+                count = int(placement.split(":", 1)[1])
+            except ValueError:
+                count = 0
+            if n_layers is not None:
+                count = min(count, n_layers)
+            changes["cpu_tensor_patterns"] = expert_patterns(count) if count > 0 else ()
+        if not changes:
+            return plan
+        return replace(plan, summary=f"{plan.summary} (custom)", **changes)
+
+    def apply_to_sampling(self, params: SamplingParams) -> SamplingParams:
+        changes = {
+            name: getattr(self, name)
+            for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+            if getattr(self, name) is not None
+        }
+        return params.with_changes(**changes) if changes else params

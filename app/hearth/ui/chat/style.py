@@ -1,0 +1,44 @@
+"""The chat view's style sheet, built from a ``Theme`` (kept apart so the view's module stays about behaviour)."""
+
+from __future__ import annotations
+
+from hearth.ui.shell.theme import Theme
+
+
+def chat_stylesheet(theme: Theme) -> str:
+    """Rules for the chat view and its messages, scoped by object names."""
+    p = theme.palette
+    small = f"{theme.font_pt * 0.88:.1f}pt"
+    radius = theme.px(1.1)
+    return f"""
+        #chatView, #chatViewport, #chatContent, #chatColumn {{ background: {p.window}; }}
+        #chatView QLabel {{ color: {p.text}; }}
+        #userBubble {{ background: {p.user_bubble}; border-radius: {radius}px; }}
+        #userBubble QTextBrowser {{ color: {p.user_text}; }}
+        #avatar {{ background: {p.avatar_bg}; color: {p.avatar_text}; border-radius: {theme.px(0.875)}px;
+                   font-weight: 700; font-size: {small}; }}
+        #authorLabel {{ color: {p.text}; font-weight: 600; }}
+        #chatView #mutedLabel, #chatView #statsLabel, #chatView #branchLabel {{ color: {p.muted}; font-size: {small}; }}
+        QToolButton#messageAction {{ color: {p.muted}; background: transparent; border: none;
+                                     border-radius: 6px; padding: 3px 7px; font-size: {small}; }}
+        QToolButton#messageAction:hover, QToolButton#messageAction:focus {{ background: {p.hover}; color: {p.text}; }}
+        QToolButton#messageAction:disabled {{ color: {p.faint}; background: transparent; }}
+        #errorBox {{ background: {p.error_bg}; border: 1px solid {p.error_border}; border-radius: 8px; }}
+        #errorBox QLabel {{ color: {p.error_text}; }}
+        #noticeBox {{ background: {p.notice_bg}; border: 1px solid {p.border}; border-radius: 8px; }}
+        #noticeBox QLabel {{ color: {p.notice_text}; }}
+        #attachmentChip {{ background: {p.chip_bg}; color: {p.chip_text}; border: 1px solid {p.chip_border};
+                           border-radius: 8px; padding: 5px 10px; font-size: {small}; }}
+        QPushButton#citationChip {{ background: {p.chip_bg}; color: {p.chip_text}; border: 1px solid {p.chip_border};
+                                    border-radius: 10px; padding: 2px 10px; font-size: {small}; }}
+        QPushButton#citationChip:hover, QPushButton#citationChip:focus {{ border-color: {p.link}; }}
+        QPushButton#citationChip:checked {{ background: {p.hover}; border-color: {p.link}; color: {p.link}; }}
+        QPushButton#inventedChip {{ background: {p.invented_bg}; color: {p.invented_text};
+                                    border: 1px dashed {p.invented_text}; border-radius: 10px; padding: 2px 10px;
+                                    font-size: {small}; }}
+        #citationPassage {{ background: {p.code_bg}; color: {p.quote_text}; border-left: 3px solid {p.quote_bar};
+                            padding: 8px 12px; }}
+        #jumpButton {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border};
+                       border-radius: {theme.px(1.1)}px; padding: 4px 12px; font-size: {small}; }}
+        #jumpButton:hover {{ background: {p.hover}; }}
+    """

@@ -1,0 +1,237 @@
+"""The Discover tab's work: the catalog's verdicts for this machine (from the cache, or refreshed from the Hub when
+the user asks), the recommendation, a Hub search and one repository's files. Blocking calls run in the page's
+``TaskGroup``; this object keeps the results and hands them to the ``DiscoverView``.
+
+Offline mode is respected here, before any request: a refresh, a search or a file list is refused with words saying
+why and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from hearth.core.errors import OfflineError
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.discover.catalog import CATALOG, CatalogEntry, CatalogService
+from hearth.core.models.discover.recommend import CatalogRow, Recommendation, catalog_rows, recommend, scout_problem
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.planning.planner import VERDICT_WORDS
+from hearth.ui.models.discover_view import DiscoverView
+from hearth.ui.models.task_group import TaskGroup
+from hearth.ui.models.widgets import size_words
+from hearth.ui.shell.notices import info, notice_for
+
+OFFLINE_WORDS = "Hearth is in offline mode, so it did not contact Hugging Face."
+
+
+class CatalogController(QObject):
+    """Catalog rows, the recommendation, search results.
+
+    Args:
+        catalog: listings and headers, cached.
+        hub: the Hub client (searches).
+        view: the Discover tab.
+        tasks: where blocking work runs.
+        offline: whether Hearth is offline now.
+
+    Signals:
+        notice(object): a ``Notice`` for the window's toast.
+        catalog_ready(): ``rows`` and ``recommendation`` were recomputed.
+        recommended_found(object): ``download_recommended`` found this ``Recommendation`` (download it).
+    """
+
+    notice = Signal(object)
+    catalog_ready = Signal()
+    recommended_found = Signal(object)
+
+    def __init__(self, catalog: CatalogService, hub: HubClient, view: DiscoverView, tasks: TaskGroup,
+                 offline: Callable[[], bool], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.hub = hub
+        self.view = view
+        self.tasks = tasks
+        self._offline = offline
+        self.hardware: Hardware | None = None
+        self.rows: list[CatalogRow] = []
+        self.recommendation: Recommendation | None = None
+        self._refreshing = False
+        self._pending_recommended = False
+
+    def set_hardware(self, hw: Hardware) -> None:
+        """The machine is known (or its free disk changed): compute the verdicts, or do what was waiting for it."""
+        first = self.hardware is None
+        self.hardware = hw
+        if not first:
+            return
+        if self._pending_recommended:
+            self._pending_recommended = False
+            self.download_recommended()
+        else:
+            self.refresh(network=False)
+
+    # --- the catalog ---------------------------------------------------------------------------------------------
+
+    def refresh(self, *, network: bool) -> None:
+        """Recompute the catalog's verdicts; ``network`` also fetches file lists and headers (the user asked)."""
+        if self.hardware is None or self._refreshing:
+            return
+        if network and self._offline():
+            self.view.set_note(f"{OFFLINE_WORDS} Showing the file lists saved earlier. Turn off offline mode in "
+                               "Settings to refresh them.", error=True)
+            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to refresh the catalog.",
+                                  "Offline"))
+            return
+        self._refreshing = True
+        self.view.set_refreshing(network)
+        hw, service = self.hardware, self.catalog
+
+        def work(report: Callable[[object], None]) -> list[CatalogRow]:
+            return catalog_rows(service, hw, refresh=network, read_headers=network, report=report)
+
+        task = self.tasks.run(work, self._on_rows_finished, self._on_rows_failed, kind="catalog")
+        task.progress.connect(self._on_rows_progress)
+
+    def download_recommended(self) -> None:
+        """Find the best catalog file for this computer on the Hub (file lists, one header per model), then emit
+        ``recommended_found``: Llama 4 Scout if any of its files fits, otherwise the first smaller model that does."""
+        if self._offline():
+            self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to download models.",
+                                  "Offline"))
+            return
+        if self.hardware is None or self._refreshing:
+            self._pending_recommended = True
+            return
+        self._refreshing = True
+        self.view.set_refreshing(True)
+        self.notice.emit(info("Finding the best model for this computer on Hugging Face…", "Download"))
+        hw, service = self.hardware, self.catalog
+
+        def work(report: Callable[[object], None]) -> list[CatalogRow]:
+            first = catalog_rows(service, hw, refresh=True, read_headers=True, entries=CATALOG[:1], report=report)
+            online = recommend(first) is None  # only when Scout cannot fit are the others worth a request
+            rest = catalog_rows(service, hw, refresh=online, read_headers=online, entries=CATALOG[1:], report=report)
+            return first + rest
+
+        self.tasks.run(work, self._on_recommended_rows, self._on_rows_failed, kind="catalog")
+
+    @Slot(object)
+    def _on_rows_progress(self, text: object) -> None:
+        self.view.set_note(str(text))
+
+    @Slot(object)
+    def _on_rows_finished(self, rows: object) -> None:
+        assert isinstance(rows, list)
+        self._refreshing = False
+        self.view.set_refreshing(False)
+        self.rows = rows
+        rec = self.recommendation = recommend(rows)
+        self.view.set_rows(rows, self.hardware, offline=self._offline(),
+                           recommended={rec.repo_id: rec.quant} if rec is not None else {},
+                           recommendation=_recommendation_words(rec))
+        errors = [r.error for r in rows if r.error is not None and not isinstance(r.error, OfflineError)]
+        if errors:
+            self.view.set_note(f"Some file lists could not be refreshed: {notice_for(errors[0]).text}", error=True)
+        elif not any(r.listing for r in rows):
+            self.view.set_note("The catalog’s file lists have not been fetched yet."
+                               + (" Offline mode is on." if self._offline() else ""))
+        else:
+            self.view.set_note("")
+        self.catalog_ready.emit()
+        if self._pending_recommended:
+            self._pending_recommended = False
+            self.download_recommended()
+
+    @Slot(object)
+    def _on_recommended_rows(self, rows: object) -> None:
+        self._on_rows_finished(rows)
+        rec = self.recommendation
+        if rec is None:
+            problem = scout_problem(self.rows) or "Hearth could not read the catalog's file lists."
+            self.notice.emit(info(f"{problem} Nothing in the catalog fits this computer; try a smaller GGUF file.",
+                                  "No model fits"))
+            return
+        self.recommended_found.emit(rec)
+
+    @Slot(object)
+    def _on_rows_failed(self, error: object) -> None:
+        self._refreshing = False
+        self.view.set_refreshing(False)
+        if isinstance(error, BaseException):
+            self.view.set_note(notice_for(error).text, error=True)
+
+    # --- search --------------------------------------------------------------------------------------------------
+
+    def search(self, text: str) -> None:
+        if self._offline():
+            self.view.set_search_note(f"{OFFLINE_WORDS} Turn off offline mode in Settings to search.", error=True)
+            return
+        self.view.set_search_busy(True)
+        self.view.set_search_note(f"Searching Hugging Face for “{text}”…")
+        hub = self.hub
+
+        def work(_report: Callable[[object], None]) -> object:
+            return hub.search(text)
+
+        self.tasks.run(work, self._on_search_finished, self._on_search_failed)
+
+    @Slot(object)
+    def _on_search_finished(self, hits: object) -> None:
+        assert isinstance(hits, list)
+        self.view.set_search_busy(False)
+        self.view.set_results(hits)
+        self.view.set_search_note("" if hits else "No GGUF models match that search.")
+
+    @Slot(object)
+    def _on_search_failed(self, error: object) -> None:
+        self.view.set_search_busy(False)
+        if isinstance(error, BaseException):
+            self.view.set_search_note(notice_for(error).text, error=True)
+
+    def show_files(self, repo_id: str) -> None:
+        """Read a repository's files and one header, then show its quantizations with verdicts."""
+        if self.hardware is None:
+            self.view.files_failed(repo_id)
+            return
+        if self._offline():
+            self.view.files_failed(repo_id)
+            self.view.set_search_note(f"{OFFLINE_WORDS} Turn off offline mode in Settings.", error=True)
+            return
+        hw, service = self.hardware, self.catalog
+        entry = CatalogEntry(repo_id, repo_id, (repo_id,), (), "", moe=False)
+
+        def work(_report: Callable[[object], None]) -> CatalogRow:
+            (found,) = catalog_rows(service, hw, refresh=True, read_headers=True, entries=(entry,))
+            if found.listing is None and found.error is not None:
+                raise found.error
+            vision = found.listing is not None and found.listing.mmproj() is not None
+            return replace(found, entry=replace(entry, vision=vision))
+
+        task = self.tasks.run(work, self._on_files_finished, self._on_files_failed)
+        task.setProperty("repo", repo_id)
+
+    @Slot(object)
+    def _on_files_finished(self, found: object) -> None:
+        assert isinstance(found, CatalogRow)
+        best = found.best()
+        self.view.show_files(found, self.hardware, best.quant.label if best else None)
+
+    @Slot(object)
+    def _on_files_failed(self, error: object) -> None:
+        sender = self.sender()
+        self.view.files_failed(str(sender.property("repo")) if sender is not None else "")
+        if isinstance(error, BaseException):
+            self.view.set_search_note(notice_for(error).text, error=True)
+
+
+def _recommendation_words(rec: Recommendation | None) -> str:
+    if rec is None:
+        return ""
+    speed = rec.choice.report.tokens_per_s if rec.choice.report is not None else None
+    words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {size_words(rec.download_bytes)}"
+             f"{' with its vision file' if rec.include_mmproj else ''} — "
+             f"{VERDICT_WORDS[rec.choice.verdict]}{f', about {speed:.0f} tokens/s' if speed else ''}.")
+    return f"{rec.scout_problem} {words}" if rec.scout_problem else words

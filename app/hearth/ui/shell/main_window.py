@@ -1,0 +1,412 @@
+"""The main window: conversations on the left; the chat (or the Models page) in the centre; the model and its speed in
+the status bar. Built by ``hearth.ui.app`` with everything it needs passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+import hearth
+from hearth.core.settings import Settings
+from hearth.core.store import Store, conversation_to_json, conversation_to_markdown
+from hearth.ui.chat.composer import Composer
+from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversation_list import ConversationList
+from hearth.ui.chat.view import ChatView
+from hearth.ui.model_session import ModelSession, ModelState
+from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
+from hearth.ui.shell.style import window_stylesheet
+from hearth.ui.shell.theme import Theme
+from hearth.ui.shell.toast import Toast
+
+CHAT_PAGE = 0
+MODELS_PAGE = 1
+
+
+class MainWindow(QMainWindow):
+    """Hearth's window.
+
+    Signals:
+        settings_requested(): Ctrl+, or the gear button.
+        models_requested(): the Models button or a "choose a model" link.
+        zoom_requested(int): Ctrl+= (+1), Ctrl+- (-1), Ctrl+0 (0: back to 100%).
+    """
+
+    settings_requested = Signal()
+    models_requested = Signal()
+    zoom_requested = Signal(int)
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        session: ModelSession,
+        chat_view: ChatView,
+        controller_factory: Callable[[ChatView], ChatController],
+        settings: Settings,
+        models_page: QWidget | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(hearth.APP_NAME)
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.resize(1240, 820)
+        self.store = store
+        self.session = session
+        self.settings = settings
+        self._editing_message_id: int | None = None
+        self._remembered_conversation: int | None = store.get_state("last_conversation_id")
+
+        self.sidebar = ConversationList(store)
+        self.sidebar.setMinimumWidth(220)
+        self.chat_view = chat_view
+        self.composer = Composer()
+        self.composer.set_send_on_enter(settings.send_on_enter)
+        self.controller = controller_factory(chat_view)
+
+        self.model_button = QPushButton("No model")
+        self.model_button.setObjectName("modelButton")
+        self.model_button.setAccessibleName("Loaded model; open Models")
+        self.model_button.setToolTip("Models (Ctrl+M)")
+        self.model_button.clicked.connect(self.models_requested)
+        settings_button = QPushButton("⚙")
+        settings_button.setObjectName("settingsButton")
+        settings_button.setAccessibleName("Settings")
+        settings_button.setToolTip("Settings (Ctrl+,)")
+        settings_button.clicked.connect(self.settings_requested)
+        header = QHBoxLayout()
+        header.setContentsMargins(16, 8, 12, 4)
+        self.title_label = QLabel("New chat")
+        self.title_label.setObjectName("chatTitle")
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.model_button)
+        header.addWidget(settings_button)
+
+        chat_page = QWidget()
+        chat_page.setObjectName("chatPage")
+        chat_layout = QVBoxLayout(chat_page)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.setSpacing(0)
+        chat_layout.addLayout(header)
+        chat_layout.addWidget(chat_view, 1)
+        chat_layout.addWidget(self.composer)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(chat_page)
+        self.models_page = models_page or QLabel("Models")
+        self.pages.addWidget(self.models_page)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([270, 970])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        self.status_model = QLabel()
+        self.status_model.setObjectName("statusModel")
+        self.status_activity = QLabel()
+        self.status_activity.setObjectName("statusActivity")
+        self.status_context = QLabel()
+        self.status_context.setObjectName("statusContext")
+        self.load_bar = QProgressBar()
+        self.load_bar.setMaximumWidth(160)
+        self.load_bar.setRange(0, 100)
+        self.load_bar.setAccessibleName("Model loading progress")
+        self.load_bar.hide()
+        bar = self.statusBar()
+        bar.addWidget(self.status_model)
+        bar.addWidget(self.load_bar)
+        bar.addWidget(self.status_activity, 1)
+        bar.addPermanentWidget(self.status_context)
+
+        self.toast = Toast(self)
+        self.toast.action_clicked.connect(self._on_toast_action_clicked)
+        self._wire()
+        self._shortcuts()
+        self._on_session_state_changed()
+        if self.controller.restore_unsent():
+            self.toast.show_message("Your last message had not been sent when Hearth closed (its attachments were "
+                                    "still being read); it is back in the message box.", seconds=9)
+
+    # --- wiring --------------------------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        c = self.controller
+        self.composer.submitted.connect(self._on_composer_submitted)
+        self.composer.stop_requested.connect(c.stop)
+        self.composer.edit_last_requested.connect(self.edit_last_message)
+        self.composer.choose_model_requested.connect(self.models_requested)
+        self.composer.notice.connect(self._on_composer_notice)
+        c.busy_changed.connect(self.composer.set_busy)
+        c.status.connect(self.status_activity.setText)
+        c.context_usage.connect(self._on_controller_context_usage)
+        c.notice.connect(self.show_notice)
+        c.conversation_changed.connect(self._on_controller_conversation_changed)
+        c.conversations_changed.connect(self.sidebar.refresh)
+        c.conversations_changed.connect(self._on_controller_conversations_changed)
+        c.restore_composer.connect(self._on_controller_restore_composer)
+        self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
+        self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
+        self.sidebar.search_hit_activated.connect(self._on_sidebar_search_hit_activated)
+        self.sidebar.new_chat_requested.connect(self.new_chat)
+        self.sidebar.conversation_deleted.connect(self._on_sidebar_conversation_deleted)
+        self.sidebar.conversation_restored.connect(self._on_sidebar_conversation_selected)
+        self.sidebar.export_requested.connect(self.export_conversation)
+        self.sidebar.toast.connect(self.toast.show_message)
+        self.session.state_changed.connect(self._on_session_state_changed)
+        self.session.load_progress.connect(self._on_session_load_progress)
+        self.session.notice.connect(self._on_session_notice)
+        self.models_requested.connect(self.show_models)
+        self.chat_view.copied.connect(self._on_chat_view_copied)
+        self.chat_view.link_activated.connect(self._on_chat_view_link_activated)
+
+    def _shortcuts(self) -> None:
+        def bind(keys: QKeySequence | str, slot: Callable[[], object], name: str) -> None:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+            shortcut.setObjectName(name)
+
+        bind(QKeySequence(QKeySequence.StandardKey.New), self.new_chat, "newChat")
+        bind("Ctrl+K", self.sidebar.focus_search, "searchChats")
+        bind("Escape", self._on_escape, "stop")
+        bind("Ctrl+Shift+C", self.copy_last_answer, "copyLastAnswer")
+        bind("Ctrl+,", self.settings_requested.emit, "settings")
+        bind("Ctrl+M", self.models_requested.emit, "models")
+        bind("Ctrl+L", self.focus_composer, "focusComposer")
+        bind(QKeySequence(QKeySequence.StandardKey.ZoomIn), lambda: self.zoom_requested.emit(1), "zoomIn")
+        bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
+        bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
+        bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
+
+    def set_theme(self, theme: Theme) -> None:
+        self.setStyleSheet(window_stylesheet(theme))
+
+    # --- actions -------------------------------------------------------------------------------------------------
+
+    def new_chat(self) -> None:
+        self.show_chat()
+        self.controller.new_conversation()
+        self.focus_composer()
+
+    def open_conversation(self, conversation_id: int, message_id: int | None = None) -> None:
+        self.show_chat()
+        self.controller.save_ui_state()
+        self.controller.open_conversation(conversation_id, message_id)
+
+    def focus_composer(self) -> None:
+        self.composer.editor.setFocus()
+
+    def show_chat(self) -> None:
+        self.pages.setCurrentIndex(CHAT_PAGE)
+
+    @Slot()
+    def show_models(self) -> None:
+        self.pages.setCurrentIndex(MODELS_PAGE)
+
+    def copy_last_answer(self) -> None:
+        text = self.chat_view.last_assistant_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.toast.show_message("Copied the last answer.", seconds=2.5)
+
+    def edit_last_message(self) -> None:
+        branch = self.controller.branch()
+        for message in reversed(branch):
+            if message.role.value == "user":
+                self._on_chat_view_edit_requested(message.id)
+                return
+
+    def show_notice(self, notice: Notice) -> None:
+        action = {"retry": "", "models": "Models", "new_chat": "New chat", "login": ""}.get(notice.action, "")
+        self.toast.show_message(notice.text, action, seconds=9)
+
+    def export_conversation(self, conversation_id: int, kind: str) -> None:
+        conv = self.store.conversations.get(conversation_id)
+        suffix, filter_text = (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
+        safe = "".join(ch for ch in (conv.title or "conversation") if ch.isalnum() or ch in " -_").strip()
+        target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / (safe + suffix)),
+                                                filter_text)
+        if not target:
+            return
+        if kind == "markdown":
+            text = conversation_to_markdown(self.store, conversation_id)
+        else:
+            import json
+
+            text = json.dumps(conversation_to_json(self.store, conversation_id, all_branches=True), indent=2,
+                              ensure_ascii=False)
+        try:
+            Path(target).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.show_notice(notice_for(exc))
+            return
+        self.toast.show_message(f"Exported to {Path(target).name}.", seconds=4)
+
+    # --- events --------------------------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = _local_files(event.mimeData())
+        if files:
+            self.show_chat()
+            self.composer.add_files(files)
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.controller.shutdown()
+        self.sidebar.purge_pending()
+        conversation = self.controller.conversation_id
+        self.store.set_state("last_conversation_id", conversation)
+        super().closeEvent(event)
+
+    @Slot(str, list)
+    def _on_composer_submitted(self, text: str, attachments: list[object]) -> None:
+        editing = self._editing_message_id
+        if editing is not None:
+            self._editing_message_id = None
+            self.controller.edit_and_resend(editing, text)
+            return
+        self.controller.send(text, attachments)  # type: ignore[arg-type]
+
+    @Slot(int)
+    def _on_chat_view_edit_requested(self, message_id: int) -> None:
+        message = self.store.messages.get(message_id)
+        self._editing_message_id = message_id
+        self.composer.set_text(message.content)
+        self.toast.show_message("Editing your message: send it to get a new answer (the old one is kept).",
+                                seconds=5)
+
+    @Slot(str, list)
+    def _on_controller_restore_composer(self, text: str, attachments: list[object]) -> None:
+        self.composer.set_text(text)
+        for attachment in attachments:
+            self.composer.add_attachment(attachment)  # type: ignore[arg-type]
+
+    @Slot(object)
+    def _on_controller_conversation_changed(self, conversation_id: int | None) -> None:
+        if conversation_id != self._remembered_conversation:
+            # Remembered now, not only at a clean close: after a crash or a kill the next start opens the
+            # conversation that was on screen, where the interrupted answer waits to be continued.
+            self._remembered_conversation = conversation_id
+            self.store.set_state("last_conversation_id", conversation_id)
+        self.sidebar.set_current(conversation_id)
+        title = "New chat"
+        if conversation_id is not None:
+            title = self.store.conversations.get(conversation_id).title or "New chat"
+        self.title_label.setText(title)
+
+    @Slot()
+    def _on_controller_conversations_changed(self) -> None:
+        self._on_controller_conversation_changed(self.controller.conversation_id)
+
+    @Slot(int)
+    def _on_sidebar_conversation_selected(self, conversation_id: int) -> None:
+        self.open_conversation(conversation_id)
+
+    @Slot(int, int)
+    def _on_sidebar_search_hit_activated(self, conversation_id: int, message_id: int) -> None:
+        self.open_conversation(conversation_id, message_id)
+
+    @Slot(int)
+    def _on_sidebar_conversation_deleted(self, conversation_id: int) -> None:
+        if self.controller.conversation_id == conversation_id:
+            if self.controller.busy:
+                self.controller.stop()
+            self.controller.new_conversation()
+
+    @Slot(int, int)
+    def _on_controller_context_usage(self, used: int, size: int) -> None:
+        if size:
+            self.status_context.setText(f"Context {used:,} / {size:,}")
+
+    @Slot(str)
+    def _on_chat_view_copied(self, _text: str) -> None:
+        self.toast.show_message("Copied.", seconds=2)
+
+    @Slot(str)
+    def _on_chat_view_link_activated(self, url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
+
+    @Slot(str)
+    def _on_composer_notice(self, text: str) -> None:
+        self.toast.show_message(text, seconds=6)
+
+    @Slot(str)
+    def _on_session_notice(self, text: str) -> None:
+        self.toast.show_message(text, seconds=9)
+
+    @Slot(str)
+    def _on_toast_action_clicked(self, action: str) -> None:
+        if action == "Undo":
+            self.sidebar.undo_delete()
+        elif action == "Models":
+            self.show_models()
+        elif action == "New chat":
+            self.new_chat()
+
+    def _on_escape(self) -> None:
+        if self.controller.busy:
+            self.controller.stop()
+        elif self.pages.currentIndex() != CHAT_PAGE:
+            self.show_chat()
+
+    @Slot(float)
+    def _on_session_load_progress(self, fraction: float) -> None:
+        if self.session.state is ModelState.LOADING:
+            self.load_bar.setValue(int(fraction * 100))
+            self.status_model.setText(self.session.describe())
+
+    @Slot()
+    def _on_session_state_changed(self) -> None:
+        session = self.session
+        self.status_model.setText(session.describe())
+        self.load_bar.setVisible(session.state is ModelState.LOADING)
+        name = session.path.name if session.path else "No model"
+        if session.state is ModelState.READY and session.info is not None:
+            name = session.info.name or name
+        self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
+        if session.state is ModelState.READY:
+            self.composer.set_blocked("")
+        elif session.state is ModelState.LOADING:
+            self.composer.set_blocked("The model is loading — you can type while you wait.")
+        elif session.state is ModelState.FAILED and session.error is not None:
+            notice = notice_for(session.error)
+            self.composer.set_blocked(f"{notice.message}", "Choose another model")
+            self.show_notice(notice)
+        else:
+            self.composer.set_blocked(NO_MODEL.message, "Choose a model")
+
+
+def _local_files(data: QMimeData) -> list[Path]:
+    if not data.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in data.urls() if url.isLocalFile()]

@@ -1,0 +1,281 @@
+"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
+from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.settings import Settings
+
+_AUTO = -999  # spin-box value meaning "as recommended"
+
+
+def _spin(minimum: int, maximum: int, auto_text: str = "Recommended") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(minimum, maximum)
+    box.setSpecialValueText(auto_text)
+    return box
+
+
+def _dspin(minimum: float, maximum: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    return box
+
+
+class _ModelTab(QWidget):
+    """Context, placement and sampling for one model, over the planner's recommendation."""
+
+    def __init__(self, model_path: str | None, plan: LoadPlan | None, settings: ModelSettings) -> None:
+        super().__init__()
+        self._plan = plan
+        layout = QVBoxLayout(self)
+        if model_path is None:
+            layout.addWidget(QLabel("Load a model to change its settings."))
+            layout.addStretch(1)
+            self.available = False
+            return
+        self.available = True
+        title = QLabel(f"<b>{Path(model_path).name}</b>")
+        title.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(title)
+        if plan is not None:
+            recommended = QLabel(f"Recommended: {plan.summary}, context {plan.n_ctx:,} tokens.")
+            recommended.setWordWrap(True)
+            layout.addWidget(recommended)
+        form = QFormLayout()
+        self.n_ctx = _spin(0, 10_000_000)
+        self.n_ctx.setSingleStep(1024)
+        self.n_ctx.setAccessibleName("Context size")
+        form.addRow("Context size (tokens)", self.n_ctx)
+        self.gpu_layers = _spin(-2, 999)
+        self.gpu_layers.setAccessibleName("GPU layers")
+        self.gpu_layers.setToolTip("-1 puts every layer on the GPU")
+        form.addRow("GPU layers", self.gpu_layers)
+        self.experts = QComboBox()
+        self.experts.setAccessibleName("Expert placement")
+        for label, value in (("Recommended", "auto"), ("All experts in RAM (--cpu-moe)", "cpu"),
+                             ("Experts with their layers", "gpu"), ("First N layers' experts in RAM", "first")):
+            self.experts.addItem(label, value)
+        self.first_n = QSpinBox()
+        self.first_n.setRange(1, 999)
+        self.first_n.setAccessibleName("Layers whose experts stay in RAM")
+        experts_row = QHBoxLayout()
+        experts_row.addWidget(self.experts, 1)
+        experts_row.addWidget(self.first_n)
+        self.experts.currentIndexChanged.connect(self._on_experts_current_index_changed)
+        form.addRow("Mixture-of-experts", experts_row)
+        self.threads = _spin(0, 512)
+        self.threads.setAccessibleName("CPU threads")
+        form.addRow("CPU threads", self.threads)
+        self.system_prompt = QPlainTextEdit()
+        self.system_prompt.setAccessibleName("System prompt")
+        self.system_prompt.setPlaceholderText("Instructions the model follows in every new chat (optional)")
+        self.system_prompt.setFixedHeight(80)
+        form.addRow("System prompt", self.system_prompt)
+        recommended_sampling = SamplingParams()
+        self.temperature = _dspin(-0.01, 2.0, 0.05)
+        self.temperature.setSpecialValueText(f"Recommended ({recommended_sampling.temperature})")
+        self.top_p = _dspin(-0.01, 1.0, 0.05)
+        self.top_p.setSpecialValueText(f"Recommended ({recommended_sampling.top_p})")
+        self.top_k = _spin(-1, 1000, f"Recommended ({recommended_sampling.top_k})")
+        self.min_p = _dspin(-0.001, 1.0, 0.01, decimals=3)
+        self.min_p.setSpecialValueText(f"Recommended ({recommended_sampling.min_p})")
+        self.repeat_penalty = _dspin(0.99, 2.0, 0.05)
+        self.repeat_penalty.setSpecialValueText(f"Recommended ({recommended_sampling.repeat_penalty})")
+        self.max_tokens = _spin(0, 1_000_000, f"Recommended ({recommended_sampling.max_tokens})")
+        self.seed = _spin(-1, 2_000_000_000, "Random")
+        for label, widget in (("Temperature", self.temperature), ("Top P", self.top_p), ("Top K", self.top_k),
+                              ("Min P", self.min_p), ("Repeat penalty", self.repeat_penalty),
+                              ("Max answer tokens", self.max_tokens), ("Seed", self.seed)):
+            widget.setAccessibleName(label)
+            form.addRow(label, widget)
+        layout.addLayout(form)
+        self.reset = QPushButton("Reset to recommended")
+        self.reset.clicked.connect(self._on_reset_clicked)
+        layout.addWidget(self.reset, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        self.set_values(settings)
+
+    def set_values(self, s: ModelSettings) -> None:
+        self.n_ctx.setValue(s.n_ctx or 0)
+        self.gpu_layers.setValue(-2 if s.n_gpu_layers is None else s.n_gpu_layers)
+        if s.expert_placement.startswith("first:"):
+            self.experts.setCurrentIndex(self.experts.findData("first"))
+            self.first_n.setValue(int(s.expert_placement.split(":", 1)[1] or 1))
+        else:
+            self.experts.setCurrentIndex(max(0, self.experts.findData(s.expert_placement)))
+        self.first_n.setEnabled(self.experts.currentData() == "first")
+        self.threads.setValue(s.n_threads or 0)
+        self.system_prompt.setPlainText(s.system_prompt)
+        self.temperature.setValue(-0.01 if s.temperature is None else s.temperature)
+        self.top_p.setValue(-0.01 if s.top_p is None else s.top_p)
+        self.top_k.setValue(-1 if s.top_k is None else s.top_k)
+        self.min_p.setValue(-0.001 if s.min_p is None else s.min_p)
+        self.repeat_penalty.setValue(0.99 if s.repeat_penalty is None else s.repeat_penalty)
+        self.max_tokens.setValue(s.max_tokens or 0)
+        self.seed.setValue(-1 if s.seed is None else s.seed)
+
+    def values(self) -> ModelSettings:
+        placement = str(self.experts.currentData())
+        if placement == "first":
+            placement = f"first:{self.first_n.value()}"
+        return ModelSettings(
+            n_ctx=self.n_ctx.value() or None,
+            n_gpu_layers=None if self.gpu_layers.value() == -2 else self.gpu_layers.value(),
+            expert_placement=placement,
+            n_threads=self.threads.value() or None,
+            system_prompt=self.system_prompt.toPlainText().strip(),
+            temperature=None if self.temperature.value() < 0 else self.temperature.value(),
+            top_p=None if self.top_p.value() < 0 else self.top_p.value(),
+            top_k=None if self.top_k.value() < 0 else self.top_k.value(),
+            min_p=None if self.min_p.value() < 0 else self.min_p.value(),
+            repeat_penalty=None if self.repeat_penalty.value() < 1 else self.repeat_penalty.value(),
+            max_tokens=self.max_tokens.value() or None,
+            seed=None if self.seed.value() < 0 else self.seed.value(),
+        )
+
+    @Slot(int)
+    def _on_experts_current_index_changed(self, _index: int) -> None:
+        self.first_n.setEnabled(self.experts.currentData() == "first")
+
+    @Slot()
+    def _on_reset_clicked(self) -> None:
+        self.set_values(ModelSettings())
+
+
+class SettingsDialog(QDialog):
+    """App settings and the current model's settings.
+
+    Signals:
+        settings_changed(object): the new ``Settings``.
+        model_settings_changed(str, object): model path and its new ``ModelSettings``.
+    """
+
+    settings_changed = Signal(object)
+    model_settings_changed = Signal(str, object)
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        models_dir: Path,
+        model_path: str | None = None,
+        plan: LoadPlan | None = None,
+        about_text: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self._settings = settings
+        self._model_path = model_path
+        tabs = QTabWidget()
+        tabs.addTab(self._general_tab(settings, models_dir), "General")
+        self.model_tab = _ModelTab(model_path, plan, ModelSettings.from_dict(
+            settings.model_overrides.get(model_path or "", {})))
+        tabs.addTab(self.model_tab, "Model")
+        about = QLabel(about_text or "Hearth")
+        about.setWordWrap(True)
+        about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        about.setAlignment(Qt.AlignmentFlag.AlignTop)
+        tabs.addTab(about, "About this computer")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_buttons_accepted)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+
+    def _general_tab(self, s: Settings, models_dir: Path) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.theme = QComboBox()
+        self.theme.setAccessibleName("Theme")
+        for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        form.addRow("Theme", self.theme)
+        self.zoom = QSpinBox()
+        self.zoom.setAccessibleName("Text size")
+        self.zoom.setRange(70, 200)
+        self.zoom.setSingleStep(10)
+        self.zoom.setSuffix(" %")
+        self.zoom.setValue(s.zoom)
+        form.addRow("Text size", self.zoom)
+        self.send_on_enter = QCheckBox("Enter sends, Shift+Enter adds a line (off: Ctrl+Enter sends)")
+        self.send_on_enter.setChecked(s.send_on_enter)
+        form.addRow("Sending", self.send_on_enter)
+        self.offline = QCheckBox("Never connect to the internet (downloads and model search are off)")
+        self.offline.setChecked(s.offline)
+        form.addRow("Offline mode", self.offline)
+        self.debug_logging = QCheckBox("Write detailed logs, including message text (stays on this computer)")
+        self.debug_logging.setChecked(s.debug_logging)
+        form.addRow("Debug logging", self.debug_logging)
+        folder_row = QHBoxLayout()
+        self.models_dir = QLineEdit(s.models_dir or str(models_dir))
+        self.models_dir.setAccessibleName("Models folder")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._on_browse_clicked)
+        folder_row.addWidget(self.models_dir, 1)
+        folder_row.addWidget(browse)
+        form.addRow("Models folder", folder_row)
+        return page
+
+    def values(self) -> Settings:
+        overrides = dict(self._settings.model_overrides)
+        if self._model_path and self.model_tab.available:
+            model = self.model_tab.values()
+            if model.is_default:
+                overrides.pop(self._model_path, None)
+            else:
+                overrides[self._model_path] = model.to_dict()
+        return self._settings.with_changes(
+            theme=str(self.theme.currentData()),
+            zoom=self.zoom.value(),
+            send_on_enter=self.send_on_enter.isChecked(),
+            offline=self.offline.isChecked(),
+            debug_logging=self.debug_logging.isChecked(),
+            models_dir=self.models_dir.text().strip() or None,
+            model_overrides=overrides,
+        )
+
+    @Slot()
+    def _on_browse_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Models folder", self.models_dir.text())
+        if folder:
+            self.models_dir.setText(folder)
+
+    @Slot()
+    def _on_buttons_accepted(self) -> None:
+        new = self.values()
+        if self._model_path and self.model_tab.available:
+            old = ModelSettings.from_dict(self._settings.model_overrides.get(self._model_path))
+            if self.model_tab.values() != old:
+                self.model_settings_changed.emit(self._model_path, self.model_tab.values())
+        self.settings_changed.emit(new)
+        self.accept()
