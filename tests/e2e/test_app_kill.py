@@ -40,7 +40,7 @@ from hearth.core.store import MessageStatus, Role, Store, default_db_path
 from hearth.core.store.streaming import SAVE_INTERVAL_S
 from tests.fixtures.hub_fixtures import BIG
 from tests.fixtures.hub_server import HubServer
-from tests.unit.test_store_kill import check_file
+from tests.unit.core.store.test_kill import check_file
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL and /proc")
 

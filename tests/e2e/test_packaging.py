@@ -57,7 +57,8 @@ def test_briefcase_dev_test_runs_our_suite_and_starts_the_engine() -> None:
     """``briefcase dev --test`` builds its own dev environment and runs tests/hearth.py; the engine host starts."""
     briefcase = str(Path(sys.executable).parent / "briefcase")
     result = subprocess.run(
-        [briefcase, "dev", "--test", "--no-input", "--", "tests/unit/test_engine_launch.py", "-p", "no:cacheprovider"],
+        [briefcase, "dev", "--test", "--no-input", "--", "tests/unit/core/engine/test_launch.py",
+         "-p", "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )

@@ -34,7 +34,7 @@ from tests.ui.models_support import (
     no_probe,
     serve_scout_named_tiny,
 )
-from tests.unit.test_downloads_disk import SmallDisk, small_disk  # noqa: F401  (the fixture)
+from tests.unit.core.models.download.test_disk import SmallDisk, small_disk  # noqa: F401  (the fixture)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from hearth.core.errors import StoreCorruptError, StoreError
 from hearth.core.store import Store, quarantine, salvage
-from tests.unit.store_support import FakeClock
+from tests.unit.core.store.store_support import FakeClock
 
 
 def make_database(path: Path, conversations: int = 40) -> None:

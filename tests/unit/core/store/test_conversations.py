@@ -9,7 +9,7 @@ import pytest
 
 from hearth.core.errors import StoreNotFoundError
 from hearth.core.store import Store, TitleSource
-from tests.unit.store_support import FakeClock, open_store
+from tests.unit.core.store.store_support import FakeClock, open_store
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 from hearth.core.store import MessageStatus, Role, Store
 from hearth.core.store.streaming import SAVE_INTERVAL_S
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 CHILD = Path(__file__).with_name("store_kill_child.py")
 
 

@@ -15,7 +15,7 @@ from hearth.core.errors import AlreadyRunningError, StoreBusyError
 from hearth.core.instance import InstanceLock
 from hearth.core.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 HELPER = Path(__file__).with_name("store_proc_helper.py")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from hearth.core.store import HIGHLIGHT_END, HIGHLIGHT_START, MessageStatus, Role, Store
 from hearth.core.store.search import fts_query
-from tests.unit.store_support import FakeClock, open_store
+from tests.unit.core.store.store_support import FakeClock, open_store
 
 
 @pytest.fixture

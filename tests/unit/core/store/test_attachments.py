@@ -10,7 +10,7 @@ import pytest
 
 from hearth.core.errors import StoreError, StoreNotFoundError
 from hearth.core.store import NewAttachment, Store
-from tests.unit.store_support import FakeClock, open_store
+from tests.unit.core.store.store_support import FakeClock, open_store
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hearth.core.store import MessageStatus, RunInfo, Store, StreamingSaver
-from tests.unit.store_support import FakeClock, open_store
+from tests.unit.core.store.store_support import FakeClock, open_store
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.fixtures.hostile_files import HOSTILE, text_near_the_limit
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="peak memory from /proc/self/status")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 CHILD = Path(__file__).with_name("extract_rss_child.py")
 
 # name -> (error class or None when accepted, words in the message or warning, peak MB allowed)

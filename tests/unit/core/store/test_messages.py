@@ -9,7 +9,7 @@ import pytest
 
 from hearth.core.errors import StoreError, StoreNotFoundError
 from hearth.core.store import MessageStatus, Role, RunInfo, Store
-from tests.unit.store_support import open_store
+from tests.unit.core.store.store_support import open_store
 
 
 @pytest.fixture
@@ -287,7 +287,7 @@ def test_only_answers_regenerate_and_only_user_messages_edit(store: Store) -> No
 
 
 def test_updated_time_moves_with_messages(tmp_path: Path) -> None:
-    from tests.unit.store_support import FakeClock
+    from tests.unit.core.store.store_support import FakeClock
 
     clock = FakeClock()
     with open_store(tmp_path, clock) as store:

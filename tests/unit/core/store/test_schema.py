@@ -10,7 +10,7 @@ import pytest
 from hearth.core.errors import StoreError, StoreTooNewError
 from hearth.core.store import LATEST_VERSION, MessageStatus, Store, schema
 from hearth.core.store.schema import Migration
-from tests.unit.store_support import FakeClock
+from tests.unit.core.store.store_support import FakeClock
 
 FROZEN = Path(__file__).parent / "store_schemas"
 

@@ -21,7 +21,7 @@ from hearth.core.store import (
     import_archive,
     import_conversation,
 )
-from tests.unit.store_support import open_store
+from tests.unit.core.store.store_support import open_store
 
 
 def build_conversation(store: Store, tmp_path: Path) -> int:
