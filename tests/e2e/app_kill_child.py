@@ -50,9 +50,10 @@ from hearth.core.settings import Settings
 from hearth.core.store import MessageStatus, Store, default_db_path
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.view import ChatView
+from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.tasks import BackgroundTask, EngineBridge
+from hearth.ui.tasks import BackgroundTask
 from tests.fixtures.documents import filler, make_docx, make_pdf, report_pages
 from tests.fixtures.hub_fixtures import BIG
 

@@ -25,9 +25,9 @@ from hearth.core.settings import Settings
 from hearth.core.store import Store, default_db_path
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.view import ChatView
+from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.tasks import EngineBridge
 from tests.fixtures.documents import make_pdf, report_pages
 
 ROOT = Path(__file__).resolve().parents[2]

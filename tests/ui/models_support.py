@@ -26,10 +26,10 @@ from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.starter import STARTER_NAME
 from hearth.core.models.planning.planner import plan_for_path
 from hearth.core.settings import Settings
+from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.page import ModelsPage
-from hearth.ui.tasks import EngineBridge
 from tests.fixtures.hub_server import HubServer
 
 SCOUT_REPO = "unsloth/Llama-4-Scout-17B-16E-Instruct-GGUF"

@@ -19,10 +19,10 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import MessageStatus, Role, Store
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.view import ChatView
+from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.dialogs import Ask, AskPassword
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.tasks import EngineBridge
 
 
 @dataclass

@@ -20,9 +20,9 @@ from hearth.core.settings import Settings
 from hearth.core.store import Store
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.view import ChatView
+from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.tasks import EngineBridge
 
 STALL_LIMIT_S = 0.050  # the limit for streaming and loading (measured here: 14-23 ms)
 

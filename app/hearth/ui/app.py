@@ -33,13 +33,14 @@ from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.view import ChatView
+from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.controller import ModelCoordinator
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.settings_dialog import SettingsDialog
 from hearth.ui.shell.theme import ThemeController
-from hearth.ui.tasks import BackgroundTask, EngineBridge
+from hearth.ui.tasks import BackgroundTask
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from hearth.core.engine import ModelInfo
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import HearthError
-from hearth.ui.tasks import EngineBridge
+from hearth.ui.engine_bridge import EngineBridge
 
 
 class ModelState(Enum):

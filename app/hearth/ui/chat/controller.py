@@ -37,10 +37,11 @@ from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, Stre
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
 from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.chat.view import ChatView
+from hearth.ui.engine_bridge import AnswerRequest, EngineBridge
 from hearth.ui.model_session import ModelSession
 from hearth.ui.shell.dialogs import Ask, AskPassword, ask_password, ask_user
 from hearth.ui.shell.notices import info, notice_for
-from hearth.ui.tasks import AnswerRequest, BackgroundTask, EngineBridge
+from hearth.ui.tasks import BackgroundTask
 
 # A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
 # here until it is, and put back into the composer at the next start.

@@ -1,0 +1,198 @@
+"""The GUI's bridge to the engine: blocking engine calls run on a worker thread, results come back as signals.
+
+The engine worker owns the ``EngineClient`` calls that block (loading, answering). The GUI never waits on it: it asks
+through queued signals and hears back through the worker's signals. Stop does not queue behind a running answer: the
+GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to the engine's pipe at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from hearth.core.engine import (
+    AnswerStats,
+    EngineClient,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    PromptProgress,
+    TokenDelta,
+)
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
+from hearth.ui.tasks import as_hearth_error
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """One answer to produce.
+
+    Attributes:
+        request_id: the app's id for this answer (the assistant message id); every event carries it.
+        messages: the conversation as role/content dictionaries, oldest first.
+        params: sampling settings.
+        continue_last: the last message is a partial assistant answer to continue.
+        prepare: builds ``messages`` on the engine's thread instead (work the window must not wait for, such as
+            ranking the passages of big attachments); its second value comes back with ``answer_prepared``.
+    """
+
+    request_id: int
+    messages: list[dict[str, Any]]
+    params: SamplingParams = field(default_factory=SamplingParams)
+    continue_last: bool = False
+    prepare: Callable[[], tuple[list[dict[str, Any]], object]] | None = None
+
+
+class EngineWorker(QObject):
+    """Runs engine calls on its own thread.
+
+    Signals:
+        load_progress(float): loading fraction 0..1.
+        plan_chosen(object): the ``LoadPlan`` a ``load_path`` request will load with.
+        model_loaded(object): the ``ModelInfo`` of the loaded model.
+        load_failed(object): a ``HearthError`` saying why.
+        notice(str): something the user should know (e.g. the engine restarted).
+        answer_prepared(int, object): request id, what ``AnswerRequest.prepare`` returned besides the messages.
+        prompt_progress(int, int, int): request id, tokens read, tokens to read.
+        token(int, str): request id, text delta.
+        answer_finished(int, object): request id, ``AnswerStats``.
+        answer_failed(int, object): request id, ``HearthError`` (a crash, an overflow...).
+        model_unloaded(): the model's memory was released.
+    """
+
+    load_progress = Signal(float)
+    plan_chosen = Signal(object)
+    model_loaded = Signal(object)
+    load_failed = Signal(object)
+    notice = Signal(str)
+    answer_prepared = Signal(int, object)
+    prompt_progress = Signal(int, int, int)
+    token = Signal(int, str)
+    answer_finished = Signal(int, object)
+    answer_failed = Signal(int, object)
+    model_unloaded = Signal()
+
+    def __init__(self, client: EngineClient) -> None:
+        super().__init__()
+        self._client = client
+        self.cancel_requested = threading.Event()  # Stop pressed while the prompt was being prepared
+
+    @Slot(object)
+    def load(self, plan: LoadPlan) -> None:
+        try:
+            info = self._client.load(plan, on_progress=self.load_progress.emit)
+        except Exception as exc:  # every failure must reach the user as words, never kill the thread
+            self.load_failed.emit(as_hearth_error(exc))
+            return
+        self.model_loaded.emit(info)
+
+    @Slot(object, object)
+    def load_path(self, path: Path, plan_for: Callable[[Path], LoadPlan]) -> None:
+        """Plan (reads the GGUF header, detects the hardware: not for the GUI thread), then load."""
+        try:
+            plan = plan_for(path)
+        except Exception as exc:
+            self.load_failed.emit(as_hearth_error(exc))
+            return
+        self.plan_chosen.emit(plan)
+        self.load(plan)
+
+    @Slot()
+    def unload(self) -> None:
+        self._client.unload()
+        self.model_unloaded.emit()
+
+    @Slot(object)
+    def answer(self, request: AnswerRequest) -> None:
+        rid = request.request_id
+        try:
+            messages = request.messages
+            if request.prepare is not None:
+                messages, extra = request.prepare()
+                self.answer_prepared.emit(rid, extra)
+            if self.cancel_requested.is_set():
+                self.answer_finished.emit(rid, AnswerStats(0, None, None, 0, "cancelled"))
+                return
+            for event in self._client.chat(messages, request.params, continue_last=request.continue_last):
+                if isinstance(event, TokenDelta):
+                    self.token.emit(rid, event.text)
+                elif isinstance(event, PromptProgress):
+                    self.prompt_progress.emit(rid, event.done, event.total)
+                elif isinstance(event, Finished):
+                    self.answer_finished.emit(rid, event.stats)
+                elif isinstance(event, EngineNotice):
+                    self.notice.emit(event.message)
+                elif isinstance(event, LoadProgress):
+                    self.load_progress.emit(event.fraction)
+        except Exception as exc:
+            self.answer_failed.emit(rid, as_hearth_error(exc))
+
+    @Slot()
+    def shutdown(self) -> None:
+        self._client.close()
+
+
+class EngineBridge(QObject):
+    """The GUI thread's handle on the engine worker.
+
+    Signals:
+        request_load(object), request_load_path(object, object), request_answer(object), request_unload(),
+        request_shutdown(): queued to the worker.
+    """
+
+    request_load = Signal(object)
+    request_load_path = Signal(object, object)
+    request_answer = Signal(object)
+    request_unload = Signal()
+    request_shutdown = Signal()
+
+    def __init__(self, client: EngineClient, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("engine")
+        self.worker = EngineWorker(client)
+        self.worker.moveToThread(self.worker_thread)
+        self.request_load.connect(self.worker.load)
+        self.request_load_path.connect(self.worker.load_path)
+        self.request_answer.connect(self.worker.answer)
+        self.request_unload.connect(self.worker.unload)
+        self.request_shutdown.connect(self.worker.shutdown)
+        self.worker_thread.start()
+
+    def load(self, plan: LoadPlan) -> None:
+        self.request_load.emit(plan)
+
+    def load_path(self, path: Path, plan_for: Callable[[Path], LoadPlan]) -> None:
+        self.request_load_path.emit(path, plan_for)
+
+    def answer(self, request: AnswerRequest) -> None:
+        self.worker.cancel_requested.clear()
+        self.request_answer.emit(request)
+
+    def unload(self) -> None:
+        self.request_unload.emit()
+
+    def cancel(self) -> None:
+        """Stop the running answer now (thread-safe; does not wait behind the worker)."""
+        self.worker.cancel_requested.set()
+        self.client.cancel()
+
+    def cancel_load(self) -> None:
+        self.client.cancel_load()
+
+    def stop(self) -> None:
+        """End the engine and the worker thread (at application exit)."""
+        self.client.cancel()
+        self.client.cancel_load()
+        self.request_shutdown.emit()
+        self.worker_thread.quit()
+        if not self.worker_thread.wait(15_000):
+            self.worker_thread.terminate()
+            self.worker_thread.wait()
