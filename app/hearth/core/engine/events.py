@@ -58,6 +58,12 @@ class AnswerStats:
     host_tokens_per_s: float | None = None
     images: int = 0
     image_tokens: int = 0
+    flash_attn: bool | None = None
+    cache_type_k: str = ""
+    cache_type_v: str = ""
+    speculative: str = "off"
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
 
     @classmethod
     def from_wire(cls, data: dict[str, Any], ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
@@ -84,7 +90,24 @@ class AnswerStats:
             "template": self.template,
             "images": self.images,
             "image_tokens": self.image_tokens,
+            "flash_attn": self.flash_attn,
+            "kv_type": self.kv_type,
+            "speculative": self.speculative,
+            "drafted_tokens": self.drafted_tokens,
+            "accepted_tokens": self.accepted_tokens,
         }
+
+    @property
+    def kv_type(self) -> str:
+        """The KV cache's types as one word ("q8_0"), or "K/V" when they differ ("q8_0/f16")."""
+        if self.cache_type_k == self.cache_type_v:
+            return self.cache_type_k
+        return f"{self.cache_type_k}/{self.cache_type_v}"
+
+    @property
+    def acceptance(self) -> float | None:
+        """The share of drafted tokens the model kept (None when nothing was drafted)."""
+        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens else None
 
 
 def _round(value: float | None) -> float | None:
@@ -124,6 +147,16 @@ class ModelInfo:
     plan_summary: str = ""
     vision: bool = False
     mmproj_path: str = ""
+    flash_attn: bool | None = None
+    flash_attn_requested: str = "auto"
+    cache_type_k: str = ""
+    cache_type_v: str = ""
+    cache_note: str = ""
+    kv_cache_bytes: int = 0
+    compute_buffer_bytes: int = 0
+    model_buffer_bytes: int = 0
+    speculative: str = "off"
+    speculative_note: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

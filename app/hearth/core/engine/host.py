@@ -29,6 +29,7 @@ from hearth.core.engine.prompting import PromptBuilder, choose_template
 from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.speculative import Drafter, DraftLength, LookupDrafter, ModelDrafter, quotes_input
 from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import (
     ContextOverflowError,
@@ -92,6 +93,7 @@ class EngineHost:
     def __init__(self, out: FdWriter) -> None:
         self.out = out
         self.runtime: ModelRuntime | None = None
+        self.draft_runtime: ModelRuntime | None = None
         self.vision: VisionProjector | None = None
         self.prompts: PromptBuilder | None = None
         self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
@@ -144,6 +146,7 @@ class EngineHost:
             if plan.mmproj_path:
                 self.vision = self._load_vision(plan, runtime, threads,
                                                 lambda f: on_progress(model_share + f * (1 - model_share)))
+            speculative_note = self._load_draft(plan, runtime, threads)
         except HearthError as exc:
             self.unload()
             error = ModelLoadError("Loading was cancelled.") if self._load_cancelled else exc
@@ -163,6 +166,8 @@ class EngineHost:
                 "template_origin": self.prompts.template.origin,
                 "cpu_tensor_patterns": list(plan.cpu_tensor_patterns),
                 "plan_summary": plan.summary,
+                "speculative": self._speculative_mode(plan),
+                "speculative_note": speculative_note,
             }
         )
         self._info = info
@@ -179,11 +184,65 @@ class EngineHost:
             abort_flag=self.cancel_flag, on_progress=on_progress,
         )
 
+    def _load_draft(self, plan: LoadPlan, runtime: ModelRuntime, threads: int) -> str:
+        """Load the draft model a "draft" plan names; "" or why drafting falls back to prompt lookup."""
+        if plan.speculative == "off":
+            return ""
+        if not runtime.can_roll_back:
+            return "This model keeps a recurrent state that cannot take back rejected drafts: no drafting."
+        if plan.speculative != "draft":
+            return ""
+        if not plan.draft_model_path:
+            return "No draft model is set: drafting with prompt lookup instead."
+        draft_plan = LoadPlan(
+            model_path=plan.draft_model_path, n_ctx=plan.n_ctx, n_gpu_layers=-1 if plan.n_gpu_layers else 0,
+            n_batch=plan.n_batch, flash_attn=plan.flash_attn, use_extra_bufts=runtime.plan.use_extra_bufts,
+            use_mmap=plan.use_mmap, cache_type_k=plan.cache_type_k, cache_type_v=plan.cache_type_v,
+            speculative="off",
+        )
+        name = Path(plan.draft_model_path).name
+        try:
+            draft = ModelRuntime(draft_plan, use_extra_bufts=resolve_extra_bufts(plan)[0],
+                                 on_progress=lambda _f: not self._load_cancelled, abort_flag=self.cancel_flag,
+                                 n_threads=threads)
+        except HearthError as exc:
+            if self._load_cancelled:
+                raise
+            return f"The draft model {name} could not be loaded ({exc.message}): drafting with prompt lookup instead."
+        if not runtime.same_vocabulary(draft):
+            draft.close()
+            return (f"The draft model {name} does not use this model's tokenizer: drafting with prompt lookup "
+                    "instead.")
+        self.draft_runtime = draft
+        return ""
+
+    def _speculative_mode(self, plan: LoadPlan) -> str:
+        if self.runtime is not None and not self.runtime.can_roll_back:
+            return "off"  # a recurrent model's state cannot take back rejected drafts
+        if plan.speculative == "draft":
+            return "draft" if self.draft_runtime is not None else "lookup"
+        return plan.speculative
+
+    def _drafter(self, quoting: bool) -> Drafter | None:
+        """How this answer is drafted ahead (None: token by token)."""
+        rt = self.runtime
+        if rt is None:
+            return None
+        mode = self._speculative_mode(rt.plan)
+        if mode == "draft" and self.draft_runtime is not None:
+            return ModelDrafter(self.draft_runtime)
+        if mode == "lookup" or (mode in ("auto", "draft") and quoting):
+            return LookupDrafter()
+        return None
+
     def unload(self) -> None:
         # The projector refers to the model: it goes first.
         if self.vision is not None:
             self.vision.close()
         self.vision = None
+        if self.draft_runtime is not None:
+            self.draft_runtime.close()
+        self.draft_runtime = None
         if self.runtime is not None:
             self.runtime.close()
         self.runtime = None
@@ -226,6 +285,7 @@ class EngineHost:
                 assert self.prompts is not None
                 image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision)
                 try:
+                    # Drafted tokens are verified as text; image positions never repeat, so no drafting here.
                     self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt)
                 finally:
                     image_prompt.close()
@@ -235,7 +295,7 @@ class EngineHost:
             sys.stderr.write(f"hearth: prompt of request {rid}:\n{self.prompts.render(messages, continue_last)}\n")
             sys.stderr.flush()
         prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
-        self._answer(rid, params, received, prompt, trimmed, None)
+        self._answer(rid, params, received, prompt, trimmed, None, quotes_input(messages))
 
     def _answer(
         self,
@@ -245,12 +305,14 @@ class EngineHost:
         prompt: list[int],
         trimmed: int,
         image_prompt: ImagePrompt | None,
+        quoting: bool = False,
     ) -> None:
         """Read the prompt into the cache (what is not there already), then write the answer.
 
         Args:
             prompt: the prompt's tokens (for an image prompt, its position keys).
             image_prompt: the chunks to evaluate when the prompt holds pictures.
+            quoting: the newest message holds material the answer may quote (prompt lookup pays off).
         """
         rt = self.runtime
         assert rt is not None
@@ -276,6 +338,9 @@ class EngineHost:
             "cached_tokens": common,
             "trimmed_turns": trimmed,
             "template": self.prompts.template.origin if self.prompts else "",
+            "flash_attn": rt.report.flash_attn,
+            "cache_type_k": rt.report.cache_type_k,
+            "cache_type_v": rt.report.cache_type_v,
         }
         if image_prompt is not None:
             stats["images"] = image_prompt.image_count
@@ -319,13 +384,21 @@ class EngineHost:
         stats["prompt_eval_s"] = prompt_done - received
         stats["prompt_decode_s"] = prompt_done - decode_started
         stats["prompt_decoded_tokens"] = total
-        self._generate(rid, params, stats, received)
+        self._generate(rid, params, stats, received, None if image_prompt is not None else self._drafter(quoting))
 
     def _first_decode_fault(self) -> None:
         if self._info.get("use_extra_bufts"):
             _fault("first-decode-extra-bufts")
 
-    def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float) -> None:
+    def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float,
+                  drafter: Drafter | None = None) -> None:
+        """Write the answer token by token, or several at a time when ``drafter`` guesses ahead.
+
+        Every written token comes from the sampler at its own position; drafted tokens only decide how many
+        positions are read in one batch (see ``hearth.core.engine.speculative``). Invariant at the top of the
+        loop: ``token`` is the next token to write; the cache holds ``cached`` plus the first ``in_cache`` of the
+        tokens from ``token`` on (drafts that were accepted).
+        """
         rt = self.runtime
         assert rt is not None and self.prompts is not None
         seed = params.seed if params.seed is not None else secrets.randbits(32)
@@ -340,16 +413,19 @@ class EngineHost:
         cancel = self.cancel_flag
         cached = self.cached
         n_ctx = rt.n_ctx
-        generated = 0
+        generated = drafted = accepted = 0
+        length = DraftLength(rt.plan.n_draft)
+        ahead: list[int] = []  # tokens chosen after ``token``, all but the last already in the cache
+        in_cache = 0
         first_at: float | None = None
         last_at: float | None = None
         stop_reason = "length"
         try:
+            token = sampler.sample()
             while True:
                 if cancel.is_set():
                     stop_reason = "cancelled"
                     break
-                token = sampler.sample()
                 if rt.is_end_of_turn(token):
                     stop_reason = "eos"
                     break
@@ -366,11 +442,21 @@ class EngineHost:
                 if generated >= limit:
                     stop_reason = "length"
                     break
+                if in_cache:  # an accepted draft: already read
+                    cached.append(token)
+                    in_cache -= 1
+                    token = ahead.pop(0)
+                    continue
                 if len(cached) >= n_ctx:
                     stop_reason = "context_full"
                     break
+                room = min(length.now, n_ctx - len(cached) - 1, limit - generated)
+                drafts = self._draft(drafter, cached, token, room) if drafter is not None else []
                 try:
-                    rt.decode_one(token, len(cached))
+                    if drafts:
+                        rt.decode_block([token, *drafts], len(cached))
+                    else:
+                        rt.decode_one(token, len(cached))
                 except ContextFull:
                     stop_reason = "context_full"
                     break
@@ -378,12 +464,55 @@ class EngineHost:
                     stop_reason = "cancelled"
                     break
                 cached.append(token)
+                if not drafts:
+                    token = sampler.sample()
+                    continue
+                ahead = []
+                for i, guess in enumerate(drafts):
+                    chosen = sampler.sample(i)
+                    ahead.append(chosen)
+                    if chosen != guess:
+                        break
+                else:
+                    ahead.append(sampler.sample(len(drafts)))
+                in_cache = len(ahead) - 1
+                drafted += len(drafts)
+                accepted += in_cache
+                length.update(len(drafts), in_cache)
+                if in_cache < len(drafts):  # the rejected drafts leave the cache
+                    self._cut_cache(len(cached) + in_cache)
+                token = ahead.pop(0)
         finally:
             sampler.close()
+            if drafter is not None:
+                if in_cache:  # stopped inside accepted drafts: the cache must hold what ``cached`` says
+                    self._cut_cache(len(cached))
+                if not isinstance(drafter, ModelDrafter):
+                    drafter.close()
         tail = utf8.decode(b"", final=True) + (stops.flush() if stop_reason != "stop" else "")
         if tail:
             send({"type": "token", "id": rid, "text": tail})
+        stats.update({"speculative": drafter.name if drafter is not None else "off", "drafted_tokens": drafted,
+                      "accepted_tokens": accepted})
         self._finish(rid, stats, received, first_at, last_at, generated, stop_reason)
+
+    def _draft(self, drafter: Drafter, cached: list[int], token: int, room: int) -> list[int]:
+        if room <= 0:
+            return []
+        cached.append(token)  # the history the draft continues; ``token`` is not in the cache yet
+        try:
+            return drafter.draft(cached, room)
+        except (ContextFull, DecodeAborted, GenerationError) as exc:  # a draft's trouble never costs the answer
+            sys.stderr.write(f"hearth: drafting failed ({exc!r}); continuing without\n")
+            return []
+        finally:
+            cached.pop()
+
+    def _cut_cache(self, n: int) -> None:
+        """Drop cached positions from ``n`` on (if llama.cpp cannot, the whole cache goes and is read again)."""
+        assert self.runtime is not None
+        if not self.runtime.keep_prefix(n):
+            self.cached.clear()
 
     def _finish(
         self,

@@ -16,11 +16,13 @@ from typing import Any
 
 import llama_cpp as L
 
-from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.llama_report import LlamaLogCapture, LlamaReport, parse_report
+from hearth.core.engine.plan import LoadPlan, resolve_cache_types
 from hearth.core.errors import GenerationError, ModelLoadError
 
 _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
           "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}
+_GGML_TYPES = {"f16": L.GGML_TYPE_F16, "q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_TYPE_Q4_0}
 
 _backend_ready = False
 
@@ -117,6 +119,25 @@ class ModelRuntime:
         if self._overrides is not None:
             mp.tensor_buft_overrides = ctypes.cast(self._overrides, ctypes.c_void_p)
         started = time.perf_counter()
+        # llama.cpp's log is read while it loads: it is the only place that says what it allocated and settled on.
+        capture = LlamaLogCapture()
+        with capture:
+            self._create(plan, mp, n_threads)
+        self.report: LlamaReport = parse_report(capture.text)
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = int(L.llama_n_ctx(self.ctx))
+        self.n_batch = int(L.llama_n_batch(self.ctx))
+        self._batch = L.llama_batch_init(self.n_batch, 0, 1)
+        self._piece = ctypes.create_string_buffer(256)
+        # The abort callback runs once per graph node, in Python: installed only while a prompt is read (where
+        # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
+        self._abort_cb = L.ggml_abort_callback(self._should_abort)
+        self._no_abort_cb = L.ggml_abort_callback()
+        self.bos_id = int(L.llama_vocab_bos(self.vocab))
+        self.eos_id = int(L.llama_vocab_eos(self.vocab))
+        self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
+
+    def _create(self, plan: LoadPlan, mp: Any, n_threads: int) -> None:
         model = L.llama_model_load_from_file(plan.model_path.encode(), mp)
         if not model:
             raise ModelLoadError(f"llama.cpp could not load {plan.model_path}.")
@@ -130,29 +151,21 @@ class ModelRuntime:
         cp.n_threads = n_threads
         cp.n_threads_batch = plan.n_threads_batch or n_threads
         cp.flash_attn_type = _FLASH.get(plan.flash_attn, L.LLAMA_FLASH_ATTN_TYPE_AUTO)
+        type_k, type_v, self.cache_note = resolve_cache_types(plan)
+        cp.type_k = _GGML_TYPES[type_k]
+        cp.type_v = _GGML_TYPES[type_v]
         cp.swa_full = plan.swa_full
         cp.no_perf = True
         ctx = L.llama_init_from_model(model, cp)
         if not ctx:
             L.llama_model_free(model)
+            self.model = None
             raise ModelLoadError(
                 f"llama.cpp could not create a context of {plan.n_ctx:,} tokens for this model.",
-                hint="Try a smaller context size.",
+                hint="Try a smaller context size or a smaller (8-bit) KV cache.",
             )
         self.ctx = ctx
         self.memory = L.llama_get_memory(ctx)
-        self.load_seconds = time.perf_counter() - started
-        self.n_ctx = int(L.llama_n_ctx(ctx))
-        self.n_batch = int(L.llama_n_batch(ctx))
-        self._batch = L.llama_batch_init(self.n_batch, 0, 1)
-        self._piece = ctypes.create_string_buffer(256)
-        # The abort callback runs once per graph node, in Python: installed only while a prompt is read (where
-        # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
-        self._abort_cb = L.ggml_abort_callback(self._should_abort)
-        self._no_abort_cb = L.ggml_abort_callback()
-        self.bos_id = int(L.llama_vocab_bos(self.vocab))
-        self.eos_id = int(L.llama_vocab_eos(self.vocab))
-        self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
 
     # --- loading -------------------------------------------------------------------------------------------------
 
@@ -225,6 +238,9 @@ class ModelRuntime:
             "expert_used_count": int(experts_used) if experts_used and experts_used.isdigit() else 0,
             "gpu_offload": bool(L.llama_supports_gpu_offload()),
             "load_seconds": self.load_seconds,
+            "flash_attn_requested": self.plan.flash_attn,
+            "cache_note": self.cache_note,
+            **self.report.to_dict(),
         }
 
     # --- tokens --------------------------------------------------------------------------------------------------
@@ -271,6 +287,11 @@ class ModelRuntime:
         pos_min = int(L.llama_memory_seq_pos_min(self.memory, 0))
         n_swa = max(1, int(L.llama_model_n_swa(self.model)))
         return not (pos_min > 0 and pos_min > n_common - n_swa)
+
+    @property
+    def can_roll_back(self) -> bool:
+        """Whether the last cached positions can be dropped (not for recurrent or hybrid models' state)."""
+        return not (L.llama_model_is_recurrent(self.model) or L.llama_model_is_hybrid(self.model))
 
     def cached_positions(self) -> int:
         return int(L.llama_memory_seq_pos_max(self.memory, 0)) + 1
@@ -354,6 +375,41 @@ class ModelRuntime:
         if rc != 0:
             raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
 
+    def decode_block(self, tokens: Sequence[int], start: int) -> None:
+        """Feed a few tokens at positions ``start..`` in one batch, keeping logits for every one of them.
+
+        Used to verify drafted tokens: the logits at index i are the model's next-token scores after ``tokens[i]``.
+        """
+        batch = self._batch
+        count = len(tokens)
+        assert 0 < count <= self.n_batch
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = start + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = 1
+        batch.n_tokens = count
+        rc = L.llama_decode(self.ctx, batch)
+        if rc == 1:
+            raise ContextFull()
+        if rc == 2:
+            raise DecodeAborted(self.cached_positions())
+        if rc != 0:
+            raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
+
+    def same_vocabulary(self, other: ModelRuntime) -> bool:
+        """Whether ``other`` splits text into the same tokens (what a draft model needs), like llama.cpp's check."""
+        if int(L.llama_vocab_type(self.vocab)) != int(L.llama_vocab_type(other.vocab)):
+            return False
+        if (self.bos_id, self.eos_id) != (other.bos_id, other.eos_id):
+            return False
+        n = int(L.llama_vocab_n_tokens(self.vocab))
+        if abs(n - int(L.llama_vocab_n_tokens(other.vocab))) > 128:  # padding rows may differ
+            return False
+        step = max(1, n // 2000)
+        return all(self.token_text(i) == other.token_text(i) for i in range(0, n, step))
+
     # --- sampling ------------------------------------------------------------------------------------------------
 
     def make_sampler(
@@ -402,9 +458,12 @@ class Sampler:
         self._chain = chain
         self._ctx = ctx
 
-    def sample(self) -> int:
-        # llama_sampler_sample also accepts the token into the chain (penalties see it).
-        return int(L.llama_sampler_sample(self._chain, self._ctx, -1))
+    def sample(self, index: int = -1) -> int:
+        """A token from the logits at batch position ``index`` (-1: the last with logits).
+
+        llama_sampler_sample also accepts the token into the chain (penalties see it).
+        """
+        return int(L.llama_sampler_sample(self._chain, self._ctx, index))
 
     def close(self) -> None:
         if self._chain:
