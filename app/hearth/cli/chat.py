@@ -22,7 +22,7 @@ from hearth.cli.common import (
 )
 from hearth.core.chat.attachments import page_picture_limit
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
-from hearth.core.engine.events import AnswerStats
+from hearth.core.engine.events import AnswerStats, ModelInfo
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError, HostCrashedError
@@ -55,6 +55,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
                         help="the model's vision file (mmproj GGUF), so that it can see pictures")
+    parser.add_argument("--speculative", metavar="MODE",
+                        help="draft answers ahead: 'lookup' (prompt lookup: fast when the answer quotes its input), "
+                             "'off', 'auto' (lookup when a document or code is attached; the default), or a small "
+                             "draft model's GGUF with the same tokenizer")
     add_plan_arguments(parser)
 
 
@@ -169,7 +173,11 @@ def run(args: argparse.Namespace) -> int:
             return 1
         _progress_line("", err)
         if not args.json and err.isatty():
-            err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens\n")
+            err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens · "
+                      f"{_engine_words(info)}\n")
+            for note in (info.cache_note, info.speculative_note):
+                if note:
+                    err.write(f"{note}\n")
             if plan.extra.get("explanation"):
                 err.write(f"{plan.extra['explanation']}\n")
         messages: list[dict[str, Any]] = []
@@ -184,6 +192,14 @@ def run(args: argparse.Namespace) -> int:
         if args.verbose:
             err.write("\n".join(client.log_tail(200)) + "\n")
         client.close()
+
+
+def _engine_words(info: ModelInfo) -> str:
+    """Flash attention, the KV cache and drafting as loaded ("flash attention on · 8-bit cache (q8_0)")."""
+    flash = "flash attention " + ("?" if info.flash_attn is None else "on" if info.flash_attn else "off")
+    kv = info.cache_type_k if info.cache_type_k == info.cache_type_v else f"{info.cache_type_k}/{info.cache_type_v}"
+    cache = f"cache {kv}, {info.kv_cache_bytes / 2**20:,.0f} MiB" if info.kv_cache_bytes else f"cache {kv}"
+    return f"{flash} · {cache} · drafting: {info.speculative}"
 
 
 def load_images(paths: list[Path], *, err: TextIO) -> list[ImageRef]:

@@ -9,13 +9,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.cli.common import this_machine
+from hearth.core.engine.plan import CACHE_TYPE_WORDS, CACHE_TYPES
 from hearth.core.errors import HearthError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.gguf.header import GgufInfo
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import CatalogService, find_entry, scaled_info
 from hearth.core.models.hub.client import HubClient
-from hearth.core.models.planning.planner import VERDICT_WORDS, FitReport, Placement, machine_matrix, plan_model
+from hearth.core.models.planning.context import compare_with_advertised, context_table
+from hearth.core.models.planning.kv_cache import kv_cache_bytes
+from hearth.core.models.planning.planner import (
+    VERDICT_WORDS,
+    FitReport,
+    Placement,
+    context_words,
+    machine_matrix,
+    plan_model,
+)
 from hearth.core.paths import AppPaths
 from hearth.core.settings import load_settings
 
@@ -28,6 +38,10 @@ def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vram-gb", type=float, metavar="Y", help="plan for a GPU with Y GB (0: no GPU)")
     group.add_argument("--unified", action="store_true", help="plan for an Apple silicon Mac (unified memory)")
     group.add_argument("--ctx", type=int, metavar="N", help="context size in tokens (default 8,192)")
+    group.add_argument("--kv-type", choices=CACHE_TYPES, metavar="T",
+                       help="KV cache type f16, q8_0 or q4_0 (default: 16-bit, 8-bit when only that fits)")
+    group.add_argument("--contexts", action="store_true",
+                       help="list the context sizes this machine holds with each cache type, and their cost")
 
 
 def machine_from_args(args: argparse.Namespace, paths: AppPaths) -> Hardware:
@@ -121,6 +135,8 @@ def flags(report: FitReport) -> str:
         return ""
     plan = report.plan
     parts = [f"--ctx {plan.n_ctx}"]
+    if plan.cache_type_k != "f16":
+        parts.append(f"--kv-type {plan.cache_type_k}")
     if plan.n_gpu_layers:
         parts.append(f"--gpu-layers {plan.n_gpu_layers}")
         if report.placement.cpu_expert_layers >= report.placement.n_layer:
@@ -151,8 +167,16 @@ def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     if report.verdict != "does_not_fit":
         lines.append(f"Memory: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
                      f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); "
-                     f"KV cache for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
+                     f"KV cache ({report.cache_type}) for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
+        speed = report.tokens_per_s_range
+        if speed:
+            lines.append(f"Speed: {speed[0]:.0f}–{speed[1]:.0f} tokens/s"
+                         + (" (measured here: calibrated by hearth bench)" if report.calibrated
+                            else " (estimated; run hearth bench to measure this machine)"))
         lines.append(f"Loads like: hearth chat --model … {flags(report)}")
+    lines.append(f"KV cache for {report.n_ctx:,} tokens by type: " + ", ".join(
+        f"{kind} ({CACHE_TYPE_WORDS[kind]}) {kv_cache_bytes(info, report.n_ctx, kind) / GB:.2f} GB"
+        for kind in CACHE_TYPES))
     lines += [f"Note: {n}" for n in (*hw.notes, *report.notes)]
     return lines
 
@@ -163,8 +187,12 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         print(matrix_markdown(targets, machine_matrix(), args.ctx))
         return 0
     hw = machine_from_args(args, paths)
-    reports = [(t, plan_model(t.info, hw, n_ctx=args.ctx, model_path=t.path, mmproj_bytes=t.mmproj_bytes))
-               for t in targets]
+    kv_type = getattr(args, "kv_type", None) or "auto"
+    reports = [(t, plan_model(t.info, hw, n_ctx=args.ctx, model_path=t.path, mmproj_bytes=t.mmproj_bytes,
+                              cache_type=kv_type)) for t in targets]
+    if getattr(args, "contexts", False):
+        print("\n\n".join(contexts_text(t, hw) for t in targets))
+        return 0
     if args.json:
         print(json.dumps([{"model": t.label, "size": t.size, "exact": t.exact, "header": t.info.summary(),
                            **r.to_dict()} for t, r in reports], indent=2))
@@ -178,3 +206,20 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         print(f"  {t.label.split(':')[-1]:<12} {t.size / GB:6.1f} GB  {VERDICT_WORDS[r.verdict]:<13} "
               f"{r.explanation}{mark}")
     return 0
+
+
+def contexts_text(t: Target, hw: Hardware) -> str:
+    """The context sizes this machine holds with each cache type, what they cost, and the comparison with 10M."""
+    rows = context_table(t.info, hw, mmproj_bytes=t.mmproj_bytes)
+    lines = [f"{t.label}: context sizes on this machine (memory in all: model, cache and buffers)",
+             f"{'context':>9}  " + "  ".join(f"{kind + ' (' + CACHE_TYPE_WORDS[kind] + ')':>24}"
+                                             for kind in CACHE_TYPES)]
+    for n_ctx in sorted({r.n_ctx for r in rows}):
+        cells = []
+        for kind in CACHE_TYPES:
+            row = next(r for r in rows if r.n_ctx == n_ctx and r.cache_type == kind)
+            mark = "" if row.fits else " ✗"
+            cells.append(f"{row.kv_bytes / GB:7.2f} GB cache / {row.total_bytes / GB:5.1f} GB{mark}".rjust(24))
+        lines.append(f"{context_words(n_ctx):>9}  " + "  ".join(cells))
+    lines.append(("✗: does not fit. " if not all(r.fits for r in rows) else "") + compare_with_advertised(t.info, rows))
+    return "\n".join(lines)
