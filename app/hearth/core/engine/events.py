@@ -48,6 +48,7 @@ class AnswerStats:
     stop_reason: str
     cached_tokens: int = 0
     trimmed_turns: int = 0
+    trimmed_messages: int = 0  # the oldest messages left out of the prompt (no longer in the model's memory)
     context_used: int = 0
     n_ctx: int = 0
     template: str = ""
@@ -85,6 +86,7 @@ class AnswerStats:
             "stop_reason": self.stop_reason,
             "cached_tokens": self.cached_tokens,
             "trimmed_turns": self.trimmed_turns,
+            "trimmed_messages": self.trimmed_messages,
             "context_used": self.context_used,
             "n_ctx": self.n_ctx,
             "template": self.template,

@@ -337,6 +337,7 @@ class EngineHost:
             "prompt_tokens": len(prompt),
             "cached_tokens": common,
             "trimmed_turns": trimmed,
+            "trimmed_messages": self.prompts.trimmed_messages if self.prompts else 0,
             "template": self.prompts.template.origin if self.prompts else "",
             "flash_attn": rt.report.flash_attn,
             "cache_type_k": rt.report.cache_type_k,

@@ -39,6 +39,7 @@ class PromptBuilder:
     def __init__(self, runtime: ModelRuntime, template: ChatTemplate) -> None:
         self.runtime = runtime
         self.template = template
+        self.trimmed_messages = 0  # how many of the oldest messages the last ``fit`` left out
 
     def render(self, messages: Sequence[Message], continue_last: bool) -> str:
         rt = self.runtime
@@ -93,9 +94,11 @@ class PromptBuilder:
         system = messages[:1] if messages and messages[0].get("role") == "system" else []
         rest = messages[len(system):]
         trimmed = 0
+        self.trimmed_messages = 0
         while True:
             tokens = tokenize(system + rest)
             if len(tokens) <= budget:
+                self.trimmed_messages = len(messages) - len(system) - len(rest)
                 return tokens, trimmed
             if release is not None:
                 release(tokens)

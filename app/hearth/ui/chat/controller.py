@@ -29,6 +29,7 @@ from hearth.core.chat.attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.chat.prompt import engine_messages
+from hearth.core.chat.summary import SUMMARY_FILE_NAME, SUMMARY_REQUEST, conversation_transcript
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
@@ -134,6 +135,7 @@ class ChatController(QObject):
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
         view.whole_requested.connect(self.set_document_whole)
+        view.summary_requested.connect(self.continue_with_summary)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -395,6 +397,16 @@ class ChatController(QObject):
             if message.role is Role.USER:
                 self._view.update_message(self._view_for(message, pinned))
 
+    @Slot()
+    def continue_with_summary(self) -> None:
+        """A new chat that starts from the model's own summary of this one, which is attached to it as a file."""
+        if self.busy or not self._branch:
+            return
+        title = self._store.conversations.get(self._branch[0].conversation_id).title
+        transcript = conversation_transcript(title, self._branch).encode("utf-8")
+        self.new_conversation()
+        self.send(SUMMARY_REQUEST, [PendingAttachment(SUMMARY_FILE_NAME, len(transcript), "document", data=transcript)])
+
     def stop(self) -> None:
         """Stop the answer now (the engine checks the flag every token and during prompt reading)."""
         if self._preparing is not None:
@@ -484,11 +496,9 @@ class ChatController(QObject):
             " · context full" if stats.stop_reason == "context_full" else "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
-        if stats.trimmed_turns:
-            self.notice.emit(notice_for(HearthError(
-                f"The conversation is longer than the model's context, so the {stats.trimmed_turns} oldest "
-                f"turn{'s were' if stats.trimmed_turns > 1 else ' was'} left out of this answer.",
-                hint="Start a new chat for a fresh context, or raise the context size in Settings.")))
+        if answer.conversation_id == self.conversation_id:
+            # The oldest messages the engine left out are dimmed, under a banner that offers a fresh chat.
+            self._view.set_forgotten(stats.trimmed_messages)
 
     @Slot(int, object)
     def _on_worker_answer_failed(self, request_id: int, error: HearthError) -> None:

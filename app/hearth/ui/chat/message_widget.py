@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsOpacityEffect,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from hearth.ui.chat.message_body import MessageBody
 from hearth.ui.chat.message_chips import AttachmentRow, CitationBar, NoticeBox
@@ -59,6 +68,7 @@ class MessageWidget(QFrame):
         self.setObjectName(f"{view.role}Message")
         self._context = context
         self.view = view
+        self.forgotten = False
         self.code_blocks: list[str] = []
         self._stream: MarkdownStream | None = None
         self._rendered_text: str | None = None
@@ -95,6 +105,20 @@ class MessageWidget(QFrame):
         self.set_view(view)
 
     # Content ---------------------------------------------------------------------------------------------------
+
+    def set_forgotten(self, forgotten: bool) -> None:
+        """Dim a message the model no longer has in its memory (the conversation outgrew its context)."""
+        if self.forgotten == forgotten:
+            return
+        self.forgotten = forgotten
+        if forgotten:
+            effect = QGraphicsOpacityEffect(self)
+            effect.setOpacity(0.45)
+            self.setGraphicsEffect(effect)
+            self.setToolTip("No longer in the model's memory: the conversation is longer than its context.")
+        else:
+            self.setGraphicsEffect(None)  # type: ignore[arg-type]
+            self.setToolTip("")
 
     def set_view(self, view: MessageView) -> None:
         """Show ``view``; the body is re-rendered only when its text changed."""

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
+from hearth.ui.chat.memory_banner import MemoryBanner
 from hearth.ui.chat.message_types import MessageView
 from hearth.ui.chat.message_widget import MessageContext, MessageWidget
 from hearth.ui.chat.style import chat_stylesheet
@@ -47,6 +48,7 @@ class ChatView(QWidget):
     citation_activated = Signal(str)
     link_activated = Signal(str)
     whole_requested = Signal(str, bool)
+    summary_requested = Signal()
 
     INITIAL_BUILD = 24  # messages built when a conversation opens
     BATCH = 1  # older messages built per event-loop turn while scrolling up (~10 ms for a long rich answer)
@@ -68,6 +70,7 @@ class ChatView(QWidget):
         self._anchor: tuple[int, float] | None = None
         self._pending_restore: float | None = None
         self._setting_scroll = False
+        self._forgotten = 0  # the oldest messages no longer in the model's memory (shown dimmed)
 
         self._scroll = QScrollArea(self)
         self._scroll.setObjectName("chatScroll")
@@ -92,6 +95,9 @@ class ChatView(QWidget):
         self._content = content
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        self.memory_banner = MemoryBanner(self)
+        self.memory_banner.summary_requested.connect(self.summary_requested)
+        outer.addWidget(self.memory_banner)
         outer.addWidget(self._scroll)
 
         self._timer = QTimer(self)
@@ -114,6 +120,8 @@ class ChatView(QWidget):
         """Show a conversation (replacing the current one); builds only the newest messages now."""
         self._stop_stream()
         self._clear_widgets()
+        self._forgotten = 0
+        self.memory_banner.show_count(0)
         self._views = list(views)
         self._index = {view.id: i for i, view in enumerate(self._views)}
         self._first_built = max(0, len(self._views) - self.INITIAL_BUILD)
@@ -141,6 +149,18 @@ class ChatView(QWidget):
         widget = self._widgets.get(view.id)
         if widget is not None:
             widget.set_view(view)
+
+    def set_forgotten(self, count: int) -> None:
+        """Mark the oldest ``count`` messages as no longer in the model's memory (dimmed, with the banner)."""
+        self._forgotten = max(0, min(count, len(self._views)))
+        self.memory_banner.show_count(self._forgotten)
+        for position, view in enumerate(self._views):
+            widget = self._widgets.get(view.id)
+            if widget is not None:
+                widget.set_forgotten(position < self._forgotten)
+
+    def forgotten_count(self) -> int:
+        return self._forgotten
 
     def messages(self) -> list[MessageView]:
         """The messages shown, oldest first."""
@@ -307,6 +327,9 @@ class ChatView(QWidget):
         widget.citation_activated.connect(self.citation_activated)
         widget.link_activated.connect(self._on_message_link_activated)
         widget.whole_requested.connect(self.whole_requested)
+        position = self._index.get(view.id)
+        if position is not None and position < self._forgotten:
+            widget.set_forgotten(True)
         self._widgets[view.id] = widget
         return widget
 
