@@ -6,6 +6,7 @@ passed in through constructors.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -21,13 +22,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
 from hearth.core.engine import EngineClient
-from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.plan import FlashAttention, LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
-from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.model_settings import FLASH_ATTENTION, KV_TYPES, ModelSettings
 from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.planning.context import ContextChoices
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
@@ -109,9 +111,21 @@ class HearthApp(QObject):
         )
 
         vision = ModelLibrary(self.models_dir()).vision_file_for(path)
-        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
         overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
+        # The planner costs the user's context, cache type and flash attention (it may then place less on the GPU).
+        flash: FlashAttention = overrides.flash_attn if overrides.flash_attn in FLASH_ATTENTION else "auto"  # type: ignore[assignment]
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, n_ctx=overrides.n_ctx,
+                             cache_type=overrides.kv_type if overrides.kv_type in KV_TYPES else "auto",
+                             flash_attn=flash, config_dir=self.paths.config_dir)
         return overrides.apply_to_plan(plan)
+
+    def context_choices(self, path: Path) -> ContextChoices:
+        """The context sizes this machine holds for a model, per cache type (blocking: reads the header)."""
+        from hearth.core.models.planning.context import context_choices  # reads the header: a worker's job
+
+        overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
+        flash = overrides.flash_attn if overrides.flash_attn in FLASH_ATTENTION else "auto"
+        return context_choices(path, self.paths.config_dir, flash_attn=flash)  # type: ignore[arg-type]
 
     # --- running -------------------------------------------------------------------------------------------------
 
@@ -174,6 +188,7 @@ class HearthApp(QObject):
             models_dir=self.paths.models_dir,
             model_path=str(model_path) if model_path else None,
             plan=plan,
+            context_choices=functools.partial(self.context_choices, model_path) if model_path else None,
             parent=self.window,
         )
         dialog.settings_changed.connect(self._on_settings_changed)

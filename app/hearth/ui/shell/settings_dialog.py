@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -13,11 +14,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -27,7 +30,10 @@ from PySide6.QtWidgets import (
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.planning.context import ContextChoices
 from hearth.core.settings import Settings
+from hearth.ui.shell.context_table import ContextTable
+from hearth.ui.tasks import BackgroundTask
 
 _AUTO = -999  # spin-box value meaning "as recommended"
 
@@ -50,9 +56,11 @@ def _dspin(minimum: float, maximum: float, step: float, decimals: int = 2) -> QD
 class _ModelTab(QWidget):
     """Context, placement and sampling for one model, over the planner's recommendation."""
 
-    def __init__(self, model_path: str | None, plan: LoadPlan | None, settings: ModelSettings) -> None:
+    def __init__(self, model_path: str | None, plan: LoadPlan | None, settings: ModelSettings,
+                 context_choices: Callable[[], ContextChoices] | None = None) -> None:
         super().__init__()
         self._plan = plan
+        self._context_task: BackgroundTask | None = None
         layout = QVBoxLayout(self)
         if model_path is None:
             layout.addWidget(QLabel("Load a model to change its settings."))
@@ -92,6 +100,38 @@ class _ModelTab(QWidget):
         self.threads = _spin(0, 512)
         self.threads.setAccessibleName("CPU threads")
         form.addRow("CPU threads", self.threads)
+        self.flash_attn = QComboBox()
+        self.flash_attn.setAccessibleName("Flash attention")
+        for label, value in (("Automatic (llama.cpp decides)", "auto"), ("On", "on"), ("Off", "off")):
+            self.flash_attn.addItem(label, value)
+        form.addRow("Flash attention", self.flash_attn)
+        self.kv_type = QComboBox()
+        self.kv_type.setAccessibleName("KV cache type")
+        for label, value in (("Automatic (16-bit; 8-bit when only that fits)", "auto"), ("16-bit (f16)", "f16"),
+                             ("8-bit (q8_0): about half the memory", "q8_0"),
+                             ("4-bit (q4_0): about a quarter, answers may suffer", "q4_0")):
+            self.kv_type.addItem(label, value)
+        self.kv_type.setToolTip("The model's memory of the conversation. A quantized cache needs flash attention "
+                                "for its values: with flash attention off, values stay 16-bit.")
+        form.addRow("KV cache", self.kv_type)
+        self.speculative = QComboBox()
+        self.speculative.setAccessibleName("Drafting ahead")
+        for label, value in (("Automatic (prompt lookup when a document or code is attached)", "auto"),
+                             ("Prompt lookup, always", "lookup"), ("Off", "off"), ("A draft model", "draft")):
+            self.speculative.addItem(label, value)
+        self.speculative.setToolTip("Guesses the next tokens cheaply and lets the model check them in one step: "
+                                    "faster answers, the same text.")
+        self.draft_model = QLineEdit()
+        self.draft_model.setAccessibleName("Draft model")
+        self.draft_model.setPlaceholderText("A small GGUF with the same tokenizer")
+        draft_browse = QPushButton("Choose…")
+        draft_browse.clicked.connect(self._on_draft_browse_clicked)
+        draft_row = QHBoxLayout()
+        draft_row.addWidget(self.speculative, 1)
+        draft_row.addWidget(self.draft_model, 1)
+        draft_row.addWidget(draft_browse)
+        self.speculative.currentIndexChanged.connect(self._on_speculative_current_index_changed)
+        form.addRow("Drafting ahead", draft_row)
         self.system_prompt = QPlainTextEdit()
         self.system_prompt.setAccessibleName("System prompt")
         self.system_prompt.setPlaceholderText("Instructions the model follows in every new chat (optional)")
@@ -115,6 +155,16 @@ class _ModelTab(QWidget):
             widget.setAccessibleName(label)
             form.addRow(label, widget)
         layout.addLayout(form)
+        self.contexts = ContextTable()
+        self.contexts.chosen.connect(self._on_contexts_chosen)
+        layout.addWidget(self.contexts)
+        if context_choices is not None:
+            self._context_task = BackgroundTask(lambda _report: context_choices(), self)
+            self._context_task.finished.connect(self._on_context_task_finished)
+            self._context_task.failed.connect(self._on_context_task_failed)
+            self._context_task.start()
+        else:
+            self.contexts.hide()
         self.reset = QPushButton("Reset to recommended")
         self.reset.clicked.connect(self._on_reset_clicked)
         layout.addWidget(self.reset, 0, Qt.AlignmentFlag.AlignLeft)
@@ -131,6 +181,11 @@ class _ModelTab(QWidget):
             self.experts.setCurrentIndex(max(0, self.experts.findData(s.expert_placement)))
         self.first_n.setEnabled(self.experts.currentData() == "first")
         self.threads.setValue(s.n_threads or 0)
+        self.flash_attn.setCurrentIndex(max(0, self.flash_attn.findData(s.flash_attn)))
+        self.kv_type.setCurrentIndex(max(0, self.kv_type.findData(s.kv_type)))
+        self.speculative.setCurrentIndex(max(0, self.speculative.findData(s.speculative)))
+        self.draft_model.setText(s.draft_model)
+        self.draft_model.setEnabled(s.speculative == "draft")
         self.system_prompt.setPlainText(s.system_prompt)
         self.temperature.setValue(-0.01 if s.temperature is None else s.temperature)
         self.top_p.setValue(-0.01 if s.top_p is None else s.top_p)
@@ -149,6 +204,10 @@ class _ModelTab(QWidget):
             n_gpu_layers=None if self.gpu_layers.value() == -2 else self.gpu_layers.value(),
             expert_placement=placement,
             n_threads=self.threads.value() or None,
+            flash_attn=str(self.flash_attn.currentData()),
+            kv_type=str(self.kv_type.currentData()),
+            speculative=str(self.speculative.currentData()),
+            draft_model=self.draft_model.text().strip(),
             system_prompt=self.system_prompt.toPlainText().strip(),
             temperature=None if self.temperature.value() < 0 else self.temperature.value(),
             top_p=None if self.top_p.value() < 0 else self.top_p.value(),
@@ -166,6 +225,32 @@ class _ModelTab(QWidget):
     @Slot()
     def _on_reset_clicked(self) -> None:
         self.set_values(ModelSettings())
+
+    @Slot(int)
+    def _on_speculative_current_index_changed(self, _index: int) -> None:
+        self.draft_model.setEnabled(self.speculative.currentData() == "draft")
+
+    @Slot()
+    def _on_draft_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Draft model", self.draft_model.text(), "GGUF models (*.gguf)")
+        if path:
+            self.draft_model.setText(path)
+            self.speculative.setCurrentIndex(self.speculative.findData("draft"))
+
+    @Slot(object)
+    def _on_context_task_finished(self, choices: object) -> None:
+        if isinstance(choices, ContextChoices):
+            self.contexts.set_choices(choices)
+
+    @Slot(object)
+    def _on_context_task_failed(self, error: object) -> None:
+        self.contexts.set_error(str(getattr(error, "message", error)))
+
+    @Slot(int, str)
+    def _on_contexts_chosen(self, n_ctx: int, cache_type: str) -> None:
+        """A cell of the context table picks that context size and cache type."""
+        self.n_ctx.setValue(n_ctx)
+        self.kv_type.setCurrentIndex(max(0, self.kv_type.findData(cache_type)))
 
 
 class SettingsDialog(QDialog):
@@ -187,6 +272,7 @@ class SettingsDialog(QDialog):
         model_path: str | None = None,
         plan: LoadPlan | None = None,
         about_text: str = "",
+        context_choices: Callable[[], ContextChoices] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -197,8 +283,12 @@ class SettingsDialog(QDialog):
         tabs = QTabWidget()
         tabs.addTab(self._general_tab(settings, models_dir), "General")
         self.model_tab = _ModelTab(model_path, plan, ModelSettings.from_dict(
-            settings.model_overrides.get(model_path or "", {})))
-        tabs.addTab(self.model_tab, "Model")
+            settings.model_overrides.get(model_path or "", {})), context_choices if model_path else None)
+        model_scroll = QScrollArea()
+        model_scroll.setWidgetResizable(True)
+        model_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        model_scroll.setWidget(self.model_tab)
+        tabs.addTab(model_scroll, "Model")
         about = QLabel(about_text or "Hearth")
         about.setWordWrap(True)
         about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -8,12 +8,13 @@ advertised with a 10M-token context; ``compare_with_advertised`` says how much o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from hearth.core.engine.plan import CACHE_TYPE_WORDS, CACHE_TYPES, FlashAttention
 from hearth.core.gguf.header import GgufInfo
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.planning.kv_cache import kv_cache_bytes
-from hearth.core.models.planning.planner import context_words, plan_model
+from hearth.core.models.planning.planner import context_words, plan_model, this_computer
 
 CONTEXT_STEPS = (4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 10485760)
 SCOUT_ADVERTISED_CTX = 10 * 2**20  # "10M tokens" in Meta's announcement of Llama 4 Scout
@@ -95,3 +96,31 @@ def compare_with_advertised(info: GgufInfo, rows: list[ContextOption],
     q4_at_max = kv_cache_bytes(info, advertised, "q4_0")
     return (f"{holds}{share} Its full {context_words(advertised)} would need {f16_at_max / GB:,.0f} GB for the cache "
             f"alone at 16 bits ({q4_at_max / GB:,.0f} GB at 4 bits).")
+
+
+@dataclass(frozen=True)
+class ContextChoices:
+    """What the per-model settings show about context: the table, the comparison, and where speeds come from."""
+
+    model: str
+    trained: int
+    rows: tuple[ContextOption, ...]
+    comparison: str
+    calibration: str
+
+
+def context_choices(path: Path, config_dir: Path | None = None, *, hardware: Hardware | None = None,
+                    flash_attn: FlashAttention = "auto") -> ContextChoices:
+    """The context table of a model file on this computer (blocking: reads the header, detects the machine).
+
+    Raises:
+        ModelFileError: the file is not a usable model.
+    """
+    from hearth.core.gguf.files import check_model_path
+
+    files = check_model_path(path)
+    assert files.info is not None
+    hw = hardware or this_computer(config_dir)
+    rows = context_table(files.info, hw, flash_attn=flash_attn)
+    return ContextChoices(files.first.name, files.info.context_length, tuple(rows),
+                          compare_with_advertised(files.info, rows), hw.calibration)

@@ -476,23 +476,22 @@ def machine_matrix() -> list[Hardware]:
 
 def plan_for_path(path: Path, *, hardware: Hardware | None = None, n_ctx: int | None = None,
                   mmproj_path: str | None = None, cache_type: str = "auto",
-                  flash_attn: FlashAttention = "auto") -> LoadPlan:
+                  flash_attn: FlashAttention = "auto", config_dir: Path | None = None) -> LoadPlan:
     """The plan to load a model file with on this computer (what the app calls before loading).
 
     The header is checked (``check_model_path``) and the machine detected (llama.cpp's probe is cached under the
-    app's cache folder). When no placement fits, the nearest one is returned anyway, with the reason in
+    app's cache folder, and what ``hearth bench`` measured here is applied: see ``calibration``). When no placement
+    fits, the nearest one is returned anyway, with the reason in
     ``plan.extra["does_not_fit"]``: the app says so and lets the user try, since the margins are conservative.
 
     Raises:
         ModelFileError: the file is not a usable model.
     """
     from hearth.core.gguf.files import check_model_path
-    from hearth.core.machine.hardware import detect_hardware
-    from hearth.core.paths import AppPaths
 
     files = check_model_path(path)
     assert files.info is not None
-    hw = hardware or detect_hardware(cache_dir=AppPaths.default().cache_dir)
+    hw = hardware or this_computer(config_dir)
     extra = Path(mmproj_path).stat().st_size if mmproj_path and Path(mmproj_path).is_file() else 0
     report = plan_model(files.info, hw, n_ctx=n_ctx, model_path=str(files.first), mmproj_path=mmproj_path,
                         mmproj_bytes=extra, cache_type=cache_type, flash_attn=flash_attn)
@@ -504,3 +503,13 @@ def plan_for_path(path: Path, *, hardware: Hardware | None = None, n_ctx: int | 
                     cpu_tensor_patterns=_patterns(p), mmproj_path=mmproj_path, summary=_summary(p),
                     flash_attn=flash_attn, cache_type_k=k, cache_type_v=v or k,  # type: ignore[arg-type]
                     extra={"does_not_fit": report.explanation, "explanation": report.explanation})
+
+
+def this_computer(config_dir: Path | None = None) -> Hardware:
+    """This machine as the planner sees it: detected, with what ``hearth bench`` measured here applied."""
+    from hearth.core.machine.hardware import detect_hardware
+    from hearth.core.models.planning.calibration import apply_calibration
+    from hearth.core.paths import AppPaths
+
+    paths = AppPaths.default()
+    return apply_calibration(detect_hardware(cache_dir=paths.cache_dir), config_dir or paths.config_dir)
