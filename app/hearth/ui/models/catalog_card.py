@@ -17,8 +17,8 @@ from hearth.ui.models.widgets import (
     card,
     row,
     size_words,
+    speed_range_words,
     text_label,
-    tokens_words,
     verdict_chip,
     with_avatar,
 )
@@ -117,7 +117,7 @@ class CatalogCard(QWidget):
         grid.addWidget(name_cell, r, 0)
         grid.addWidget(text_label(size_words(v.quant.size), "strong"), r, 1)
         grid.addWidget(verdict_chip(v.verdict), r, 2)
-        speed = tokens_words(v.report.tokens_per_s) if v.report is not None and v.report.tokens_per_s else ""
+        speed = speed_range_words(v.report.tokens_per_s_range, v.report.calibrated) if v.report is not None else ""
         grid.addWidget(text_label(speed, "muted"), r, 3)
         b = button("Download", "primary" if recommended else "secondary",
                    accessible=f"Download {self.row.entry.name} {v.quant.label}")

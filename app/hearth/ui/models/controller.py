@@ -18,6 +18,7 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
 from hearth.core.models.library.starter import ensure_starter_model, starter_available
+from hearth.core.models.planning.calibration import apply_calibration
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession
@@ -34,12 +35,14 @@ from hearth.ui.tasks import BackgroundTask
 class _Detector:
     """Detects this machine for a models folder (a callable the page runs on a worker thread)."""
 
-    def __init__(self, models_dir: Path, cache_dir: Path) -> None:
+    def __init__(self, models_dir: Path, cache_dir: Path, config_dir: Path | None = None) -> None:
         self.models_dir = models_dir
         self.cache_dir = cache_dir
+        self.config_dir = config_dir  # where ``hearth bench``'s calibration of this machine is kept
 
     def __call__(self) -> Hardware:
-        return detect_hardware(self.models_dir, cache_dir=self.cache_dir)
+        hw = detect_hardware(self.models_dir, cache_dir=self.cache_dir)
+        return apply_calibration(hw, self.config_dir) if self.config_dir is not None else hw
 
 
 class ModelCoordinator(QObject):
@@ -76,8 +79,8 @@ class ModelCoordinator(QObject):
             queue = DownloadQueue(manager, ActiveDownloads(paths.data_dir / "active-downloads.json"), self)
             page = ModelsPage(library=ModelLibrary(models_dir), queue=queue,
                               catalog=CatalogService(self.hub, paths.cache_dir), hub=self.hub, session=session,
-                              hardware=_Detector(models_dir, paths.cache_dir), bench_dir=paths.data_dir / "bench",
-                              settings=settings)
+                              hardware=_Detector(models_dir, paths.cache_dir, paths.config_dir),
+                              bench_dir=paths.data_dir / "bench", settings=settings)
         self.page = page
         self.window: MainWindow | None = None
         self.wizard: FirstRunDialog | None = None

@@ -33,8 +33,8 @@ from hearth.ui.models.widgets import (
     hardware_facts,
     row,
     size_words,
+    speed_range_words,
     text_label,
-    tokens_words,
     verdict_chip,
 )
 from hearth.ui.shell.dialogs import ChooseImport, choose_import
@@ -215,7 +215,7 @@ class FirstRunDialog(QDialog):
             self.rec_title.setText(rec.title)
             self._set_chip(rec.choice.verdict)
             report = rec.choice.report
-            self.rec_speed.setText(tokens_words(report.tokens_per_s) if report and report.tokens_per_s else "")
+            self.rec_speed.setText(speed_range_words(report.tokens_per_s_range, report.calibrated) if report else "")
             self.rec_reason.setText(rec.choice.explanation)
             if rec.scout_problem:
                 self.rec_problem.setText(rec.scout_problem)

@@ -18,6 +18,7 @@ from hearth.ui.models.widgets import (
     card,
     row,
     size_words,
+    speed_range_words,
     text_label,
     tokens_words,
     verdict_chip,
@@ -123,7 +124,10 @@ class ModelCard(QWidget):
         else:
             widgets.append(verdict_chip(fit.verdict))
             words = [fit.summary] if fit.summary else []
-            if fit.expected_tps:
+            if fit.expected_range:
+                words.append(f"{speed_range_words(fit.expected_range)} expected"
+                             + (" (calibrated by hearth bench here)" if fit.calibrated else ""))
+            elif fit.expected_tps:
                 words.append(f"{tokens_words(fit.expected_tps)} expected")
             if fit.measured_tps:
                 words.append(f"measured {fit.measured_tps:.1f} tokens/s")

@@ -149,6 +149,16 @@ def tokens_words(tps: float | None) -> str:
     return f"~{tps:.0f} tokens/s" if tps >= 2 else f"~{tps:.1f} tokens/s"
 
 
+def speed_range_words(speeds: tuple[float, float] | None, calibrated: bool = False) -> str:
+    """An estimated speed as the range it may fall in: "28–46 tokens/s" (and "measured here" once calibrated)."""
+    if speeds is None:
+        return ""
+    low, high = speeds
+    digits = 0 if low >= 2 else 1
+    text = f"{low:.{digits}f}–{high:.{digits}f} tokens/s"
+    return f"{text} (measured here)" if calibrated else text
+
+
 def hardware_facts(hw: Hardware) -> list[tuple[str, str]]:
     """What the machine has, as (what, words) pairs for a summary."""
     ram = f"{size_words(hw.ram_total)} ({size_words(usable_ram(hw))} usable for a model)"

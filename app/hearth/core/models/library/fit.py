@@ -30,6 +30,8 @@ class InstalledFit:
         measured_tps: generation speed measured by ``hearth bench`` on this machine, None if never measured.
         n_ctx: the context size planned for.
         plan: the planner's plan (what "reset to recommended" returns to), None if the file could not be planned.
+        expected_range: the speeds to expect, slowest first (narrower once ``hearth bench`` measured this machine).
+        calibrated: the estimate uses what ``hearth bench`` measured on this machine.
     """
 
     path: Path
@@ -40,6 +42,8 @@ class InstalledFit:
     measured_tps: float | None = None
     n_ctx: int = 0
     plan: LoadPlan | None = None
+    expected_range: tuple[float, float] | None = None
+    calibrated: bool = False
 
 
 def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = None) -> InstalledFit:
@@ -59,5 +63,8 @@ def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = 
         verdict = "fits_well"
     else:
         verdict = "fits_slow"
+    low, high = plan.extra.get("tokens_per_s_low"), plan.extra.get("tokens_per_s_high")
+    speeds = (float(low), float(high)) if isinstance(low, (int, float)) and isinstance(high, (int, float)) else None
     return InstalledFit(model.path, verdict, plan.summary, str(plan.extra.get("explanation", "")),
-                        float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan)
+                        float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan,
+                        speeds if verdict != "does_not_fit" else None, bool(plan.extra.get("calibrated")))
