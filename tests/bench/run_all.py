@@ -30,6 +30,7 @@ from tests.bench import (  # noqa: E402
     bench_documents,
     bench_downloads,
     bench_engine,
+    bench_speculative,
     bench_startup,
     bench_store,
     bench_vision,
@@ -74,6 +75,8 @@ def benchmarks(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]
                                                        work=work / "downloads", kill=not quick),
         "vision": lambda: bench_vision.run(*_vision_pair(work, quick), reps=1 if quick else 3,
                                            side=90 if quick else 1400),
+        "speculative": lambda: bench_speculative.run(_starter(), reps=1 if quick else 3,
+                                                     max_tokens=48 if quick else 400),
     }
 
 

@@ -78,3 +78,13 @@ def test_startup_benchmark_runs() -> None:
     result = bench_startup.run(reps=1)
     assert result["hearth_first_paint_s"] > 0 and result["bare_qmainwindow_first_paint_s"] > 0
     assert result["hearth_idle_rss_mib"] > 0
+
+
+def test_speculative_benchmark_runs(tiny_llama4: Path) -> None:
+    from tests.bench import bench_speculative
+
+    result = bench_speculative.run(tiny_llama4, reps=1, max_tokens=8, n_ctx=2048, kv_ctx=2048, words=60)
+    summary = result["summary"]
+    assert set(summary) >= {"speedup", "identical_output", "kv_q8_0_over_f16", "flash_prompt_on_over_off"}
+    assert result["lookup"]["runs"]["lookup"][0]["tokens"] == 8
+    assert result["kv_cache"]["f16"]["kv_cache_bytes"] > 0

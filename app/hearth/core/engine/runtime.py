@@ -152,6 +152,11 @@ class ModelRuntime:
         cp.n_threads_batch = plan.n_threads_batch or n_threads
         cp.flash_attn_type = _FLASH.get(plan.flash_attn, L.LLAMA_FLASH_ATTN_TYPE_AUTO)
         type_k, type_v, self.cache_note = resolve_cache_types(plan)
+        if (type_k, type_v) != ("f16", "f16") and self._head_size() % 32:
+            # q8_0 and q4_0 store blocks of 32 values: a head that is not a multiple of 32 cannot be quantized.
+            self.cache_note = (f"This model's attention heads ({self._head_size()} values) cannot be stored in "
+                               f"{type_k}/{type_v} blocks of 32: the KV cache stays 16-bit.")
+            type_k = type_v = "f16"
         cp.type_k = _GGML_TYPES[type_k]
         cp.type_v = _GGML_TYPES[type_v]
         cp.swa_full = plan.swa_full
@@ -168,6 +173,16 @@ class ModelRuntime:
         self.memory = L.llama_get_memory(ctx)
 
     # --- loading -------------------------------------------------------------------------------------------------
+
+    def _head_size(self) -> int:
+        """Values per attention head (keys), from the header or the embedding width."""
+        arch = self.meta("general.architecture") or ""
+        for key in (f"{arch}.attention.key_length", f"{arch}.attention.value_length"):
+            value = self.meta(key)
+            if value and value.isdigit() and int(value) % 32:
+                return int(value)
+        n_head = int(L.llama_model_n_head(self.model)) or 1
+        return int(L.llama_model_n_embd(self.model)) // n_head
 
     def _progress(self, fraction: float, _user: ctypes.c_void_p) -> bool:
         try:

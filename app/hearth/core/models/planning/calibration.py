@@ -104,7 +104,7 @@ def fit(samples: list[Sample], hw: Hardware) -> Hardware:
     changes: dict[str, Any] = {}
     cpu_only = [s for s in samples if s.n_gpu_layers == 0 and s.tokens_per_s > 0]
     if cpu_only:
-        bandwidth, per_layer = _fit_cpu(cpu_only)
+        bandwidth, per_layer = _fit_cpu(cpu_only, ram_bandwidth(bare)[0])
         changes["cpu_bandwidth_gbps"] = bandwidth
         changes["cpu_layer_seconds"] = per_layer
     gpu_runs = [s for s in samples if s.n_gpu_layers > 0 and s.gpu_bytes > 0 and s.tokens_per_s > 0]
@@ -129,7 +129,7 @@ def fit(samples: list[Sample], hw: Hardware) -> Hardware:
     return replace(bare, **changes)
 
 
-def _fit_cpu(samples: list[Sample]) -> tuple[float, float]:
+def _fit_cpu(samples: list[Sample], assumed_gbps: float) -> tuple[float, float]:
     """Bandwidth (GB/s) and per-layer seconds from CPU-only runs."""
     ys = [1 / s.tokens_per_s - FIXED_SECONDS for s in samples]
     xs = [(s.cpu_bytes / GB, float(s.cpu_layers)) for s in samples]
@@ -147,15 +147,19 @@ def _fit_cpu(samples: list[Sample]) -> tuple[float, float]:
             b = (sby * saa - say * sab) / det
             if a > 0 and b >= 0:
                 return 1 / a, b
-    rates = []
+    # Otherwise each run corrects the term that dominates its time: the bandwidth for a big model, the fixed cost
+    # per layer for a small one (a toy model's speed says nothing about the RAM's).
+    rates, per_layers = [], []
     for (gbytes, layers), y in zip(xs, ys, strict=True):
-        left = y - CPU_LAYER_SECONDS * layers
-        if left > 0 and gbytes > 0:
-            rates.append(gbytes / left)
-    if not rates:  # the fixed costs alone exceed the measured time: they are what to correct
-        per_layer = statistics.median(max(0.0, y) / max(1.0, layers) for (_g, layers), y in zip(xs, ys, strict=True))
-        return 1000.0, per_layer
-    return statistics.median(rates), CPU_LAYER_SECONDS
+        reading = gbytes / assumed_gbps
+        fixed = CPU_LAYER_SECONDS * layers
+        if reading >= fixed and y - fixed > 0:
+            rates.append(gbytes / (y - fixed))
+        elif layers > 0:
+            per_layers.append(max(0.0, y - reading) / layers)
+    bandwidth = statistics.median(rates) if rates else assumed_gbps
+    per_layer = statistics.median(per_layers) if per_layers else CPU_LAYER_SECONDS
+    return bandwidth, per_layer
 
 
 # --- storage ---------------------------------------------------------------------------------------------------------
