@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "0"  # the Hub here is the loopback one
 
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 from tests.fixtures import synthetic_gguf as gguf  # noqa: E402
