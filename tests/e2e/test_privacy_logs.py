@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine.plan import LoadPlan
@@ -26,6 +25,7 @@ from hearth.core.store import Store, default_db_path
 from hearth.ui.app import AppSeams, build_app
 from hearth.ui.model_session import ModelState
 from tests.fixtures.documents import make_pdf, report_pages
+from tests.ui.window_support import qt_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Aubergine lighthouses whisper to the quartermaster at noon"
@@ -58,8 +58,7 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
     configure_logging(paths.log_dir, debug=settings.debug_logging)
     params = [SamplingParams(temperature=0.0, max_tokens=400, seed=1)]
     seams = AppSeams(plan_for=lambda p: LoadPlan(str(p), n_ctx=2048, summary="CPU"), sampling=lambda: params[0])
-    app = build_app(QApplication.instance(), paths, settings, Store.open(default_db_path(paths)),  # type: ignore[arg-type]
-                    seams=seams)
+    app = build_app(qt_app(), paths, settings, Store.open(default_db_path(paths)), seams=seams)
     window, session = app.window, app.session
     try:
         session.load(model)

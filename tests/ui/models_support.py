@@ -31,6 +31,7 @@ from hearth.ui.model_session import ModelSession
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.page import ModelsPage
 from tests.fixtures.hub_server import HubServer
+from tests.ui.window_support import qt_app
 
 SCOUT_REPO = "unsloth/Llama-4-Scout-17B-16E-Instruct-GGUF"
 SCOUT_FILE = "Llama-4-Scout-17B-16E-Instruct-UD-IQ1_S.gguf"
@@ -127,8 +128,7 @@ def build_page(qtbot: QtBot, root: Path, models_dir: Path, *, endpoint: str | No
     seams = AppSeams(hub=HubClient(endpoint=endpoint, offline=offline), plan_for=plan_for, hardware=this_machine,
                      download_manager=downloads, ask=ask, discover_home=root / "home")
     chosen = (settings or Settings(offline=offline)).with_changes(models_dir=str(models_dir))
-    app = build_app(QApplication.instance(), paths, chosen, Store.open(default_db_path(paths)),  # type: ignore[arg-type]
-                    seams=seams)
+    app = build_app(qt_app(), paths, chosen, Store.open(default_db_path(paths)), seams=seams)
     qtbot.addWidget(app.window)
     app.window.resize(1500, 950)
     app.window.show()

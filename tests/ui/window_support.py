@@ -74,6 +74,13 @@ class Harness:
         self.app.shutdown()
 
 
+def qt_app() -> QApplication:
+    """The test session's QApplication (pytest-qt's ``qapp``)."""
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    return qapp
+
+
 def _no_questions(_parent: QWidget, title: str, text: str) -> bool:
     raise AssertionError(f"unexpected question: {title}: {text}")
 
@@ -97,7 +104,7 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path | None, store: Store | None 
     def sampling() -> SamplingParams:
         return params[0]
 
-    app = build_app(QApplication.instance(), paths, Settings(), store,  # type: ignore[arg-type]
+    app = build_app(qt_app(), paths, Settings(), store,
                     seams=AppSeams(plan_for=plan_for, sampling=sampling, ask=ask, password=password))
     qtbot.addWidget(app.window)
     app.window.show()

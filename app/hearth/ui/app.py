@@ -219,7 +219,7 @@ class HearthApp(QObject):
 
 
 def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: Store,
-              lock: InstanceLock | None = None, seams: AppSeams = AppSeams()) -> HearthApp:
+              lock: InstanceLock | None = None, seams: AppSeams | None = None) -> HearthApp:
     """Build and wire the app's objects (nothing runs until ``HearthApp.start``).
 
     Args:
@@ -228,8 +228,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
         settings: the settings read at start.
         store: the open conversations database (the app closes it at shutdown).
         lock: the single-instance lock, released at shutdown (None: not held, as in tests).
-        seams: what to use instead of the real parts.
+        seams: what to use instead of the real parts (None: the real app's own).
     """
+    seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
     client = seams.engine or EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
     bridge = EngineBridge(client)
