@@ -140,7 +140,7 @@ class ModelsPage(QWidget):
         for view in (self.library_view, self.discover_view, self.downloads_view):
             self.pages.addWidget(scrolled(view))
         self.library_controller = LibraryController(self._current_library, session, queue, self.tasks, self, ask,
-                                              pick_import)
+                                                    pick_import)
         self.catalog_controller = CatalogController(catalog, hub, self.discover_view, self.tasks, self._is_offline,
                                                     self)
         self._wire()
