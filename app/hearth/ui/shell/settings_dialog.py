@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.errors import HearthError
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.planning.context import ContextChoices
 from hearth.core.settings import Settings
@@ -60,7 +61,7 @@ class _ModelTab(QWidget):
                  context_choices: Callable[[], ContextChoices] | None = None) -> None:
         super().__init__()
         self._plan = plan
-        self._context_task: BackgroundTask | None = None
+        self._context_task: BackgroundTask[ContextChoices, object] | None = None
         layout = QVBoxLayout(self)
         if model_path is None:
             layout.addWidget(QLabel("Load a model to change its settings."))
@@ -159,10 +160,9 @@ class _ModelTab(QWidget):
         self.contexts.chosen.connect(self._on_contexts_chosen)
         layout.addWidget(self.contexts)
         if context_choices is not None:
-            self._context_task = BackgroundTask(lambda _report: context_choices(), self)
-            self._context_task.finished.connect(self._on_context_task_finished)
-            self._context_task.failed.connect(self._on_context_task_failed)
-            self._context_task.start()
+            self._context_task = BackgroundTask(lambda _report: context_choices(), parent=self,
+                                                name="context sizes") \
+                .success(self._on_context_task_finished).failure(self._on_context_task_failed).run_in_background()
         else:
             self.contexts.hide()
         self.reset = QPushButton("Reset to recommended")
@@ -237,14 +237,11 @@ class _ModelTab(QWidget):
             self.draft_model.setText(path)
             self.speculative.setCurrentIndex(self.speculative.findData("draft"))
 
-    @Slot(object)
-    def _on_context_task_finished(self, choices: object) -> None:
-        if isinstance(choices, ContextChoices):
-            self.contexts.set_choices(choices)
+    def _on_context_task_finished(self, choices: ContextChoices) -> None:
+        self.contexts.set_choices(choices)
 
-    @Slot(object)
-    def _on_context_task_failed(self, error: object) -> None:
-        self.contexts.set_error(str(getattr(error, "message", error)))
+    def _on_context_task_failed(self, error: HearthError) -> None:
+        self.contexts.set_error(error.message)
 
     @Slot(int, str)
     def _on_contexts_chosen(self, n_ctx: int, cache_type: str) -> None:
@@ -257,12 +254,12 @@ class SettingsDialog(QDialog):
     """App settings and the current model's settings.
 
     Signals:
-        settings_changed(object): the new ``Settings``.
-        model_settings_changed(str, object): model path and its new ``ModelSettings``.
+        settings_changed(Settings): the new settings.
+        model_settings_changed(str, ModelSettings): model path and its new settings.
     """
 
-    settings_changed = Signal(object)
-    model_settings_changed = Signal(str, object)
+    settings_changed = Signal(Settings)
+    model_settings_changed = Signal(str, ModelSettings)
 
     def __init__(
         self,
