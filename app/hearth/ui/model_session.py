@@ -195,6 +195,11 @@ class ModelSession(QObject):
         self.state = ModelState.READY
         self.error = None
         self.state_changed.emit()
+        # What the engine could not do as asked (a quantized V cache without flash attention, a draft model with
+        # another tokenizer) is said once, when the model is ready.
+        for note in (info.cache_note, info.speculative_note):
+            if note:
+                self.notice.emit(note)
 
     @Slot(object)
     def _on_worker_load_failed(self, error: HearthError) -> None:

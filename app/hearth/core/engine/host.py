@@ -486,10 +486,10 @@ class EngineHost:
         finally:
             sampler.close()
             if drafter is not None:
-                if in_cache:  # stopped inside accepted drafts: the cache must hold what ``cached`` says
-                    self._cut_cache(len(cached))
                 if not isinstance(drafter, ModelDrafter):
                     drafter.close()
+                if in_cache and self.cached:  # stopped inside accepted drafts: the cache must hold ``cached``
+                    self._cut_cache(len(cached))
         tail = utf8.decode(b"", final=True) + (stops.flush() if stop_reason != "stop" else "")
         if tail:
             send({"type": "token", "id": rid, "text": tail})
@@ -510,10 +510,16 @@ class EngineHost:
             cached.pop()
 
     def _cut_cache(self, n: int) -> None:
-        """Drop cached positions from ``n`` on (if llama.cpp cannot, the whole cache goes and is read again)."""
+        """Drop cached positions from ``n`` on (rejected drafts).
+
+        Raises:
+            GenerationError: llama.cpp could not (it then cleared the cache, which the next request reads again).
+        """
         assert self.runtime is not None
         if not self.runtime.keep_prefix(n):
             self.cached.clear()
+            raise GenerationError("llama.cpp could not take back the drafted tokens it rejected.",
+                                  hint="Turn drafting ahead off for this model in its settings.")
 
     def _finish(
         self,

@@ -21,10 +21,13 @@ from hearth.core.models.planning.planner import plan_model
 
 MACHINE = Hardware.hypothetical(24, cores=2, label="this machine")
 
-# Measured here with ``hearth bench`` (2-core x86-64 VM, CPU only): Gemma 3 270M Q4_K_M at an 8k context wrote 46
-# tokens/s with a 433 MB peak; the tiny Llama 4 at 4k wrote 610 tokens/s with a 58.5 MB peak.
-GEMMA_RUN = {"n_ctx": 8192, "tokens_per_s": 46.0, "peak": 433_000_000}
-TINY_RUN = {"n_ctx": 4096, "tokens_per_s": 610.0, "peak": 58_500_000}
+# Measured here with ``hearth bench`` (a 2-core x86-64 VM shared with other work, CPU only, load average ~20 at the
+# time): Gemma 3 270M Q4_K_M at an 8k context wrote 0.49 tokens/s with a 425 MB peak; the tiny Llama 4 at a 4,608-token
+# context 13.9 tokens/s with a 64 MB peak. Calibration has to follow such a machine, not the datasheet.
+GEMMA_RUN = {"n_ctx": 8192, "tokens_per_s": 0.4922, "peak": 424_865_792}
+TINY_RUN = {"n_ctx": 4608, "tokens_per_s": 13.877, "peak": 64_344_064}
+# The same machine quiet: Gemma 3 270M measured 46 tokens/s where the uncalibrated planner expected ~67.
+GEMMA_QUIET_TOKENS_PER_S = 46.0
 
 
 def _samples(gemma_path: Path, tiny_llama4: Path) -> list:
@@ -37,9 +40,9 @@ def _samples(gemma_path: Path, tiny_llama4: Path) -> list:
 
 def test_uncalibrated_estimates_are_optimistic_and_say_so(gemma_path: Path) -> None:
     report = plan_model(read_gguf_info(gemma_path), MACHINE)
-    assert report.tokens_per_s is not None and report.tokens_per_s > GEMMA_RUN["tokens_per_s"] * 1.2
+    assert report.tokens_per_s is not None and report.tokens_per_s > GEMMA_QUIET_TOKENS_PER_S * 1.2
     low, high = report.tokens_per_s_range or (0, 0)
-    assert low <= GEMMA_RUN["tokens_per_s"] <= high, "the range shown covers what this machine measured"
+    assert low <= GEMMA_QUIET_TOKENS_PER_S <= high, "the range shown covers what the quiet machine measured"
     assert not report.calibrated
 
 
@@ -60,6 +63,12 @@ def test_one_sample_calibrates_the_bandwidth(gemma_path: Path, tiny_llama4: Path
     assert hw.cpu_bandwidth_gbps is not None and hw.cpu_bandwidth_gbps < 24, "slower than 2 cores × 12 GB/s"
     report = plan_model(read_gguf_info(gemma_path), hw)
     assert report.tokens_per_s == pytest.approx(GEMMA_RUN["tokens_per_s"], rel=0.05)
+    # A toy model's run corrects the fixed cost per layer, not the bandwidth.
+    tiny = _samples(gemma_path, tiny_llama4)[1]
+    toy = fit([tiny], MACHINE)
+    assert toy.cpu_bandwidth_gbps == pytest.approx(24.0) and (toy.cpu_layer_seconds or 0) > 0.00015
+    assert plan_model(read_gguf_info(tiny_llama4), toy, n_ctx=TINY_RUN["n_ctx"]).tokens_per_s == pytest.approx(
+        TINY_RUN["tokens_per_s"], rel=0.05)
 
 
 def test_calibrated_memory_is_safe_and_within_20_percent(gemma_path: Path, tiny_llama4: Path) -> None:
