@@ -27,9 +27,16 @@ from hearth.core.engine.media import has_images, newest_user_has_images, no_visi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
 from hearth.core.engine.protocol import FdWriter, decode
-from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
+from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime, Sampler
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.engine.speculative import Drafter, DraftLength, LookupDrafter, ModelDrafter, quotes_input
+from hearth.core.engine.speculative import (
+    SAFE_MARGIN,
+    Drafter,
+    DraftLength,
+    LookupDrafter,
+    ModelDrafter,
+    quotes_input,
+)
 from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import (
     ContextOverflowError,
@@ -418,6 +425,8 @@ class EngineHost:
         length = DraftLength(rt.plan.n_draft)
         ahead: list[int] = []  # tokens chosen after ``token``, all but the last already in the cache
         in_cache = 0
+        alone = False  # read the next token without drafts (a near-tie follows it)
+        greedy = params.temperature <= 0
         first_at: float | None = None
         last_at: float | None = None
         stop_reason = "length"
@@ -452,7 +461,8 @@ class EngineHost:
                     stop_reason = "context_full"
                     break
                 room = min(length.now, n_ctx - len(cached) - 1, limit - generated)
-                drafts = self._draft(drafter, cached, token, room) if drafter is not None else []
+                drafts = self._draft(drafter, cached, token, room) if drafter is not None and not alone else []
+                alone = False
                 try:
                     if drafts:
                         rt.decode_block([token, *drafts], len(cached))
@@ -469,15 +479,33 @@ class EngineHost:
                     token = sampler.sample()
                     continue
                 ahead = []
-                for i, guess in enumerate(drafts):
-                    chosen = sampler.sample(i)
-                    ahead.append(chosen)
-                    if chosen != guess:
+                unsure = False
+                for i in range(len(drafts) + 1):
+                    if greedy and rt.margin(i) < SAFE_MARGIN:
+                        unsure = True  # a near-tie: decided by one-row logits, as without drafting
                         break
-                else:
-                    ahead.append(sampler.sample(len(drafts)))
-                in_cache = len(ahead) - 1
+                    ahead.append(sampler.sample(i))
+                    if i == len(drafts) or ahead[-1] != drafts[i]:
+                        break
                 drafted += len(drafts)
+                if unsure:
+                    # The drafts accepted before the near-tie stay, but the last of them is read again alone (or,
+                    # with none, the token just read): the uncertain choice is made from one-row logits.
+                    accepted += len(ahead)
+                    length.update(len(drafts), len(ahead))
+                    if ahead:
+                        in_cache = len(ahead) - 1
+                        self._cut_cache(len(cached) + in_cache)
+                        alone = True
+                        token = ahead.pop(0)
+                    else:
+                        try:
+                            token = self._read_alone(cached, sampler)
+                        except DecodeAborted:
+                            stop_reason = "cancelled"
+                            break
+                    continue
+                in_cache = len(ahead) - 1
                 accepted += in_cache
                 length.update(len(drafts), in_cache)
                 if in_cache < len(drafts):  # the rejected drafts leave the cache
@@ -496,6 +524,15 @@ class EngineHost:
         stats.update({"speculative": drafter.name if drafter is not None else "off", "drafted_tokens": drafted,
                       "accepted_tokens": accepted})
         self._finish(rid, stats, received, first_at, last_at, generated, stop_reason)
+
+    def _read_alone(self, cached: list[int], sampler: Sampler) -> int:
+        """Read the newest cached token again on its own and sample after it (a near-tie right after it)."""
+        rt = self.runtime
+        assert rt is not None
+        last = cached[-1]
+        self._cut_cache(len(cached) - 1)
+        rt.decode_one(last, len(cached) - 1)
+        return sampler.sample()
 
     def _draft(self, drafter: Drafter, cached: list[int], token: int, room: int) -> list[int]:
         if room <= 0:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import llama_cpp as L
+import numpy as np
 
 from hearth.core.engine.llama_report import LlamaLogCapture, LlamaReport, parse_report
 from hearth.core.engine.plan import LoadPlan, resolve_cache_types
@@ -133,6 +134,7 @@ class ModelRuntime:
         # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
         self._abort_cb = L.ggml_abort_callback(self._should_abort)
         self._no_abort_cb = L.ggml_abort_callback()
+        self.n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
         self.bos_id = int(L.llama_vocab_bos(self.vocab))
         self.eos_id = int(L.llama_vocab_eos(self.vocab))
         self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
@@ -412,6 +414,15 @@ class ModelRuntime:
             raise DecodeAborted(self.cached_positions())
         if rc != 0:
             raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
+
+    def margin(self, index: int) -> float:
+        """How far the most likely next token's score is ahead of the second's, at batch position ``index``."""
+        row = L.llama_get_logits_ith(self.ctx, index)
+        if not row:
+            return 0.0
+        scores = np.ctypeslib.as_array(row, shape=(self.n_vocab,))
+        top = np.partition(scores, -2)[-2:]
+        return float(top[1] - top[0])
 
     def same_vocabulary(self, other: ModelRuntime) -> bool:
         """Whether ``other`` splits text into the same tokens (what a draft model needs), like llama.cpp's check."""

@@ -10,10 +10,11 @@ token the model agrees with is a token written for almost nothing. Two drafters:
 
 Verification (``host``) samples the model's own token at every drafted position and keeps drafts only while they
 equal what it sampled; the first difference is replaced by the sampled token. Each written token is therefore drawn
-from exactly the distribution it would have been drawn from without drafting, one sampler call per written token:
-greedy answers are identical, and with temperature > 0 this is the standard acceptance rule for a deterministic
-draft (accepted with the model's probability of the drafted token, otherwise a draw from the rest). Drafting stays on
-when sampling.
+from exactly the distribution it would have been drawn from without drafting, one sampler call per written token;
+with temperature > 0 this is the standard acceptance rule for a deterministic draft (accepted with the model's
+probability of the drafted token, otherwise a draw from the rest), so drafting stays on when sampling. Greedy
+answers add one guard (``SAFE_MARGIN``): a batch's logits are rounded differently from one row's, so a near-tie is
+decided by reading that position again on its own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from hearth.core.engine.runtime import ModelRuntime
 
 # A newest message at least this long, or holding a code block, is material an answer is likely to quote.
 QUOTABLE_CHARS = 1500
+
+# Greedy answers: a drafted position is decided from the batch's logits only when the best token leads the second by
+# at least this much. llama.cpp's CPU backend computes a batch of rows with other kernels than a single row (llamafile
+# tinyBLAS from 2 rows, tiled K-quant kernels from 8), and their rounding moved Gemma 3 270M's logits by up to 1.1
+# (flash attention off) and 2.05 (on), on a scale of ~19, for the same positions. Below twice that plus headroom the
+# position is read again on its own, so the choice is made as it would be without drafting.
+SAFE_MARGIN = 4.5
 
 
 def quotes_input(messages: Sequence[dict[str, Any]]) -> bool:
