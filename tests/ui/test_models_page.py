@@ -3,6 +3,7 @@ loopback Hub (progress, pause/resume/cancel, a gated repository, a full disk, of
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBo
             assert fit.verdict in ("fits_well", "fits_slow") and fit.summary == "CPU", fit
             text = " ".join(w.text() for w in card.fit_line.findChildren(type(card.title)))
             assert "CPU" in text and "tokens/s expected" in text
-            assert fit.expected_range is not None and f"{fit.expected_range[0]:.0f}–" in text, "a range, not one number"
+            assert fit.expected_range is not None and re.search(r"\d–\d[\d.]* tokens/s expected", text), "a range"
             assert "Fits" in text
         starter = view.card_for(files["starter"])
         assert starter is not None

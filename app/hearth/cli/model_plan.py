@@ -170,7 +170,7 @@ def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
                      f"KV cache ({report.cache_type}) for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
         speed = report.tokens_per_s_range
         if speed:
-            lines.append(f"Speed: {speed[0]:.0f}–{speed[1]:.0f} tokens/s"
+            lines.append(f"Speed: {_rate(speed[0])}–{_rate(speed[1])} tokens/s"
                          + (" (measured here: calibrated by hearth bench)" if report.calibrated
                             else " (estimated; run hearth bench to measure this machine)"))
         lines.append(f"Loads like: hearth chat --model … {flags(report)}")
@@ -223,3 +223,7 @@ def contexts_text(t: Target, hw: Hardware) -> str:
         lines.append(f"{context_words(n_ctx):>9}  " + "  ".join(cells))
     lines.append(("✗: does not fit. " if not all(r.fits for r in rows) else "") + compare_with_advertised(t.info, rows))
     return "\n".join(lines)
+
+
+def _rate(tokens_per_s: float) -> str:
+    return f"{tokens_per_s:.0f}" if tokens_per_s >= 10 else f"{tokens_per_s:.2g}"

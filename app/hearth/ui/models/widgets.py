@@ -154,8 +154,7 @@ def speed_range_words(speeds: tuple[float, float] | None, calibrated: bool = Fal
     if speeds is None:
         return ""
     low, high = speeds
-    digits = 0 if low >= 2 else 1
-    text = f"{low:.{digits}f}–{high:.{digits}f} tokens/s"
+    text = "–".join(f"{x:.0f}" if x >= 10 else f"{x:.2g}" for x in (low, high)) + " tokens/s"
     return f"{text} (measured here)" if calibrated else text
 
 

@@ -289,7 +289,7 @@ def _gpu_words(hw: Hardware) -> str:
 
 def explain(p: Placement, hw: Hardware) -> str:
     speed = f"~{p.tokens_per_s:.0f} tokens/s expected" if p.tokens_per_s >= 2 else \
-        f"~{p.tokens_per_s:.1f} tokens/s expected"
+        f"~{p.tokens_per_s:.2g} tokens/s expected"
     n = p.n_layer
     if p.kind == "cpu":
         where = "On the CPU from RAM" + ("" if hw.gpus else " (no GPU)")
