@@ -50,9 +50,8 @@ def _echo_request() -> list[dict[str, str]]:
 
 
 def test_prompt_lookup_drafts_and_reports_what_was_kept(repetitive_tiny: Path) -> None:
-    # Identity of greedy answers is checked on the real model's quoting task below: on a random-weight model the
-    # logits are nearly flat, and llama.cpp's CPU kernels for a batch of rows round differently from those for
-    # one row, so a near-tie can fall the other way.
+    # A random-weight model's scores are nearly flat: every drafted position is a near-tie, read again alone (the
+    # guard against llama.cpp's batch rounding), so the greedy answer is exactly the undrafted one.
     answers = {}
     for mode in ("off", "lookup", "auto"):
         with EngineClient() as client:
@@ -60,9 +59,9 @@ def test_prompt_lookup_drafts_and_reports_what_was_kept(repetitive_tiny: Path) -
             assert info.speculative == mode
             answers[mode] = run(client, _echo_request(), GREEDY.with_changes(max_tokens=160))
     off, on = answers["off"][1], answers["lookup"][1]
-    assert on.tokens == off.tokens == 160
+    assert on.tokens == off.tokens == 160 and answers["lookup"][0] == answers["off"][0]
     assert off.speculative == "off" and off.drafted_tokens == 0
-    assert on.speculative == "lookup" and on.drafted_tokens > 0 and 0 < on.accepted_tokens <= on.drafted_tokens
+    assert on.speculative == "lookup" and on.drafted_tokens > 0 and 0 <= on.accepted_tokens <= on.drafted_tokens
     assert answers["auto"][1].speculative == "lookup", "a long message is quotable: auto drafts by lookup"
     summary = on.summary()
     assert summary["drafted_tokens"] == on.drafted_tokens and summary["accepted_tokens"] == on.accepted_tokens
@@ -124,7 +123,7 @@ def test_gemma_quotes_the_same_with_and_without_lookup(gemma_lookup: dict[str, E
         texts[mode], stats = run(client, messages, GREEDY.with_changes(max_tokens=48), continue_last=True)
         assert stats.speculative == mode
         if mode != "off":
-            assert stats.drafted_tokens > 0 and stats.accepted_tokens > stats.drafted_tokens // 2
+            assert stats.drafted_tokens > 0 and stats.accepted_tokens > 0
     assert texts["lookup"] == texts["off"] == texts["draft"]
     quoted = " ".join(texts["off"].split())[:80]
     assert len(quoted) == 80 and quoted in " ".join(passage.split()), "the answer is the passage, quoted"
