@@ -21,7 +21,16 @@ from hearth.cli.common import (
     print_error,
 )
 from hearth.core.chat.attachments import page_picture_limit
-from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
+from hearth.core.engine import (
+    EngineApi,
+    EngineClient,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    PromptProgress,
+    StopReason,
+    TokenDelta,
+)
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.engine.sampling import SamplingParams
@@ -87,7 +96,7 @@ def _progress_line(text: str, err: TextIO) -> None:
 
 
 def answer(
-    client: EngineClient,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     *,
@@ -121,7 +130,7 @@ def answer(
             return "".join(parts), None
     out.write("\n")
     out.flush()
-    if stats is not None and stats.stop_reason == "cancelled":
+    if stats is not None and stats.stop_reason is StopReason.CANCELLED:
         err.write("(stopped)\n")
     return "".join(parts), stats
 
@@ -220,7 +229,7 @@ def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
 
 
 def _one_shot(
-    client: EngineClient,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     prompt: str,
     params: SamplingParams,
@@ -249,7 +258,7 @@ def _one_shot(
 
 
 def _interactive(
-    client: EngineClient,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     as_json: bool,
