@@ -49,6 +49,7 @@ from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import MessageStatus, Store, default_db_path
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
@@ -215,9 +216,10 @@ def main(progress: Path, seed: int, model: Path, docs: Path) -> int:
     params = [SamplingParams()]
 
     def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "")
+        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "",
+                              conversations=ConversationsController(store))
 
-    window = MainWindow(store=store, session=session, chat_view=view, controller_factory=controller,
+    window = MainWindow(session=session, chat_view=view, controller_factory=controller,
                         settings=Settings(first_run_done=True))
     window.show()
     report("restored", text=window.composer.text(), files=[a.name for a in window.composer.attachments])

@@ -24,6 +24,7 @@ from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import Store, default_db_path
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
@@ -63,9 +64,10 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
     bridge = EngineBridge(client)
     session = ModelSession(bridge, lambda p: LoadPlan(str(p), n_ctx=2048, summary="CPU"))
     params = [SamplingParams(temperature=0.0, max_tokens=400, seed=1)]
-    window = MainWindow(store=store, session=session, chat_view=ChatView(), settings=settings,
+    conversations = ConversationsController(store)
+    window = MainWindow(session=session, chat_view=ChatView(), settings=settings,
                         controller_factory=lambda v: ChatController(store, bridge, session, v, lambda: params[0],
-                                                                    lambda: ""))
+                                                                    lambda: "", conversations=conversations))
     try:
         session.load(model)
         qtbot.waitUntil(lambda: session.state is ModelState.READY, timeout=60_000)

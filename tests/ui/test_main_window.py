@@ -18,6 +18,7 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import MessageStatus, Role, Store
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
@@ -65,11 +66,12 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
     view = ChatView()
 
     def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "", ask=ask, password=password)
+        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "",
+                              conversations=ConversationsController(store), ask=ask, password=password)
 
     from hearth.core.settings import Settings
 
-    window = MainWindow(store=store, session=session, chat_view=view, controller_factory=controller,
+    window = MainWindow(session=session, chat_view=view, controller_factory=controller,
                         settings=Settings())
     qtbot.addWidget(window)
     window.show()

@@ -19,6 +19,7 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.settings import Settings
 from hearth.core.store import Store
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
@@ -63,9 +64,10 @@ def test_no_stall_while_loading_and_streaming(qtbot: QtBot, tmp_path: Path, gemm
     params = SamplingParams(temperature=0.0, max_tokens=160, seed=1)
 
     def controller(view: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, view, lambda: params, lambda: "")
+        return ChatController(store, bridge, session, view, lambda: params, lambda: "",
+                              conversations=ConversationsController(store))
 
-    window = MainWindow(store=store, session=session, chat_view=ChatView(), controller_factory=controller,
+    window = MainWindow(session=session, chat_view=ChatView(), controller_factory=controller,
                         settings=Settings())
     qtbot.addWidget(window)
     window.show()

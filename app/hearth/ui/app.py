@@ -32,6 +32,7 @@ from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
@@ -60,12 +61,12 @@ class HearthApp(QObject):
         self.bridge = EngineBridge(self.client)
         self.session = ModelSession(self.bridge, self.plan_for)
         self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
+        self.conversations = ConversationsController(store)
         self.chat_view = ChatView(self.theme.apply())
         self.theme.theme_changed.connect(self.chat_view.set_theme)
         self.models = ModelCoordinator(paths=paths, settings=settings, session=self.session,
                                        models_dir=self.models_dir())
         self.window = MainWindow(
-            store=store,
             session=self.session,
             chat_view=self.chat_view,
             controller_factory=self._controller,
@@ -86,7 +87,8 @@ class HearthApp(QObject):
     # --- building ------------------------------------------------------------------------------------------------
 
     def _controller(self, view: ChatView) -> ChatController:
-        return ChatController(self.store, self.bridge, self.session, view, self.sampling, self.system_prompt)
+        return ChatController(self.store, self.bridge, self.session, view, self.sampling, self.system_prompt,
+                              conversations=self.conversations)
 
     def model_settings(self) -> ModelSettings:
         path = str(self.session.path) if self.session.path else ""
@@ -117,8 +119,8 @@ class HearthApp(QObject):
 
     def start(self) -> None:
         self.window.show()
-        last = self.store.get_state("last_conversation_id")
-        if isinstance(last, int):
+        last = self.window.controller.last_conversation_id()
+        if last is not None:
             try:
                 self.window.open_conversation(last)
             except HearthError:

@@ -29,12 +29,13 @@ from hearth.core.chat.attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.chat.prompt import engine_messages
-from hearth.core.engine import AnswerStats
+from hearth.core.engine import AnswerStats, StopReason
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController
 from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import AnswerRequest, EngineBridge
@@ -46,12 +47,14 @@ from hearth.ui.tasks import BackgroundTask
 # A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
 # here until it is, and put back into the composer at the next start.
 UNSENT_KEY = "unsent_message"
+# The conversation on screen, remembered whenever it changes (not only at a clean exit): after a crash or a kill the
+# next start opens it, where an interrupted answer waits to be continued.
+LAST_CONVERSATION_KEY = "last_conversation_id"
 
 log = logging.getLogger(__name__)
 
 _STATUS = {
-    "cancelled": MessageStatus.CANCELLED,
-    "context_full": MessageStatus.COMPLETE,
+    StopReason.CANCELLED: MessageStatus.CANCELLED,
 }
 
 
@@ -74,13 +77,27 @@ class ChatController(QObject):
     ``password`` asks for its password (again, when it was wrong) and it is read with it; the password is kept only
     until the message is sent.
 
+    Changes to the list of conversations (a conversation created by its first message, moved up by a new answer)
+    are announced through ``conversations`` (``ConversationsController.changed``), like those the user makes in the
+    side list; a deletion of the conversation on screen stops its answer and shows a new, empty chat.
+
+    Args:
+        store: where messages are written.
+        bridge: the engine, on its worker thread.
+        session: the loaded model.
+        view: the chat view it fills.
+        sampling_for: the sampling settings for the next answer.
+        system_prompt_for: the system prompt for a new conversation.
+        conversations: the list of conversations (announces changes, handles deletes).
+        ask: asks a yes/no question (tests pass their answer).
+        password: asks for a document's password.
+
     Signals:
         conversation_changed(object): the id of the conversation on screen (None for a new, empty one).
         busy_changed(bool): an answer started or ended.
         status(str): a line for the status bar ("Reading 12,400 tokens… 40%", "12.3 tokens/s").
         context_usage(int, int): tokens used and context size after an answer.
         notice(object): a ``Notice`` to show as a toast.
-        conversations_changed(): titles or order changed (the side list should refresh).
         restore_composer(str, list): put text and attachments back into the composer (a send that failed).
     """
 
@@ -89,7 +106,6 @@ class ChatController(QObject):
     status = Signal(str)
     context_usage = Signal(int, int)
     notice = Signal(object)
-    conversations_changed = Signal()
     restore_composer = Signal(str, list)
 
     def __init__(
@@ -100,17 +116,21 @@ class ChatController(QObject):
         view: ChatView,
         sampling_for: Callable[[], SamplingParams],
         system_prompt_for: Callable[[], str],
+        *,
+        conversations: ConversationsController,
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
     ) -> None:
         super().__init__()
         self._store = store
+        self._conversations = conversations
         self._bridge = bridge
         self._session = session
         self._view = view
         self._sampling_for = sampling_for
         self._system_prompt_for = system_prompt_for
         self.conversation_id: int | None = None
+        self._remembered: object = store.get_state(LAST_CONVERSATION_KEY)
         self._answer: _Answer | None = None
         self._preparing: BackgroundTask | None = None
         self._cancel_preparing = threading.Event()
@@ -134,6 +154,7 @@ class ChatController(QObject):
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
         view.whole_requested.connect(self.set_document_whole)
+        conversations.changed.connect(self._on_conversations_changed)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -145,41 +166,67 @@ class ChatController(QObject):
     def streaming_message_id(self) -> int | None:
         return self._answer.message_id if self._answer else None
 
+    @property
+    def conversations(self) -> ConversationsController:
+        return self._conversations
+
     def branch(self) -> list[Message]:
         return list(self._branch)
+
+    def message(self, message_id: int) -> Message:
+        return self._store.messages.get(message_id)
+
+    def last_conversation_id(self) -> int | None:
+        """The conversation that was on screen when Hearth last ran (None: a new chat, or never)."""
+        value = self._store.get_state(LAST_CONVERSATION_KEY)
+        return value if isinstance(value, int) else None
 
     # --- conversations -------------------------------------------------------------------------------------------
 
     def new_conversation(self) -> None:
         """Show an empty conversation; it is created in the store with its first message."""
         self._finish_preparing()
-        self.conversation_id = None
         self._branch = []
         self._view.set_messages([])
-        self.conversation_changed.emit(None)
+        self._show(None)
 
     def open_conversation(self, conversation_id: int, focus_message_id: int | None = None) -> None:
         if self._answer is not None and self._answer.conversation_id != conversation_id:
             self._answer.saver.flush()
-        self.conversation_id = conversation_id
         if focus_message_id is not None:
             self._branch = self._store.messages.select(focus_message_id)
         else:
             self._branch = self._store.messages.active_branch(conversation_id)
-        self._view.set_messages(self._views(self._branch))
         conv = self._store.conversations.get(conversation_id)
+        self.conversation_id = conversation_id
+        self._view.set_messages(self._views(self._branch))
         scroll = conv.ui_state.get("scroll")
         if focus_message_id is not None:
             self._view.restore_scroll_state(float(focus_message_id))
         elif isinstance(scroll, (int, float)):
             self._view.restore_scroll_state(scroll)
-        self.conversation_changed.emit(conversation_id)
+        self._show(conversation_id)
         if self._answer is not None and self._answer.conversation_id == conversation_id:
             self._view.begin_stream(self._answer.message_id, keep_text=True)
 
     def save_ui_state(self) -> None:
         if self.conversation_id is not None:
             self._store.conversations.set_ui_state(self.conversation_id, {"scroll": self._view.scroll_state()})
+
+    def _show(self, conversation_id: int | None) -> None:
+        """Make ``conversation_id`` the one on screen: remember it and tell the window."""
+        self.conversation_id = conversation_id
+        if conversation_id != self._remembered:
+            self._remembered = conversation_id
+            self._store.set_state(LAST_CONVERSATION_KEY, conversation_id)
+        self.conversation_changed.emit(conversation_id)
+
+    @Slot(ConversationsChange)
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.kind is ChangeKind.DELETED and change.conversation_id == self.conversation_id:
+            if self._answer is not None or self._preparing is not None:
+                self.stop()
+            self.new_conversation()
 
     # --- sending -------------------------------------------------------------------------------------------------
 
@@ -321,14 +368,15 @@ class ChatController(QObject):
                 model=self._session.path.name if self._session.path else "",
                 system_prompt=self._system_prompt_for(),
             )
-            self.conversation_id = conv.id
-            self.conversation_changed.emit(conv.id)
+            self._show(conv.id)
+            self._conversations.created(conv.id)
+        assert self.conversation_id is not None
         user = self._store.messages.add_user_message(self.conversation_id, text, attachments=prepared.new)
         if unsent_saved:
             self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
         self._branch = self._store.messages.active_branch(self.conversation_id)
         self._view.append_message(self._view_for(user))
-        self.conversations_changed.emit()
+        self._conversations.updated(self.conversation_id)
         self._start_answer(user.id)
 
     def restore_unsent(self) -> bool:
@@ -369,7 +417,11 @@ class ChatController(QObject):
         """Carry on writing a cut-off, stopped or interrupted answer."""
         if self.busy or not self._session.ready:
             return
-        message = self._store.messages.resume_message(message_id)
+        try:
+            message = self._store.messages.resume_message(message_id)
+        except HearthError as exc:  # finished since the button was drawn, or deleted
+            self.notice.emit(notice_for(exc))
+            return
         self._branch = self._store.messages.select(message.id)
         self._view.set_messages(self._views(self._branch))
         saver = StreamingSaver(self._store.messages, message.id, initial_text=message.content)
@@ -480,8 +532,8 @@ class ChatController(QObject):
         log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
-        note = " · stopped" if stats.stop_reason == "cancelled" else (
-            " · context full" if stats.stop_reason == "context_full" else "")
+        note = {StopReason.CANCELLED: " · stopped", StopReason.CONTEXT_FULL: " · context full"}.get(
+            stats.stop_reason, "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
         if stats.trimmed_turns:
@@ -509,7 +561,8 @@ class ChatController(QObject):
             self._branch = [final if m.id == final.id else m for m in self._branch]
             self._view.end_stream(final.id, self._view_for(final))
         self.busy_changed.emit(False)
-        self.conversations_changed.emit()
+        if answer is not None:
+            self._conversations.updated(answer.conversation_id)
 
     def _run_info(self, stats: AnswerStats | None, retrieval: RetrievalResult | None) -> RunInfo:
         session = self._session
@@ -518,7 +571,7 @@ class ChatController(QObject):
         if stats is not None:
             info = RunInfo.from_answer_stats(stats, model_file=model_file, plan_summary=plan_summary)
         else:
-            info = RunInfo(model_file=model_file, plan_summary=plan_summary, stop_reason="error")
+            info = RunInfo(model_file=model_file, plan_summary=plan_summary, stop_reason=StopReason.ERROR.value)
         if retrieval is not None:
             info.extra["retrieval"] = retrieval.to_dict()
         return info
@@ -534,6 +587,7 @@ class ChatController(QObject):
         if self._answer is not None:
             self._answer.saver.flush()
         self.save_ui_state()
+        self._store.set_state(LAST_CONVERSATION_KEY, self.conversation_id)
 
     # --- views ---------------------------------------------------------------------------------------------------
 
@@ -571,13 +625,14 @@ class ChatController(QObject):
                 parts.append(f"{run.tokens} tokens")
             if run.tokens_per_s:
                 parts.append(f"{run.tokens_per_s:.1f} tokens/s")
-            if run.stop_reason == "length":
+            stop_reason = StopReason.parse(run.stop_reason)
+            if stop_reason is StopReason.LENGTH:
                 parts.append("cut off at the length limit")
-            elif run.stop_reason == "context_full":
+            elif stop_reason is StopReason.CONTEXT_FULL:
                 parts.append("stopped: context full")
             stats = " · ".join(parts)
             author = run.model_file.removesuffix(".gguf")
-            cut_off = run.stop_reason in ("length", "context_full")
+            cut_off = stop_reason.cut_off
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
                 citations = _citations(message.content, retrieval)
