@@ -75,8 +75,8 @@ class LoadCommand:
     kind: ClassVar[Kind] = Kind.LOAD
     plan: LoadPlan
 
-    def fields(self) -> dict[str, Any]:
-        return {"plan": self.plan.to_dict()}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "plan": self.plan.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ class ChatCommand:
     continue_last: bool = False
     debug: bool = False
 
-    def fields(self) -> dict[str, Any]:
-        return {"id": self.request_id, "messages": self.messages, "params": self.params.to_dict(),
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "id": self.request_id, "messages": self.messages, "params": self.params.to_dict(),
                 "continue_last": self.continue_last, "debug": self.debug}
 
 
@@ -100,24 +100,24 @@ class CancelCommand:
     kind: ClassVar[Kind] = Kind.CANCEL
     request_id: int
 
-    def fields(self) -> dict[str, Any]:
-        return {"id": self.request_id}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "id": self.request_id}
 
 
 @dataclass(frozen=True)
 class CancelLoadCommand:
     kind: ClassVar[Kind] = Kind.CANCEL_LOAD
 
-    def fields(self) -> dict[str, Any]:
-        return {}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind}
 
 
 @dataclass(frozen=True)
 class ShutdownCommand:
     kind: ClassVar[Kind] = Kind.SHUTDOWN
 
-    def fields(self) -> dict[str, Any]:
-        return {}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind}
 
 
 Command = LoadCommand | ChatCommand | CancelCommand | CancelLoadCommand | ShutdownCommand
@@ -131,8 +131,8 @@ class ReadyEvent:
     kind: ClassVar[Kind] = Kind.READY
     pid: int
 
-    def fields(self) -> dict[str, Any]:
-        return {"pid": self.pid}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "pid": self.pid}
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,8 @@ class LoadProgressEvent:
     kind: ClassVar[Kind] = Kind.LOAD_PROGRESS
     fraction: float
 
-    def fields(self) -> dict[str, Any]:
-        return {"fraction": self.fraction}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "fraction": self.fraction}
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,8 @@ class LoadedEvent:
     kind: ClassVar[Kind] = Kind.LOADED
     info: ModelInfo
 
-    def fields(self) -> dict[str, Any]:
-        return {"info": self.info.to_wire()}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "info": self.info.to_wire()}
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,8 @@ class LoadFailedEvent:
     kind: ClassVar[Kind] = Kind.LOAD_FAILED
     error: HearthError
 
-    def fields(self) -> dict[str, Any]:
-        return {"error": self.error.to_wire()}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "error": self.error.to_wire()}
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,8 @@ class PromptProgressEvent:
     done: int
     total: int
 
-    def fields(self) -> dict[str, Any]:
-        return {"id": self.request_id, "done": self.done, "total": self.total}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "id": self.request_id, "done": self.done, "total": self.total}
 
 
 @dataclass(frozen=True)
@@ -181,8 +181,8 @@ class TokenEvent:
     request_id: int
     text: str
 
-    def fields(self) -> dict[str, Any]:
-        return {"id": self.request_id, "text": self.text}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "id": self.request_id, "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -193,8 +193,8 @@ class DoneEvent:
     request_id: int
     stats: AnswerStats
 
-    def fields(self) -> dict[str, Any]:
-        return {"id": self.request_id, "stats": self.stats.to_wire()}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "id": self.request_id, "stats": self.stats.to_wire()}
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,8 @@ class ErrorEvent:
     request_id: int
     error: HearthError
 
-    def fields(self) -> dict[str, Any]:
-        return {"id": self.request_id, "error": self.error.to_wire()}
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.kind, "id": self.request_id, "error": self.error.to_wire()}
 
 
 Event = (ReadyEvent | LoadProgressEvent | LoadedEvent | LoadFailedEvent | PromptProgressEvent | TokenEvent
@@ -217,8 +217,8 @@ Message = Command | Event
 
 def encode(message: Message) -> bytes:
     """One line of JSON (UTF-8, newline-terminated) for ``message``."""
-    wire = {"type": message.kind.value, **message.fields()}
-    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    # to_wire() starts with {"type": kind}: a Kind is a str, which JSON writes as its value.
+    return json.dumps(message.to_wire(), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 def decode_command(line: bytes) -> Command:
@@ -241,6 +241,10 @@ def decode_event(line: bytes) -> Event:
         ProtocolError: not JSON, not an object, an unknown kind, a command, or a missing or mistyped field.
     """
     kind, data = _parse(line)
+    if kind is Kind.TOKEN:  # the one event per token: checked in line, without the table's indirection
+        rid, text = data.get("id"), data.get("text")
+        if type(rid) is int and type(text) is str:
+            return TokenEvent(rid, text)
     decoder = _EVENTS.get(kind)
     if decoder is None:
         raise ProtocolError(f"not an event: {kind.value!r}")
@@ -254,10 +258,13 @@ def _parse(line: bytes) -> tuple[Kind, dict[str, Any]]:
         raise ProtocolError(f"not JSON ({exc}): {line[:200]!r}") from None
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise ProtocolError(f"not a protocol message (an object with a \"type\"): {line[:200]!r}")
-    try:
-        return Kind(value["type"]), value
-    except ValueError:
-        raise ProtocolError(f"unknown message kind {value['type']!r}") from None
+    kind = _KINDS.get(value["type"])  # a dictionary, not Kind(...): this runs once per token
+    if kind is None:
+        raise ProtocolError(f"unknown message kind {value['type']!r}")
+    return kind, value
+
+
+_KINDS = {kind.value: kind for kind in Kind}
 
 
 def _build(decoder: Callable[[dict[str, Any]], Any], kind: Kind, data: dict[str, Any]) -> Any:
