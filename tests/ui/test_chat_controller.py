@@ -108,8 +108,8 @@ def test_send_streams_the_answer_into_the_view_and_the_store(qtbot: QtBot, chat:
     assert chat.stored(answer.id).content == "Rivers flow downhill.", "the final text is saved"
     shown = chat.view.messages()
     assert [(v.id, v.role, v.text, v.status) for v in shown] == [
-        (user.id, "user", "Tell me about rivers.", "complete"),
-        (answer.id, "assistant", "Rivers flow downhill.", "complete"),
+        (user.id, Role.USER, "Tell me about rivers.", MessageStatus.COMPLETE),
+        (answer.id, Role.ASSISTANT, "Rivers flow downhill.", MessageStatus.COMPLETE),
     ]
     assert chat.view.last_assistant_text() == "Rivers flow downhill."
     # What the engine was asked: the conversation's system prompt, then the question.
@@ -137,7 +137,7 @@ def test_stop_keeps_the_partial_answer(qtbot: QtBot, chat: Chat) -> None:
     assert stopped.status is MessageStatus.CANCELLED and stopped.content == "One two"
     assert chat.stored(stopped.id).content == "One two"
     view = chat.view.messages()[-1]
-    assert view.status == "cancelled" and view.can_continue
+    assert view.status is MessageStatus.CANCELLED and view.can_continue
 
 
 def test_regenerate_keeps_both_versions_and_switches_between_them(qtbot: QtBot, chat: Chat) -> None:
@@ -222,7 +222,7 @@ def test_a_crash_mid_answer_keeps_the_partial_text_and_shows_the_error_on_it(qtb
     assert (stored.content, stored.status) == ("Partial answer", MessageStatus.ERROR)
     assert stored.run_info is not None and stored.run_info.stop_reason == StopReason.ERROR.value
     view = chat.view.messages()[-1]
-    assert view.status == "error" and view.error == answer.error and view.text == "Partial answer"
+    assert view.status is MessageStatus.ERROR and view.error == answer.error and view.text == "Partial answer"
     assert statuses[-1] == "The model engine stopped"
     # The app goes on: the next question is answered.
     chat.send(qtbot, "Try again, please.")

@@ -1,9 +1,23 @@
 """The conversation on screen: sending, streaming, stopping, regenerating, editing, continuing, switching branches.
 
-Order of events for one answer: the user's message is written to the store first (nothing typed is lost), the
-answer is created as a streaming message, the engine streams tokens that the chat view shows and a
-``StreamingSaver`` saves at most once a second, and the final text, status and run info are written at the end.
-Token events carry the answer's message id; events for any other id are dropped.
+The path of one answer:
+
+1. ``send`` (from the composer): attachments, if any, are read on a ``BackgroundTask`` first
+   (``core.chat.attachments``); then the user's message is written to the store (nothing typed is lost) and the
+   answer is created there as a STREAMING message and appended to the ``ChatView``.
+2. ``_run`` hands the ``EngineBridge`` an ``AnswerRequest`` whose ``prepare`` builds the engine's messages on the
+   engine's thread (``core.chat.prompt.engine_messages``: system prompt, history, and the passages of the
+   attachments that ``core.retrieval`` ranks best for the question).
+3. The engine worker runs ``EngineApi.chat`` (``EngineClient``: the host process reads the prompt and writes one
+   token event per token) and re-emits its events as queued signals carrying the answer's message id; events for
+   any other id are dropped.
+4. Tokens go to the view (``append_stream``) and to a ``StreamingSaver`` that saves at most once a second; at the
+   end the final text, status (a ``StopReason`` mapped to a ``MessageStatus``) and run info are written, or, when
+   the engine failed (``HostCrashedError``, a refusal), the text so far is kept and the error is written on the
+   answer. ``ConversationsController`` then announces the conversation as updated, and the side list refreshes.
+
+Stop calls ``EngineBridge.cancel`` directly (it does not queue behind the running answer); the answer then finishes
+as CANCELLED with its partial text.
 """
 
 from __future__ import annotations
@@ -639,9 +653,9 @@ class ChatController(QObject):
                 sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
-            role=message.role.value,
+            role=message.role,
             text=message.content,
-            status=message.status.value,
+            status=message.status,
             error=message.error,
             sibling_index=index,
             sibling_count=count,

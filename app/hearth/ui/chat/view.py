@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
+from hearth.core.store import Role
 from hearth.ui.chat.message_types import MessageView
 from hearth.ui.chat.message_widget import MessageContext, MessageWidget
 from hearth.ui.chat.style import chat_stylesheet
@@ -156,7 +157,7 @@ class ChatView(QWidget):
     def last_assistant_text(self) -> str:
         """The text of the newest answer (for Ctrl+Shift+C); empty if there is none."""
         for view in reversed(self._views):
-            if view.role == "assistant":
+            if view.role is Role.ASSISTANT:
                 widget = self._widgets.get(view.id)
                 return widget.streamed_text if widget is not None else view.text
         return ""
