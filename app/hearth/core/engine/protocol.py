@@ -1,9 +1,10 @@
 """The wire between the app and its engine host: typed commands and events, one JSON object per line.
 
 Every message is a frozen dataclass here, named by one ``Kind``; on the wire it is a JSON object whose ``"type"`` is
-that kind's value, followed by its fields. ``encode`` turns a message into one line of bytes, ``decode_command`` and
-``decode_event`` turn a line back into a message and raise ``ProtocolError`` (never anything else) for a line that is
-not one: bad JSON, an unknown kind, a missing or mistyped field, or an event where a command was expected.
+that kind's value, followed by its fields (``request_id`` is ``"id"``; each class's ``to_wire`` shows its object).
+``encode`` turns a message into one line of bytes; ``decode_command`` and ``decode_event`` turn a line back into a
+message and raise ``ProtocolError`` (never anything else) for a line that is not one: bad JSON, an unknown kind, a
+missing or mistyped field, or an event where a command was expected.
 
 Commands, app → host (``EngineClient`` sends, ``host.main`` executes):
 
