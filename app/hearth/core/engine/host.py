@@ -141,6 +141,12 @@ class EngineHost:
     def cancel_load(self) -> None:
         self._load_cancelled = True
 
+    def cancel_all(self) -> None:
+        """Stop the load and the answer under way (the app is gone)."""
+        self._load_cancelled = True
+        with self._lock:
+            self.cancel_flag.set()
+
     # --- commands ------------------------------------------------------------------------------------------------
 
     def load(self, plan: LoadPlan) -> None:
@@ -460,7 +466,10 @@ def _read_commands(host: EngineHost, inbox: queue.Queue[Command | None]) -> None
                 # Read no further: a daemon thread inside a read of stdin when the interpreter exits makes Python
                 # abort the process (SIGABRT) instead of exiting cleanly.
                 return
-    inbox.put(None)  # the app closed our stdin: it is gone or wants us gone
+    # The app closed our stdin: it is gone or wants us gone. Stop the answer or the load under way now rather than
+    # at its end, so the host never outlives the app by more than a token or a tensor.
+    host.cancel_all()
+    inbox.put(None)
 
 
 def main() -> int:
