@@ -11,38 +11,20 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
 from pytestqt.qtbot import QtBot
 
-from hearth.core.engine.plan import LoadPlan
-from hearth.core.engine.sampling import SamplingParams
-from hearth.core.settings import Settings
-from hearth.core.store import MessageStatus, Store
+from hearth.core.store import MessageStatus
 from hearth.ui.chat.controller import ChatController
-from hearth.ui.chat.conversations import ConversationsController
-from hearth.ui.chat.view import ChatView
-from hearth.ui.engine_bridge import EngineBridge
-from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.shell.main_window import MainWindow
 from tests.fixtures.fake_engine import FakeEngineClient, ScriptedAnswer
+from tests.ui.window_support import Harness, build
 
 
 class Window:
+    """The app as ``build_app`` makes it, on the scripted engine."""
+
     def __init__(self, qtbot: QtBot, tmp_path: Path) -> None:
         self.engine = FakeEngineClient()
-        self.store = Store.open(tmp_path / "hearth.db")
-        self.bridge = EngineBridge(self.engine)
-        session = ModelSession(self.bridge, lambda path: LoadPlan(str(path), summary="CPU"))
-        conversations = ConversationsController(self.store)
-        params = SamplingParams(max_tokens=32)
-
-        def controller(view: ChatView) -> ChatController:
-            return ChatController(self.store, self.bridge, session, view, lambda: params, lambda: "",
-                                  conversations=conversations)
-
-        self.window = MainWindow(session=session, chat_view=ChatView(), controller_factory=controller,
-                                 settings=Settings())
-        qtbot.addWidget(self.window)
-        self.window.show()
-        session.load(tmp_path / "fake.gguf")
-        qtbot.waitUntil(lambda: session.state is ModelState.READY, timeout=10_000)
+        self.harness: Harness = build(qtbot, tmp_path, tmp_path / "fake.gguf", engine=self.engine)
+        self.window = self.harness.window
+        self.store = self.harness.store
 
     @property
     def controller(self) -> ChatController:
@@ -53,9 +35,7 @@ class Window:
         qtbot.waitUntil(lambda: not self.controller.busy, timeout=10_000)
 
     def close(self) -> None:
-        self.window.close()
-        self.bridge.stop()
-        self.store.close()
+        self.harness.close()
 
 
 @pytest.fixture()
@@ -143,5 +123,4 @@ def test_closing_makes_pending_deletes_final_and_remembers_the_conversation(qtbo
         assert win.store.conversations.deleted() == [] and win.store.conversations.count() == 1
         assert win.store.get_state("last_conversation_id") == kept
     finally:
-        win.bridge.stop()
-        win.store.close()
+        win.harness.app.shutdown()

@@ -23,7 +23,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
-from hearth.core.engine import EngineClient
+from hearth.core.engine import EngineApi, EngineClient
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
@@ -61,7 +61,8 @@ class AppSeams:
     is what the app itself uses.
 
     Attributes:
-        engine: the engine client (None: one logging to the app's log folder).
+        engine: the engine (None: an ``EngineClient`` logging to the app's log folder; tests may pass the
+            scripted ``FakeEngineClient``).
         hub: the Hugging Face client (None: the real Hub, following the offline setting).
         plan_for: how a model path becomes its load plan (None: the planner with the user's overrides).
         sampling: the sampling settings for the next answer (None: the loaded model's settings).
@@ -71,7 +72,7 @@ class AppSeams:
         discover_home: the home folder searched for other apps' models (None: the user's).
     """
 
-    engine: EngineClient | None = None
+    engine: EngineApi | None = None
     hub: HubClient | None = None
     plan_for: Callable[[Path], LoadPlan] | None = None
     sampling: Callable[[], SamplingParams] | None = None
@@ -88,7 +89,7 @@ class HearthApp(QObject):
     the model to start with, the settings dialog, start and shutdown."""
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
-                 preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
+                 preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
                  theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow) -> None:
         super().__init__()
         self.qapp = qapp
@@ -233,7 +234,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     """
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
-    client = seams.engine or EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
+    client: EngineApi = seams.engine or EngineClient(log_path=paths.log_dir / "engine.log",
+                                                     debug=settings.debug_logging)
     bridge = EngineBridge(client)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)

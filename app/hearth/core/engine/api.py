@@ -13,7 +13,8 @@ The contract:
   with ``StopReason.CANCELLED``). Failures are raised as ``HearthError`` subclasses: ``HostCrashedError`` when the
   engine died (the text streamed so far stays valid; the next call starts afresh), ``EngineNotReadyError`` with no
   model, ``ContextOverflowError``, ``NoVisionError``...
-- ``info`` is the loaded model (None when none is).
+- ``info`` is the loaded model (None when none is). ``debug`` is the user's debug-logging setting, which may change
+  at any time: when on, the messages of each request may be logged (never otherwise).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from hearth.core.engine.sampling import SamplingParams
 
 class EngineApi(Protocol):
     """An engine that loads one model and answers conversations with it (see the module's contract)."""
+
+    debug: bool
 
     @property
     def info(self) -> ModelInfo | None:
