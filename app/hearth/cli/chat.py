@@ -19,13 +19,14 @@ from hearth.cli.common import (
     default_model,
     plan_from_args,
     print_error,
+    worker_machines,
 )
 from hearth.core.chat.attachments import page_picture_limit
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.errors import HearthError, HostCrashedError
+from hearth.core.errors import HearthError, HostCrashedError, WorkerLostError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
 
@@ -55,6 +56,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
                         help="the model's vision file (mmproj GGUF), so that it can see pictures")
+    parser.add_argument("--worker", action="append", default=[], metavar="HOST:PORT",
+                        help="a computer running `hearth worker` that holds part of the model (llama.cpp RPC); "
+                             "repeatable. The planner spreads the model over this computer and the workers")
     add_plan_arguments(parser)
 
 
@@ -115,7 +119,8 @@ def answer(
                     err.write(f"\nhearth: {event.message}\n")
                 elif isinstance(event, Finished):
                     stats = event.stats
-        except HostCrashedError as crash:
+        except (HostCrashedError, WorkerLostError) as crash:
+            # The answer so far stays on screen and in the conversation.
             out.write("\n")
             print_error(crash)
             return "".join(parts), None
@@ -133,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(paths.log_dir, debug=settings.debug_logging)
     try:
         model = args.model or default_model(paths, settings)
-        plan = plan_from_args(model, args)
+        workers = worker_machines(args.worker, err=err, what_if=False) if args.worker else []
+        plan = plan_from_args(model, args, workers=workers)
     except HearthError as exc:
         print_error(exc)
         return 1

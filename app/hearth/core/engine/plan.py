@@ -8,7 +8,7 @@ llama.cpp's ``--cpu-moe`` / ``--n-cpu-moe N``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -27,6 +27,11 @@ def expert_patterns(layers: int | None = None) -> tuple[str, ...]:
     if layers is None:
         return (rf"\.{_EXPERT_TENSORS}",)
     return tuple(rf"^blk\.{i}\.{_EXPERT_TENSORS}" for i in range(layers))
+
+
+def layer_expert_patterns(layers: Iterable[int]) -> tuple[str, ...]:
+    """Tensor-name patterns that keep the routed experts of exactly these layers in CPU memory."""
+    return tuple(rf"^blk\.{i}\.{_EXPERT_TENSORS}" for i in layers)
 
 
 @dataclass(frozen=True)

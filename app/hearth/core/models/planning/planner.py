@@ -212,6 +212,8 @@ class FitReport:
         usable_vram: GPU memory the plan may use.
         notes: assumptions and warnings.
         unified_memory: the machine's GPU shares its RAM (usable_vram is part of usable_ram).
+        workers: what each llama.cpp RPC worker holds (``hearth.core.models.planning.workers``), when planned with
+            workers.
     """
 
     verdict: Verdict
@@ -224,6 +226,7 @@ class FitReport:
     usable_vram: int
     notes: tuple[str, ...] = field(default=())
     unified_memory: bool = False
+    workers: tuple[Any, ...] = field(default=())
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -237,6 +240,7 @@ class FitReport:
             "placement": {**asdict(p), "kind": p.kind}, "usable_ram": self.usable_ram,
             "usable_vram": self.usable_vram, "notes": list(self.notes), "unified_memory": self.unified_memory,
             "plan": self.plan.to_dict() if self.plan else None,
+            "workers": [w.to_dict() for w in self.workers],
         }
 
 
