@@ -272,7 +272,7 @@ def _cost(costs: ModelCosts, sums: _Sums, hw: Hardware, workers: Sequence[Worker
     gs = n - kg
     ram = costs.input_bytes + sums.whole[k0] + sums.span(sums.experts, gs, gs + e) + 400 * 2**20
     cpu_read = sums.read(0, k0) + sums.span(sums.active, gs, gs + e)
-    vram = 0
+    vram = 0.0
     gpu_read = 0.0
     if kg:
         vram = (sums.span(sums.other, gs, n) + sums.span(sums.kv, gs, n) + sums.span(sums.experts, gs + e, n)
