@@ -28,6 +28,12 @@ def test_matrix_covers_every_variant_on_the_platforms_that_can_run_it() -> None:
             ("windows", "app:msi"), ("macOS", "app:dmg")} <= formats
 
 
+def test_every_variant_builds_llama_cpp_with_rpc() -> None:
+    """Worker computers need llama.cpp's RPC backend in every installer."""
+    for variant in installers.load_matrix().variants.values():
+        assert "-DGGML_RPC=ON" in variant.cmake.split(), variant.name
+
+
 def test_build_plans_choose_the_llama_cpp_build() -> None:
     matrix = installers.load_matrix()
     linux, windows = matrix.platforms["linux"], matrix.platforms["windows"]
@@ -41,6 +47,7 @@ def test_build_plans_choose_the_llama_cpp_build() -> None:
     assert '"--find-links", "w", "--only-binary", "llama-cpp-python"' in override
     with pytest.raises(ValueError, match="--wheels"):
         installers.plan_build(windows, matrix.variants["vulkan"], windows.formats[0])
+    assert "--no-cache-dir" in next(a for a in source.commands[0] if a.startswith("requirement_installer_args="))
     offline = installers.plan_build(linux, matrix.variants["cpu"], deb, template=Path("/t/linux-system"))
     assert '-C' in offline.commands[0] and 'template="/t/linux-system"' in offline.commands[0]
 

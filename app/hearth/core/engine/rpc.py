@@ -31,10 +31,44 @@ def _fn(name: str, argtypes: list[Any], restype: Any) -> Any:
     return fn
 
 
+def _rpc_registry() -> int | None:
+    """ggml's RPC backend registry entry; builds with dynamically loaded backends (``GGML_BACKEND_DL``, the portable
+    installers) load their backend modules first."""
+    by_name = _fn("ggml_backend_reg_by_name", [ctypes.c_char_p], ctypes.c_void_p)
+    reg = by_name(b"RPC")
+    if not reg and hasattr(_lib(), "ggml_backend_load_all"):
+        _fn("ggml_backend_load_all", [], None)()
+        reg = by_name(b"RPC")
+    return int(reg) if reg else None
+
+
+def _rpc_fn(name: str, argtypes: list[Any], restype: Any) -> Any:
+    """An RPC backend function: exported by libggml-rpc in ordinary builds, or asked of the RPC registry entry (as
+    llama.cpp's own tools do) when backends are loaded dynamically."""
+    try:
+        return _fn(name, argtypes, restype)
+    except AttributeError:
+        pass
+    reg = _rpc_registry()
+    address = None
+    if reg:
+        get = _fn("ggml_backend_reg_get_proc_address", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_void_p)
+        address = get(reg, name.encode())
+    if not address:
+        raise WorkerError("This build of llama.cpp cannot use worker computers (it was built without RPC).",
+                          hint=REBUILD_HINT)
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+
+REBUILD_HINT = ("Reinstall llama-cpp-python with RPC: python installers/llama_rpc.py (from Hearth's source folder, "
+                "with the Python that runs Hearth), or CMAKE_ARGS=\"-DGGML_RPC=on\" pip install --force-reinstall "
+                "--no-cache-dir llama-cpp-python.")
+
+
 def rpc_available() -> bool:
     """Whether this build of llama.cpp has the RPC backend (``-DGGML_RPC=on``)."""
     try:
-        return bool(L.llama_supports_rpc()) and hasattr(_lib(), "ggml_backend_rpc_add_server")
+        return _rpc_registry() is not None
     except AttributeError:
         return False
 
@@ -43,7 +77,7 @@ def require_rpc() -> None:
     if not rpc_available():
         raise WorkerError(
             "This build of llama.cpp cannot use worker computers (it was built without RPC).",
-            hint="Reinstall llama-cpp-python with CMAKE_ARGS=\"-DGGML_RPC=on\" (see `hearth doctor`).",
+            hint=REBUILD_HINT,
         )
 
 
@@ -89,7 +123,7 @@ def add_worker(endpoint: str) -> list[LocalDevice]:
     a worker does not answer or speaks another protocol version.
     """
     require_rpc()
-    add = _fn("ggml_backend_rpc_add_server", [ctypes.c_char_p], ctypes.c_void_p)
+    add = _rpc_fn("ggml_backend_rpc_add_server", [ctypes.c_char_p], ctypes.c_void_p)
     reg = add(endpoint.encode())
     if not reg:
         raise WorkerError(f"The worker {endpoint} lends no devices.", endpoint=endpoint)
@@ -115,7 +149,7 @@ def device_array(devices: list[LocalDevice]) -> ctypes.Array[ctypes.c_void_p]:
 def serve(endpoint: str, *, cache_dir: str | None, threads: int, devices: list[LocalDevice]) -> None:
     """Run llama.cpp's RPC server on ``endpoint`` until the process ends (blocks; prints llama.cpp's own banner)."""
     require_rpc()
-    start = _fn("ggml_backend_rpc_start_server",
+    start = _rpc_fn("ggml_backend_rpc_start_server",
                 [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p], None)
     array = device_array(devices)
     start(endpoint.encode(), cache_dir.encode() if cache_dir else None, threads, len(devices), array)
