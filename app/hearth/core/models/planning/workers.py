@@ -85,7 +85,7 @@ class WorkerMachine:
             gigabytes = float(ram)
         except ValueError:
             gigabytes = -1.0
-        if not sep or gigabytes <= 0:
+        if not sep or ":" not in address or gigabytes <= 0:
             raise WorkerError(f"“{text}” is not HOST:PORT:RAM_GB.", hint="For example 192.168.1.20:50052:128.",
                               endpoint=text)
         return cls(str(parse_endpoint(address)), int(gigabytes * 1e9))
