@@ -7,6 +7,7 @@ passed in through constructors.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -20,14 +21,17 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
-from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
+from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.workers import probe_worker
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.planning.workers import WorkerMachine
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
@@ -44,6 +48,8 @@ from hearth.ui.tasks import BackgroundTask
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
+log = logging.getLogger(__name__)
+
 
 class HearthApp(QObject):
     """Owns the app's objects for its lifetime and handles what spans several of them (settings, model choice)."""
@@ -56,7 +62,9 @@ class HearthApp(QObject):
         self.settings = settings
         self.store = store
         self.lock = lock
-        self.client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
+        self.keys = KeyStore(paths.config_dir)
+        self.client = RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
+                                          key_for=self.keys.get, offline=self._offline)
         self.bridge = EngineBridge(self.client)
         self.session = ModelSession(self.bridge, self.plan_for)
         self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
@@ -109,9 +117,23 @@ class HearthApp(QObject):
         )
 
         vision = ModelLibrary(self.models_dir()).vision_file_for(path)
-        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, workers=self._ready_workers())
         overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
         return overrides.apply_to_plan(plan)
+
+    def _offline(self) -> bool:
+        return self.settings.offline
+
+    def _ready_workers(self) -> list[WorkerMachine]:
+        """The saved workers that answer now (asked on the engine's thread, with their network measured)."""
+        ready = []
+        for endpoint in self.settings.workers:
+            status = probe_worker(endpoint, timeout=3.0, bandwidth_bytes=4 << 20)
+            if status.ready:
+                ready.append(WorkerMachine.from_status(status))
+            else:
+                log.warning("worker %s not used: %s", endpoint, status.message)
+        return ready
 
     # --- running -------------------------------------------------------------------------------------------------
 

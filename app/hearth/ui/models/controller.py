@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from hearth.core.engine.remote import RemoteServer, remote_plan
+from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.machine.hardware import Hardware, detect_hardware
 from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.discover.recommend import Recommendation
@@ -77,7 +79,7 @@ class ModelCoordinator(QObject):
             page = ModelsPage(library=ModelLibrary(models_dir), queue=queue,
                               catalog=CatalogService(self.hub, paths.cache_dir), hub=self.hub, session=session,
                               hardware=_Detector(models_dir, paths.cache_dir), bench_dir=paths.data_dir / "bench",
-                              settings=settings)
+                              settings=settings, keys=KeyStore(paths.config_dir))
         self.page = page
         self.window: MainWindow | None = None
         self.wizard: FirstRunDialog | None = None
@@ -91,6 +93,9 @@ class ModelCoordinator(QObject):
         page.settings_requested.connect(self.model_settings_requested)
         page.download_finished.connect(self._on_page_download_finished)
         page.recommended_started.connect(self._on_page_recommended_started)
+        page.workers_changed.connect(self._on_page_workers_changed)
+        page.servers_changed.connect(self._on_page_servers_changed)
+        page.remote_use_requested.connect(self._on_page_remote_use_requested)
 
     def attach(self, window: MainWindow) -> None:
         """Connect to the window (toasts, going back to the chat)."""
@@ -119,6 +124,21 @@ class ModelCoordinator(QObject):
     def _on_page_default_requested(self, path: object) -> None:
         self._change(default_model=str(path))
         self._toast(info(f"{Path(str(path)).name} will load when Hearth starts.", "Default model"))
+
+    @Slot(object)
+    def _on_page_workers_changed(self, endpoints: object) -> None:
+        self._change(workers=list(endpoints) if isinstance(endpoints, list) else [])
+
+    @Slot(object)
+    def _on_page_servers_changed(self, urls: object) -> None:
+        self._change(remote_servers=list(urls) if isinstance(urls, list) else [])
+
+    @Slot(str, str)
+    def _on_page_remote_use_requested(self, base_url: str, model: str) -> None:
+        """Chat with a server's model: the session "loads" it (the server is asked; no weights move)."""
+        self.session.load_plan(remote_plan(RemoteServer(base_url), model))
+        if self.window is not None:
+            self.window.show_chat()
 
     @Slot(object)
     def _on_page_model_deleted(self, path: object) -> None:
