@@ -143,6 +143,7 @@ class _Http:
         return response
 
     def close(self) -> None:
+        """Stop the request now (from any thread): the reader sees the connection end."""
         self.closed.set()
         sock = self.conn.sock
         if sock is not None:
@@ -150,6 +151,10 @@ class _Http:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def dispose(self) -> None:
+        """Free the connection (on the thread that used it, when done)."""
+        self.closed.set()
         self.conn.close()
 
 
@@ -215,7 +220,7 @@ def list_models(server: RemoteServer, *, timeout: float = CONNECT_TIMEOUT_S) -> 
             raise RemoteEngineError(f"{server.label} did not answer like an OpenAI-compatible server.",
                                     hint="Check the address (it usually ends in /v1).") from exc
     finally:
-        http_.close()
+        http_.dispose()
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         raise RemoteEngineError(f"{server.label} did not list its models like an OpenAI-compatible server.",
@@ -380,7 +385,7 @@ class RemoteEngineClient:
         finally:
             with self._lock:
                 self._current = None
-            http_.close()
+            http_.dispose()
         tokens = int(usage.get("completion_tokens") or pieces)
         prompt = int(usage.get("prompt_tokens") or 0)
         rate = (tokens - 1) / (last - first) if first and last and last > first and tokens > 1 else None
@@ -395,9 +400,11 @@ def _events(response: http.client.HTTPResponse, http_: _Http, server: RemoteServ
     while True:
         try:
             line = response.readline(1 << 20)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except Exception as exc:  # after Stop, whatever the closed connection raises just ends the answer
             if http_.closed.is_set():
                 return
+            if not isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
+                raise
             if isinstance(exc, TimeoutError):
                 raise RemoteEngineError(
                     f"The server {server.label} sent nothing for {http_.read_timeout:.0f} seconds; the answer so far "

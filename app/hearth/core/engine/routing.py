@@ -36,10 +36,6 @@ class RoutingEngineClient(EngineClient):
         self._offline = offline
         self.remote: RemoteEngineClient | None = None
 
-    @property
-    def alive(self) -> bool:
-        return self.remote.alive if self.remote is not None else super().alive
-
     def load(self, plan: LoadPlan, on_progress: Callable[[float], None] | None = None) -> ModelInfo:
         remote = remote_of(plan)
         if remote is None:
@@ -66,6 +62,10 @@ class RoutingEngineClient(EngineClient):
             self.remote.cancel()
         else:
             super().cancel()
+
+    def cancel_load(self) -> None:
+        if self.remote is None:
+            super().cancel_load()
 
     def unload(self) -> None:
         if self.remote is not None:
