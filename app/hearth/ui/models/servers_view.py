@@ -20,6 +20,8 @@ from hearth.core.errors import HearthError
 from hearth.ui.models.task_group import TaskGroup
 from hearth.ui.models.widgets import badge, button, card, row, text_label
 
+FIELD_ROW = 99  # a stretch index past the row's end: no stretch, the address field takes the width
+
 INTRO = ("Chat with models that run on another program or computer through its OpenAI-compatible address "
          "(hearth serve, llama-server, vLLM, Ollama, LM Studio). Documents are still read and ranked here; only the "
          "chosen passages are sent with your message.")
@@ -65,10 +67,11 @@ class ServersView(QWidget):
         self.key.setPlaceholderText("Key (optional)")
         self.key.setAccessibleName("Server key")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setMaximumWidth(220)
         self.add_button = button("Add a server", "primary")
         self.add_button.clicked.connect(self._on_add_clicked)
         self.url.returnPressed.connect(self._on_add_clicked)
-        layout.addLayout(row(self.url, self.key, self.add_button, stretch_at=0))
+        layout.addLayout(row(self.url, self.key, self.add_button, stretch_at=FIELD_ROW))
         self.warning = text_label("", "muted", wrap=True)
         self.warning.hide()
         self.url.textChanged.connect(self._on_url_text_changed)
@@ -77,7 +80,7 @@ class ServersView(QWidget):
         self.error.hide()
         layout.addWidget(self.error)
         self.list_layout = QVBoxLayout()
-        layout.addLayout(row(text_label(f"Keys are kept in {keys.where}.", "small", wrap=True)))
+        layout.addWidget(text_label(f"Keys are kept in {keys.where}.", "small", wrap=True))
         layout.addLayout(self.list_layout)
         layout.addStretch(1)
         for url in servers:

@@ -18,6 +18,8 @@ from hearth.ui.models.widgets import button, card, row, size_words, text_label
 
 PROBE_BYTES = 4 << 20  # written to and read back from each worker to measure the network
 
+FIELD_ROW = 99  # a stretch index past the row's end: no stretch, the address field takes the width
+
 INTRO = ("A worker is another computer that lends its memory to a model loaded here, so that models too big for "
          "this computer can run. On that computer run `hearth worker --host <its address>`, then add it here. "
          "llama.cpp's workers have no password and no encryption: use them only on a network you trust.")
@@ -62,7 +64,7 @@ class WorkersView(QWidget):
         self.add_button.clicked.connect(self._on_add_clicked)
         self.check_button = button("Check all", "secondary")
         self.check_button.clicked.connect(self.check_all)
-        layout.addLayout(row(self.address, self.add_button, self.check_button, stretch_at=0))
+        layout.addLayout(row(self.address, self.add_button, self.check_button, stretch_at=FIELD_ROW))
         self.error = text_label("", "error", wrap=True)
         self.error.hide()
         layout.addWidget(self.error)
