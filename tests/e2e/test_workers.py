@@ -120,3 +120,25 @@ def test_maverick_what_if_on_the_command_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Verdict: fits" in done.stdout and "Worker 10.0.0.2:50052: layers 0–" in done.stdout
     assert "--worker 10.0.0.2:50052 --worker 10.0.0.3:50052" in done.stdout
+
+
+def test_a_worker_that_hangs_mid_answer_is_given_up_and_named(tiny_llama4: Path, tmp_path: Path) -> None:
+    """SIGSTOP: the worker keeps its connection open and never answers; llama.cpp would wait forever."""
+    import signal
+
+    with start_worker(tmp_path) as one, start_worker(tmp_path) as two, EngineClient(worker_stall_s=30) as client:
+        client.load(LoadPlan(str(tiny_llama4), n_ctx=4096, n_gpu_layers=-1, workers=(one.endpoint, two.endpoint),
+                             tensor_split=(1.0, 1.0, 0.0)))
+        text: list[str] = []
+        with pytest.raises(WorkerError) as lost:
+            for event in client.chat([{"role": "user", "content": "Tell me a long story."}],
+                                     SamplingParams(temperature=0.0, max_tokens=3000, seed=1)):
+                if isinstance(event, TokenDelta):
+                    text.append(event.text)
+                    if len(text) == 5:
+                        os.kill(two.pid, signal.SIGSTOP)
+        try:
+            assert f"The worker {two.endpoint} stopped answering" in lost.value.message
+            assert "does not reply: it hangs" in lost.value.message and len(text) >= 5
+        finally:
+            os.kill(two.pid, signal.SIGKILL)
