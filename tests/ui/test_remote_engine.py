@@ -19,21 +19,19 @@ from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteServer, list_models, remote_plan
 from hearth.core.engine.remote_keys import KeyStore
-from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
+from hearth.core.paths import AppPaths
+from hearth.core.settings import Settings
 from hearth.core.store import MessageStatus, Store
-from hearth.ui.chat.controller import ChatController
-from hearth.ui.chat.view import ChatView
-from hearth.ui.engine_bridge import EngineBridge
-from hearth.ui.model_session import ModelSession, ModelState
+from hearth.ui.app import AppSeams, build_app
+from hearth.ui.model_session import ModelState
 from hearth.ui.models.servers_view import ServersView
-from hearth.ui.models.task_group import TaskGroup
-from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.privacy_badge import badge_words
+from hearth.ui.tasks import TaskGroup
 from tests.fixtures.rpc_workers import free_port
 from tests.ui.test_crash_containment import send, shown_text
-from tests.ui.test_main_window import Harness
+from tests.ui.window_support import Harness, qt_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,36 +69,25 @@ def server(gemma_path: Path) -> Iterator[Server]:
 
 
 def build_remote(qtbot: QtBot, tmp_path: Path, server: Server, key: str = "sekret",
-                 offline: list[bool] | None = None) -> Harness:
-    keys = KeyStore(tmp_path / "config", use_keyring=False)
-    keys.set(server.url, key)
-    flags = offline if offline is not None else [False]
-    store = Store.open(tmp_path / "hearth.db")
-    bridge = EngineBridge(RoutingEngineClient(key_for=keys.get, offline=lambda: flags[0]))
-    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048))
+                 offline: bool = False) -> Harness:
+    """The real app (``build_app``), its key for the server saved, the server's model chosen."""
+    paths = AppPaths.under(tmp_path / "app").ensure()
+    KeyStore(paths.config_dir, use_keyring=False).set(server.url, key)
     params = [SamplingParams(temperature=0.0, max_tokens=24, seed=1)]
-
-    def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "")
-
-    from hearth.core.settings import Settings
-
-    window = MainWindow(store=store, session=session, chat_view=ChatView(), controller_factory=controller,
-                        settings=Settings())
-    qtbot.addWidget(window)
-    window.show()
-    session.load_plan(remote_plan(RemoteServer(server.url), server.models[0]))
-    qtbot.waitUntil(lambda: session.state in (ModelState.READY, ModelState.FAILED), timeout=60_000)
-    return Harness(window, store, session, bridge, params)
+    app = build_app(qt_app(), paths, Settings(offline=offline), Store.open(tmp_path / "hearth.db"),
+                    seams=AppSeams(sampling=lambda: params[0]))
+    qtbot.addWidget(app.window)
+    app.window.show()
+    app.session.load_plan(remote_plan(RemoteServer(server.url), server.models[0]))
+    qtbot.waitUntil(lambda: app.session.state in (ModelState.READY, ModelState.FAILED), timeout=60_000)
+    return Harness(app, params)
 
 
 @pytest.fixture()
 def harness(qtbot: QtBot, tmp_path: Path, server: Server) -> Iterator[Harness]:
     h = build_remote(qtbot, tmp_path, server)
     yield h
-    h.window.close()
-    h.bridge.stop()
-    h.store.close()
+    h.close()
 
 
 def test_the_window_streams_from_a_server_like_from_a_local_model(qtbot: QtBot, harness: Harness, server: Server,
@@ -159,17 +146,13 @@ def test_a_wrong_key_and_offline_mode_are_refused_in_words(qtbot: QtBot, tmp_pat
         assert h.session.state is ModelState.FAILED and h.session.error is not None
         assert "refused the key" in h.session.error.message
     finally:
-        h.window.close()
-        h.bridge.stop()
-        h.store.close()
-    h = build_remote(qtbot, tmp_path / "offline", server, offline=[True])
+        h.close()
+    h = build_remote(qtbot, tmp_path / "offline", server, offline=True)
     try:
         assert h.session.state is ModelState.FAILED and h.session.error is not None
         assert "offline" in h.session.error.message
     finally:
-        h.window.close()
-        h.bridge.stop()
-        h.store.close()
+        h.close()
 
 
 def test_the_servers_tab_lists_models_with_the_host(qtbot: QtBot, tmp_path: Path, server: Server) -> None:
@@ -191,7 +174,7 @@ def test_the_servers_tab_lists_models_with_the_host(qtbot: QtBot, tmp_path: Path
     assert used.args == [server.url, server.models[0]]
     view.url.setText("http://192.168.1.20:8080")
     assert "leave this computer" in view.warning.text() and "not encrypted" in view.warning.text()
-    tasks.wait_all()
+    tasks.close()
 
 
 def test_the_badge_for_a_server_on_another_computer() -> None:

@@ -20,7 +20,7 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.ui.model_session import ModelState
 from tests.fixtures.rpc_workers import Worker, start_worker
 from tests.ui.test_crash_containment import check_contained, check_next_message_works, send, shown_text
-from tests.ui.test_main_window import Harness, build
+from tests.ui.window_support import Harness, build
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals to worker processes")
 
@@ -37,9 +37,7 @@ def harness_on_workers(qtbot: QtBot, tmp_path: Path, tiny_llama4: Path) -> Itera
             assert h.session.info is not None and all(w.bytes > 0 for w in h.session.info.workers)
             yield h, one, two
         finally:
-            h.window.close()
-            h.bridge.stop()
-            h.store.close()
+            h.close()
 
 
 def test_a_worker_killed_mid_answer(qtbot: QtBot, harness_on_workers: tuple[Harness, Worker, Worker]) -> None:

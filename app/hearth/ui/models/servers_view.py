@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 from hearth.core.engine.remote import RemoteServer, list_models, privacy_words
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.errors import HearthError
-from hearth.ui.models.task_group import TaskGroup
 from hearth.ui.models.widgets import badge, button, card, row, text_label
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 FIELD_ROW = 99  # a stretch index past the row's end: no stretch, the address field takes the width
 
@@ -41,7 +41,7 @@ class ServersView(QWidget):
         use_requested(str, str): a server's base URL and one of its models, to chat with.
     """
 
-    servers_changed = Signal(object)
+    servers_changed = Signal(list)
     use_requested = Signal(str, str)
 
     def __init__(self, servers: list[str], keys: KeyStore, tasks: TaskGroup, offline: Callable[[], bool],
@@ -175,17 +175,17 @@ class ServersView(QWidget):
         self._status(url).setText("Asking for its models…")
         server = RemoteServer(url, self._keys.get(url) or "")
 
-        def work(_report: Callable[[object], None]) -> object:
+        def work(_report: Callable[[object], None]) -> tuple[str, list[str] | HearthError]:
             try:
                 return url, list_models(server)
             except HearthError as exc:
                 return url, exc
 
-        self._tasks.run(work, self._on_listed, self._on_list_failed, kind="server-models")
+        task: BackgroundTask[tuple[str, list[str] | HearthError], object] = BackgroundTask(
+            work, parent=self, name="server-models")
+        self._tasks.run(task.success(self._on_listed).failure(self._on_list_failed), kind="server-models")
 
-    @Slot(object)
-    def _on_listed(self, result: object) -> None:
-        assert isinstance(result, tuple)
+    def _on_listed(self, result: tuple[str, list[str] | HearthError]) -> None:
         url, found = result
         if url not in self._frames:
             return
@@ -217,9 +217,8 @@ class ServersView(QWidget):
             line.setLayout(row(text_label(f"{model} · {label}", selectable=True), None, use, stretch_at=1))
             layout.addWidget(line)
 
-    @Slot(object)
-    def _on_list_failed(self, error: object) -> None:
-        self._show_error(str(error))
+    def _on_list_failed(self, error: HearthError) -> None:
+        self._show_error(f"{error.message} {error.hint}")
 
     @Slot()
     def _on_use_clicked(self) -> None:

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from hearth.core.engine.workers import WorkerStatus, parse_endpoint, probe_worker
 from hearth.core.errors import HearthError
-from hearth.ui.models.task_group import TaskGroup
 from hearth.ui.models.widgets import button, card, row, size_words, text_label
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 PROBE_BYTES = 4 << 20  # written to and read back from each worker to measure the network
 
@@ -44,7 +44,7 @@ class WorkersView(QWidget):
         workers_changed(object): the list of endpoints (strings) after an add or a removal.
     """
 
-    workers_changed = Signal(object)
+    workers_changed = Signal(list)
 
     def __init__(self, workers: list[str], tasks: TaskGroup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -134,12 +134,11 @@ class WorkersView(QWidget):
     def check(self, endpoint: str) -> None:
         """Ask the worker in the background; its row shows the answer."""
         self.status_label(endpoint).setText("Checking…")
-        self._tasks.run(lambda _report: probe_worker(endpoint, bandwidth_bytes=PROBE_BYTES), self._on_probed,
-                        self._on_probe_failed, kind="worker-probe")
+        task: BackgroundTask[WorkerStatus, object] = BackgroundTask(
+            lambda _report: probe_worker(endpoint, bandwidth_bytes=PROBE_BYTES), parent=self, name="worker-probe")
+        self._tasks.run(task.success(self._on_probed).failure(self._on_probe_failed), kind="worker-probe")
 
-    @Slot(object)
-    def _on_probed(self, status: object) -> None:
-        assert isinstance(status, WorkerStatus)
+    def _on_probed(self, status: WorkerStatus) -> None:
         endpoint = str(status.endpoint)
         if endpoint not in self._lines:
             return  # removed meanwhile
@@ -149,9 +148,8 @@ class WorkersView(QWidget):
         label.setProperty("role", "muted" if status.ready else "error")
         label.style().polish(label)
 
-    @Slot(object)
-    def _on_probe_failed(self, error: object) -> None:
-        self.error.setText(str(error))
+    def _on_probe_failed(self, error: HearthError) -> None:
+        self.error.setText(f"{error.message} {error.hint}".strip())
         self.error.show()
 
     def status_label(self, endpoint: str) -> QLabel:
