@@ -74,6 +74,20 @@ class EngineNotice:
 
 
 @dataclass(frozen=True)
+class WorkerShare:
+    """The weights a llama.cpp RPC worker holds for the loaded model, as llama.cpp reported them at load."""
+
+    endpoint: str
+    bytes: int
+
+    @classmethod
+    def many(cls, data: Any) -> tuple[WorkerShare, ...]:
+        if not isinstance(data, list):
+            return ()
+        return tuple(cls(str(d.get("endpoint", "")), int(d.get("bytes") or 0)) for d in data if isinstance(d, dict))
+
+
+@dataclass(frozen=True)
 class AnswerStats:
     """How an answer went.
 
@@ -98,6 +112,7 @@ class AnswerStats:
     host_tokens_per_s: float | None = None
     images: int = 0
     image_tokens: int = 0
+    workers: tuple[WorkerShare, ...] = ()
 
     @classmethod
     def from_host(cls, data: dict[str, Any]) -> AnswerStats:
@@ -109,6 +124,7 @@ class AnswerStats:
         values.setdefault("tokens_per_s", None)
         values.setdefault("prompt_tokens", 0)
         values["stop_reason"] = StopReason.parse(values.get("stop_reason"))
+        values["workers"] = WorkerShare.many(data.get("workers"))
         return cls(**values)
 
     def to_wire(self) -> dict[str, Any]:
@@ -133,6 +149,7 @@ class AnswerStats:
             "template": self.template,
             "images": self.images,
             "image_tokens": self.image_tokens,
+            "workers": [{"endpoint": w.endpoint, "bytes": w.bytes} for w in self.workers],
         }
 
 
@@ -173,12 +190,14 @@ class ModelInfo:
     plan_summary: str = ""
     vision: bool = False
     mmproj_path: str = ""
+    workers: tuple[WorkerShare, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> ModelInfo:
         known = {f.name for f in fields(cls)} - {"raw"}
         values = {k: data[k] for k in known if k in data}
+        values["workers"] = WorkerShare.many(data.get("workers"))
         defaults: dict[str, Any] = {
             "path": "", "architecture": "unknown", "name": "", "n_ctx": 0, "n_ctx_train": 0, "n_layer": 0,
             "n_params": 0, "size_bytes": 0, "expert_count": 0, "expert_used_count": 0, "template_origin": "",
@@ -191,7 +210,8 @@ class ModelInfo:
 
     def to_wire(self) -> dict[str, Any]:
         """The fields, and what the host reported beyond them (``raw``), as one dictionary."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "raw"}
+        data = asdict(self)  # nested dataclasses (workers) become dictionaries, as JSON needs
+        del data["raw"]
         data.update(self.raw)
         return data
 
