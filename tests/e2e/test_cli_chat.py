@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from hearth.core.models.library.starter import STARTER_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -58,7 +60,7 @@ def test_tiny_llama4_single_and_split(tiny_llama4: Path, tiny_llama4_split: list
 def test_default_model_is_the_starter_model(hearth_home: Path) -> None:
     result = hearth("chat", "--prompt", "Hi", "--max-tokens", "4", "--json", home=hearth_home)
     assert result.returncode == 0, result.stderr
-    assert (hearth_home / "models" / "starter" / "gemma-3-270m-q4_k_m.gguf").is_file()
+    assert (hearth_home / "models" / "starter" / STARTER_NAME).is_file()
     assert stats_lines(result.stdout)[0]["tokens"] == 4
 
 

@@ -104,9 +104,9 @@ def cli_chat(home: Path) -> None:
 
 @pytest.mark.parametrize("debug", [False, True], ids=["default", "debug-logging"])
 def test_logs_hold_no_message_text_unless_debug_logging_is_on(qtbot: QtBot, tmp_path: Path, hearth_home: Path,
-                                                              gemma_path: Path, debug: bool) -> None:
+                                                              starter_model: Path, debug: bool) -> None:
     settings = Settings(first_run_done=True, debug_logging=debug)
-    answers = chat_in_the_window(qtbot, hearth_home, gemma_path, settings, tmp_path)
+    answers = chat_in_the_window(qtbot, hearth_home, starter_model, settings, tmp_path)
     if not debug:
         cli_chat(hearth_home)
     configure_logging(None)  # close the log file before reading it

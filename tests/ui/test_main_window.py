@@ -79,8 +79,8 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
 
 
 @pytest.fixture()
-def harness(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> Iterator[Harness]:
-    h = build(qtbot, tmp_path, gemma_path)
+def harness(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> Iterator[Harness]:
+    h = build(qtbot, tmp_path, starter_model)
     yield h
     h.window.close()
     h.bridge.stop()
@@ -88,7 +88,7 @@ def harness(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> Iterator[Harness]
 
 
 def test_send_streams_an_answer_from_the_real_model(qtbot: QtBot, harness: Harness) -> None:
-    assert "gemma" in harness.window.model_button.text().lower() or harness.session.info is not None
+    assert "SmolLM2" in harness.window.model_button.text()
     harness.send(qtbot, "Tell me about rivers.")
     harness.wait_idle(qtbot)
     branch = harness.controller.branch()
@@ -204,8 +204,8 @@ def test_document_attachment_is_read_and_cited_context_is_sent(qtbot: QtBot, har
     assert FACTS[12].split()[1] in str(retrieval)
 
 
-def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
-    h = build(qtbot, tmp_path, gemma_path)
+def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
+    h = build(qtbot, tmp_path, starter_model)
     h.send(qtbot, "Remember me.")
     h.wait_idle(qtbot)
     conversation = h.controller.conversation_id
@@ -214,7 +214,7 @@ def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, gemma_p
     h.store.close()
     store = Store.open(tmp_path / "hearth.db")
     assert store.get_state("last_conversation_id") == conversation
-    again = build(qtbot, tmp_path, gemma_path, store=store)
+    again = build(qtbot, tmp_path, starter_model, store=store)
     try:
         again.window.open_conversation(conversation)
         assert again.controller.branch()[0].content == "Remember me."
@@ -416,7 +416,7 @@ def test_scanned_pdf_to_a_text_only_model_says_what_to_do(qtbot: QtBot, harness:
     assert [a.name for a in harness.window.composer.attachments] == ["scan.pdf"]
 
 
-def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
     from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, report_pages
 
     asked: list[str] = []
@@ -428,7 +428,7 @@ def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, gem
 
     pdf = tmp_path / "report.pdf"
     encrypt_pdf(make_pdf(report_pages(15)), "kettle-42", pdf)
-    h = build(qtbot, tmp_path, gemma_path, password=password)
+    h = build(qtbot, tmp_path, starter_model, password=password)
     try:
         h.window.composer.add_files([pdf])
         h.send(qtbot, "How many megawatts did the Zanzibar reactor produce?")
@@ -449,7 +449,7 @@ def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, gem
         h.store.close()
 
 
-def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
     from tests.fixtures.documents import encrypt_pdf, make_pdf
 
     def cancel(_parent: QWidget, _title: str, _text: str) -> str | None:
@@ -457,7 +457,7 @@ def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path,
 
     pdf = tmp_path / "secret.pdf"
     encrypt_pdf(make_pdf(["Private words."]), "pw", pdf)
-    h = build(qtbot, tmp_path, gemma_path, password=cancel)
+    h = build(qtbot, tmp_path, starter_model, password=cancel)
     try:
         h.window.composer.add_files([pdf])
         h.send(qtbot, "What does it say?")

@@ -38,8 +38,8 @@ from tests.unit.core.models.download.test_disk import SmallDisk, small_disk  # n
 
 
 @pytest.fixture
-def files(tmp_path: Path, tiny_llama4: Path, gemma_path: Path) -> dict[str, Path]:
-    return fill_models_dir(tmp_path / "models", tiny_llama4, gemma_path)
+def files(tmp_path: Path, tiny_llama4: Path, starter_model: Path) -> dict[str, Path]:
+    return fill_models_dir(tmp_path / "models", tiny_llama4, starter_model)
 
 
 @pytest.fixture

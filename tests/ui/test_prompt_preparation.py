@@ -16,8 +16,8 @@ from tests.ui.test_main_window import build
 STALL_LIMIT_MS = FREEZE_MS
 
 
-def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
-    h = build(qtbot, tmp_path, gemma_path)
+def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
+    h = build(qtbot, tmp_path, starter_model)
     try:
         h.params[0] = SamplingParams(temperature=0.0, max_tokens=2, seed=1)
         h.window.composer.set_text("Summarise the log.")

@@ -56,7 +56,7 @@ class LatencyProbe(QObject):
         self._last = now
 
 
-def test_no_stall_while_loading_and_streaming(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+def test_no_stall_while_loading_and_streaming(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
     store = Store.open(tmp_path / "hearth.db")
     bridge = EngineBridge(EngineClient())
     session = ModelSession(bridge, lambda p: LoadPlan(str(p), n_ctx=2048, n_threads=1))
@@ -74,7 +74,7 @@ def test_no_stall_while_loading_and_streaming(qtbot: QtBot, tmp_path: Path, gemm
     probe = LatencyProbe()
     try:
         probe.start()
-        session.load(gemma_path)
+        session.load(starter_model)
         qtbot.waitUntil(lambda: session.state is ModelState.READY, timeout=60_000)
         load_stall = probe.stop()
 

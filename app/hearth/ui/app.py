@@ -27,6 +27,7 @@ from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptErr
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.models.library.starter import ensure_starter_model
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
@@ -93,7 +94,8 @@ class HearthApp(QObject):
         return ModelSettings.from_dict(self.settings.model_overrides.get(path))
 
     def sampling(self) -> SamplingParams:
-        return self.model_settings().apply_to_sampling(SamplingParams())
+        """The loaded model's recommended sampling with the user's choices for it on top."""
+        return self.model_settings().apply_to_sampling(recommended_sampling(self.session.path).params)
 
     def system_prompt(self) -> str:
         return self.model_settings().system_prompt

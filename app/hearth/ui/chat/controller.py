@@ -480,8 +480,8 @@ class ChatController(QObject):
         log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
-        note = " · stopped" if stats.stop_reason == "cancelled" else (
-            " · context full" if stats.stop_reason == "context_full" else "")
+        note = {"cancelled": " · stopped", "context_full": " · context full",
+                "repetition": " · stopped: the model was repeating itself"}.get(stats.stop_reason, "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
         if stats.trimmed_turns:
@@ -575,9 +575,11 @@ class ChatController(QObject):
                 parts.append("cut off at the length limit")
             elif run.stop_reason == "context_full":
                 parts.append("stopped: context full")
+            elif run.stop_reason == "repetition":
+                parts.append("stopped: the model was repeating itself")
             stats = " · ".join(parts)
             author = run.model_file.removesuffix(".gguf")
-            cut_off = run.stop_reason in ("length", "context_full")
+            cut_off = run.stop_reason in ("length", "context_full", "repetition")
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
                 citations = _citations(message.content, retrieval)

@@ -66,7 +66,7 @@ class MessageView:
         attachments: Files attached to a user message.
         citations: Sources an answer cites.
         sources: What of the user's documents the answer was given, e.g. "report.pdf: 12 of 340 passages".
-        cut_off: The answer ended at the length limit or a full context (so it can be continued).
+        cut_off: The answer ended at the length limit, a full context or a loop (so it can be continued).
     """
 
     id: int
