@@ -8,7 +8,7 @@ from typing import Any
 
 from hearth.core.chat.attachments import IMAGE_REFERENCE, DocumentCache, branch_documents, question_with_documents
 from hearth.core.engine.media import image_file_ref
-from hearth.core.retrieval import RetrievalResult
+from hearth.core.retrieval import ReadingBudget, RetrievalResult
 from hearth.core.store import Message, Role, Store
 
 
@@ -21,6 +21,7 @@ def engine_messages(
     n_ctx: int,
     answer_tokens: int,
     documents: DocumentCache | None = None,
+    reading: ReadingBudget | None = None,
 ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
     passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
@@ -38,7 +39,7 @@ def engine_messages(
             earlier = "\n".join(m.content for m in history[:i])
             content, retrieval = question_with_documents(
                 message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
-                pinned=conv.whole_documents,
+                pinned=conv.whole_documents, reading=reading,
             )
         entry: dict[str, Any] = {"role": message.role.value, "content": content}
         if message.role is Role.USER:
