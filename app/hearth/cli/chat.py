@@ -30,6 +30,8 @@ from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.planning.benchmark import bench_prompt_speed
+from hearth.core.retrieval import estimated_prompt_speed, reading_budget
 from hearth.core.settings import Settings
 
 
@@ -59,6 +61,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
                         help="like --attach, but the whole document is sent when the model's context allows, "
                              "instead of the passages that match the question; repeatable")
+    parser.add_argument("--read-more", action="count", default=0,
+                        help="send more of the attached documents than about 10 s of reading and half the context "
+                             "(twice as much each time it is given)")
     parser.add_argument("--image", type=Path, action="append", default=[], metavar="FILE",
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
@@ -187,8 +192,13 @@ def run(args: argparse.Namespace) -> int:
         messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
-        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err,
-                                       pinned=pinned) if documents else None)
+        expected = plan.extra.get("expected_tokens_per_s")
+        speed = estimated_prompt_speed(
+            bench=bench_prompt_speed(paths.data_dir / "bench", plan.model_path),
+            expected_writing=float(expected) if isinstance(expected, (int, float)) else None)
+        reading = reading_budget(info.n_ctx, speed, more=args.read_more)
+        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=params.max_tokens or 1024, err=err,
+                                       pinned=pinned, reading=reading) if documents else None)
         if args.prompt is not None:
             return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
         return _interactive(client, messages, params, args.json, out, err, prompter, images)

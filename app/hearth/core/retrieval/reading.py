@@ -17,10 +17,11 @@ READ_SECONDS = 10.0
 # At least this much is always allowed (a page or two), however slow the machine.
 MIN_READ_TOKENS = 768
 # A passage whose match score is less than this fraction of the best one's is not worth the reading time.
-MIN_RELATIVE_SCORE = 0.3
+MIN_RELATIVE_SCORE = 0.5
 # Prompt reading is compute-bound and runs several times faster than writing; without a measurement, this many
-# times the expected writing speed is a cautious guess (CPUs read 5-20x faster than they write, GPUs far more).
-READ_TO_WRITE_RATIO = 8.0
+# times the expected writing speed is a cautious guess (a 135M model on two busy cores read 4x faster than it wrote;
+# larger models and GPUs read 10x faster and more).
+READ_TO_WRITE_RATIO = 4.0
 
 
 @dataclass(frozen=True)
