@@ -10,6 +10,7 @@ from hearth.core.chat.attachments import IMAGE_REFERENCE, DocumentCache, branch_
 from hearth.core.engine.media import image_file_ref
 from hearth.core.retrieval import ReadingBudget, RetrievalResult
 from hearth.core.store import Message, Role, Store
+from hearth.core.thinking import strip_thinking
 
 
 def engine_messages(
@@ -34,7 +35,9 @@ def engine_messages(
     last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
     attached = branch_documents(store, history, documents)
     for i, message in enumerate(history):
-        content = message.content
+        # An answer's thinking is never sent back: the model reasons afresh each turn, and old thoughts would
+        # crowd the context.
+        content = strip_thinking(message.content) if message.role is Role.ASSISTANT else message.content
         if i == last_user and attached:
             earlier = "\n".join(m.content for m in history[:i])
             content, retrieval = question_with_documents(
