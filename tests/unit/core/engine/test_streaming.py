@@ -195,3 +195,27 @@ def test_answer_stops_cleanly_when_the_context_is_full(tiny_llama4: Path) -> Non
         _, stats = run(client, [{"role": "user", "content": "hello"}], SamplingParams(temperature=0.0, max_tokens=None))
     assert stats.stop_reason == "context_full"
     assert stats.context_used == stats.n_ctx
+
+
+def test_a_looping_answer_is_ended_and_marked(gemma: EngineClient) -> None:
+    """The base model loops on a chat question; the loop guard ends the answer long before its token limit."""
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    looping = SamplingParams(temperature=0.0, max_tokens=300, dry_multiplier=0.0, loop_guard=True)
+    _, stats = run(gemma, question, looping)
+    assert stats.stop_reason == "repetition"
+    assert stats.tokens < 200
+    _, free = run(gemma, question, looping.with_changes(loop_guard=False, max_tokens=120))
+    assert free.stop_reason == "length" and free.tokens == 120
+
+
+def test_dry_makes_a_greedy_answer_repeat_itself_less(gemma: EngineClient) -> None:
+    question = [{"role": "user", "content": "Say hello in Spanish."}]
+    plain = SamplingParams(temperature=0.0, max_tokens=120, dry_multiplier=0.0, loop_guard=False)
+    without, _ = run(gemma, question, plain)
+    with_dry, _ = run(gemma, question, plain.with_changes(dry_multiplier=0.8))
+
+    def most_repeated_line(deltas: list[str]) -> int:
+        lines = [line.strip() for line in "".join(deltas).splitlines() if line.strip()]
+        return max((lines.count(line) for line in lines), default=0)
+
+    assert most_repeated_line(with_dry) < most_repeated_line(without)
