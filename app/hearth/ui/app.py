@@ -28,7 +28,7 @@ from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.recommended import recommended_sampling
-from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.library.starter import ensure_starter_model, is_chat_model
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
@@ -143,7 +143,9 @@ class HearthApp(QObject):
 
     def load_default_model(self) -> None:
         default = self.settings.default_model
-        if default and Path(default).is_file():
+        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
+        # it the default (the old starter was one).
+        if default and Path(default).is_file() and is_chat_model(Path(default)):
             self.session.load(Path(default))
             return
         models_dir = self.models_dir()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from hearth.core.engine import ModelInfo
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import HearthError
+from hearth.core.models.library.names import model_display_name
 from hearth.ui.engine_bridge import EngineBridge
 
 
@@ -96,10 +97,10 @@ class ModelSession(QObject):
     def describe(self) -> str:
         """The status-bar phrase: model name and plan, or what is happening."""
         if self.state is ModelState.LOADING:
-            name = self.path.name if self.path else "the model"
+            name = model_display_name(self.path) if self.path else "the model"
             return f"Loading {name}… {self.progress:.0%}"
         if self.state is ModelState.READY and self.info is not None:
-            name = self.info.name or (self.path.name if self.path else "model")
+            name = model_display_name(self.path) if self.path else (self.info.name or "model")
             summary = self.info.plan_summary or (self.plan.summary if self.plan else "")
             return f"{name} · {summary}" if summary else name
         if self.state is ModelState.FAILED:

@@ -32,6 +32,7 @@ from hearth.core.chat.prompt import engine_messages
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
+from hearth.core.models.library.names import answer_author, model_display_name
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
@@ -564,7 +565,7 @@ class ChatController(QObject):
         sources = ""
         run = message.run_info
         if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
-            author = self._session.path.name.removesuffix(".gguf")
+            author = model_display_name(self._session.path)
         if run is not None and message.role is Role.ASSISTANT:
             parts = []
             if run.tokens:
@@ -578,7 +579,7 @@ class ChatController(QObject):
             elif run.stop_reason == "repetition":
                 parts.append("stopped: the model was repeating itself")
             stats = " · ".join(parts)
-            author = run.model_file.removesuffix(".gguf")
+            author = answer_author(run.model_file)
             cut_off = run.stop_reason in ("length", "context_full", "repetition")
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:

