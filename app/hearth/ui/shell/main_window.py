@@ -31,11 +31,14 @@ from PySide6.QtWidgets import (
 
 import hearth
 from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.starter import is_starter
 from hearth.core.settings import Settings
 from hearth.core.store import Store, conversation_to_json, conversation_to_markdown
 from hearth.ui.chat.composer import Composer
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversation_list import ConversationList
+from hearth.ui.chat.empty_state import intro_for
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
@@ -103,6 +106,8 @@ class MainWindow(QMainWindow):
         self.title_label = QLabel("New chat")
         self.title_label.setObjectName("chatTitle")
         header.addWidget(self.title_label, 1)
+        self.preset_picker = PresetPicker(store)
+        header.addWidget(self.preset_picker)
         header.addWidget(self.model_button)
         header.addWidget(settings_button)
 
@@ -172,6 +177,10 @@ class MainWindow(QMainWindow):
         c.conversations_changed.connect(self._on_controller_conversations_changed)
         c.restore_composer.connect(self._on_controller_restore_composer)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
+        self.chat_view.example_chosen.connect(self._on_chat_view_example_chosen)
+        self.chat_view.models_requested.connect(self.models_requested)
+        self.preset_picker.chosen.connect(c.set_system_prompt)
+        self.preset_picker.failed.connect(self._on_composer_notice)
         self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
         self.sidebar.search_hit_activated.connect(self._on_sidebar_search_hit_activated)
         self.sidebar.new_chat_requested.connect(self.new_chat)
@@ -251,14 +260,15 @@ class MainWindow(QMainWindow):
 
     def export_conversation(self, conversation_id: int, kind: str) -> None:
         conv = self.store.conversations.get(conversation_id)
-        suffix, filter_text = (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
+        markdown = kind.startswith("markdown")
+        suffix, filter_text = (".md", "Markdown (*.md)") if markdown else (".json", "JSON (*.json)")
         safe = "".join(ch for ch in (conv.title or "conversation") if ch.isalnum() or ch in " -_").strip()
         target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / (safe + suffix)),
                                                 filter_text)
         if not target:
             return
-        if kind == "markdown":
-            text = conversation_to_markdown(self.store, conversation_id)
+        if markdown:
+            text = conversation_to_markdown(self.store, conversation_id, thinking=kind == "markdown-thinking")
         else:
             import json
 
@@ -308,6 +318,14 @@ class MainWindow(QMainWindow):
         self.toast.show_message("Editing your message: send it to get a new answer (the old one is kept).",
                                 seconds=5)
 
+    @Slot(str)
+    def _on_chat_view_example_chosen(self, text: str) -> None:
+        if self.session.state is ModelState.READY and not self.controller.busy:
+            self.controller.send(text)
+        else:
+            self.composer.set_text(text)
+            self.focus_composer()
+
     @Slot(str, list)
     def _on_controller_restore_composer(self, text: str, attachments: list[object]) -> None:
         self.composer.set_text(text)
@@ -322,6 +340,7 @@ class MainWindow(QMainWindow):
             self._remembered_conversation = conversation_id
             self.store.set_state("last_conversation_id", conversation_id)
         self.sidebar.set_current(conversation_id)
+        self.preset_picker.set_current(*self.controller.system_prompt())
         title = "New chat"
         if conversation_id is not None:
             title = self.store.conversations.get(conversation_id).title or "New chat"
@@ -395,6 +414,12 @@ class MainWindow(QMainWindow):
         self.load_bar.setVisible(session.state is ModelState.LOADING)
         name = model_display_name(session.path) if session.path else "No model"
         self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
+        shown = session.state in (ModelState.READY, ModelState.LOADING) and session.path is not None
+        info = session.info if session.state is ModelState.READY else None
+        self.chat_view.set_intro(intro_for(
+            name if shown else "", starter=session.path is not None and is_starter(session.path),
+            vision=bool(info and info.vision), loading=session.state is ModelState.LOADING,
+            family=info.architecture if info else ""))
         if session.state is ModelState.READY:
             self.composer.set_blocked("")
         elif session.state is ModelState.LOADING:
