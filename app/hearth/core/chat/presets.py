@@ -28,7 +28,7 @@ class Preset:
     builtin: bool = False
 
 
-NO_PRESET = Preset("Default", "", "No special instructions", builtin=True)
+NO_PRESET = Preset("No preset", "", "Plain chat, no special instructions", builtin=True)
 
 BUILTIN_PRESETS: tuple[Preset, ...] = (
     Preset("Concise answers", "Answer briefly and directly. Use at most three sentences unless asked for more. "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QRect, Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
@@ -60,6 +60,9 @@ def intro_for(name: str, *, starter: bool, vision: bool, loading: bool = False, 
     return ModelIntro(name, good, _GENERAL_EXAMPLES, loading=loading, vision=vision)
 
 
+_WIDTH = 640
+
+
 class EmptyChat(QWidget):
     """The welcome of an empty conversation.
 
@@ -78,7 +81,7 @@ class EmptyChat(QWidget):
         outer.addStretch(2)
         column = QFrame(self)
         column.setObjectName("emptyColumn")
-        column.setMaximumWidth(680)
+        column.setFixedWidth(_WIDTH)
         layout = QVBoxLayout(column)
         layout.setSpacing(10)
         self.title = QLabel(column)
@@ -103,10 +106,17 @@ class EmptyChat(QWidget):
         self.drop_hint.setWordWrap(True)
         layout.addSpacing(4)
         layout.addWidget(self.drop_hint)
-        self.note = QLabel(column)
-        self.note.setObjectName("emptyNote")
+        # The note's padding is its frame's layout margin: a word-wrapped label with style-sheet padding is given
+        # too little height and loses its last line.
+        self.note_box = QFrame(column)
+        self.note_box.setObjectName("emptyNote")
+        box = QVBoxLayout(self.note_box)
+        box.setContentsMargins(14, 10, 14, 10)
+        self.note = QLabel(self.note_box)
+        self.note.setObjectName("emptyNoteText")
         self.note.setWordWrap(True)
-        layout.addWidget(self.note)
+        box.addWidget(self.note)
+        layout.addWidget(self.note_box)
         self.models_button = QPushButton("Get Llama 4 Scout", column)
         self.models_button.setObjectName("emptyModelsButton")
         self.models_button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -142,9 +152,16 @@ class EmptyChat(QWidget):
             self.example_buttons.append(button)
         self.drop_hint.setVisible(bool(intro.name))
         self.note.setText(intro.note)
-        self.note.setVisible(bool(intro.note))
+        self.note_box.setVisible(bool(intro.note))
+        self._fit_height(self.note, _WIDTH - 28 - 24)
         self.models_button.setText("Get Llama 4 Scout" if intro.note else "Choose a model")
         self.models_button.setVisible(bool(intro.note) or not intro.name)
+
+    @staticmethod
+    def _fit_height(label: QLabel, width: int) -> None:
+        """Give a word-wrapped label the height its text needs at ``width`` (layouts under-size such labels)."""
+        rect = label.fontMetrics().boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap, label.text())
+        label.setMinimumHeight(rect.height() + 4)
 
     @Slot()
     def _on_example_clicked(self) -> None:

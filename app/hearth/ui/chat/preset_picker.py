@@ -4,7 +4,7 @@ optionally save it as a preset). The choice applies to the conversation on scree
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -100,12 +100,17 @@ class PresetPicker(QToolButton):
         self.menu_.clear()
         actions = []
         presets = all_presets(self._store)
+        group = QActionGroup(self.menu_)
+        group.setExclusive(True)
         previous: Preset | None = None
         for preset in presets:
             if previous is not None and (previous is NO_PRESET or previous.builtin != preset.builtin):
                 self.menu_.addSeparator()
             previous = preset
-            action = self.menu_.addAction(preset.name)
+            # The description goes in the menu's right-hand column (where shortcuts usually are).
+            action = self.menu_.addAction(f"{preset.name}\t{preset.description}" if preset.description
+                                          else preset.name)
+            action.setActionGroup(group)
             action.setCheckable(True)
             action.setChecked(preset.name == self._preset or (preset is NO_PRESET and not self._prompt.strip()))
             action.setToolTip(preset.description or preset.system_prompt)

@@ -45,10 +45,11 @@ def chat_stylesheet(theme: Theme) -> str:
         #emptyTitle {{ color: {p.text}; font-size: {theme.font_pt * 1.6:.1f}pt; font-weight: 650; }}
         #emptyText {{ color: {p.muted}; font-size: {theme.font_pt * 1.02:.1f}pt; }}
         #emptyHint {{ color: {p.muted}; font-size: {small}; }}
-        #emptyNote {{ background: {p.notice_bg}; color: {p.notice_text}; border: 1px solid {p.border};
-                      border-radius: 8px; padding: 10px 14px; font-size: {small}; }}
+        #emptyNote {{ background: {p.notice_bg}; border: 1px solid {p.border}; border-radius: 8px; }}
+        #emptyNoteText {{ color: {p.notice_text}; font-size: {small}; }}
         QPushButton#exampleButton {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border};
-                                     border-radius: {radius}px; padding: 10px 14px; text-align: left; }}
+                                     border-radius: {radius}px; padding: 8px 14px; text-align: left;
+                                     min-height: {theme.px(1.5)}px; }}
         QPushButton#exampleButton:hover, QPushButton#exampleButton:focus {{ background: {p.hover};
                                                                             border-color: {p.link}; }}
         QPushButton#emptyModelsButton {{ background: {p.accent}; color: {p.accent_text}; border: none;
