@@ -6,7 +6,8 @@ reads in about ``READ_SECONDS`` at its prompt speed, and never to more than half
 document whole. Passages that match far worse than the best one are left out too (``MIN_RELATIVE_SCORE``).
 
 "Read more of the document" asks again with ``more`` raised: each step doubles the time allowed and lets weaker
-matches in; from the first step on the half-context ceiling is lifted, so the space left is the only limit.
+matches in, and never allows less than half the context, then the whole context, and so on (the space left is the
+last limit), so asking for more always sends at least as much as before.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def reading_budget(n_ctx: int, prompt_tokens_per_s: float | None, *, more: int =
         by_time = max(MIN_READ_TOKENS, int(prompt_tokens_per_s * seconds))
     relative = MIN_RELATIVE_SCORE / (2 ** more) if more < 3 else 0.0
     if more > 0:
-        if by_time is None:
-            return ReadingBudget(None, relative, "as much as fits", more)
+        # Never less than the first ask could take (half the context), then twice that, and so on.
+        floor = half * 2 ** (more - 1)
+        if by_time is None or by_time <= floor:
+            return ReadingBudget(floor, relative, f"{floor:,} tokens of the document", more)
         return ReadingBudget(by_time, relative, _seconds_words(seconds, prompt_tokens_per_s), more)
     if by_time is not None and by_time < half:
         return ReadingBudget(by_time, relative, _seconds_words(seconds, prompt_tokens_per_s))
