@@ -311,17 +311,17 @@ def write_report(figures: Figures) -> None:
 
 
 def test_app_killed_while_streaming_downloading_and_reading_reduced(
-    tmp_path: Path, hub: HubServer, hub_files: dict[str, Path], starter_model: Path
+    tmp_path: Path, hub: HubServer, hub_files: dict[str, Path], gemma_path: Path
 ) -> None:
-    figures = kill_loop(tmp_path, hub, hub_files, starter_model, int(os.environ.get("HEARTH_APP_KILLS", 12)))
+    figures = kill_loop(tmp_path, hub, hub_files, gemma_path, int(os.environ.get("HEARTH_APP_KILLS", 12)))
     write_report(figures)
     assert figures.streaming >= 3 and figures.downloading >= 3, figures
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_app_killed_100_times(tmp_path: Path, hub: HubServer, hub_files: dict[str, Path], starter_model: Path) -> None:
-    figures = kill_loop(tmp_path, hub, hub_files, starter_model, 100)
+def test_app_killed_100_times(tmp_path: Path, hub: HubServer, hub_files: dict[str, Path], gemma_path: Path) -> None:
+    figures = kill_loop(tmp_path, hub, hub_files, gemma_path, 100)
     write_report(figures)
     assert figures.streaming >= 30 and figures.downloading >= 30 and figures.reading >= 5, figures
     assert figures.resumed_downloads >= 10, figures

@@ -30,8 +30,8 @@ def test_bench_json_and_saved_result(tiny_llama4: Path, hearth_home: Path) -> No
     assert saved is not None and saved.tg128_tps == data["tg128_tps"]
 
 
-def test_bench_table_explains_the_numbers(starter_model: Path, hearth_home: Path) -> None:
-    result = bench("--model", str(starter_model), "--reps", "1", home=hearth_home)
+def test_bench_table_explains_the_numbers(gemma_path: Path, hearth_home: Path) -> None:
+    result = bench("--model", str(gemma_path), "--reps", "1", home=hearth_home)
     assert result.returncode == 0, result.stderr
     assert "Writing (128 tokens)" in result.stdout and "tokens/s" in result.stdout
     assert "A 500-word answer takes about" in result.stdout

@@ -17,7 +17,7 @@ from tests.ui.test_main_window import build
 GUARD = Path(__file__).resolve().parents[1] / "fixtures" / "netguard"
 
 
-def test_chat_attach_search_export_make_no_connections(qtbot: QtBot, tmp_path: Path, starter_model: Path,
+def test_chat_attach_search_export_make_no_connections(qtbot: QtBot, tmp_path: Path, gemma_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "connections.log"
     log.touch()
@@ -32,7 +32,7 @@ def test_chat_attach_search_export_make_no_connections(qtbot: QtBot, tmp_path: P
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
-        h = build(qtbot, tmp_path, starter_model)
+        h = build(qtbot, tmp_path, gemma_path)
         try:
             pdf = tmp_path / "report.pdf"
             make_pdf(report_pages(12), pdf)

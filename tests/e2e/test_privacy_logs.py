@@ -62,7 +62,7 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
     client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
     bridge = EngineBridge(client)
     session = ModelSession(bridge, lambda p: LoadPlan(str(p), n_ctx=2048, summary="CPU"))
-    params = [SamplingParams(temperature=0.0, max_tokens=400, seed=1)]
+    params = [SamplingParams(loop_guard=False, temperature=0.0, max_tokens=400, seed=1)]
     window = MainWindow(store=store, session=session, chat_view=ChatView(), settings=settings,
                         controller_factory=lambda v: ChatController(store, bridge, session, v, lambda: params[0],
                                                                     lambda: ""))
@@ -82,7 +82,7 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
         assert pid is not None
         os.kill(pid, signal.SIGSEGV)
         qtbot.waitUntil(lambda: not window.controller.busy, timeout=120_000)
-        params[0] = SamplingParams(temperature=0.0, max_tokens=24, seed=1)
+        params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=24, seed=1)
         window.composer.set_text(f"Once more: {SECRET}.")
         with qtbot.waitSignal(window.controller.busy_changed, timeout=60_000):
             window.composer.submit()
@@ -104,9 +104,9 @@ def cli_chat(home: Path) -> None:
 
 @pytest.mark.parametrize("debug", [False, True], ids=["default", "debug-logging"])
 def test_logs_hold_no_message_text_unless_debug_logging_is_on(qtbot: QtBot, tmp_path: Path, hearth_home: Path,
-                                                              starter_model: Path, debug: bool) -> None:
+                                                              gemma_path: Path, debug: bool) -> None:
     settings = Settings(first_run_done=True, debug_logging=debug)
-    answers = chat_in_the_window(qtbot, hearth_home, starter_model, settings, tmp_path)
+    answers = chat_in_the_window(qtbot, hearth_home, gemma_path, settings, tmp_path)
     if not debug:
         cli_chat(hearth_home)
     configure_logging(None)  # close the log file before reading it

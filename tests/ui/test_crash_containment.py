@@ -131,7 +131,7 @@ def check_contained(qtbot: QtBot, h: Harness, killed_pid: int, words: list[str],
 
 
 def check_next_message_works(qtbot: QtBot, h: Harness, killed_pid: int) -> None:
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=8, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8, seed=1)
     send(qtbot, h, "Are you back?")
     h.wait_idle(qtbot)
     answer = h.controller.branch()[-1]
@@ -168,9 +168,9 @@ def test_killed_while_loading_for_a_message(qtbot: QtBot, tmp_path: Path, tiny_l
 
 
 @pytest.mark.parametrize("sig", KILLS, ids=lambda s: s.name)
-def test_killed_while_reading_a_long_prompt(qtbot: QtBot, tmp_path: Path, starter_model: Path, sig: signal.Signals,
+def test_killed_while_reading_a_long_prompt(qtbot: QtBot, tmp_path: Path, gemma_path: Path, sig: signal.Signals,
                                             open_harnesses: list[Harness]) -> None:
-    h = start(qtbot, tmp_path, starter_model, open_harnesses)
+    h = start(qtbot, tmp_path, gemma_path, open_harnesses)
     # Not the first answer after a load: a crash there, before any token, is retried once in safe mode (the AMX case).
     send(qtbot, h, "Hello.")
     h.wait_idle(qtbot)
@@ -195,7 +195,7 @@ def test_killed_while_reading_a_long_prompt(qtbot: QtBot, tmp_path: Path, starte
 def test_killed_while_writing_the_answer(qtbot: QtBot, tmp_path: Path, tiny_llama4: Path, sig: signal.Signals,
                                          open_harnesses: list[Harness]) -> None:
     h = start(qtbot, tmp_path, tiny_llama4, open_harnesses)
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=1500, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=1500, seed=1)
     pid = h.bridge.client.pid
     assert pid is not None
     send(qtbot, h, "Tell me a long story.")
@@ -211,11 +211,11 @@ def test_killed_while_writing_the_answer(qtbot: QtBot, tmp_path: Path, tiny_llam
     check_next_message_works(qtbot, h, pid)
 
 
-def test_address_space_limit_while_loading(qtbot: QtBot, tmp_path: Path, starter_model: Path,
+def test_address_space_limit_while_loading(qtbot: QtBot, tmp_path: Path, gemma_path: Path,
                                            monkeypatch: pytest.MonkeyPatch, open_harnesses: list[Harness]) -> None:
     """RLIMIT_AS just above what the host has mapped half-way through llama.cpp's load: the context's buffers
     cannot be allocated (llama.cpp asserts on the NULL buffer and aborts)."""
-    h = start(qtbot, tmp_path, starter_model, open_harnesses)
+    h = start(qtbot, tmp_path, gemma_path, open_harnesses)
     end_idle_host(h, monkeypatch)
     send(qtbot, h, "Hello after a crash.")
     pid = wait_stopped(qtbot, h)
@@ -228,14 +228,14 @@ def test_address_space_limit_while_loading(qtbot: QtBot, tmp_path: Path, starter
     check_next_message_works(qtbot, h, pid)
 
 
-def test_memory_cgroup_limit_while_loading(qtbot: QtBot, tmp_path: Path, starter_model: Path,
+def test_memory_cgroup_limit_while_loading(qtbot: QtBot, tmp_path: Path, gemma_path: Path,
                                            monkeypatch: pytest.MonkeyPatch, open_harnesses: list[Harness]) -> None:
     """A memory cgroup with 8 MiB of room: the kernel's OOM killer ends the host as llama.cpp fills its buffers."""
     cgroup = MemoryCgroup.create("hearth-test-oom", limit_bytes=8 * 2**20)
     if cgroup is None:
         pytest.skip("no writable memory cgroup on this machine")
     try:
-        h = start(qtbot, tmp_path, starter_model, open_harnesses)
+        h = start(qtbot, tmp_path, gemma_path, open_harnesses)
         end_idle_host(h, monkeypatch)
         send(qtbot, h, "Hello after a crash.")
         pid = wait_stopped(qtbot, h)

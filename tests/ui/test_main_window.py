@@ -61,7 +61,7 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
     bridge = EngineBridge(EngineClient())
     session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=n_ctx, summary="CPU",
                                                          mmproj_path=str(mmproj) if mmproj else None))
-    params = [SamplingParams(temperature=0.0, max_tokens=24, seed=1)]
+    params = [SamplingParams(loop_guard=False, temperature=0.0, max_tokens=24, seed=1)]
     view = ChatView()
 
     def controller(v: ChatView) -> ChatController:
@@ -79,8 +79,8 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path, store: Store | None = None,
 
 
 @pytest.fixture()
-def harness(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> Iterator[Harness]:
-    h = build(qtbot, tmp_path, starter_model)
+def harness(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> Iterator[Harness]:
+    h = build(qtbot, tmp_path, gemma_path)
     yield h
     h.window.close()
     h.bridge.stop()
@@ -88,7 +88,7 @@ def harness(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> Iterator[Harne
 
 
 def test_send_streams_an_answer_from_the_real_model(qtbot: QtBot, harness: Harness) -> None:
-    assert "SmolLM2" in harness.window.model_button.text()
+    assert "Gemma 3 270M" in harness.window.model_button.text()
     harness.send(qtbot, "Tell me about rivers.")
     harness.wait_idle(qtbot)
     branch = harness.controller.branch()
@@ -106,7 +106,7 @@ def test_send_streams_an_answer_from_the_real_model(qtbot: QtBot, harness: Harne
 
 
 def test_stop_keeps_the_partial_answer(qtbot: QtBot, harness: Harness) -> None:
-    harness.params[0] = SamplingParams(temperature=0.0, max_tokens=2000, seed=1)
+    harness.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=2000, seed=1)
     harness.send(qtbot, "Write a long story about a lighthouse.")
     qtbot.waitUntil(lambda: harness.controller._answer is not None and harness.controller._answer.tokens > 3,
                     timeout=60_000)
@@ -122,7 +122,7 @@ def test_regenerate_and_switch_versions(qtbot: QtBot, harness: Harness) -> None:
     harness.send(qtbot, "Name a colour.")
     harness.wait_idle(qtbot)
     first = harness.controller.branch()[-1]
-    harness.params[0] = SamplingParams(temperature=1.0, max_tokens=16, seed=7)
+    harness.params[0] = SamplingParams(loop_guard=False, temperature=1.0, max_tokens=16, seed=7)
     harness.window.chat_view.regenerate_requested.emit(first.id)
     harness.wait_idle(qtbot)
     second = harness.controller.branch()[-1]
@@ -204,8 +204,8 @@ def test_document_attachment_is_read_and_cited_context_is_sent(qtbot: QtBot, har
     assert FACTS[12].split()[1] in str(retrieval)
 
 
-def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
-    h = build(qtbot, tmp_path, starter_model)
+def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
+    h = build(qtbot, tmp_path, gemma_path)
     h.send(qtbot, "Remember me.")
     h.wait_idle(qtbot)
     conversation = h.controller.conversation_id
@@ -214,7 +214,7 @@ def test_restart_restores_the_conversation(qtbot: QtBot, tmp_path: Path, starter
     h.store.close()
     store = Store.open(tmp_path / "hearth.db")
     assert store.get_state("last_conversation_id") == conversation
-    again = build(qtbot, tmp_path, starter_model, store=store)
+    again = build(qtbot, tmp_path, gemma_path, store=store)
     try:
         again.window.open_conversation(conversation)
         assert again.controller.branch()[0].content == "Remember me."
@@ -416,7 +416,7 @@ def test_scanned_pdf_to_a_text_only_model_says_what_to_do(qtbot: QtBot, harness:
     assert [a.name for a in harness.window.composer.attachments] == ["scan.pdf"]
 
 
-def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
+def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
     from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, report_pages
 
     asked: list[str] = []
@@ -428,7 +428,7 @@ def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, sta
 
     pdf = tmp_path / "report.pdf"
     encrypt_pdf(make_pdf(report_pages(15)), "kettle-42", pdf)
-    h = build(qtbot, tmp_path, starter_model, password=password)
+    h = build(qtbot, tmp_path, gemma_path, password=password)
     try:
         h.window.composer.add_files([pdf])
         h.send(qtbot, "How many megawatts did the Zanzibar reactor produce?")
@@ -449,7 +449,7 @@ def test_a_protected_pdf_asks_for_its_password(qtbot: QtBot, tmp_path: Path, sta
         h.store.close()
 
 
-def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> None:
+def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
     from tests.fixtures.documents import encrypt_pdf, make_pdf
 
     def cancel(_parent: QWidget, _title: str, _text: str) -> str | None:
@@ -457,7 +457,7 @@ def test_cancelling_the_password_keeps_the_message(qtbot: QtBot, tmp_path: Path,
 
     pdf = tmp_path / "secret.pdf"
     encrypt_pdf(make_pdf(["Private words."]), "pw", pdf)
-    h = build(qtbot, tmp_path, starter_model, password=cancel)
+    h = build(qtbot, tmp_path, gemma_path, password=cancel)
     try:
         h.window.composer.add_files([pdf])
         h.send(qtbot, "What does it say?")
