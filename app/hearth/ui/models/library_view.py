@@ -100,7 +100,7 @@ class ModelCard(QWidget):
         self.folder_button = button("Show in folder", "flat")
         self.delete_button = button("Delete", "danger", accessible=f"Delete {name}")
         self.downloads_button = button("Show download", accessible="Show this download")
-        self.default_button.setVisible(model.state == "ready" and not is_default)
+        self.default_button.setVisible(model.state == "ready" and not is_default and (fit is None or fit.chat))
         self.settings_button.setVisible(model.state == "ready")
         self.downloads_button.setVisible(model.state in ("downloading", "paused", "failed"))
         self.delete_button.setVisible(model.state not in ("downloading",))
@@ -126,7 +126,6 @@ class ModelCard(QWidget):
                 completion.setToolTip("This is a base model: it has no chat template, so it continues text rather "
                                       "than answering. Hearth never picks it to chat with.")
                 widgets.append(completion)
-                self.default_button.hide()
             words = [fit.summary] if fit.summary else []
             if fit.expected_tps:
                 words.append(f"{tokens_words(fit.expected_tps)} expected")
