@@ -186,8 +186,9 @@ class FirstRunDialog(QDialog):
         layout.addWidget(text_label("Other ways to start", "section"))
         self.file_button = button("I already have a GGUF file…", accessible="Use a GGUF file I already have")
         self.file_button.clicked.connect(self._on_file_clicked)
-        self.starter_button = button("Use the starter model", tooltip=f"A tiny chat model ({STARTER_DISPLAY_NAME}) that "
-                                     "comes with Hearth: fine for trying things out, not for real questions")
+        self.starter_button = button("Use the starter model",
+                                     tooltip=f"A tiny chat model ({STARTER_DISPLAY_NAME}) that comes with Hearth: "
+                                     "fine for trying things out, not for real questions")
         self.starter_button.clicked.connect(self._on_starter_clicked)
         self.starter_button.setVisible(self._starter)
         layout.addLayout(row(self.file_button, self.starter_button))
