@@ -4,13 +4,17 @@ Small models (and base models given a chat) fall into loops: the same line over 
 sentences in turn, sometimes with a number that counts up. Sampling penalties make this rarer; this detector ends
 what still slips through. It works on the text, in the engine host, as the answer is written.
 
-What counts as a loop (after folding digits to ``#`` and runs of white space to one space, so "Step 3: ..." and
-"Step 4: ..." look alike):
+What counts as a loop (after folding a list number at the start of a line to ``#`` and runs of white space to one
+space, so "3. Paris is ..." and "4. Paris is ..." look alike; other numbers are kept, since a list whose items
+differ only in their numbers is not a loop):
 
 - the end of the answer is one passage of at least ``MIN_PERIOD`` characters repeated back to back: 4 times for a
   passage shorter than ``SHORT_PERIOD`` characters, 3 times for a longer one;
 - or one line of at least ``MIN_LINE`` characters makes up ``LINE_REPEATS`` of the last ``LINE_WINDOW`` lines
-  (loops that vary what comes between the repeats).
+  (loops that vary what comes between the repeats), or a short line of words half of them;
+- or one line comes ``RUN_WORDS`` times in a row (``RUN_OTHER`` times when it has no letters: "-", "...");
+- or the last ``CYCLE_LINES`` long lines hold few different ones (at most ``CYCLE_SHARE`` of them): a list that
+  cycles through the same items in a slightly different order each time.
 
 Either way the repeated passage must hold at least ``MIN_LETTERS`` letters and must not itself be a shorter unit
 repeated (a period under ``MIN_PERIOD``): a model that loops repeats words, whereas counting ("1, 2, 3, ..."), a
@@ -28,17 +32,28 @@ SHORT_PERIOD = 40
 MAX_PERIOD = 1200
 MIN_LINE = 16
 MIN_LETTERS = 10
-LINE_REPEATS = 4
+LINE_REPEATS = 5
 LINE_WINDOW = 12
+SHORT_LINE = 6  # a line of at least this many characters and SHORT_LETTERS letters...
+SHORT_LETTERS = 5
+SHORT_REPEATS = 6  # ...is a loop when it is this many of the last LINE_WINDOW lines
+RUN_WORDS = 8
+RUN_OTHER = 16
+CYCLE_LINES = 16
+CYCLE_SHARE = 0.45
 _PROBE = 12  # the last characters searched for earlier in the text to propose a period
 _TAIL = MAX_PERIOD * 3 + _PROBE
 _CHECK_EVERY = 8  # characters between two checks of the tail (and at every line end)
-_DIGITS = re.compile(r"\d+")
+# A number opening a line, after any indent and list or quote marks ("12. ", "- 3) ", "> 4 ").
+_LIST_NUMBER = re.compile(r"(\n[ \t]*[-*#>]*[ \t]*)\d+")
 _SPACE = re.compile(r"\s+")
 
 
-def _fold(text: str) -> str:
-    return _SPACE.sub(" ", _DIGITS.sub("#", text))
+def _fold(text: str, at_line_start: bool = False) -> str:
+    """``text`` with list numbers at line starts as ``#`` and white space runs as one space."""
+    if at_line_start:
+        return _SPACE.sub(" ", _LIST_NUMBER.sub(r"\1#", "\n" + text))[1:]
+    return _SPACE.sub(" ", _LIST_NUMBER.sub(r"\1#", text))
 
 
 def _wordy(passage: str) -> bool:
@@ -61,10 +76,14 @@ class LoopDetector:
         self.looped = False
         self.passage = ""
         self._raw = ""  # text not yet folded (folding needs whole digit and space runs)
+        self._line_start = True  # the unfolded text starts a line
         self._tail = ""  # folded end of the answer, at most _TAIL characters
         self._since_check = 0
         self._line = ""
         self._lines: deque[str] = deque(maxlen=LINE_WINDOW)
+        self._short_lines: deque[str] = deque(maxlen=LINE_WINDOW)
+        self._long_lines: deque[str] = deque(maxlen=CYCLE_LINES)
+        self._run = ("", 0)
 
     def feed(self, text: str) -> bool:
         """Add newly written text; True once the answer is looping."""
@@ -80,10 +99,9 @@ class LoopDetector:
             cut -= 1
         if cut == 0:
             return False
-        folded = _fold(self._raw[:cut])
+        folded = _fold(self._raw[:cut], self._line_start)
+        self._line_start = False  # the chunk ends in a character that is neither white space nor a digit
         if self._tail.endswith(" ") and folded.startswith(" "):
-            folded = folded[1:]
-        if self._tail.endswith("#") and folded.startswith("#"):
             folded = folded[1:]
         self._raw = self._raw[cut:]
         self._tail = (self._tail + folded)[-_TAIL:]
@@ -97,13 +115,38 @@ class LoopDetector:
         parts = (self._line + text).split("\n")
         self._line = parts.pop()
         for line in parts:
-            folded = _fold(line).strip()
-            if not folded:
+            plain = _SPACE.sub(" ", line).strip()
+            if not plain:
                 continue
-            self._lines.append(folded)
-            if len(folded) >= MIN_LINE and self._lines.count(folded) >= LINE_REPEATS and _wordy(folded):
-                self.looped, self.passage = True, folded
+            if self._line_loops(plain, _fold(plain, at_line_start=True)):
+                self.looped, self.passage = True, plain
                 return
+
+    def _line_loops(self, plain: str, folded: str) -> bool:
+        """Add one finished line (as written, and folded); True when the lines so far loop.
+
+        Runs and short lines compare lines as written (rows of a table of numbers differ only in their digits);
+        long lines compare folded (a loop that counts up).
+        """
+        letters = sum(ch.isalpha() for ch in plain)
+        previous, run = self._run
+        run = run + 1 if plain == previous else 1
+        self._run = (plain, run)
+        if run >= (RUN_WORDS if letters else RUN_OTHER):
+            return True
+        self._lines.append(folded)
+        if len(folded) >= MIN_LINE and self._lines.count(folded) >= LINE_REPEATS and _wordy(folded):
+            return True
+        self._short_lines.append(plain)
+        if (len(plain) >= SHORT_LINE and letters >= SHORT_LETTERS
+                and self._short_lines.count(plain) >= SHORT_REPEATS):
+            return True
+        if len(folded) >= MIN_LINE and letters >= MIN_LETTERS:
+            self._long_lines.append(folded)
+            full = len(self._long_lines) == CYCLE_LINES
+            if full and len(set(self._long_lines)) <= CYCLE_SHARE * CYCLE_LINES:
+                return True
+        return False
 
     def _check_tail(self) -> None:
         tail = self._tail
