@@ -203,17 +203,17 @@ def test_answer_stops_cleanly_when_the_context_is_full(tiny_llama4: Path) -> Non
 def test_a_looping_answer_is_ended_and_marked(gemma: EngineClient) -> None:
     """The base model loops on a chat question; the loop guard ends the answer long before its token limit."""
     question = [{"role": "user", "content": "What is the capital of France?"}]
-    looping = SamplingParams(temperature=0.0, max_tokens=300, dry_multiplier=0.0, loop_guard=True)
+    looping = SamplingParams(temperature=0.0, max_tokens=200, dry_multiplier=0.0, loop_guard=True)
     _, stats = run(gemma, question, looping)
     assert stats.stop_reason == "repetition"
-    assert stats.tokens < 200
-    _, free = run(gemma, question, looping.with_changes(loop_guard=False, max_tokens=120))
-    assert free.stop_reason == "length" and free.tokens == 120
+    assert stats.tokens < 150
+    _, free = run(gemma, question, looping.with_changes(loop_guard=False, max_tokens=stats.tokens + 8))
+    assert free.stop_reason == "length", "without the guard the same answer runs on"
 
 
 def test_dry_makes_a_greedy_answer_repeat_itself_less(gemma: EngineClient) -> None:
     question = [{"role": "user", "content": "Say hello in Spanish."}]
-    plain = SamplingParams(temperature=0.0, max_tokens=120, dry_multiplier=0.0, loop_guard=False)
+    plain = SamplingParams(temperature=0.0, max_tokens=64, dry_multiplier=0.0, loop_guard=False)
     without, _ = run(gemma, question, plain)
     with_dry, _ = run(gemma, question, plain.with_changes(dry_multiplier=0.8))
 
