@@ -93,6 +93,8 @@ def run(model: Path, prompts: tuple[EverydayPrompt, ...], *, guard: bool = True,
             answer, stats, seconds = ask(client, [{"role": "user", "content": item.text}],
                                          params.with_changes(seed=1000 + n))
             results.append(judge(item, answer, stats.stop_reason, stats.tokens, seconds))
+            print(f"[{n + 1}/{len(prompts)}] {stats.stop_reason}, {stats.tokens} tokens, {seconds:.0f} s: "
+                  f"{item.text}", file=sys.stderr, flush=True)
         document = _manual_check(client, info.n_ctx, params, plan) if manual else None
     count = len(results)
     capital = next((r for r in results if r.prompt == "What is the capital of France?"), None)

@@ -104,6 +104,7 @@ def test_thinking_is_folded_away_with_its_duration(qtbot: QtBot, harness: Harnes
     widget = harness.window.chat_view.message_widget(answer)
     assert widget is not None
     block = widget.thinking_block
+    assert block is not None
     assert block.isVisibleTo(widget) and block.toggle.text() == "Thought for 12 s"
     assert not block.text.isVisibleTo(widget), "folded away until asked for"
     assert "7 × 143" not in widget.body.view.toPlainText() and "1,001 = 7 × 11 × 13" in widget.body.view.toPlainText()

@@ -76,8 +76,10 @@ class MessageWidget(QFrame):
         self.body.link_activated.connect(self.link_activated)
         self._bubble: QFrame | None = None
         self._build_header(view)
-        self.thinking_block = ThinkingBlock(self)
-        self._outer.addWidget(self.thinking_block)
+        # Made only for answers that have thoughts: most messages never need one, and a long conversation builds
+        # many message widgets.
+        self.thinking_block: ThinkingBlock | None = None
+        self._thinking_at = self._outer.count()
         self.attachment_row: AttachmentRow | None = None
         self._attachments_slot = QVBoxLayout()
         self._attachments_slot.setContentsMargins(0, 0, 0, 0)
@@ -112,7 +114,7 @@ class MessageWidget(QFrame):
             self._render_text(view.text)
         if view.role == "assistant" and view.status != "streaming":
             thoughts = split_thinking(view.text)
-            self.thinking_block.show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
+            self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
         self._update_attachments(view)
         self._update_citations(view)
         self._update_notice(view)
@@ -131,14 +133,21 @@ class MessageWidget(QFrame):
         self._rendered_text = text
         if self.view.role == "assistant":
             thoughts = split_thinking(text)
-            self.thinking_block.show_thoughts(thoughts.thinking, still_thinking=False,
-                                              seconds=self.view.thinking_seconds)
+            self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=self.view.thinking_seconds)
             blocks, self.code_blocks = render_blocks(self._context.renderer, thoughts.answer)
             self.body.set_blocks(blocks)
         else:
             self.code_blocks = []
             self.body.set_plain_text(text)
             self._fit_bubble()
+
+    def _show_thoughts(self, thinking: str, *, still_thinking: bool, seconds: float | None) -> None:
+        if self.thinking_block is None:
+            if not thinking and not still_thinking:
+                return
+            self.thinking_block = ThinkingBlock(self)
+            self._outer.insertWidget(self._thinking_at, self.thinking_block)
+        self.thinking_block.show_thoughts(thinking, still_thinking=still_thinking, seconds=seconds)
 
     # Streaming -------------------------------------------------------------------------------------------------
 
@@ -154,7 +163,8 @@ class MessageWidget(QFrame):
         self._fed = ""
         self.code_blocks = []
         self.body.begin_stream()
-        self.thinking_block.hide()
+        if self.thinking_block is not None:
+            self.thinking_block.hide()
         self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
         self.sources_label.hide()
         self._actions_row.hide()
@@ -175,7 +185,7 @@ class MessageWidget(QFrame):
         self._raw_stream += delta
         thoughts = split_thinking(self._raw_stream)
         if thoughts.has_thinking:
-            self.thinking_block.show_thoughts(thoughts.thinking, still_thinking=thoughts.open, seconds=None)
+            self._show_thoughts(thoughts.thinking, still_thinking=thoughts.open, seconds=None)
         answer = thoughts.answer
         if answer.startswith(self._fed):
             new = answer[len(self._fed):]

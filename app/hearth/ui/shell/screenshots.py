@@ -135,7 +135,7 @@ def _chat_scenes(app: HearthApp, out: Path) -> None:
     window.grab().save(str(out / "thinking.png"))
     first = app.store.messages.active_branch(thinking)[-1]
     widget = window.chat_view.message_widget(first.id)
-    if widget is not None:
+    if widget is not None and widget.thinking_block is not None:
         widget.thinking_block.toggle.setChecked(True)
         _settle(qapp, 0.3)
         window.grab().save(str(out / "thinking-open.png"))
