@@ -10,7 +10,7 @@ from tests.quality.run import run
 
 
 def test_the_starter_answers_everyday_prompts_without_looping(starter_model: Path) -> None:
-    report = run(starter_model, REDUCED, manual=False, max_tokens=256)
+    report = run(starter_model, REDUCED, manual=False, max_tokens=128)
     assert report["loops"] == 0, report["answers"]
     assert report["ended_by_itself"] >= len(REDUCED) - 1, report["answers"]
     assert "Paris" in (report["capital_of_france"] or ""), report["capital_of_france"]

@@ -16,6 +16,9 @@ differ only in their numbers is not a loop):
 - or the last ``CYCLE_LINES`` long lines hold few different ones (at most ``CYCLE_SHARE`` of them): a list that
   cycles through the same items in a slightly different order each time.
 
+A small model can also run away without repeating itself exactly: a walk through emoji (🌍🌎🌏🌐…) after its
+answer. ``SYMBOL_RUN`` symbols (emoji, pictographs) with no letter or digit among them end the answer the same way.
+
 Either way the repeated passage must hold at least ``MIN_LETTERS`` letters and must not itself be a shorter unit
 repeated (a period under ``MIN_PERIOD``): a model that loops repeats words, whereas counting ("1, 2, 3, ..."), a
 table of numbers or a row of dashes repeat only digits and punctuation. Legitimate repetition of words (lists, code,
@@ -25,6 +28,7 @@ table rows) differs from item to item or stays under these lengths.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import deque
 
 MIN_PERIOD = 12
@@ -41,6 +45,7 @@ RUN_WORDS = 8
 RUN_OTHER = 16
 CYCLE_LINES = 16
 CYCLE_SHARE = 0.45
+SYMBOL_RUN = 24
 _PROBE = 12  # the last characters searched for earlier in the text to propose a period
 _TAIL = MAX_PERIOD * 3 + _PROBE
 _CHECK_EVERY = 8  # characters between two checks of the tail (and at every line end)
@@ -84,11 +89,15 @@ class LoopDetector:
         self._short_lines: deque[str] = deque(maxlen=LINE_WINDOW)
         self._long_lines: deque[str] = deque(maxlen=CYCLE_LINES)
         self._run = ("", 0)
+        self._symbols = 0  # symbols since the last letter or digit
 
     def feed(self, text: str) -> bool:
         """Add newly written text; True once the answer is looping."""
         if self.looped or not text:
             return self.looped
+        self._feed_symbols(text)
+        if self.looped:
+            return True
         self._feed_lines(text)
         if self.looped:
             return True
@@ -110,6 +119,16 @@ class LoopDetector:
             self._since_check = 0
             self._check_tail()
         return self.looped
+
+    def _feed_symbols(self, text: str) -> None:
+        for ch in text:
+            if ch.isalnum():
+                self._symbols = 0
+            elif unicodedata.category(ch) == "So":
+                self._symbols += 1
+                if self._symbols >= SYMBOL_RUN:
+                    self.looped, self.passage = True, "a run of symbols"
+                    return
 
     def _feed_lines(self, text: str) -> None:
         parts = (self._line + text).split("\n")

@@ -34,6 +34,7 @@ LEGITIMATE = {
         "Oh, carry me home, carry me home,", "where the lanterns glow,", "Oh, carry me home, carry me home,",
         "before the winter snow."]),
     "quiz": "\n".join(f"Question {n}: What is {n} plus {n}?\nAnswer:\n{2 * n}" for n in range(1, 9)),
+    "a few emoji": "Happy birthday! 🎉🎂🎈🥳 Have a wonderful day 🌞🌈✨ and a great year ahead 🎁🎊🍰🥂.",
     "dashes": "Results\n" + "-" * 60 + "\nAll good.\n" + "=" * 60,
     "answer": "The capital of France is Paris. It is known for the Eiffel Tower, the Louvre and its cafés.",
 }
@@ -81,3 +82,10 @@ def test_token_boundaries_do_not_matter() -> None:
     text = "I think that sleep is very important for our health. " * 5
     assert all(repeats_in(text, chunk=size) is not None for size in (1, 3, 17, 64))
     assert repeats_in("Counting: " + " ".join(str(n) for n in range(1000)), chunk=1) is None
+
+
+def test_a_walk_through_emoji_is_a_runaway() -> None:
+    """SmolLM2 135M with DRY on, seed 1002, "Say hello in Spanish." (captured): no exact repeat, still a runaway."""
+    text = "Hola in español! 😊🌍🌍🌎🌎🌏🌐🌐🌑🌑🌍🌌🌌🌍🌋🌍🌊🌊🌌🌕🌕🌞🌞🌟🌠🌠🌟🌪🌪🌨🌩🌩🌪🌬🌪🌭🌧"
+    at = repeats_in(text, chunk=2)
+    assert at is not None and at < len(text)
