@@ -15,7 +15,7 @@ from hearth.core.retrieval import RetrievalResult
 from hearth.core.store import MessageStatus, RunInfo
 from hearth.ui.chat.empty_state import STARTER_NOTE
 from tests.fixtures.documents import make_pdf, manual_pages
-from tests.ui.test_main_window import Harness, build
+from tests.ui.window_support import Harness, build
 
 THOUGHTFUL = "<think>\n7 × 143 = 1001.\n</think>\n\nNo: 1,001 = 7 × 11 × 13."
 
@@ -24,9 +24,7 @@ THOUGHTFUL = "<think>\n7 × 143 = 1001.\n</think>\n\nNo: 1,001 = 7 × 11 × 13."
 def harness(qtbot: QtBot, tmp_path: Path, starter_model: Path) -> Iterator[Harness]:
     h = build(qtbot, tmp_path, starter_model)
     yield h
-    h.window.close()
-    h.bridge.stop()
-    h.store.close()
+    h.close()
 
 
 def test_the_empty_chat_introduces_the_starter_and_its_examples_send(qtbot: QtBot, harness: Harness) -> None:

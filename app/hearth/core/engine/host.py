@@ -433,7 +433,11 @@ def _read_commands(host: EngineHost, inbox: queue.Queue[dict[str, Any] | None]) 
             host.cancel(message.get("id"))
         else:
             inbox.put(message)
-    inbox.put(None)  # the app closed our stdin: it is gone or wants us gone
+    # The app closed our stdin: it is gone or wants us gone. Stop the answer or the load under way now rather than
+    # at its end, so the host never outlives the app by more than a token or a tensor.
+    host.cancel("load")
+    host.cancel(None)
+    inbox.put(None)
 
 
 def main() -> int:
