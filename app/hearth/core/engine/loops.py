@@ -9,7 +9,8 @@ space, so "3. Paris is ..." and "4. Paris is ..." look alike; other numbers are 
 differ only in their numbers is not a loop):
 
 - the end of the answer is one passage of at least ``MIN_PERIOD`` characters repeated back to back: 4 times for a
-  passage shorter than ``SHORT_PERIOD`` characters, 3 times for a longer one;
+  passage shorter than ``SHORT_PERIOD`` characters, 3 times for a longer one; a shorter phrase (``TINY_PERIOD``
+  characters or more, with ``TINY_LETTERS`` letters) ``TINY_REPEATS`` times;
 - or one line of at least ``MIN_LINE`` characters makes up ``LINE_REPEATS`` of the last ``LINE_WINDOW`` lines
   (loops that vary what comes between the repeats), or a short line of words half of them;
 - or one line comes ``RUN_WORDS`` times in a row (``RUN_OTHER`` times when it has no letters: "-", "...");
@@ -32,6 +33,9 @@ import unicodedata
 from collections import deque
 
 MIN_PERIOD = 12
+TINY_PERIOD = 5  # a phrase this short ("la femme, ") counts once it comes TINY_REPEATS times in a row
+TINY_REPEATS = 8
+TINY_LETTERS = 4
 SHORT_PERIOD = 40
 MAX_PERIOD = 1200
 MIN_LINE = 16
@@ -61,12 +65,12 @@ def _fold(text: str, at_line_start: bool = False) -> str:
     return _SPACE.sub(" ", _LIST_NUMBER.sub(r"\1#", text))
 
 
-def _wordy(passage: str) -> bool:
+def _wordy(passage: str, min_letters: int = MIN_LETTERS) -> bool:
     """Whether a repeated passage is made of words and is not a shorter unit repeated."""
-    if sum(ch.isalpha() for ch in passage) < MIN_LETTERS:
+    if sum(ch.isalpha() for ch in passage) < min_letters:
         return False
     size = len(passage)
-    return not any(size % d == 0 and passage == passage[:d] * (size // d) for d in range(1, MIN_PERIOD))
+    return not any(size % d == 0 and passage == passage[:d] * (size // d) for d in range(1, min(size, MIN_PERIOD)))
 
 
 class LoopDetector:
@@ -182,12 +186,13 @@ class LoopDetector:
             period = len(tail) - _PROBE - start
             if period > MAX_PERIOD:
                 break
-            if period >= MIN_PERIOD and period not in tried:
+            if period >= TINY_PERIOD and period not in tried:
                 tried.add(period)
-                repeats = 4 if period < SHORT_PERIOD else 3
+                repeats = TINY_REPEATS if period < MIN_PERIOD else (4 if period < SHORT_PERIOD else 3)
                 span = period * repeats
                 passage = tail[-period:]
-                if span <= len(tail) and tail[-span:] == passage * repeats and _wordy(passage):
+                letters = TINY_LETTERS if period < MIN_PERIOD else MIN_LETTERS
+                if span <= len(tail) and tail[-span:] == passage * repeats and _wordy(passage, letters):
                     self.looped, self.passage = True, passage
                     return
 

@@ -89,3 +89,11 @@ def test_a_walk_through_emoji_is_a_runaway() -> None:
     text = "Hola in español! 😊🌍🌍🌎🌎🌏🌐🌐🌑🌑🌍🌌🌌🌍🌋🌍🌊🌊🌌🌕🌕🌞🌞🌟🌠🌠🌟🌪🌪🌨🌩🌩🌪🌬🌪🌭🌧"
     at = repeats_in(text, chunk=2)
     assert at is not None and at < len(text)
+
+
+def test_a_short_phrase_over_and_over() -> None:
+    """The starter with DRY off, seed 1000, "What is the capital of France?" (captured)."""
+    text = "L'Étoile, la Marseillaise, la femme" + ", la femme" * 17 + ","
+    at = repeats_in(text)
+    assert at is not None and at < len(text)
+    assert repeats_in("Very, very, very good. Ha ha ha ha ha ha ha ha ha ha!") is None
