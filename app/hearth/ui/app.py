@@ -25,6 +25,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 import hearth
 from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
+from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
@@ -237,7 +239,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     """
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
-    client = seams.engine or EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
+    keys = KeyStore(paths.config_dir)
+    client = seams.engine or RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
+                                                 key_for=keys.get, offline=lambda: preferences.settings.offline)
     bridge = EngineBridge(client)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
@@ -258,7 +262,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     page = ModelsPage(library=folder.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir), hub=hub,
                       session=session, hardware=seams.hardware or detect, bench_dir=paths.data_dir / "bench",
                       settings=settings, discover_home=seams.discover_home, ask=seams.ask,
-                      pick_import=seams.pick_import)
+                      pick_import=seams.pick_import, keys=keys)
     models = ModelsController(page=page, session=session, settings=settings, open_folder=open_folder)
 
     def sampling() -> SamplingParams:

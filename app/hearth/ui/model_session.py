@@ -4,9 +4,11 @@ user's per-model choices (``ModelPreferences``) applied where they are used.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -21,6 +23,11 @@ from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.engine_bridge import EngineBridge
+
+if TYPE_CHECKING:
+    from hearth.core.models.planning.workers import WorkerMachine
+
+log = logging.getLogger(__name__)
 
 
 class ModelState(Enum):
@@ -68,8 +75,22 @@ class ModelPreferences:
         from hearth.core.models.planning.planner import plan_for_path  # heavy imports, only when a model loads
 
         vision = ModelLibrary(self.models_dir).vision_file_for(path)
-        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, workers=self.ready_workers())
         return self.for_model(path).apply_to_plan(plan)
+
+    def ready_workers(self) -> list[WorkerMachine]:
+        """The saved llama.cpp RPC workers that answer now, with their network measured (on the engine's thread)."""
+        from hearth.core.engine.workers import probe_worker
+        from hearth.core.models.planning.workers import WorkerMachine
+
+        ready = []
+        for endpoint in self.settings.workers:
+            status = probe_worker(endpoint, timeout=3.0, bandwidth_bytes=4 << 20)
+            if status.ready:
+                ready.append(WorkerMachine.from_status(status))
+            else:
+                log.warning("worker %s not used: %s", endpoint, status.message)
+        return ready
 
 
 class ModelSession(QObject):

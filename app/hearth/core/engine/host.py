@@ -31,6 +31,7 @@ from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
+from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
     EngineNotReadyError,
@@ -137,6 +138,12 @@ class EngineHost:
         self._load_cancelled = False
         _fault("load")
         try:
+            if plan.workers:
+                # llama.cpp aborts the process on a worker that does not answer or speaks another protocol: ask first.
+                from hearth.core.engine.rpc import require_rpc
+
+                require_rpc()
+                check_workers(plan.workers)
             runtime = ModelRuntime(
                 plan, use_extra_bufts=extra_bufts, on_progress=lambda f: on_progress(f * model_share),
                 abort_flag=self.cancel_flag, n_threads=threads,
@@ -414,6 +421,7 @@ class EngineHost:
                 ),
                 "context_used": len(self.cached),
                 "n_ctx": self.runtime.n_ctx if self.runtime else 0,
+                "workers": self._info.get("workers", []),
             }
         )
         self.out.send({"type": "done", "id": rid, "stats": stats})

@@ -42,6 +42,7 @@ from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
+from hearth.ui.shell.privacy_badge import PrivacyBadge
 from hearth.ui.shell.style import window_stylesheet
 from hearth.ui.shell.theme import Theme
 from hearth.ui.shell.toast import Toast
@@ -144,8 +145,10 @@ class MainWindow(QMainWindow):
         self.load_bar.setRange(0, 100)
         self.load_bar.setAccessibleName("Model loading progress")
         self.load_bar.hide()
+        self.privacy_badge = PrivacyBadge()
         bar = self.statusBar()
         bar.addWidget(self.status_model)
+        bar.addWidget(self.privacy_badge)
         bar.addWidget(self.load_bar)
         bar.addWidget(self.status_activity, 1)
         bar.addPermanentWidget(self.status_context)
@@ -411,6 +414,7 @@ class MainWindow(QMainWindow):
     def _on_session_state_changed(self) -> None:
         session = self.session
         self.status_model.setText(session.describe())
+        self.privacy_badge.show_for(session.plan if session.state in (ModelState.LOADING, ModelState.READY) else None)
         self.load_bar.setVisible(session.state is ModelState.LOADING)
         name = model_display_name(session.path) if session.path else "No model"
         self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
