@@ -38,11 +38,15 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.starter import is_chat_model
+from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.paths import AppPaths
+from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversations import ConversationsController
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
@@ -155,7 +159,9 @@ class HearthApp(QObject):
 
     def load_default_model(self) -> None:
         default = self.settings.default_model
-        if default and Path(default).is_file():
+        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
+        # it the default (the old starter was one).
+        if default and Path(default).is_file() and is_chat_model(Path(default)):
             self.session.load(Path(default))
         else:
             self.models.load_starter(make_default=False)
@@ -269,14 +275,24 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def system_prompt() -> str:
         return preferences.system_prompt(session.path)
 
+    def prompt_speed() -> float | None:
+        """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
+        if session.path is None:
+            return None
+        expected = session.plan.extra.get("expected_tokens_per_s") if session.plan else None
+        return estimated_prompt_speed(bench=bench_prompt_speed(paths.data_dir / "bench", str(session.path)),
+                                      expected_writing=float(expected) if isinstance(expected, (int, float))
+                                      else None)
+
     conversations = ConversationsController(store)
 
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              conversations=conversations, ask=seams.ask, password=seams.password)
+                              conversations=conversations, ask=seams.ask, password=seams.password,
+                              prompt_speed_for=prompt_speed)
 
     window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        settings=settings, models_page=page)
+                        preset_picker=PresetPicker(store), settings=settings, models_page=page)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)

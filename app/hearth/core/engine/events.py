@@ -19,6 +19,7 @@ class StopReason(StrEnum):
     LENGTH = "length"  # the answer reached its token limit
     CONTEXT_FULL = "context_full"  # the context had no room left
     CANCELLED = "cancelled"  # the user stopped it
+    REPETITION = "repetition"  # the loop guard ended an answer that repeated itself
     ERROR = "error"  # it failed (a crash, a refusal); set by the app, never by the engine
     UNKNOWN = "unknown"
 
@@ -32,8 +33,8 @@ class StopReason(StrEnum):
 
     @property
     def cut_off(self) -> bool:
-        """The model had more to say: "Continue" can carry on."""
-        return self in (StopReason.LENGTH, StopReason.CONTEXT_FULL)
+        """The answer ended before the model finished it: "Continue" can carry on."""
+        return self in (StopReason.LENGTH, StopReason.CONTEXT_FULL, StopReason.REPETITION)
 
 
 class EnginePhase(StrEnum):

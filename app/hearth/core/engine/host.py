@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearth.core.engine.events import AnswerStats, ModelInfo, StopReason
+from hearth.core.engine.loops import LoopDetector
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
@@ -372,8 +373,11 @@ class EngineHost:
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
+            dry_multiplier=params.dry_multiplier, dry_base=params.dry_base,
+            dry_allowed_length=params.dry_allowed_length, dry_penalty_last_n=params.dry_penalty_last_n,
         )
         stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
+        loops = LoopDetector() if params.loop_guard else None
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send
@@ -402,6 +406,9 @@ class EngineHost:
                     first_at = last_at
                 if hit_stop:
                     stop_reason = StopReason.STOP
+                    break
+                if loops is not None and loops.feed(text):
+                    stop_reason = StopReason.REPETITION
                     break
                 if generated >= limit:
                     stop_reason = StopReason.LENGTH

@@ -25,6 +25,10 @@ _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_EN
 
 _backend_ready = False
 
+# Where DRY's memory of a repeated sequence is reset (llama.cpp's defaults): a new line, a colon, a quote, an
+# asterisk. Structured text (lists, code, dialogue) repeats across these legitimately.
+DRY_SEQUENCE_BREAKERS = ("\n", ":", "\"", "*")
+
 
 class _BuftOverride(ctypes.Structure):
     """``struct llama_model_tensor_buft_override`` (llama-cpp-python declares the field as a bare pointer)."""
@@ -432,12 +436,28 @@ class ModelRuntime:
         repeat_penalty: float,
         repeat_last_n: int,
         seed: int,
+        dry_multiplier: float = 0.0,
+        dry_base: float = 1.75,
+        dry_allowed_length: int = 2,
+        dry_penalty_last_n: int = -1,
     ) -> Sampler:
+        """A sampler chain in llama.cpp's usual order: repetition penalties, DRY, then the truncations and the draw.
+
+        The penalties run before greedy too, so a deterministic answer is guarded against loops as well.
+        """
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        keep: list[Any] = []
         if repeat_penalty != 1.0:
+            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
             L.llama_sampler_chain_add(
-                chain, L.llama_sampler_init_penalties(repeat_last_n, repeat_penalty, 0.0, 0.0)
+                chain, L.llama_sampler_init_penalties(n_vocab, repeat_last_n, repeat_penalty, 0.0, 0.0)
             )
+        if dry_multiplier > 0:
+            breakers = (ctypes.c_char_p * len(DRY_SEQUENCE_BREAKERS))(*(b.encode() for b in DRY_SEQUENCE_BREAKERS))
+            keep.append(breakers)
+            last_n = dry_penalty_last_n if dry_penalty_last_n >= 0 else self.n_ctx
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dry(
+                self.vocab, dry_multiplier, dry_base, dry_allowed_length, last_n, breakers, len(breakers)))
         if temperature <= 0:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
         else:
@@ -449,7 +469,7 @@ class ModelRuntime:
                 L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(min_p, 1))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return Sampler(chain, self.ctx)
+        return Sampler(chain, self.ctx, keep)
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
@@ -462,11 +482,16 @@ class ModelRuntime:
 
 
 class Sampler:
-    """A llama.cpp sampler chain for one answer; ``close`` frees it."""
+    """A llama.cpp sampler chain for one answer; ``close`` frees it.
 
-    def __init__(self, chain: Any, ctx: Any) -> None:
+    Args:
+        keep: ctypes objects the chain may point into, kept alive as long as the chain.
+    """
+
+    def __init__(self, chain: Any, ctx: Any, keep: Sequence[Any] = ()) -> None:
         self._chain = chain
         self._ctx = ctx
+        self._keep = list(keep)
 
     def sample(self) -> int:
         # llama_sampler_sample also accepts the token into the chain (penalties see it).

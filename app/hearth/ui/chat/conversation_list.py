@@ -340,6 +340,8 @@ class ConversationList(QWidget):
             lambda: self._conversations.set_pinned(conversation_id, not conv.pinned))
         menu.addAction("Export as Markdown…").triggered.connect(
             lambda: self.export_requested.emit(conversation_id, ExportFormat.MARKDOWN))
+        menu.addAction("Export as Markdown with the model's thinking…").triggered.connect(
+            lambda: self.export_requested.emit(conversation_id, ExportFormat.MARKDOWN_THINKING))
         menu.addAction("Export as JSON…").triggered.connect(
             lambda: self.export_requested.emit(conversation_id, ExportFormat.JSON))
         menu.addSeparator()

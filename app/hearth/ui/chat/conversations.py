@@ -48,16 +48,21 @@ class ConversationsChange:
 
 class ExportFormat(Enum):
     MARKDOWN = "markdown"  # the branch on screen, to read
+    MARKDOWN_THINKING = "markdown-thinking"  # the same with a reasoning model's thoughts
     JSON = "json"  # every branch, in Hearth's format (can be imported again)
 
     @property
+    def is_markdown(self) -> bool:
+        return self is not ExportFormat.JSON
+
+    @property
     def suffix(self) -> str:
-        return ".md" if self is ExportFormat.MARKDOWN else ".json"
+        return ".md" if self.is_markdown else ".json"
 
     @property
     def file_filter(self) -> str:
         """The save dialog's filter."""
-        return "Markdown (*.md)" if self is ExportFormat.MARKDOWN else "JSON (*.json)"
+        return "Markdown (*.md)" if self.is_markdown else "JSON (*.json)"
 
 
 class ConversationsController(QObject):
@@ -154,8 +159,9 @@ class ConversationsController(QObject):
         Raises:
             OSError: the file could not be written.
         """
-        if export_format is ExportFormat.MARKDOWN:
-            text = conversation_to_markdown(self._store, conversation_id)
+        if export_format.is_markdown:
+            thinking = export_format is ExportFormat.MARKDOWN_THINKING
+            text = conversation_to_markdown(self._store, conversation_id, thinking=thinking)
         else:
             text = json.dumps(conversation_to_json(self._store, conversation_id, all_branches=True), indent=2,
                               ensure_ascii=False)

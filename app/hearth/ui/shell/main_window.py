@@ -34,12 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 import hearth
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.starter import is_starter
 from hearth.core.settings import Settings
 from hearth.core.store import Role
 from hearth.ui.chat.composer import Composer
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversation_list import ConversationList
 from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ExportFormat
+from hearth.ui.chat.empty_state import intro_for
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
@@ -71,6 +75,7 @@ class MainWindow(QMainWindow):
         session: ModelSession,
         chat_view: ChatView,
         controller_factory: Callable[[ChatView], ChatController],
+        preset_picker: PresetPicker,
         settings: Settings,
         models_page: QWidget | None = None,
     ) -> None:
@@ -106,6 +111,8 @@ class MainWindow(QMainWindow):
         self.title_label = QLabel("New chat")
         self.title_label.setObjectName("chatTitle")
         header.addWidget(self.title_label, 1)
+        self.preset_picker = preset_picker
+        header.addWidget(self.preset_picker)
         header.addWidget(self.model_button)
         header.addWidget(settings_button)
 
@@ -176,6 +183,10 @@ class MainWindow(QMainWindow):
         c.restore_composer.connect(self._on_controller_restore_composer)
         self.conversations.changed.connect(self._on_conversations_changed)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
+        self.chat_view.example_chosen.connect(self._on_chat_view_example_chosen)
+        self.chat_view.models_requested.connect(self.models_requested)
+        self.preset_picker.chosen.connect(c.set_system_prompt)
+        self.preset_picker.failed.connect(self._on_composer_notice)
         self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
         self.sidebar.search_hit_activated.connect(self._on_sidebar_search_hit_activated)
         self.sidebar.new_chat_requested.connect(self.new_chat)
@@ -205,6 +216,8 @@ class MainWindow(QMainWindow):
         bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
         bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
+        # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
+        bind("Ctrl+Q", self.close, "quit")
 
     def set_theme(self, theme: Theme) -> None:
         self.setStyleSheet(window_stylesheet(theme))
@@ -298,6 +311,14 @@ class MainWindow(QMainWindow):
         self.toast.show_message("Editing your message: send it to get a new answer (the old one is kept).",
                                 seconds=5)
 
+    @Slot(str)
+    def _on_chat_view_example_chosen(self, text: str) -> None:
+        if self.session.state is ModelState.READY and not self.controller.busy:
+            self.controller.send(text)
+        else:
+            self.composer.set_text(text)
+            self.focus_composer()
+
     @Slot(str, list)
     def _on_controller_restore_composer(self, text: str, attachments: list[object]) -> None:
         self.composer.set_text(text)
@@ -307,6 +328,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_controller_conversation_changed(self, conversation_id: int | None) -> None:
         self.sidebar.set_current(conversation_id)
+        self.preset_picker.set_current(*self.controller.system_prompt())
         self._show_title()
 
     def _show_title(self) -> None:
@@ -381,10 +403,14 @@ class MainWindow(QMainWindow):
         self.status_model.setText(session.describe())
         self.privacy_badge.show_for(session.plan if session.state in (ModelState.LOADING, ModelState.READY) else None)
         self.load_bar.setVisible(session.state is ModelState.LOADING)
-        name = session.path.name if session.path else "No model"
-        if session.state is ModelState.READY and session.info is not None:
-            name = session.info.name or name
+        name = model_display_name(session.path) if session.path else "No model"
         self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
+        shown = session.state in (ModelState.READY, ModelState.LOADING) and session.path is not None
+        info = session.info if session.state is ModelState.READY else None
+        self.chat_view.set_intro(intro_for(
+            name if shown else "", starter=session.path is not None and is_starter(session.path),
+            vision=bool(info and info.vision), loading=session.state is ModelState.LOADING,
+            family=info.architecture if info else ""))
         if session.state is ModelState.READY:
             self.composer.set_blocked("")
         elif session.state is ModelState.LOADING:
