@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hearth.cli.common import this_machine
+from hearth.cli.common import this_machine, worker_machines
 from hearth.core.engine.plan import CACHE_TYPE_WORDS, CACHE_TYPES
 from hearth.core.errors import HearthError
 from hearth.core.gguf.files import check_model_path
@@ -26,6 +26,7 @@ from hearth.core.models.planning.planner import (
     machine_matrix,
     plan_model,
 )
+from hearth.core.models.planning.workers import plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import load_settings
 
@@ -42,6 +43,13 @@ def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
                        help="KV cache type f16, q8_0 or q4_0 (default: 16-bit, 8-bit when only that fits)")
     group.add_argument("--contexts", action="store_true",
                        help="list the context sizes this machine holds with each cache type, and their cost")
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worker", action="append", default=[], metavar="HOST:PORT[:RAM_GB]",
+                        help="plan with a llama.cpp RPC worker too: HOST:PORT asks a running `hearth worker` for its "
+                             "free memory and measures the network; HOST:PORT:RAM_GB plans for one that need not "
+                             "exist (gigabit Ethernet assumed); repeatable")
 
 
 def machine_from_args(args: argparse.Namespace, paths: AppPaths) -> Hardware:
@@ -156,6 +164,22 @@ def matrix_markdown(targets: Sequence[Target], machines: Sequence[Hardware], n_c
     return "\n".join(lines)
 
 
+def _describe_workers(report: FitReport) -> list[str]:
+    lines = []
+    for share in report.workers:
+        if share.layers or share.output_layer:
+            layers = f"layers {share.first_layer}–{share.first_layer + share.layers - 1}" if share.layers else ""
+            output = "the output layer" if share.output_layer else ""
+            held = " and ".join(p for p in (layers, output) if p)
+            lines.append(f"Worker {share.endpoint}: {held}, {share.bytes / GB:.1f} GB of {share.usable_bytes / GB:.1f} "
+                         f"usable")
+        else:
+            lines.append(f"Worker {share.endpoint}: not needed")
+    if report.plan is not None and report.plan.workers:
+        lines.append("Loads like: hearth chat --model … " + " ".join(f"--worker {w}" for w in report.plan.workers))
+    return lines
+
+
 def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     info = t.info
     shape = f"{info.architecture}, {info.block_count} layers"
@@ -164,7 +188,12 @@ def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     p = report.placement
     lines = [f"{t.label} — {t.size / GB:.1f} GB, {shape}" + ("" if t.exact else " (estimated from its size)"),
              f"Verdict: {VERDICT_WORDS[report.verdict]}. {report.explanation}"]
-    if report.verdict != "does_not_fit":
+    if report.workers:
+        lines.append(f"Memory here: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
+                     f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); KV cache for "
+                     f"{report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB in all")
+        lines += _describe_workers(report)
+    elif report.verdict != "does_not_fit":
         lines.append(f"Memory: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
                      f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); "
                      f"KV cache ({report.cache_type}) for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
@@ -188,11 +217,12 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return 0
     hw = machine_from_args(args, paths)
     kv_type = getattr(args, "kv_type", None) or "auto"
-    reports = [(t, plan_model(t.info, hw, n_ctx=args.ctx, model_path=t.path, mmproj_bytes=t.mmproj_bytes,
-                              cache_type=kv_type)) for t in targets]
     if getattr(args, "contexts", False):
         print("\n\n".join(contexts_text(t, hw) for t in targets))
         return 0
+    workers = worker_machines(list(getattr(args, "worker", []) or []))
+    reports = [(t, plan_with_workers(t.info, hw, workers, n_ctx=args.ctx, model_path=t.path,
+                                     mmproj_bytes=t.mmproj_bytes, cache_type=kv_type)) for t in targets]
     if args.json:
         print(json.dumps([{"model": t.label, "size": t.size, "exact": t.exact, "header": t.info.summary(),
                            **r.to_dict()} for t, r in reports], indent=2))

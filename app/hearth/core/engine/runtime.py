@@ -27,6 +27,10 @@ _GGML_TYPES = {"f16": L.GGML_TYPE_F16, "q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_
 
 _backend_ready = False
 
+# Where DRY's memory of a repeated sequence is reset (llama.cpp's defaults): a new line, a colon, a quote, an
+# asterisk. Structured text (lists, code, dialogue) repeats across these legitimately.
+DRY_SEQUENCE_BREAKERS = ("\n", ":", "\"", "*")
+
 
 class _BuftOverride(ctypes.Structure):
     """``struct llama_model_tensor_buft_override`` (llama-cpp-python declares the field as a bare pointer)."""
@@ -74,6 +78,39 @@ def _ensure_backend() -> None:
         _backend_ready = True
 
 
+def _worker_devices(plan: LoadPlan) -> tuple[Any, Any]:
+    """The device list (workers' devices first, then this computer's GPUs) and the layer split over it."""
+    from hearth.core.engine import rpc
+
+    shares: list[float] = []
+    devices: list[rpc.LocalDevice] = []
+    for i, endpoint in enumerate(plan.workers):
+        lent = rpc.add_worker(endpoint)
+        devices += lent
+        share = plan.tensor_split[i] if i < len(plan.tensor_split) else 1.0
+        shares += [share / len(lent)] * len(lent)
+    gpus = [d for d in rpc.local_devices() if d.kind in ("gpu", "igpu") and not d.name.startswith("RPC")]
+    local_share = sum(plan.tensor_split[len(plan.workers):]) if plan.tensor_split else 1.0
+    if gpus and local_share > 0:
+        devices += gpus
+        shares += [local_share / len(gpus)] * len(gpus)
+    split = None
+    if plan.tensor_split:
+        # llama.cpp reads one float per device it may use (up to its maximum), zeros for the rest.
+        split = (ctypes.c_float * max(len(shares), int(L.llama_max_devices())))(*shares)
+    return rpc.device_array(devices), split
+
+
+def _worker_bytes(plan: LoadPlan, log: str) -> list[dict[str, Any]]:
+    """The weights each worker holds, as llama.cpp's load log reports them (0 for a worker it did not use)."""
+    if not plan.workers:
+        return []
+    from hearth.core.engine.rpc import worker_bytes_from_log
+
+    held = worker_bytes_from_log(log.splitlines())
+    return [{"endpoint": endpoint, "bytes": held.get(endpoint, 0)} for endpoint in plan.workers]
+
+
 class DecodeAborted(Exception):
     """Prompt processing was interrupted by a cancel; ``kept`` tokens remain in the cache."""
 
@@ -111,6 +148,13 @@ class ModelRuntime:
         self._on_progress = on_progress
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = plan.n_gpu_layers
+        self._devices: Any = None
+        self._split: Any = None
+        if plan.workers:
+            self._devices, self._split = _worker_devices(plan)
+            mp.devices = ctypes.cast(self._devices, ctypes.c_void_p)
+            if self._split is not None:
+                mp.tensor_split = self._split
         mp.use_extra_bufts = use_extra_bufts
         mp.load_mode = L.LLAMA_LOAD_MODE_MMAP if plan.use_mmap else L.LLAMA_LOAD_MODE_NONE
         # ctypes objects that llama.cpp points into must outlive the model: keep them on self.
@@ -125,6 +169,7 @@ class ModelRuntime:
         with capture:
             self._create(plan, mp, n_threads)
         self.report: LlamaReport = parse_report(capture.text)
+        self.worker_bytes = _worker_bytes(plan, capture.text)
         self.load_seconds = time.perf_counter() - started
         self.n_ctx = int(L.llama_n_ctx(self.ctx))
         self.n_batch = int(L.llama_n_batch(self.ctx))
@@ -258,6 +303,7 @@ class ModelRuntime:
             "flash_attn_requested": self.plan.flash_attn,
             "cache_note": self.cache_note,
             **self.report.to_dict(),
+            "workers": self.worker_bytes,
         }
 
     # --- tokens --------------------------------------------------------------------------------------------------
@@ -448,12 +494,28 @@ class ModelRuntime:
         repeat_penalty: float,
         repeat_last_n: int,
         seed: int,
+        dry_multiplier: float = 0.0,
+        dry_base: float = 1.75,
+        dry_allowed_length: int = 2,
+        dry_penalty_last_n: int = -1,
     ) -> Sampler:
+        """A sampler chain in llama.cpp's usual order: repetition penalties, DRY, then the truncations and the draw.
+
+        The penalties run before greedy too, so a deterministic answer is guarded against loops as well.
+        """
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        keep: list[Any] = []
         if repeat_penalty != 1.0:
+            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
             L.llama_sampler_chain_add(
-                chain, L.llama_sampler_init_penalties(repeat_last_n, repeat_penalty, 0.0, 0.0)
+                chain, L.llama_sampler_init_penalties(n_vocab, repeat_last_n, repeat_penalty, 0.0, 0.0)
             )
+        if dry_multiplier > 0:
+            breakers = (ctypes.c_char_p * len(DRY_SEQUENCE_BREAKERS))(*(b.encode() for b in DRY_SEQUENCE_BREAKERS))
+            keep.append(breakers)
+            last_n = dry_penalty_last_n if dry_penalty_last_n >= 0 else self.n_ctx
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dry(
+                self.vocab, dry_multiplier, dry_base, dry_allowed_length, last_n, breakers, len(breakers)))
         if temperature <= 0:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
         else:
@@ -465,7 +527,7 @@ class ModelRuntime:
                 L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(min_p, 1))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return Sampler(chain, self.ctx)
+        return Sampler(chain, self.ctx, keep)
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
@@ -478,11 +540,16 @@ class ModelRuntime:
 
 
 class Sampler:
-    """A llama.cpp sampler chain for one answer; ``close`` frees it."""
+    """A llama.cpp sampler chain for one answer; ``close`` frees it.
 
-    def __init__(self, chain: Any, ctx: Any) -> None:
+    Args:
+        keep: ctypes objects the chain may point into, kept alive as long as the chain.
+    """
+
+    def __init__(self, chain: Any, ctx: Any, keep: Sequence[Any] = ()) -> None:
         self._chain = chain
         self._ctx = ctx
+        self._keep = list(keep)
 
     def sample(self, index: int = -1) -> int:
         """A token from the logits at batch position ``index`` (-1: the last with logits).

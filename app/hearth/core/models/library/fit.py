@@ -13,6 +13,7 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import HearthError
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.library.library import InstalledModel
+from hearth.core.models.library.starter import is_chat_model
 from hearth.core.models.planning.benchmark import load_result
 from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S, plan_for_path
 
@@ -32,6 +33,7 @@ class InstalledFit:
         plan: the planner's plan (what "reset to recommended" returns to), None if the file could not be planned.
         expected_range: the speeds to expect, slowest first (narrower once ``hearth bench`` measured this machine).
         calibrated: the estimate uses what ``hearth bench`` measured on this machine.
+        chat: the file carries a chat template (False: a base model, made for completion, not chat).
     """
 
     path: Path
@@ -44,6 +46,7 @@ class InstalledFit:
     plan: LoadPlan | None = None
     expected_range: tuple[float, float] | None = None
     calibrated: bool = False
+    chat: bool = True
 
 
 def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = None) -> InstalledFit:
@@ -67,4 +70,5 @@ def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = 
     speeds = (float(low), float(high)) if isinstance(low, (int, float)) and isinstance(high, (int, float)) else None
     return InstalledFit(model.path, verdict, plan.summary, str(plan.extra.get("explanation", "")),
                         float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan,
-                        speeds if verdict != "does_not_fit" else None, bool(plan.extra.get("calibrated")))
+                        speeds if verdict != "does_not_fit" else None, bool(plan.extra.get("calibrated")),
+                        chat=is_chat_model(model.path))

@@ -1,7 +1,8 @@
 """Per-model choices the user can make, layered over what the planner recommends.
 
 Stored in ``Settings.model_overrides`` keyed by the model's path. ``None`` means "as recommended": the planner's plan
-and Meta's recommended sampling. "Reset to recommended" simply forgets the overrides.
+and the model's recommended sampling (``hearth.core.models.library.recommended``). "Reset to recommended" simply
+forgets the overrides.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ModelSettings:
         speculative: "auto" (prompt lookup when a document or code is attached), "lookup", "off" or "draft".
         draft_model: the draft model's GGUF for "draft" (a small model with the same tokenizer).
         temperature, top_p, top_k, min_p, repeat_penalty, max_tokens, seed: sampling.
+        dry_multiplier: the DRY repetition guard's strength (0: off).
+        loop_guard: whether an answer that repeats itself is ended.
     """
 
     n_ctx: int | None = None
@@ -52,6 +55,8 @@ class ModelSettings:
     repeat_penalty: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
+    dry_multiplier: float | None = None
+    loop_guard: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         defaults = ModelSettings()
@@ -109,7 +114,8 @@ class ModelSettings:
     def apply_to_sampling(self, params: SamplingParams) -> SamplingParams:
         changes = {
             name: getattr(self, name)
-            for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+            for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed",
+                         "dry_multiplier", "loop_guard")
             if getattr(self, name) is not None
         }
         return params.with_changes(**changes) if changes else params
