@@ -29,12 +29,12 @@ from hearth.core.errors import (
     NoTextLayerError,
     UnsupportedDocumentError,
 )
-from hearth.core.units import human_size
+from hearth.core.units import MB, MiB, format_size
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_BYTES = 200 * MB
 # The most text one document may hold: ~2 million tokens (~2,700 pages), far beyond any context (retrieval picks
 # passages). It keeps reading within ~150 MB of memory (the text is held several times over while it is cut up and
 # stored; a 190 MB log file took 2.3 GB before this limit) and each step that holds the interpreter's lock (storing
@@ -42,7 +42,7 @@ DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_TEXT_CHARS = 8_000_000
 # Text decodes to at least one character per three bytes (UTF-8 CJK); larger text files are refused unread.
 _MAX_BYTES_PER_CHAR = 3
-_HASH_BLOCK = 1024 * 1024
+_HASH_BLOCK = MiB
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _unreadable(path: Path, exc: OSError) -> DocumentError:
 
 def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
-        f"{name} is {human_size(size)}; Hearth reads documents up to {human_size(limit)}.",
+        f"{name} is {format_size(size)}; Hearth reads documents up to {format_size(limit)}.",
         hint="Split it into smaller files, or attach only the part you need.",
         size_bytes=size,
         limit_bytes=limit,
@@ -100,7 +100,7 @@ def _empty(name: str) -> EmptyDocumentError:
 def too_much_text(name: str, chars: int | None, limit: int, size: int = 0) -> FileTooLargeError:
     """The error for a document with more than ``limit`` characters of text (``chars`` None: its size says so)."""
     what = f"holds about {chars / 1e6:,.0f} million characters of text" if chars is not None else \
-        f"is {human_size(size)} of text"
+        f"is {format_size(size)} of text"
     return FileTooLargeError(
         f"{name} {what}; Hearth reads up to {limit / 1e6:,.0f} million characters from one document (about "
         f"{limit // 3000:,} pages).",
@@ -139,8 +139,8 @@ def read_document_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     if len(data) != size:
-        raise DocumentError(f"{path.name} changed while it was being read ({human_size(size)} when opened, "
-                            f"{human_size(len(data))} read).", hint="Attach it again once it has been saved.")
+        raise DocumentError(f"{path.name} changed while it was being read ({format_size(size)} when opened, "
+                            f"{format_size(len(data))} read).", hint="Attach it again once it has been saved.")
     return data
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.ui.chat.message_types import human_size
+from hearth.core.units import format_size
 
 # Pastes longer than this become an attachment instead of text in the editor (a 20 MB paste would freeze an editor).
 LARGE_PASTE_CHARS = 100_000
@@ -103,12 +103,12 @@ class _Chip(QFrame):
         super().__init__(parent)
         self.attachment = attachment
         self.setObjectName("attachmentChip")
-        self.setAccessibleName(f"Attachment {attachment.name}, {human_size(attachment.size)}")
+        self.setAccessibleName(f"Attachment {attachment.name}, {format_size(attachment.size)}")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 2, 2)
         layout.setSpacing(4)
         kind = {"image": "Image", "text": "Text"}.get(attachment.kind, "File")
-        label = QLabel(f"<b>{attachment.name}</b>  <span style='color:gray'>{kind} · {human_size(attachment.size)}"
+        label = QLabel(f"<b>{attachment.name}</b>  <span style='color:gray'>{kind} · {format_size(attachment.size)}"
                        "</span>")
         label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(label)
@@ -350,7 +350,7 @@ class Composer(QWidget):
         raw = text.encode("utf-8")
         self.add_attachment(PendingAttachment("Pasted text.txt", len(raw), "text", data=raw))
         self.notice.emit(
-            f"That paste is {human_size(len(raw))}, so it was attached as a text file instead of typed in."
+            f"That paste is {format_size(len(raw))}, so it was attached as a text file instead of typed in."
         )
 
     @Slot(str)

@@ -19,9 +19,9 @@ from hearth.core.models.discover.catalog import CATALOG, CatalogEntry, CatalogSe
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation, catalog_rows, recommend, scout_problem
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.planning.planner import VERDICT_WORDS
+from hearth.core.units import format_size
 from hearth.ui.models.discover_view import DiscoverView
 from hearth.ui.models.task_group import TaskGroup
-from hearth.ui.models.widgets import size_words
 from hearth.ui.shell.notices import info, notice_for
 
 OFFLINE_WORDS = "Hearth is in offline mode, so it did not contact Hugging Face."
@@ -231,7 +231,7 @@ def _recommendation_words(rec: Recommendation | None) -> str:
     if rec is None:
         return ""
     speed = rec.choice.report.tokens_per_s if rec.choice.report is not None else None
-    words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {size_words(rec.download_bytes)}"
+    words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {format_size(rec.download_bytes)}"
              f"{' with its vision file' if rec.include_mmproj else ''} — "
              f"{VERDICT_WORDS[rec.choice.verdict]}{f', about {speed:.0f} tokens/s' if speed else ''}.")
     return f"{rec.scout_problem} {words}" if rec.scout_problem else words

@@ -1,33 +1,26 @@
 """One download seen from the GUI thread: a ``DownloadTask`` runs ``DownloadManager.prepare`` and ``run`` on its own
 QThread and reports progress and the outcome as signals.
 
-Pause and cancel never queue behind the busy worker: they set flags the worker's progress callback applies, and call
-``job.pause()``/``job.cancel()`` directly (both thread-safe) once the job is known, so they take effect within one
-chunk. Resume starts a fresh worker on the same job, which continues from its ``.part`` files.
+Pause and cancel never queue behind the busy worker: they go to the download's ``DownloadControl`` (thread-safe),
+which the task creates before the file list is known and hands to ``DownloadManager.prepare``; the manager obeys it
+within one chunk. Resume starts a fresh worker on the same job, which continues from its ``.part`` files; cancelling
+a stopped download starts a worker that deletes its files.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from hearth.core.errors import HearthError
 from hearth.core.models.discover.catalog import find_entry
-from hearth.core.models.download.manager import DownloadJob, DownloadManager
+from hearth.core.models.download.control import DownloadControl
+from hearth.core.models.download.job import DownloadJob
+from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.download.progress import Progress
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.repo_files import RepoListing
-
-RUNNING_STATES = ("preparing", "downloading", "verifying")
-
-
-class _Flags:
-    """What the GUI asked of a running worker (read on the worker thread)."""
-
-    def __init__(self) -> None:
-        self.pause = threading.Event()
-        self.cancel = threading.Event()
 
 
 class _DownloadRunner(QObject):
@@ -43,7 +36,7 @@ class _DownloadRunner(QObject):
     progress = Signal(object)
     done = Signal(object, object)
 
-    def __init__(self, manager: DownloadManager, task: DownloadTask, flags: _Flags) -> None:
+    def __init__(self, manager: DownloadManager, task: DownloadTask) -> None:
         super().__init__()
         self._manager = manager
         self._repo_id = task.repo_id
@@ -51,7 +44,7 @@ class _DownloadRunner(QObject):
         self._include_mmproj = task.include_mmproj
         self._listing = task.listing
         self._job = task.job
-        self._flags = flags
+        self._control = task.control
 
     @Slot()
     def run(self) -> None:
@@ -59,28 +52,16 @@ class _DownloadRunner(QObject):
         try:
             if job is None:
                 job = self._manager.prepare(self._repo_id, self._quant, include_mmproj=self._include_mmproj,
-                                            listing=self._listing)
+                                            listing=self._listing, control=self._control)
                 self._job = job
                 self.prepared.emit(job)
-            if self._flags.cancel.is_set():
-                self._manager.discard(job)
-            elif not self._flags.pause.is_set():
-                self._manager.run(job, on_progress=self._on_manager_progress)
+            # A pause or cancel asked before now is obeyed by the manager at once (a cancel deletes the files).
+            self._manager.run(job, on_progress=self.progress.emit)
         except Exception as exc:  # every failure must reach the row as words, never end the thread silently
             self.done.emit(job, _as_error(exc))
         else:
             self.done.emit(job, None)
         self.thread().quit()  # so that ``DownloadTask.wait`` returns at exit, without the GUI's event loop
-
-    def _on_manager_progress(self, progress: Progress) -> None:
-        # Called on this thread by the manager; the flags cover a pause asked for before the GUI knew the job.
-        job = self._job
-        if job is not None:
-            if self._flags.cancel.is_set():
-                job.cancel()
-            elif self._flags.pause.is_set():
-                job.pause()
-        self.progress.emit(progress)
 
 
 class DownloadTask(QObject):
@@ -93,7 +74,8 @@ class DownloadTask(QObject):
         job: an existing job (a restored download); then the other arguments come from it.
 
     Attributes:
-        state: "queued", "preparing", "downloading", "verifying", "paused", "ready", "cancelled" or "failed".
+        state: where the download is (``PREPARING`` while the Hub's file list is read).
+        control: its pause and cancel (shared with the job once the job is known).
         progress: the last ``Progress`` (None before the first).
         error: why it failed or paused on its own (a ``HearthError``), else None.
 
@@ -117,10 +99,11 @@ class DownloadTask(QObject):
         self.include_mmproj = any(f.role == "mmproj" for f in job.manifest.files) if job else include_mmproj
         self.listing = listing
         self.job = job
-        self.state = "queued" if job is None else ("ready" if job.state == "ready" else "paused")
+        self.state = DownloadState.QUEUED if job is None else \
+            (DownloadState.READY if job.state is DownloadState.READY else DownloadState.PAUSED)
+        self.control = job.control if job is not None else DownloadControl()
         self.progress: Progress | None = None
         self.error: HearthError | None = None
-        self._flags = _Flags()
         self._thread: QThread | None = None
         self._runner: _DownloadRunner | None = None
         if job is not None:
@@ -145,7 +128,7 @@ class DownloadTask(QObject):
     @property
     def stopping(self) -> bool:
         """A pause or cancel was asked for and the worker has not stopped yet."""
-        return self.running and (self._flags.pause.is_set() or self._flags.cancel.is_set())
+        return self.running and self.control.stopping
 
     @property
     def total_bytes(self) -> int:
@@ -169,17 +152,17 @@ class DownloadTask(QObject):
 
     def start(self) -> None:
         """Start, or resume from where it stopped."""
-        if self.running or self.state == "ready":
+        if self.running or self.state is DownloadState.READY:
             return
-        self._launch(_Flags())
+        self.control.resume()
+        self._launch()
 
-    def _launch(self, flags: _Flags) -> None:
-        self._flags = flags
+    def _launch(self) -> None:
         self.error = None
-        self.state = "preparing" if self.job is None else "downloading"
+        self.state = DownloadState.PREPARING if self.job is None else DownloadState.DOWNLOADING
         thread = QThread()
         thread.setObjectName(f"download {self.id}")
-        runner = _DownloadRunner(self.manager, self, self._flags)
+        runner = _DownloadRunner(self.manager, self)
         runner.moveToThread(thread)
         thread.started.connect(runner.run)
         runner.prepared.connect(self._on_runner_prepared)
@@ -190,25 +173,18 @@ class DownloadTask(QObject):
         self.changed.emit()
 
     def pause(self) -> None:
-        if not self.running:
-            return
-        self._flags.pause.set()
-        if self.job is not None:
-            self.job.pause()
+        if self.running:
+            self.control.pause()
 
     def cancel(self) -> None:
         """Stop and delete what was downloaded (a stopped download is discarded on a worker too)."""
-        self._flags.cancel.set()
+        self.control.cancel()
         if self.running:
-            if self.job is not None:
-                self.job.cancel()
             return
         if self.job is None:
             self._finish_cancel()
             return
-        flags = _Flags()
-        flags.cancel.set()
-        self._launch(flags)  # the runner sees the cancel flag and discards the files off the GUI thread
+        self._launch()  # the manager sees the cancel and deletes the files, off the GUI thread
 
     def wait(self, ms: int = 15_000) -> bool:
         return self._thread.wait(ms) if self._thread is not None else True
@@ -219,17 +195,13 @@ class DownloadTask(QObject):
     def _on_runner_prepared(self, job: DownloadJob) -> None:
         self.job = job
         self.quant = job.manifest.quant
-        self.state = "downloading"
-        if self._flags.cancel.is_set():
-            job.cancel()
-        elif self._flags.pause.is_set():
-            job.pause()
+        self.state = DownloadState.DOWNLOADING
         self.changed.emit()
 
     @Slot(object)
     def _on_runner_progress(self, progress: Progress) -> None:
         self.progress = progress
-        if progress.state in ("downloading", "verifying"):
+        if progress.state in (DownloadState.DOWNLOADING, DownloadState.VERIFYING):
             self.state = progress.state
         self.changed.emit()
 
@@ -242,20 +214,20 @@ class DownloadTask(QObject):
         self.job = job or self.job
         if error is not None:
             self.error = error
-            self.state = "failed"
-        elif self._flags.cancel.is_set() or (job is not None and job.state == "cancelled"):
+            self.state = DownloadState.FAILED
+        elif self.control.cancel_requested or (job is not None and job.state is DownloadState.CANCELLED):
             self._finish_cancel()
             return
-        elif job is not None and job.state == "ready":
-            self.state = "ready"
+        elif job is not None and job.state is DownloadState.READY:
+            self.state = DownloadState.READY
         else:
-            self.state = "paused"
+            self.state = DownloadState.PAUSED
         self.changed.emit()
-        if self.state == "ready":
+        if self.state is DownloadState.READY:
             self.finished.emit(self)
 
     def _finish_cancel(self) -> None:
-        self.state = "cancelled"
+        self.state = DownloadState.CANCELLED
         self.changed.emit()
         self.cancelled.emit(self)
 
@@ -268,6 +240,6 @@ def _as_error(exc: BaseException) -> HearthError:
 
 def _stored_problem(job: DownloadJob) -> HearthError | None:
     """A restored download's last error (kept in its manifest), as an error the row can show."""
-    if job.manifest.state == "failed" and job.manifest.message:
+    if job.manifest.state is DownloadState.FAILED and job.manifest.message:
         return HearthError(job.manifest.message, hint="Resume to try again.")
     return None

@@ -29,7 +29,14 @@ from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.discover.recommend import catalog_rows, recommend
 from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
-from hearth.core.models.download.state import FileRecord, Manifest, mark_verified, save_manifest
+from hearth.core.models.download.state import (
+    DownloadState,
+    FileRecord,
+    FileState,
+    Manifest,
+    mark_verified,
+    save_manifest,
+)
 from hearth.core.models.hub.client import HubClient, hub_offline
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.starter import ensure_starter_model, starter_available
@@ -98,17 +105,17 @@ def _installed(gguf: Any, models: Path, hub_files: dict[str, Path]) -> None:
     mmproj.hardlink_to(hub_files["mmproj-F16.gguf"])
     records = [FileRecord("Llama-4-Scout-17B-16E-Instruct-UD-Q2_K_XL.gguf",
                           hub_files["Llama-4-Scout-17B-16E-Instruct-UD-Q2_K_XL.gguf"].stat().st_size, None, "model",
-                          "ready"),
-               FileRecord("mmproj-F16.gguf", mmproj.stat().st_size, None, "mmproj", "ready")]
-    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q2_K_XL", records, state="ready"))
+                          FileState.READY),
+               FileRecord("mmproj-F16.gguf", mmproj.stat().st_size, None, "mmproj", FileState.READY)]
+    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q2_K_XL", records, state=DownloadState.READY))
     for r in records:
         mark_verified(folder, r.path, None, folder / r.path)
     q3 = "Llama-4-Scout-17B-16E-Instruct-UD-Q3_K_XL.gguf"
     size = hub_files[q3].stat().st_size
     with (folder / (q3 + ".part")).open("wb") as fh:
         fh.truncate(int(size * 0.41))
-    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q3_K_XL", [FileRecord(q3, size, None, "model", "partial")],
-                                   state="paused"))
+    partial = FileRecord(q3, size, None, "model", FileState.PARTIAL)
+    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q3_K_XL", [partial], state=DownloadState.PAUSED))
 
 
 @contextmanager
