@@ -1,34 +1,24 @@
 """``hearth chat --attach FILE``: read the files, choose what fits the model's context, and say what was used.
 
-The engine tokenizes in its child process, so the terminal counts tokens with ``estimate_tokens`` (ASCII at 3.5
-characters a token) and keeps a 10% margin for its errors; the engine still trims or refuses a prompt that does
-not fit, so an estimate that is off costs a clear error, never a wrong answer.
+What fits is decided by ``hearth.core.chat.budget``, the same budget the window uses, so one question about one
+document gets the same passages in the terminal and in the window.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from hearth.core.chat.attachments import page_pictures
+from hearth.core.chat.budget import question_with_documents
 from hearth.core.documents import ExtractedDocument, extract_document, read_document_file
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref
+from hearth.core.engine.media import ImageRef, image_ref
 from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
-from hearth.core.retrieval import (
-    RetrievalResult,
-    TokenCounter,
-    attachment_budget,
-    build_prompt,
-    estimate_tokens,
-    select_context,
-)
+from hearth.core.retrieval import RetrievalResult
 
-# Tokens a chat template adds around the messages (turn markers, BOS); generous for every template we know.
-TEMPLATE_OVERHEAD_TOKENS = 64
-ESTIMATE_MARGIN = 0.10
 _PASSWORD_TRIES = 3
 
 
@@ -110,66 +100,41 @@ def format_report(result: RetrievalResult) -> str:
     return "\n".join(lines)
 
 
-def build_attachment_context(
-    documents: Sequence[ExtractedDocument],
-    question: str,
-    budget_tokens: int,
-    count_tokens: TokenCounter = estimate_tokens,
-    pinned: Collection[str] = (),
-) -> tuple[str, str]:
-    """The user message carrying the attachments, and the report of what it used.
-
-    Args:
-        documents: extracted attachments.
-        question: the user's question.
-        budget_tokens: tokens the user message may take.
-        count_tokens: a token counter (the estimate by default).
-        pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
-
-    Returns:
-        (user message text with the labelled passages and the question, report for stderr).
-    """
-    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens, pinned=pinned)
-    return build_prompt(result), format_report(result)
-
-
 class AttachmentPrompter:
     """Turns each question into a user message with the attachments, within the loaded model's context.
 
     Args:
         documents: the extracted attachments.
         n_ctx: the model's context size as loaded.
-        max_tokens: the longest answer asked for (the engine keeps ``min(max_tokens, n_ctx / 4)`` for it).
+        max_tokens: the longest answer asked for (the engine keeps room for it: ``answer_reserve``).
         err: where the report of used passages goes.
         pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
     """
 
-    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO,
+    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int | None, err: TextIO,
                  pinned: Collection[str] = ()) -> None:
         self.documents = list(documents)
         self.pinned = frozenset(pinned)
         self.n_ctx = n_ctx
-        self.answer_tokens = min(max_tokens, n_ctx // 4)
+        self.max_tokens = max_tokens
         self.err = err
 
-    def budget(self, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> int:
-        """Tokens the next user message may take, after the earlier messages and the answer's room.
+    def choose(self, question: str, history: Sequence[Mapping[str, Any]], pictures: int = 0
+               ) -> tuple[str, RetrievalResult | None]:
+        """The user message for ``question`` and what it carries (the window's rule: ``question_with_documents``).
 
         Args:
-            history: the earlier messages (their pictures count as ``IMAGE_TOKENS_ESTIMATE`` each).
-            extra_tokens: what else the next message holds (its pictures).
+            question: what the user typed.
+            history: the messages before it, as sent to the engine (the system prompt included).
+            pictures: the pictures sent with this message.
         """
-        other = TEMPLATE_OVERHEAD_TOKENS + extra_tokens + sum(
-            estimate_tokens(str(m.get("content", ""))) + 8 + IMAGE_TOKENS_ESTIMATE * len(m.get("images") or ())
-            for m in history
-        )
-        return attachment_budget(self.n_ctx, answer_tokens=self.answer_tokens, other_tokens=other,
-                                 margin=ESTIMATE_MARGIN)
+        return question_with_documents(question, self.documents, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
+                                       before=history, pictures=pictures, pinned=self.pinned)
 
-    def compose(self, question: str, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> str:
+    def compose(self, question: str, history: Sequence[Mapping[str, Any]], pictures: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""
-        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens),
-                                                pinned=self.pinned)
-        self.err.write(report + "\n")
-        self.err.flush()
+        text, result = self.choose(question, history, pictures)
+        if result is not None:
+            self.err.write(format_report(result) + "\n")
+            self.err.flush()
         return text

@@ -23,7 +23,7 @@ from hearth.cli.common import (
 from hearth.core.chat.attachments import page_picture_limit
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
+from hearth.core.engine.media import ImageRef, image_ref, no_vision_error
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError, HostCrashedError
 from hearth.core.images import prepare_image
@@ -232,8 +232,7 @@ def _one_shot(
 ) -> int:
     images = images or []
     try:
-        content = (prompter.compose(prompt, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(images))
-                   if prompter else prompt)
+        content = prompter.compose(prompt, messages, pictures=len(images)) if prompter else prompt
     except HearthError as exc:
         print_error(exc)
         return 1
@@ -281,8 +280,7 @@ def _interactive(
             err.write("(conversation cleared)\n")
             continue
         try:
-            content = (prompter.compose(line, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(pending))
-                       if prompter else line)
+            content = prompter.compose(line, messages, pictures=len(pending)) if prompter else line
         except HearthError as exc:
             print_error(exc)
             continue

@@ -431,7 +431,7 @@ class ChatController(QObject):
         # take a second, which the window must not wait for.
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+            n_ctx=info.n_ctx if info else 4096, max_tokens=params.max_tokens, documents=self._documents,
         )
         self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
