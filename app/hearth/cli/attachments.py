@@ -14,9 +14,10 @@ from typing import Any, TextIO
 
 from hearth.core.chat.attachments import page_pictures
 from hearth.core.chat.budget import question_with_documents
-from hearth.core.documents import ExtractedDocument, extract_document, read_document_file
+from hearth.core.documents import DocumentKind, ExtractedDocument, detect, extract_bytes, read_document_file
 from hearth.core.engine.media import ImageRef, image_ref
 from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
+from hearth.core.images import prepare_image_bytes
 from hearth.core.retrieval import RetrievalResult
 
 _PASSWORD_TRIES = 3
@@ -37,6 +38,7 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
                      ) -> tuple[list[ExtractedDocument], list[ImageRef]]:
     """Extract every attached file, and take the page pictures of scanned PDFs when the model can see. Warnings
     are printed, the first failure is raised; an encrypted PDF asks for its password when the terminal is interactive.
+    A picture (its content decides, as in the window: ``hearth.core.documents.detect``) goes as a picture.
 
     Args:
         paths: the files.
@@ -45,7 +47,8 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
             cannot see (a scanned PDF is then refused).
 
     Returns:
-        The documents, and the page pictures (``report.pdf p.1``...) to send with the first message.
+        The documents, and the pictures (attached pictures, and page pictures ``report.pdf p.1``...) to send with
+        the first message.
 
     Raises:
         DocumentError: a file could not be read (its subclasses say why).
@@ -53,14 +56,18 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
     documents: list[ExtractedDocument] = []
     pictures: list[ImageRef] = []
     for path in paths:
+        data = read_document_file(path)
+        if detect(path.name, data).kind is DocumentKind.IMAGE:
+            pictures.append(image_ref(prepare_image_bytes(data, path.name), path.name))
+            continue
         try:
-            document = _extract(path, err)
+            document = _extract(path, data, err)
         except NoTextLayerError as exc:
             if not page_limit:
                 raise NoTextLayerError(exc.message, page_count=exc.page_count, name=exc.name,
                                        hint="Give the model its vision file (--mmproj) to send the pages as "
                                             "pictures, or run the PDF through OCR first.") from exc
-            pages, notes = page_pictures(path.name, read_document_file(path), page_limit)
+            pages, notes = page_pictures(path.name, data, page_limit)
             err.write(f"{path.name} has no text: sending {len(pages):,} of its {exc.page_count:,} "
                       f"page{'s' if exc.page_count != 1 else ''} to the model as pictures.\n")
             for note in notes:
@@ -73,12 +80,12 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
     return documents, pictures
 
 
-def _extract(path: Path, err: TextIO) -> ExtractedDocument:
+def _extract(path: Path, data: bytes, err: TextIO) -> ExtractedDocument:
     password: str | None = None
     tries = 0
     while True:
         try:
-            return extract_document(path, password=password, on_progress=_progress(path.name, err))
+            return extract_bytes(data, path.name, password=password, on_progress=_progress(path.name, err))
         except EncryptedDocumentError as exc:
             tries += 1
             if not sys.stdin.isatty() or tries > _PASSWORD_TRIES:

@@ -46,8 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
     parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
-                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a scanned "
-                             "PDF goes as its page pictures when --mmproj is given; repeatable")
+                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a picture "
+                             "goes as with --image, and a scanned PDF as its page pictures, when --mmproj is given; "
+                             "repeatable")
     parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
                         help="like --attach, but the whole document is sent when the model's context allows, "
                              "instead of the passages that match the question; repeatable")

@@ -4,7 +4,7 @@ The GUI calls ``extract_document`` in a worker thread (progress and cancel are c
 ``ExtractedDocument.to_dict()`` under its ``sha256``, and hands the documents to ``hearth.core.retrieval``.
 """
 
-from hearth.core.documents.detect import Detection, detect, kind_from_name
+from hearth.core.documents.detect import Detection, detect, kind_from_name, readable_patterns
 from hearth.core.documents.extract import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
@@ -50,4 +50,5 @@ __all__ = [
     "kind_from_name",
     "pdf_page_images",
     "read_document_file",
+    "readable_patterns",
 ]

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.core.documents import DocumentKind, kind_from_name, readable_patterns
 from hearth.core.units import format_size
 
 # Pastes longer than this become an attachment instead of text in the editor (a 20 MB paste would freeze an editor).
 LARGE_PASTE_CHARS = 100_000
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ def attachment_for_path(path: Path) -> PendingAttachment:
         size = path.stat().st_size
     except OSError:
         size = 0
-    kind = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "document"
+    # What the name suggests, for the chip; the content decides when the message is sent.
+    kind = "image" if kind_from_name(path.name) is DocumentKind.IMAGE else "document"
     return PendingAttachment(path.name, size, kind, path=path)
 
 
@@ -316,8 +317,7 @@ class Composer(QWidget):
     def _on_attach_clicked(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
             self, "Attach files", str(Path.home()),
-            "Documents and images (*.pdf *.docx *.txt *.md *.html *.htm *.csv *.json *.py *.js *.ts *.c *.cpp "
-            "*.h *.java *.go *.rs *.rb *.png *.jpg *.jpeg *.webp *.gif *.bmp);;All files (*)",
+            f"Documents and images ({' '.join(readable_patterns())});;All files (*)",
         )
         self.add_files([Path(f) for f in files])
 

@@ -29,6 +29,7 @@ from hearth.core.chat.attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.chat.prompt import engine_messages
+from hearth.core.documents import kind_from_name
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
@@ -600,10 +601,8 @@ class ChatController(QObject):
 
 
 def _kind(name: str) -> str:
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return {"pdf": "pdf", "docx": "docx", "csv": "csv", "md": "text", "txt": "text", "json": "code",
-            "html": "text", "htm": "text"}.get(suffix, "code" if suffix in ("py", "js", "ts", "c", "cpp", "h", "rs",
-                                                                               "go", "java", "rb") else "file")
+    kind = kind_from_name(name)
+    return kind.value if kind is not None else "file"
 
 
 def _citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, Q
 from hearth.core.units import format_size
 from hearth.ui.chat.message_types import AttachmentChip, Citation
 
-_KIND_LABELS = {"pdf": "PDF", "docx": "DOC", "doc": "DOC", "text": "TXT", "txt": "TXT", "md": "MD", "image": "IMG",
-                "code": "CODE", "csv": "CSV", "html": "HTML"}
+_KIND_LABELS = {"pdf": "PDF", "docx": "DOC", "doc": "DOC", "text": "TXT", "txt": "TXT", "md": "MD", "markdown": "MD",
+                "image": "IMG", "code": "CODE", "csv": "CSV", "html": "HTML", "json": "JSON"}
 
 
 class AttachmentRow(QWidget):
