@@ -16,7 +16,7 @@ from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
+    models_dir,
     plan_from_args,
     print_error,
 )
@@ -28,6 +28,7 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError, HostCrashedError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
+from hearth.core.models.library.starter import default_chat_model
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     settings = current_settings(paths)
     configure_logging(paths.log_dir, debug=settings.debug_logging)
     try:
-        model = args.model or default_model(paths, settings)
+        model = args.model or default_chat_model(settings, models_dir(paths, settings))
         plan = plan_from_args(model, args)
     except HearthError as exc:
         print_error(exc)

@@ -10,7 +10,6 @@ from hearth.core.engine.plan import LoadPlan, expert_patterns
 from hearth.core.errors import DoesNotFitError, HearthError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.library.starter import ensure_starter_model
 from hearth.core.models.planning.planner import DEFAULT_CTX, plan_model
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings
@@ -30,13 +29,6 @@ def current_settings(paths: AppPaths) -> Settings:
 
 def models_dir(paths: AppPaths, settings: Settings) -> Path:
     return Path(settings.models_dir).expanduser() if settings.models_dir else paths.models_dir
-
-
-def default_model(paths: AppPaths, settings: Settings) -> Path:
-    """The model to use when none is named: the user's default, else the starter model."""
-    if settings.default_model and Path(settings.default_model).is_file():
-        return Path(settings.default_model)
-    return ensure_starter_model(models_dir(paths, settings))
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:

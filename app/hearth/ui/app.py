@@ -27,7 +27,7 @@ from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptErr
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
-from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.library.starter import default_chat_model
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
@@ -82,6 +82,7 @@ class HearthApp(QObject):
         self.models.attach(self.window)
         self._tasks: list[BackgroundTask] = []
         self._closed = False
+        self._list_default_model = False
 
     # --- building ------------------------------------------------------------------------------------------------
 
@@ -136,31 +137,35 @@ class HearthApp(QObject):
 
     @Slot(str)
     def _on_models_first_run_finished(self, choice: str) -> None:
-        if choice in ("download", "skip"):
-            self.load_default_model()  # the starter (if installed) to chat with meanwhile
+        if choice in ("download", "skip", "starter"):
+            # The starter (if installed) to chat with meanwhile, or the one chosen (then listed once assembled).
+            self.load_default_model(list_it=choice == "starter")
 
-    def load_default_model(self) -> None:
-        default = self.settings.default_model
-        if default and Path(default).is_file():
-            self.session.load(Path(default))
-            return
-        models_dir = self.models_dir()
-        task = BackgroundTask(lambda _report: ensure_starter_model(models_dir), self)
-        task.finished.connect(self._on_starter_ready)
-        task.failed.connect(self._on_starter_failed)
+    def load_default_model(self, *, list_it: bool = False) -> None:
+        """Load the default chat model (``default_chat_model``: the user's default, else the starter), found or
+        assembled on a worker; ``list_it`` lists the models folder again once it is there."""
+        self._list_default_model = list_it
+        settings, models_dir = self.settings, self.models_dir()
+        task = BackgroundTask(lambda _report: default_chat_model(settings, models_dir), self)
+        task.finished.connect(self._on_default_model_ready)
+        task.failed.connect(self._on_default_model_failed)
         self._tasks.append(task)
         task.start()
 
     @Slot(object)
-    def _on_starter_ready(self, path: object) -> None:
+    def _on_default_model_ready(self, path: object) -> None:
         # Assembling the starter takes a moment; a model the user chose meanwhile (a download that finished, a file
-        # they picked) wins.
+        # they picked) wins. After shutdown (the result arrived late), nothing starts.
+        if self._closed:
+            return
+        if self._list_default_model:
+            self.models.page.refresh_library()
         if self.session.state in (ModelState.LOADING, ModelState.READY):
             return
         self.session.load(Path(str(path)))
 
     @Slot(object)
-    def _on_starter_failed(self, error: object) -> None:
+    def _on_default_model_failed(self, error: object) -> None:
         if isinstance(error, BaseException):
             self.window.show_notice(notice_for(error))
 

