@@ -15,7 +15,8 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from hearth.core.documents.model import DocumentKind, ExtractedDocument
+from hearth.core.documents.document import ExtractedDocument
+from hearth.core.documents.model import DocumentKind
 from hearth.core.retrieval.index import PassageIndex, Ranker
 from hearth.core.retrieval.prompt import render_prompt
 from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
