@@ -426,7 +426,11 @@ def _read_commands(host: EngineHost, inbox: queue.Queue[dict[str, Any] | None]) 
             host.cancel(message.get("id"))
         else:
             inbox.put(message)
-    inbox.put(None)  # the app closed our stdin: it is gone or wants us gone
+    # The app closed our stdin: it is gone or wants us gone. Stop what runs now, or a long prompt being read would
+    # keep this process busy long after its app died; then end.
+    host.cancel("load")
+    host.cancel(None)
+    inbox.put(None)
 
 
 def main() -> int:

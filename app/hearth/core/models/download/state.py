@@ -43,11 +43,6 @@ class DownloadState(str, Enum):
     CANCELLED = "cancelled"
     FAILED = "failed"
 
-    @property
-    def active(self) -> bool:
-        """Whether bytes are being fetched or checked in this state."""
-        return self in (DownloadState.PREPARING, DownloadState.DOWNLOADING, DownloadState.VERIFYING)
-
 
 class FileState(str, Enum):
     """Where one file of a download is.
