@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine.plan import LoadPlan
@@ -24,12 +25,14 @@ from hearth.ui.model_session import ModelState
 from hearth.ui.models.download_row import DownloadRow
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.page import DISCOVER, DOWNLOADS
+from hearth.ui.shell.settings_dialog import SettingsDialog
 from tests.fixtures.hub_fixtures import BIG, GATED, GOOD_TOKEN, TINY
 from tests.fixtures.hub_server import HubServer
 from tests.ui.models_support import (
     SCOUT_REPO,
     PageHarness,
     age_cached_listing,
+    app_paths,
     build_page,
     fill_models_dir,
     no_probe,
@@ -62,7 +65,7 @@ def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBo
                                                                       files: dict[str, Path],
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     no_probe(monkeypatch)
-    save_result(tmp_path / "bench", BenchResult(
+    save_result(app_paths(tmp_path).data_dir / "bench", BenchResult(
         model=files["starter"].name, path=str(files["starter"]), plan="CPU", n_ctx=2048, n_threads=2,
         n_gpu_layers=0, load_s=0.7, pp512_tps=900.0, pp4096_tps=None, tg128_tps=48.2, ttft_s=0.06,
         peak_ram_bytes=None, peak_vram_bytes=None, measured_at=0.0))
@@ -120,6 +123,9 @@ def test_load_unload_default_settings_and_delete_from_the_page(qtbot: QtBot, har
         qtbot.mouseClick(card.settings_button, Qt.MouseButton.LeftButton)
     path, plan = settings.args
     assert path == files["starter"] and isinstance(plan, LoadPlan) and plan.summary == "CPU"
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, SettingsDialog) and dialog.model_tab.available, "the model's settings open"
+    dialog.reject()
 
     qtbot.mouseClick(card.unload_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: h.session.state is ModelState.NONE, timeout=30_000)

@@ -11,7 +11,7 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import MessageStatus
 from tests.fixtures.hostile_files import text_near_the_limit
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
-from tests.ui.test_main_window import build
+from tests.ui.window_support import build
 
 STALL_LIMIT_MS = FREEZE_MS
 
@@ -54,6 +54,4 @@ def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path
         h.wait_idle(qtbot)
         assert h.controller.branch()[-1].status is MessageStatus.COMPLETE
     finally:
-        h.window.close()
-        h.bridge.stop()
-        h.store.close()
+        h.close()

@@ -1,4 +1,6 @@
-"""Which model is loaded, how it is placed, and whether it is ready: the GUI's view of the engine's state."""
+"""Which model is loaded, how it is placed, and whether it is ready: the GUI's view of the engine's state; and the
+user's per-model choices (``ModelPreferences``) applied where they are used.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,12 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.engine import ModelInfo
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
+from hearth.core.models.library.library import ModelLibrary
+from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.paths import AppPaths
+from hearth.core.settings import Settings
 from hearth.ui.engine_bridge import EngineBridge
 
 
@@ -19,6 +26,47 @@ class ModelState(Enum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
+
+
+class ModelPreferences:
+    """The user's choices for each model (``Settings.model_overrides``) where they apply: the plan a model loads with
+    (the planner's, with the overrides on top), the sampling settings and the system prompt.
+
+    Read when used, not copied: ``settings`` is replaced when the user changes them (``HearthApp`` does).
+
+    Args:
+        settings: the settings now.
+        paths: the app's folders (the default models folder).
+    """
+
+    def __init__(self, settings: Settings, paths: AppPaths) -> None:
+        self.settings = settings
+        self.paths = paths
+
+    @property
+    def models_dir(self) -> Path:
+        """The models folder: the one chosen in the settings, else the default one."""
+        chosen = self.settings.models_dir
+        return Path(chosen).expanduser() if chosen else self.paths.models_dir
+
+    def for_model(self, path: Path | None) -> ModelSettings:
+        """What the user set for this model (the defaults for None, or for a model with nothing set)."""
+        return ModelSettings.from_dict(self.settings.model_overrides.get(str(path)) if path else None)
+
+    def sampling(self, path: Path | None) -> SamplingParams:
+        return self.for_model(path).apply_to_sampling(SamplingParams())
+
+    def system_prompt(self, path: Path | None) -> str:
+        return self.for_model(path).system_prompt
+
+    def plan_for(self, path: Path) -> LoadPlan:
+        """The planner's plan for this computer, with the user's overrides on top (reads the GGUF header and the
+        hardware: called on the engine's thread)."""
+        from hearth.core.models.planning.planner import plan_for_path  # heavy imports, only when a model loads
+
+        vision = ModelLibrary(self.models_dir).vision_file_for(path)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
+        return self.for_model(path).apply_to_plan(plan)
 
 
 class ModelSession(QObject):

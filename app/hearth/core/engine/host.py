@@ -426,8 +426,8 @@ def _read_commands(host: EngineHost, inbox: queue.Queue[dict[str, Any] | None]) 
             host.cancel(message.get("id"))
         else:
             inbox.put(message)
-    # The app closed our stdin: it is gone or wants us gone. Stop what runs now, or a long prompt being read would
-    # keep this process busy long after its app died; then end.
+    # The app closed our stdin: it is gone or wants us gone. Stop the answer or the load under way now rather than
+    # at its end, so the host never outlives the app by more than a token or a tensor.
     host.cancel("load")
     host.cancel(None)
     inbox.put(None)

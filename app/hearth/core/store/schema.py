@@ -4,7 +4,7 @@ Rules, because users' conversations depend on them:
 
 - A migration, once released, is never edited. Change the schema by appending a new one. The tests keep frozen
   copies of every earlier schema (``tests/unit/core/store/store_schemas/``), build old databases from them and migrate
-  them; the result must equal a fresh database, so an edited old migration fails the tests.
+  them; the result must equal a fresh database, so an edited old migration fails the test suite.
 - A fresh database runs the same migrations from version 0, so there is one path to the current schema.
 - Each migration runs in one transaction together with its ``user_version`` bump: it is applied entirely or not at
   all. The caller backs the file up before the first migration of an existing database (see ``db.py``).

@@ -113,7 +113,7 @@ class ChatController(QObject):
         self._system_prompt_for = system_prompt_for
         self.conversation_id: int | None = None
         self._answer: _Answer | None = None
-        self._preparing: BackgroundTask | None = None
+        self._preparing: BackgroundTask[PreparedAttachments, tuple[str, float]] | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
         self._documents = DocumentCache()
@@ -210,31 +210,27 @@ class ChatController(QObject):
         self.status.emit(f"Reading {names}…")
         passwords = dict(self._passwords)
 
-        def work(report: Callable[[object], None]) -> object:
+        def work(report: Callable[[tuple[str, float]], None]) -> PreparedAttachments:
             return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
                                        on_progress=lambda name, fraction: report((name, fraction)))
 
-        task = BackgroundTask(work, self)
-        task.progress.connect(self._on_preparing_progress)
-        task.finished.connect(self._on_preparing_finished)
-        task.failed.connect(self._on_preparing_failed)
-        self._preparing = task
+        self._preparing = BackgroundTask(work, parent=self, name="read attachments") \
+            .with_progress(self._on_preparing_progress) \
+            .success(self._on_preparing_finished) \
+            .failure(self._on_preparing_failed)
         self._pending_send = (text, attachments)
         self._pending_pages = as_pages
         self.busy_changed.emit(True)
-        task.start()
+        self._preparing.run_in_background()
 
-    @Slot(object)
-    def _on_preparing_progress(self, update: object) -> None:
-        if isinstance(update, tuple) and len(update) == 2:
-            self.status.emit(f"Reading {update[0]}… {float(update[1]):.0%}")
+    def _on_preparing_progress(self, update: tuple[str, float]) -> None:
+        name, fraction = update
+        self.status.emit(f"Reading {name}… {fraction:.0%}")
 
-    @Slot(object)
-    def _on_preparing_finished(self, prepared: object) -> None:
+    def _on_preparing_finished(self, prepared: PreparedAttachments) -> None:
         text, _attachments = self._pending_send
         self._preparing = None
         self._passwords = {}
-        assert isinstance(prepared, PreparedAttachments)
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
@@ -244,8 +240,7 @@ class ChatController(QObject):
             self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
         self._send_prepared(text, prepared, unsent_saved=True)
 
-    @Slot(object)
-    def _on_preparing_failed(self, error: object) -> None:
+    def _on_preparing_failed(self, error: HearthError) -> None:
         log.info("attachments not read: %s", type(error).__name__)
         log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
@@ -263,7 +258,7 @@ class ChatController(QObject):
         self.status.emit("")
         self.restore_composer.emit(text, attachments)
         if offered is None:  # not offered: say why the message was not sent
-            self.notice.emit(notice_for(error if isinstance(error, BaseException) else HearthError(str(error))))
+            self.notice.emit(notice_for(error))
 
     def _offer_page_pictures(self, error: NoTextLayerError, text: str, attachments: list[PendingAttachment]
                              ) -> bool | None:

@@ -95,11 +95,13 @@ class ChatView(QWidget):
         outer.addWidget(self._scroll)
 
         self._timer = QTimer(self)
+        self._timer.setObjectName("streamFlushTimer")
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.FLUSH_MS)
         self._timer.timeout.connect(self._on_flush_timer_timeout)
         # Builds older messages a batch per event-loop turn: to fill the window, near the top, or to restore.
         self._fill_timer = QTimer(self)
+        self._fill_timer.setObjectName("historyFillTimer")
         self._fill_timer.setSingleShot(True)
         self._fill_timer.setInterval(0)
         self._fill_timer.timeout.connect(self._on_fill_timer_timeout)

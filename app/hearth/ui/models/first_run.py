@@ -54,14 +54,16 @@ class FirstRunDialog(QDialog):
         pick_import: asks for a GGUF file and whether to copy it (tests pass their own).
 
     Signals:
-        download_chosen(object): download the ``Recommendation`` (None: find the best file first, online).
-        file_chosen(object, bool): a GGUF ``Path`` the user has, and whether to use it where it is (a link).
+        download_chosen(Recommendation): download this file (the catalog's file lists were known).
+        best_download_chosen(): find the best file for this computer on the Hub first, then download it.
+        file_chosen(Path, bool): a GGUF file the user has, and whether to use it where it is (a link).
         starter_chosen(): use the starter model.
         skipped(): decide later.
     """
 
-    download_chosen = Signal(object)
-    file_chosen = Signal(object, bool)
+    download_chosen = Signal(Recommendation)
+    best_download_chosen = Signal()
+    file_chosen = Signal(Path, bool)
     starter_chosen = Signal()
     skipped = Signal()
 
@@ -283,7 +285,10 @@ class FirstRunDialog(QDialog):
     @Slot()
     def _on_download_clicked(self) -> None:
         self.choice = "download"
-        self.download_chosen.emit(self.recommendation)
+        if self.recommendation is not None:
+            self.download_chosen.emit(self.recommendation)
+        else:
+            self.best_download_chosen.emit()
         self.accept()
 
     @Slot()

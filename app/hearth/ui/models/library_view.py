@@ -42,17 +42,18 @@ class ModelCard(QWidget):
     """One installed model.
 
     Signals:
-        load_clicked(object), unload_clicked(), default_clicked(object), settings_clicked(object),
-        delete_clicked(object), folder_clicked(object): the model's ``Path`` (delete: the ``InstalledModel``).
+        load_clicked(Path), unload_clicked(), default_clicked(Path), settings_clicked(Path), folder_clicked(Path):
+            the model's path (folder: its folder).
+        delete_clicked(InstalledModel): the model.
         downloads_clicked(): the model is still downloading; show the Downloads tab.
     """
 
-    load_clicked = Signal(object)
+    load_clicked = Signal(Path)
     unload_clicked = Signal()
-    default_clicked = Signal(object)
-    settings_clicked = Signal(object)
-    delete_clicked = Signal(object)
-    folder_clicked = Signal(object)
+    default_clicked = Signal(Path)
+    settings_clicked = Signal(Path)
+    delete_clicked = Signal(InstalledModel)
+    folder_clicked = Signal(Path)
     downloads_clicked = Signal()
 
     def __init__(self, model: InstalledModel, fit: InstalledFit | None, *, is_default: bool) -> None:
@@ -169,10 +170,10 @@ class FoundRow(QWidget):
     """A GGUF file in another app's folder.
 
     Signals:
-        import_clicked(object): the ``FoundModel``.
+        import_clicked(FoundModel): the file.
     """
 
-    import_clicked = Signal(object)
+    import_clicked = Signal(FoundModel)
 
     def __init__(self, found: FoundModel) -> None:
         super().__init__()
@@ -201,23 +202,22 @@ class LibraryView(QWidget):
     """Installed models, then the ones found elsewhere.
 
     Signals:
-        load_requested(object), default_requested(object), settings_requested(object), folder_requested(object):
-            a ``Path``.
+        load_requested(Path), default_requested(Path), settings_requested(Path), folder_requested(Path): a path.
         unload_requested(): unload the loaded model.
-        delete_requested(object): an ``InstalledModel``.
+        delete_requested(InstalledModel): the model to delete.
         import_file_requested(): the "Import a GGUF file…" button.
-        import_found_requested(object): a ``FoundModel``.
+        import_found_requested(FoundModel): a file found in another app's folder.
         downloads_requested(): show the Downloads tab.
     """
 
-    load_requested = Signal(object)
+    load_requested = Signal(Path)
     unload_requested = Signal()
-    default_requested = Signal(object)
-    settings_requested = Signal(object)
-    folder_requested = Signal(object)
-    delete_requested = Signal(object)
+    default_requested = Signal(Path)
+    settings_requested = Signal(Path)
+    folder_requested = Signal(Path)
+    delete_requested = Signal(InstalledModel)
     import_file_requested = Signal()
-    import_found_requested = Signal(object)
+    import_found_requested = Signal(FoundModel)
     downloads_requested = Signal()
 
     def __init__(self, models_dir: Path, parent: QWidget | None = None) -> None:

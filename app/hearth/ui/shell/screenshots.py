@@ -1,24 +1,36 @@
-"""``hearth --screenshot DIR``: save PNGs of the window (light and dark, with a conversation), the Models page
-mid-download and the first-run wizard (``screenshot_models``), and exit.
+"""``hearth --screenshot DIR``: save PNGs of the window (light and dark, with a conversation) and exit.
 
 Runs in a throw-away data folder (``run_app`` points ``HEARTH_HOME`` at one), so the user's conversations are never
 touched. The conversation is written to the real store and drawn by the real views; the model is really loaded.
+The Models page and the first-run wizard need a Hugging Face Hub to show a download: ``tools/screenshots.py`` (in a
+source checkout) serves one on loopback and takes those too.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtWidgets import QApplication
 
 from hearth.core.store import MessageStatus, Role, RunInfo, Store
+from hearth.ui.model_session import ModelSession
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.shell.theme import ThemeController
 
-if TYPE_CHECKING:
-    from hearth.ui.app import HearthApp
+
+class ShownApp(Protocol):
+    """What the screenshots need of the app (``hearth.ui.app.HearthApp``, built by ``build_app``)."""
+
+    qapp: QApplication
+    store: Store
+    session: ModelSession
+    theme: ThemeController
+    window: MainWindow
+
+    def start(self) -> None: ...
 
 DEMO_QUESTION = "How can Llama 4 Scout run on a gaming PC with a 24 GB GPU?"
 DEMO_ANSWER = r"""Llama 4 Scout is a **mixture-of-experts** model: 109B parameters in all, but only **17B are
@@ -55,7 +67,8 @@ DEMO_FOLLOW_ANSWER = (
 )
 
 
-def _settle(app: QApplication, seconds: float, until: Callable[[], bool] | None = None) -> None:
+def settle(app: QApplication, seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run the event loop for ``seconds`` (or until ``until()`` holds): layouts, repaints and results arrive."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         app.processEvents()
@@ -88,33 +101,30 @@ def seed_demo(store: Store) -> int:
     return conv.id
 
 
-def take_screenshots(app: HearthApp, out: Path) -> int:
+def take_screenshots(app: ShownApp, out: Path) -> int:
+    """Save ``main-light.png`` and ``main-dark.png`` to ``out`` and close the window; returns the exit status."""
+    window_screenshots(app, out)
+    app.window.close()
+    return 0
+
+
+def window_screenshots(app: ShownApp, out: Path) -> list[Path]:
+    """Start the app on a demo conversation and save the window in both themes; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     qapp = app.qapp
     conversation = seed_demo(app.store)
     app.window.resize(1280, 860)
     app.start()
     app.window.sidebar.refresh()
-    _settle(qapp, 90, until=lambda: app.session.ready)
+    settle(qapp, 90, until=lambda: app.session.ready)
     first = app.store.messages.active_branch(conversation)[0]
     app.window.chat_view.restore_scroll_state(float(first.id))
+    written = []
     for mode in ("light", "dark"):
         app.theme.set_mode(mode)
-        _settle(qapp, 0.5)
-        app.window.grab().save(str(out / f"main-{mode}.png"))
+        settle(qapp, 0.5)
+        path = out / f"main-{mode}.png"
+        app.window.grab().save(str(path))
+        written.append(path)
     app.theme.set_mode("light")
-    status = _models_scenes(app, out)
-    app.window.close()
-    return status
-
-
-def _models_scenes(app: HearthApp, out: Path) -> int:
-    """The Models page and the wizard; a scene that cannot be set up is reported, not fatal to the others."""
-    from hearth.ui.models.screenshots import models_screenshots
-
-    try:
-        models_screenshots(app, out)
-    except Exception as exc:
-        print(f"hearth: the Models page screenshots failed: {exc!r}", file=sys.stderr)
-        return 1
-    return 0
+    return written

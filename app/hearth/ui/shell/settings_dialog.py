@@ -172,12 +172,12 @@ class SettingsDialog(QDialog):
     """App settings and the current model's settings.
 
     Signals:
-        settings_changed(object): the new ``Settings``.
-        model_settings_changed(str, object): model path and its new ``ModelSettings``.
+        settings_changed(Settings): the new settings.
+        model_settings_changed(str, ModelSettings): model path and its new settings.
     """
 
-    settings_changed = Signal(object)
-    model_settings_changed = Signal(str, object)
+    settings_changed = Signal(Settings)
+    model_settings_changed = Signal(str, ModelSettings)
 
     def __init__(
         self,
