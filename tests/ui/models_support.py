@@ -22,7 +22,7 @@ from hearth.core.machine.hardware import Hardware, detect_hardware
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.starter import STARTER_NAME
-from hearth.core.models.planning.planner import plan_for_path
+from hearth.core.models.planning.load import plan_for_path
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import Store, default_db_path
@@ -47,11 +47,11 @@ def this_machine(models_dir: Path) -> Hardware:
     return detect_hardware(models_dir, probe=False)
 
 
-def fill_models_dir(models_dir: Path, tiny_llama4: Path, gemma_path: Path) -> dict[str, Path]:
+def fill_models_dir(models_dir: Path, tiny_llama4: Path, starter_model: Path) -> dict[str, Path]:
     """The starter model (a link to the session's copy) and a loose tiny Llama 4 file."""
     starter = models_dir / "starter" / STARTER_NAME
     starter.parent.mkdir(parents=True, exist_ok=True)
-    starter.symlink_to(gemma_path)
+    starter.symlink_to(starter_model)
     tiny = models_dir / "mine" / "tiny-llama4-F32.gguf"
     tiny.parent.mkdir(parents=True)
     shutil.copyfile(tiny_llama4, tiny)

@@ -427,3 +427,29 @@ def test_continue_streams_after_the_existing_text(view: ChatView, qtbot: QtBot) 
     view.end_stream(8, MessageView(8, "assistant", final, author="Llama 4 Scout"))
     assert view.last_assistant_text() == final
     assert not stopped.continue_button.isVisibleTo(stopped)
+
+
+def test_thinking_streams_into_its_own_block_and_folds_when_done(view: ChatView, qtbot: QtBot) -> None:
+    message = start_answer(view)
+    view.append_stream(2, "<thi")
+    view.append_stream(2, "nk>\nFirst, the user wants")
+    qtbot.waitUntil(lambda: message.thinking_block is not None and message.thinking_block.isVisible())
+    block = message.thinking_block
+    assert block is not None and block.toggle.text() == "Thinking…"
+    assert message.body.plain_text().strip() == "", "no half marker or thought in the answer"
+    view.append_stream(2, " a short answer.\n</think>\n\nHere it **is**.")
+    qtbot.waitUntil(lambda: "Here it is." in message.body.plain_text())
+    assert "short answer" not in message.body.plain_text()
+    final = "<think>\nFirst, the user wants a short answer.\n</think>\n\nHere it **is**."
+    view.end_stream(2, MessageView(2, "assistant", final, author="Qwen3 8B", thinking_seconds=3.2))
+    assert block.toggle.text() == "Thought for 3 s" and not block.text.isVisible()
+    assert block.text.text() == "First, the user wants a short answer."
+
+
+def test_a_closing_marker_moves_what_streamed_into_the_thoughts(view: ChatView, qtbot: QtBot) -> None:
+    message = start_answer(view)
+    view.append_stream(2, "The template opened the block, so this is thinking")
+    qtbot.waitUntil(lambda: "opened the block" in message.body.plain_text())
+    view.append_stream(2, ".</think>\n\nThe answer.")
+    qtbot.waitUntil(lambda: message.body.plain_text().strip() == "The answer.")
+    assert message.thinking_block is not None and "opened the block" in message.thinking_block.text.text()

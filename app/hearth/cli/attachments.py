@@ -18,7 +18,7 @@ from hearth.core.documents import DocumentKind, ExtractedDocument, detect, extra
 from hearth.core.engine.media import ImageRef, image_ref
 from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
 from hearth.core.images import prepare_image_bytes
-from hearth.core.retrieval import RetrievalResult
+from hearth.core.retrieval import ReadingBudget, RetrievalResult
 
 _PASSWORD_TRIES = 3
 
@@ -98,6 +98,8 @@ def format_report(result: RetrievalResult) -> str:
     """What was used, for stderr: per document how much, then each block by its prompt label with a preview."""
     lines = [f"Attachments: {result.tokens:,} of {result.budget_tokens:,} tokens (estimated)"]
     lines.extend(f"  {choice.name}: {choice.summary}" for choice in result.choices)
+    if result.can_read_more:
+        lines.append(f"  (limited to {result.limit}; --read-more sends more of the document)")
     if result.blocks:
         lines.append("Passages used:")
     for block in result.blocks:
@@ -116,12 +118,14 @@ class AttachmentPrompter:
         max_tokens: the longest answer asked for (the engine keeps room for it: ``answer_reserve``).
         err: where the report of used passages goes.
         pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
+        reading: the limits by reading time and relevance (``reading_budget``); None: only the space left.
     """
 
     def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int | None, err: TextIO,
-                 pinned: Collection[str] = ()) -> None:
+                 pinned: Collection[str] = (), reading: ReadingBudget | None = None) -> None:
         self.documents = list(documents)
         self.pinned = frozenset(pinned)
+        self.reading = reading
         self.n_ctx = n_ctx
         self.max_tokens = max_tokens
         self.err = err
@@ -136,7 +140,7 @@ class AttachmentPrompter:
             pictures: the pictures sent with this message.
         """
         return question_with_documents(question, self.documents, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
-                                       before=history, pictures=pictures, pinned=self.pinned)
+                                       before=history, pictures=pictures, pinned=self.pinned, reading=self.reading)
 
     def compose(self, question: str, history: Sequence[Mapping[str, Any]], pictures: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 import hearth
 from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
+from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
@@ -36,7 +38,9 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.paths import AppPaths
+from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
@@ -150,7 +154,8 @@ class HearthApp(QObject):
             self.load_default_model()  # the starter (if installed) to chat with meanwhile
 
     def load_default_model(self) -> None:
-        """Load the default chat model: the user's default, else the starter (``default_chat_model``)."""
+        """Load the default chat model: the user's default if it is a chat model, else the starter
+        (``default_chat_model``; a base model an older Hearth made the default is passed over)."""
         self.models.load_default_model()
 
     @Slot()
@@ -229,7 +234,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     """
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
-    client = seams.engine or EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
+    keys = KeyStore(paths.config_dir)
+    client = seams.engine or RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
+                                                 key_for=keys.get, offline=lambda: preferences.settings.offline)
     bridge = EngineBridge(client)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
@@ -250,7 +257,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     page = ModelsPage(library=folder.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir), hub=hub,
                       session=session, hardware=seams.hardware or detect, bench_dir=paths.data_dir / "bench",
                       settings=settings, discover_home=seams.discover_home, ask=seams.ask,
-                      pick_import=seams.pick_import)
+                      pick_import=seams.pick_import, keys=keys)
     models = ModelsController(page=page, session=session, settings=settings, open_folder=open_folder)
 
     def sampling() -> SamplingParams:
@@ -259,9 +266,18 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def system_prompt() -> str:
         return preferences.system_prompt(session.path)
 
+    def prompt_speed() -> float | None:
+        """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
+        if session.path is None:
+            return None
+        expected = session.plan.extra.get("expected_tokens_per_s") if session.plan else None
+        return estimated_prompt_speed(bench=bench_prompt_speed(paths.data_dir / "bench", str(session.path)),
+                                      expected_writing=float(expected) if isinstance(expected, (int, float))
+                                      else None)
+
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password)
+                              ask=seams.ask, password=seams.password, prompt_speed_for=prompt_speed)
 
     window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
                         settings=settings, models_page=page)

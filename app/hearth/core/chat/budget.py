@@ -2,7 +2,8 @@
 
 The window (``hearth.core.chat.prompt``) and ``hearth chat --attach`` (``hearth.cli.attachments``) both ask
 ``question_with_documents``, which asks ``attachment_budget``, so one question about one document gets the same
-passages in both.
+passages in both. That is the space the passages may take; how long this machine may spend reading them (about
+10 s, at most half the context: ``hearth.core.retrieval.reading``) limits them further, passed in as ``reading``.
 
 The budget is the model's context less what else the prompt holds: the answer's room (what the engine keeps for it,
 ``answer_reserve``), the chat template's markers, every earlier message (the system prompt included) with its
@@ -20,7 +21,14 @@ from typing import Any
 from hearth.core.documents import ExtractedDocument
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE
 from hearth.core.engine.sampling import answer_reserve
-from hearth.core.retrieval import RetrievalResult, TokenCounter, build_prompt, estimate_tokens, select_context
+from hearth.core.retrieval import (
+    ReadingBudget,
+    RetrievalResult,
+    TokenCounter,
+    build_prompt,
+    estimate_tokens,
+    select_context,
+)
 
 # Tokens a chat template adds around the messages (BOS, the assistant's opening); generous for every template we know.
 TEMPLATE_OVERHEAD_TOKENS = 64
@@ -83,6 +91,7 @@ def question_with_documents(
     before: Sequence[Mapping[str, Any]] = (),
     pictures: int = 0,
     pinned: Collection[str] = (),
+    reading: ReadingBudget | None = None,
 ) -> tuple[str, RetrievalResult | None]:
     """The user message to send: the question with the passages of ``documents`` that fit, or the question alone.
 
@@ -91,6 +100,7 @@ def question_with_documents(
         documents: the attached documents (every one in the conversation's branch).
         n_ctx, max_tokens, before, pictures: the budget's inputs (see ``attachment_budget``).
         pinned: sha256 of the documents to send whole when they fit.
+        reading: how much this machine may read for the question (None: only the space limits the passages).
 
     Returns:
         (the message text, what was chosen; None without documents).
@@ -98,5 +108,5 @@ def question_with_documents(
     if not documents:
         return question, None
     budget = attachment_budget(n_ctx, max_tokens=max_tokens, before=before, pictures=pictures)
-    result = select_context(question, list(documents), budget, pinned=tuple(pinned))
+    result = select_context(question, list(documents), budget, pinned=tuple(pinned), reading=reading)
     return build_prompt(result), result

@@ -9,8 +9,9 @@ from typing import Any
 from hearth.core.chat.attachments import IMAGE_REFERENCE, DocumentCache, branch_documents
 from hearth.core.chat.budget import question_with_documents
 from hearth.core.engine.media import image_file_ref
-from hearth.core.retrieval import RetrievalResult
+from hearth.core.retrieval import ReadingBudget, RetrievalResult
 from hearth.core.store import Message, Role, Store
+from hearth.core.thinking import strip_thinking
 
 
 def engine_messages(
@@ -22,6 +23,7 @@ def engine_messages(
     n_ctx: int,
     max_tokens: int | None,
     documents: DocumentCache | None = None,
+    reading: ReadingBudget | None = None,
 ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
     passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
@@ -38,14 +40,18 @@ def engine_messages(
     attached = branch_documents(store, history, documents)
     partial = [{"role": "assistant", "content": answer.content}] if continue_last else []
     for i, message in enumerate(history):
-        content = message.content
+        # An answer's thinking is never sent back: the model reasons afresh each turn, and old thoughts would
+        # crowd the context.
+        content = strip_thinking(message.content) if message.role is Role.ASSISTANT else message.content
         images = _image_refs(store, message) if message.role is Role.USER else []
         if i == last_user and attached:
             # Everything else the prompt holds: the messages so far, the ones after this one, a continued answer.
-            others = out + [{"role": m.role.value, "content": m.content} for m in history[i + 1:]] + partial
+            later = [{"role": m.role.value, "content": strip_thinking(m.content) if m.role is Role.ASSISTANT
+                      else m.content} for m in history[i + 1:]]
+            others = out + later + partial
             content, retrieval = question_with_documents(
                 message.content, attached, n_ctx=n_ctx, max_tokens=max_tokens, before=others,
-                pictures=len(images), pinned=conv.whole_documents,
+                pictures=len(images), pinned=conv.whole_documents, reading=reading,
             )
         entry: dict[str, Any] = {"role": message.role.value, "content": content}
         if images:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hearth.core.engine.loops import LoopDetector
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
@@ -30,6 +31,7 @@ from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
+from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
     EngineNotReadyError,
@@ -136,6 +138,12 @@ class EngineHost:
         self._load_cancelled = False
         _fault("load")
         try:
+            if plan.workers:
+                # llama.cpp aborts the process on a worker that does not answer or speaks another protocol: ask first.
+                from hearth.core.engine.rpc import require_rpc
+
+                require_rpc()
+                check_workers(plan.workers)
             runtime = ModelRuntime(
                 plan, use_extra_bufts=extra_bufts, on_progress=lambda f: on_progress(f * model_share),
                 abort_flag=self.cancel_flag, n_threads=threads,
@@ -332,8 +340,11 @@ class EngineHost:
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
+            dry_multiplier=params.dry_multiplier, dry_base=params.dry_base,
+            dry_allowed_length=params.dry_allowed_length, dry_penalty_last_n=params.dry_penalty_last_n,
         )
         stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
+        loops = LoopDetector() if params.loop_guard else None
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send
@@ -362,6 +373,9 @@ class EngineHost:
                     first_at = last_at
                 if hit_stop:
                     stop_reason = "stop"
+                    break
+                if loops is not None and loops.feed(text):
+                    stop_reason = "repetition"
                     break
                 if generated >= limit:
                     stop_reason = "length"
@@ -407,6 +421,7 @@ class EngineHost:
                 ),
                 "context_used": len(self.cached),
                 "n_ctx": self.runtime.n_ctx if self.runtime else 0,
+                "workers": self._info.get("workers", []),
             }
         )
         self.out.send({"type": "done", "id": rid, "stats": stats})

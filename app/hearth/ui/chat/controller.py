@@ -33,8 +33,10 @@ from hearth.core.documents import kind_from_name
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
-from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
+from hearth.core.models.library.names import answer_author, model_display_name
+from hearth.core.retrieval import Mode, RetrievalResult, extract_citations, reading_budget
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
+from hearth.core.thinking import split_thinking, strip_thinking
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
 from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.chat.view import ChatView
@@ -49,6 +51,9 @@ from hearth.ui.tasks import BackgroundTask
 UNSENT_KEY = "unsent_message"
 
 log = logging.getLogger(__name__)
+
+# A prompt at least this long says how fast this machine reads (shorter ones are dominated by fixed costs).
+_SPEED_SAMPLE_TOKENS = 256
 
 _STATUS = {
     "cancelled": MessageStatus.CANCELLED,
@@ -65,6 +70,7 @@ class _Answer:
     started: float = field(default_factory=time.monotonic)
     tokens: int = 0
     reading: tuple[int, int] | None = None
+    thought_until: float | None = None  # when a reasoning model's thinking ended
 
 
 class ChatController(QObject):
@@ -103,6 +109,7 @@ class ChatController(QObject):
         system_prompt_for: Callable[[], str],
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
+        prompt_speed_for: Callable[[], float | None] | None = None,
     ) -> None:
         super().__init__()
         self._store = store
@@ -111,6 +118,10 @@ class ChatController(QObject):
         self._view = view
         self._sampling_for = sampling_for
         self._system_prompt_for = system_prompt_for
+        # The prompt speed to budget documents by: ``hearth bench``'s or the plan's (given), else measured here.
+        self._prompt_speed_for = prompt_speed_for or (lambda: None)
+        self._measured_prompt_speed: float | None = None
+        self._next_system_prompt: tuple[str, str] | None = None
         self.conversation_id: int | None = None
         self._answer: _Answer | None = None
         self._preparing: BackgroundTask[PreparedAttachments, tuple[str, float]] | None = None
@@ -135,6 +146,7 @@ class ChatController(QObject):
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
         view.whole_requested.connect(self.set_document_whole)
+        view.read_more_requested.connect(self.read_more)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -156,6 +168,7 @@ class ChatController(QObject):
         self._finish_preparing()
         self.conversation_id = None
         self._branch = []
+        self._next_system_prompt = None
         self._view.set_messages([])
         self.conversation_changed.emit(None)
 
@@ -313,9 +326,10 @@ class ChatController(QObject):
             )))
             return
         if self.conversation_id is None:
+            system_prompt, preset = self.system_prompt()
             conv = self._store.conversations.create(
                 model=self._session.path.name if self._session.path else "",
-                system_prompt=self._system_prompt_for(),
+                system_prompt=system_prompt, preset=preset,
             )
             self.conversation_id = conv.id
             self.conversation_changed.emit(conv.id)
@@ -354,6 +368,16 @@ class ChatController(QObject):
             return
         self._start_answer(message.parent_id, reopen=True)
 
+    def read_more(self, message_id: int) -> None:
+        """A new answer beside ``message_id`` given more of the documents (twice the reading time each time)."""
+        if self.busy:
+            return
+        message = self._store.messages.get(message_id)
+        if message.role is not Role.ASSISTANT or message.parent_id is None:
+            return
+        retrieval = retrieval_from_run_extra(message.run_info.extra) if message.run_info else None
+        self._start_answer(message.parent_id, reopen=True, more=(retrieval.more if retrieval else 0) + 1)
+
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Replace a user message with an edited one (the original stays as another version) and answer it."""
         if self.busy:
@@ -376,6 +400,26 @@ class ChatController(QObject):
             return
         self._branch = self._store.messages.select_sibling(message_id, offset)
         self._view.set_messages(self._views(self._branch))
+
+    def system_prompt(self) -> tuple[str, str]:
+        """The system prompt of the conversation on screen and the preset it came from; for a new chat, the one
+        picked for it, else the model's default."""
+        if self.conversation_id is not None:
+            conv = self._store.conversations.get(self.conversation_id)
+            return conv.system_prompt, conv.preset
+        if self._next_system_prompt is not None:
+            return self._next_system_prompt
+        return self._system_prompt_for(), ""
+
+    @Slot(str, str)
+    def set_system_prompt(self, system_prompt: str, preset: str) -> None:
+        """Use ``system_prompt`` (from the preset named ``preset``, or "" for the user's own words) from the next
+        answer on; a new chat keeps it for when it is created."""
+        if self.conversation_id is None:
+            self._next_system_prompt = (system_prompt, preset)
+            return
+        self._store.conversations.set_system_prompt(self.conversation_id, system_prompt, preset)
+        self.conversation_changed.emit(self.conversation_id)
 
     @Slot(str, bool)
     def set_document_whole(self, sha256: str, whole: bool) -> None:
@@ -400,7 +444,7 @@ class ChatController(QObject):
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def _start_answer(self, parent_id: int, *, reopen: bool = False) -> None:
+    def _start_answer(self, parent_id: int, *, reopen: bool = False, more: int = 0) -> None:
         if not self._session.ready:
             self.busy_changed.emit(False)
             self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
@@ -412,9 +456,9 @@ class ChatController(QObject):
             self._view.set_messages(self._views(self._branch))
         else:
             self._view.append_message(self._view_for(answer))
-        self._run(answer, StreamingSaver(self._store.messages, answer_id))
+        self._run(answer, StreamingSaver(self._store.messages, answer_id), more=more)
 
-    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False) -> None:
+    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False, more: int = 0) -> None:
         assert self.conversation_id is not None
         self._answer = _Answer(answer.id, self.conversation_id, saver)
         self._view.begin_stream(answer.id, keep_text=continue_last)
@@ -425,9 +469,12 @@ class ChatController(QObject):
         info = self._session.info
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
         # take a second, which the window must not wait for.
+        n_ctx = info.n_ctx if info else 4096
+        speed = self._prompt_speed_for() or self._measured_prompt_speed
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=info.n_ctx if info else 4096, max_tokens=params.max_tokens, documents=self._documents,
+            n_ctx=n_ctx, max_tokens=params.max_tokens, documents=self._documents,
+            reading=reading_budget(n_ctx, speed, more=more),
         )
         self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
@@ -452,6 +499,10 @@ class ChatController(QObject):
             return  # a stale answer's tokens
         answer.tokens += 1
         answer.saver.add(text)
+        if answer.thought_until is None and ("/" in text or "end_of_thought" in text):
+            thoughts = split_thinking(answer.saver.text)
+            if thoughts.thinking and not thoughts.open:
+                answer.thought_until = time.monotonic()
         if answer.conversation_id == self.conversation_id:
             self._view.append_stream(request_id, text)
         if answer.tokens == 1 or answer.tokens % 16 == 0:
@@ -471,13 +522,17 @@ class ChatController(QObject):
         if answer is None or request_id != answer.message_id:
             return
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
+        if stats.prompt_decode_s and stats.prompt_decoded_tokens >= _SPEED_SAMPLE_TOKENS:
+            self._measured_prompt_speed = stats.prompt_decoded_tokens / stats.prompt_decode_s
         run_info = self._run_info(stats, answer.retrieval)
+        if answer.thought_until is not None:
+            run_info.extra["thinking_s"] = round(answer.thought_until - answer.started, 1)
         final = answer.saver.finish(status, run_info=run_info)
         log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
-        note = " · stopped" if stats.stop_reason == "cancelled" else (
-            " · context full" if stats.stop_reason == "context_full" else "")
+        note = {"cancelled": " · stopped", "context_full": " · context full",
+                "repetition": " · stopped: the model was repeating itself"}.get(stats.stop_reason, "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
         if stats.trimmed_turns:
@@ -558,9 +613,11 @@ class ChatController(QObject):
         cut_off = False
         citations: tuple[Citation, ...] = ()
         sources = ""
+        thinking_seconds: float | None = None
+        can_read_more = False
         run = message.run_info
         if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
-            author = self._session.path.name.removesuffix(".gguf")
+            author = model_display_name(self._session.path)
         if run is not None and message.role is Role.ASSISTANT:
             parts = []
             if run.tokens:
@@ -571,12 +628,18 @@ class ChatController(QObject):
                 parts.append("cut off at the length limit")
             elif run.stop_reason == "context_full":
                 parts.append("stopped: context full")
+            elif run.stop_reason == "repetition":
+                parts.append("stopped: the model was repeating itself")
             stats = " · ".join(parts)
-            author = run.model_file.removesuffix(".gguf")
-            cut_off = run.stop_reason in ("length", "context_full")
+            author = answer_author(run.model_file)
+            cut_off = run.stop_reason in ("length", "context_full", "repetition")
+            thinking_s = run.extra.get("thinking_s")
+            if isinstance(thinking_s, (int, float)):
+                thinking_seconds = float(thinking_s)
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
-                citations = _citations(message.content, retrieval)
+                can_read_more = retrieval.can_read_more
+                citations = _citations(strip_thinking(message.content), retrieval)
                 sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
@@ -592,6 +655,8 @@ class ChatController(QObject):
             citations=citations,
             sources=sources,
             cut_off=cut_off,
+            thinking_seconds=thinking_seconds,
+            can_read_more=can_read_more,
         )
 
 

