@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, ModelInfo, TokenDelta
+from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, ModelInfo, StopReason, TokenDelta
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.workers import is_loopback_host
@@ -37,7 +37,9 @@ READ_TIMEOUT_S = 120.0  # no byte from the server for this long mid-answer: it i
 
 log = logging.getLogger(__name__)
 
-_STOP_REASONS = {"stop": "eos", "length": "length", "content_filter": "stop", "tool_calls": "stop"}
+# OpenAI's finish reasons in Hearth's words.
+_STOP_REASONS = {"stop": StopReason.EOS, "length": StopReason.LENGTH, "content_filter": StopReason.STOP,
+                 "tool_calls": StopReason.STOP}
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,7 @@ class RemoteEngineClient:
         self._current: _Http | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.debug = False  # the user's debug logging (EngineApi): each request's messages go to the log
 
     # --- the engine's interface ----------------------------------------------------------------------------------
 
@@ -352,6 +355,9 @@ class RemoteEngineClient:
         if params.stop:
             body["stop"] = list(params.stop)[:4]
         rid = next(self._ids)
+        if self.debug:
+            log.debug("request %s to %s: %s", rid, self.server.label,
+                      json.dumps(messages, ensure_ascii=False, default=str))
         http_ = _Http(self.server, self.read_timeout)
         with self._lock:
             self._current = http_
@@ -366,7 +372,7 @@ class RemoteEngineClient:
                 response = http_.request("POST", "/chat/completions", body)
             except RemoteEngineError:
                 if http_.closed.is_set():
-                    yield Finished(rid, AnswerStats(0, None, None, 0, "cancelled"))
+                    yield Finished(rid, AnswerStats(0, None, None, 0, StopReason.CANCELLED))
                     return
                 raise
             for data in _events(response, http_, self.server):
@@ -381,7 +387,10 @@ class RemoteEngineClient:
                         pieces += 1
                         yield TokenDelta(rid, text)
                     finish = choice.get("finish_reason") or finish
-            stop = "cancelled" if http_.closed.is_set() else _STOP_REASONS.get(finish, finish or "stop")
+            if http_.closed.is_set():
+                stop = StopReason.CANCELLED
+            else:
+                stop = _STOP_REASONS.get(finish) or (StopReason.parse(finish) if finish else StopReason.STOP)
         finally:
             with self._lock:
                 self._current = None

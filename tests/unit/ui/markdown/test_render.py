@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hearth.core.store import MessageStatus, Role
 from hearth.ui.chat.message_types import MessageView
 from hearth.ui.markdown.latex import latex_to_html, latex_to_text
 from hearth.ui.markdown.render import MarkdownRenderer, RenderStyle
@@ -248,5 +249,5 @@ def test_work_per_update_does_not_grow_with_the_answer() -> None:
 
 
 def test_message_defaults() -> None:
-    assert MessageView(1, "assistant", "x", status="interrupted").can_continue
-    assert not MessageView(1, "user", "x", status="cancelled").can_continue
+    assert MessageView(1, Role.ASSISTANT, "x", status=MessageStatus.INTERRUPTED).can_continue
+    assert not MessageView(1, Role.USER, "x", status=MessageStatus.CANCELLED).can_continue
