@@ -57,7 +57,7 @@ def generation_rate(stats: AnswerStats) -> float:
 def measure_lookup(model: Path, reps: int, max_tokens: int, n_ctx: int, words: int = 1100) -> dict[str, Any]:
     passage = quoting_passage(words=words)
     messages = quoting_messages(passage)
-    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=1)
+    params = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=max_tokens, seed=1)
     clients = {mode: EngineClient() for mode in ("off", "lookup")}
     runs: dict[str, list[dict[str, Any]]] = {"off": [], "lookup": []}
     texts: dict[str, list[str]] = {"off": [], "lookup": []}
@@ -117,7 +117,8 @@ def measure_flash(model: Path, reps: int, n_ctx: int, words: int = 750) -> dict[
             for mode, client in clients.items():
                 # A fresh prefix each time, so the whole prompt is read again.
                 messages = [{"role": "user", "content": f"({rep}-{mode}-{time.time_ns()}) {prompt}\n\nSummarise."}]
-                _, stats = answer(client, messages, SamplingParams(temperature=0.0, max_tokens=64, seed=1))
+                params = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=64, seed=1)
+                _, stats = answer(client, messages, params)
                 if stats.prompt_decode_s:
                     rates[mode]["prompt"].append(stats.prompt_decoded_tokens / stats.prompt_decode_s)
                 rates[mode]["generation"].append(generation_rate(stats))

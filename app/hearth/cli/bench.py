@@ -11,13 +11,14 @@ from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
+    models_dir,
     plan_from_args,
     print_error,
     this_machine,
 )
 from hearth.core.errors import HearthError
 from hearth.core.gguf.files import check_model_path
+from hearth.core.models.library.starter import default_chat_model
 from hearth.core.models.planning.benchmark import BenchResult, format_table, run_benchmark, save_result
 from hearth.core.models.planning.calibration import add_sample, make_sample
 from hearth.core.paths import AppPaths
@@ -39,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     try:
-        model = args.model or default_model(paths, current_settings(paths))
+        settings = current_settings(paths)
+        model = args.model or default_chat_model(settings, models_dir(paths, settings))
         plan = plan_from_args(model, args)
         if plan.n_ctx < BENCH_MIN_CTX:
             # Room for the 4,096-token prompt measurement; the placement stays the app's.

@@ -77,7 +77,7 @@ class ModelPreferences:
         The planner costs the user's context size, cache type and flash attention itself (it may then put less on
         the GPU), on this machine as ``hearth bench`` measured it.
         """
-        from hearth.core.models.planning.planner import plan_for_path  # heavy imports, only when a model loads
+        from hearth.core.models.planning.load import plan_for_path  # heavy imports, only when a model loads
 
         vision = ModelLibrary(self.models_dir).vision_file_for(path)
         chosen = self.for_model(path)

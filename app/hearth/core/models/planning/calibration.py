@@ -200,3 +200,12 @@ def apply_calibration(hw: Hardware, config_dir: Path) -> Hardware:
     """``hw`` as the planner should see it: with this machine's measurements, when there are any."""
     samples = load_samples(config_dir, hw)
     return fit(samples, hw) if samples else hw
+
+
+def this_computer(config_dir: Path | None = None) -> Hardware:
+    """This machine as the planner sees it: detected, with what ``hearth bench`` measured here applied."""
+    from hearth.core.machine.hardware import detect_hardware
+    from hearth.core.paths import AppPaths
+
+    paths = AppPaths.default()
+    return apply_calibration(detect_hardware(cache_dir=paths.cache_dir), config_dir or paths.config_dir)

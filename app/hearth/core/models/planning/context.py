@@ -13,8 +13,9 @@ from pathlib import Path
 from hearth.core.engine.plan import CACHE_TYPE_WORDS, CACHE_TYPES, FlashAttention
 from hearth.core.gguf.header import GgufInfo
 from hearth.core.machine.hardware import Hardware
+from hearth.core.models.planning.calibration import this_computer
 from hearth.core.models.planning.kv_cache import kv_cache_bytes
-from hearth.core.models.planning.planner import context_words, plan_model, this_computer
+from hearth.core.models.planning.planner import context_words, plan_model
 
 CONTEXT_STEPS = (4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304, 10485760)
 SCOUT_ADVERTISED_CTX = 10 * 2**20  # "10M tokens" in Meta's announcement of Llama 4 Scout
