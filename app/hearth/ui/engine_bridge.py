@@ -40,6 +40,8 @@ class AnswerRequest:
         continue_last: the last message is a partial assistant answer to continue.
         prepare: builds ``messages`` on the engine's thread instead (work the window must not wait for, such as
             ranking the passages of big attachments); its second value comes back with ``answer_prepared``.
+        on_token: called on the engine's thread with each text delta before it goes to the window (the answer's
+            ``StreamingSaver.add``: the partial answer is saved there, never on the GUI thread).
     """
 
     request_id: int
@@ -47,6 +49,7 @@ class AnswerRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     continue_last: bool = False
     prepare: Callable[[], tuple[list[dict[str, Any]], object]] | None = None
+    on_token: Callable[[str], object] | None = None
 
 
 class EngineWorker(QObject):
@@ -121,6 +124,8 @@ class EngineWorker(QObject):
                 return
             for event in self._client.chat(messages, request.params, continue_last=request.continue_last):
                 if isinstance(event, TokenDelta):
+                    if request.on_token is not None:
+                        request.on_token(event.text)
                     self.token.emit(rid, event.text)
                 elif isinstance(event, PromptProgress):
                     self.prompt_progress.emit(rid, event.done, event.total)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.chat.attachments import (
     IMAGE_REFERENCE,
@@ -66,6 +66,33 @@ class _Answer:
     reading: tuple[int, int] | None = None
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """What a worker wrote to start an answer, with the views the GUI thread shows of it (plain data).
+
+    Attributes:
+        conversation_id: the conversation written to.
+        branch: its messages on the answer's branch, oldest first.
+        shown: views to append (a new message and its answer), or the whole branch (``reopen``).
+        reopen: ``shown`` replaces the conversation on screen (regenerate, edit, continue).
+        created: the conversation was created for this message.
+        answer: the answer to stream into (None: no model is loaded; the message waits).
+        saver: saves the answer as it streams.
+        continue_last: the answer carries on from its text.
+        prepared: what was read of the attachments.
+    """
+
+    conversation_id: int
+    branch: list[Message]
+    shown: list[MessageView]
+    reopen: bool = False
+    created: bool = False
+    answer: Message | None = None
+    saver: StreamingSaver | None = None
+    continue_last: bool = False
+    prepared: PreparedAttachments = field(default_factory=PreparedAttachments)
+
+
 class ChatController(QObject):
     """Connects the chat view and composer to the store and the engine.
 
@@ -112,7 +139,7 @@ class ChatController(QObject):
         self._system_prompt_for = system_prompt_for
         self.conversation_id: int | None = None
         self._answer: _Answer | None = None
-        self._preparing: BackgroundTask[PreparedAttachments, tuple[str, float]] | None = None
+        self._preparing: BackgroundTask[_Turn, tuple[str, float]] | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
         self._documents = DocumentCache()
@@ -121,9 +148,6 @@ class ChatController(QObject):
         self._ask = ask
         self._ask_password = password
         self._passwords: dict[str, str] = {}
-        self._save_timer = QTimer(self)
-        self._save_timer.setInterval(1000)
-        self._save_timer.timeout.connect(self._on_save_timer_timeout)
         worker = bridge.worker
         worker.answer_prepared.connect(self._on_worker_answer_prepared)
         worker.token.connect(self._on_worker_token)
@@ -187,49 +211,103 @@ class ChatController(QObject):
         """Send a new user message (with attachments) and start its answer."""
         if self.busy:
             return
-        if not attachments:
-            self._send_prepared(text, PreparedAttachments())
-            return
         self._passwords = {}
         self._prepare(text, list(attachments), frozenset())
 
     def _prepare(self, text: str, attachments: list[PendingAttachment], as_pages: frozenset[str]) -> None:
-        """Read the attachments in the background, then send; ``as_pages`` names scanned PDFs sent as pictures."""
+        """Read the attachments and write the message and its answer in the background, then answer;
+        ``as_pages`` names scanned PDFs sent as pictures."""
         info = self._session.info
         page_limit = page_picture_limit(info.n_ctx if info else 4096)
+        vision = bool(info and info.vision)
         sources = [AttachmentSource(a.name, a.path, a.data, as_pages=a.name in as_pages) for a in attachments]
-        self._store.set_state(UNSENT_KEY, {
+        unsent = {
             "conversation_id": self.conversation_id, "text": text,
             "files": [str(a.path) for a in attachments if a.path is not None],
-        })
+        } if attachments else None
         self._cancel_preparing.clear()
         cancel = self._cancel_preparing
         store = self._store
-        names = ", ".join(a.name for a in attachments)
-        self.status.emit(f"Reading {names}…")
         passwords = dict(self._passwords)
+        new_conversation = self._new_conversation_fields() if self.conversation_id is None else None
+        conversation_id, answer = self.conversation_id, self._session.ready
+        if attachments:
+            self.status.emit(f"Reading {', '.join(a.name for a in attachments)}…")
 
-        def work(report: Callable[[tuple[str, float]], None]) -> PreparedAttachments:
-            return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
-                                       on_progress=lambda name, fraction: report((name, fraction)))
+        def work(report: Callable[[tuple[str, float]], None]) -> _Turn:
+            # Everything that touches the files and the store runs here, on the task's thread: the window only shows
+            # the messages this returns.
+            if unsent is not None:
+                store.set_state(UNSENT_KEY, unsent)
+            try:
+                prepared = prepare_attachments(
+                    store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
+                    on_progress=lambda name, fraction: report((name, fraction))) if sources else PreparedAttachments()
+                if prepared.images and not vision:
+                    raise NoVisionError("This model can't see images.",
+                                        hint="Load Llama 4 Scout with its vision file (mmproj), or remove the image.")
+                return self._write_message(conversation_id, new_conversation, text, prepared, answer=answer,
+                                           unsent_saved=unsent is not None)
+            except BaseException:
+                if unsent is not None:
+                    store.set_state(UNSENT_KEY, None)
+                raise
 
-        self._preparing = BackgroundTask(work, parent=self, name="read attachments") \
+        self._pending_send = (text, attachments)
+        self._pending_pages = as_pages
+        self._begin(work)
+
+    def _begin(self, work: Callable[[Callable[[tuple[str, float]], None]], _Turn]) -> None:
+        """Run ``work`` (it writes the turn to the store) on a task's thread; the answer starts when it is done."""
+        task = BackgroundTask(work, parent=self, name="start answer") \
             .with_progress(self._on_preparing_progress) \
             .success(self._on_preparing_finished) \
             .failure(self._on_preparing_failed)
-        self._pending_send = (text, attachments)
-        self._pending_pages = as_pages
+        self._preparing = task
         self.busy_changed.emit(True)
-        self._preparing.run_in_background()
+        task.run_in_background()
+
+    def _new_conversation_fields(self) -> tuple[str, str]:
+        """The model file name and system prompt a conversation created now starts with (read on the GUI thread)."""
+        return self._session.path.name if self._session.path else "", self._system_prompt_for()
+
+    def _write_message(self, conversation_id: int | None, new_conversation: tuple[str, str] | None, text: str,
+                       prepared: PreparedAttachments, *, answer: bool, unsent_saved: bool) -> _Turn:
+        """Write a new user message (and its conversation, if new) and the empty answer; on a worker thread."""
+        created = conversation_id is None
+        if conversation_id is None:
+            assert new_conversation is not None
+            model, system_prompt = new_conversation
+            conversation_id = self._store.conversations.create(model=model, system_prompt=system_prompt).id
+        user = self._store.messages.add_user_message(conversation_id, text, attachments=prepared.new)
+        if unsent_saved:
+            self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
+        shown = [self._view_for(user)]
+        if not answer:
+            return _Turn(conversation_id, self._store.messages.active_branch(conversation_id), shown,
+                         created=created, prepared=prepared)
+        return self._write_answer(user.id, shown, created=created, prepared=prepared)
+
+    def _write_answer(self, parent_id: int, shown: list[MessageView] | None = None, *, created: bool = False,
+                      prepared: PreparedAttachments | None = None) -> _Turn:
+        """Write the empty answer to ``parent_id``; ``shown`` None: show the whole branch again. On a worker thread."""
+        answer_id = self._store.messages.start_assistant_message(parent_id)
+        branch = self._store.messages.select(answer_id)
+        answer = branch[-1] if branch and branch[-1].id == answer_id else self._store.messages.get(answer_id)
+        reopen = shown is None
+        shown = self._views(branch) if shown is None else [*shown, self._view_for(answer)]
+        return _Turn(answer.conversation_id, branch, shown, answer=answer, reopen=reopen, created=created,
+                     prepared=prepared or PreparedAttachments(),
+                     saver=StreamingSaver(self._store.messages, answer_id))
 
     def _on_preparing_progress(self, update: tuple[str, float]) -> None:
         name, fraction = update
         self.status.emit(f"Reading {name}… {fraction:.0%}")
 
-    def _on_preparing_finished(self, prepared: PreparedAttachments) -> None:
-        text, _attachments = self._pending_send
+    def _on_preparing_finished(self, turn: _Turn) -> None:
         self._preparing = None
         self._passwords = {}
+        prepared = turn.prepared
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
@@ -237,13 +315,14 @@ class ChatController(QObject):
         if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
             more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
             self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
-        self._send_prepared(text, prepared, unsent_saved=True)
+        self._show_turn(turn)
 
     def _on_preparing_failed(self, error: HearthError) -> None:
-        log.info("attachments not read: %s", type(error).__name__)
-        log.debug("attachments not read: %s", error)
+        log.info("message not sent: %s", type(error).__name__)
+        log.debug("message not sent: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
+        self._pending_send = ("", [])
         offered = None
         if isinstance(error, NoTextLayerError):
             offered = self._offer_page_pictures(error, text, attachments)
@@ -252,10 +331,10 @@ class ChatController(QObject):
         if offered is True:
             return
         self._passwords = {}
-        self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
-        self.restore_composer.emit(text, attachments)
+        if text or attachments:
+            self.restore_composer.emit(text, attachments)
         if offered is None:  # not offered: say why the message was not sent
             self.notice.emit(notice_for(error))
 
@@ -300,31 +379,29 @@ class ChatController(QObject):
             self._cancel_preparing.set()
             self._preparing.wait()
 
-    def _send_prepared(self, text: str, prepared: PreparedAttachments, *, unsent_saved: bool = False) -> None:
-        if prepared.images and not (self._session.info and self._session.info.vision):
-            if unsent_saved:
-                self._store.set_state(UNSENT_KEY, None)
-            self.restore_composer.emit(text, list(self._pending_send[1]))
-            self.busy_changed.emit(False)
-            self.notice.emit(notice_for(NoVisionError(
-                "This model can't see images.",
-                hint="Load Llama 4 Scout with its vision file (mmproj), or remove the image.",
-            )))
-            return
-        if self.conversation_id is None:
-            conv = self._store.conversations.create(
-                model=self._session.path.name if self._session.path else "",
-                system_prompt=self._system_prompt_for(),
-            )
-            self.conversation_id = conv.id
-            self.conversation_changed.emit(conv.id)
-        user = self._store.messages.add_user_message(self.conversation_id, text, attachments=prepared.new)
-        if unsent_saved:
-            self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
-        self._branch = self._store.messages.active_branch(self.conversation_id)
-        self._view.append_message(self._view_for(user))
+    def _show_turn(self, turn: _Turn) -> None:
+        """Show what the worker wrote, and start the answer (the GUI thread's part: widgets only)."""
+        self._pending_send = ("", [])
+        new_chat = turn.created and self.conversation_id is None
+        on_screen = new_chat or turn.conversation_id == self.conversation_id
+        if new_chat:
+            self.conversation_id = turn.conversation_id
+            self.conversation_changed.emit(turn.conversation_id)
+        if on_screen:
+            self._branch = turn.branch
+            if turn.reopen:
+                self._view.set_messages(turn.shown)
+            else:
+                for view in turn.shown:
+                    self._view.append_message(view)
         self.conversations_changed.emit()
-        self._start_answer(user.id)
+        if turn.answer is None or turn.saver is None:
+            self.busy_changed.emit(False)
+            self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
+            return
+        self._run(turn.answer, turn.saver, turn.branch, continue_last=turn.continue_last)
+        if self._cancel_preparing.is_set():  # Stop was pressed while the message was being written
+            self.stop()
 
     def restore_unsent(self) -> bool:
         """Put back into the composer a message whose attachments were still being read when Hearth last ended
@@ -346,29 +423,52 @@ class ChatController(QObject):
 
     def regenerate(self, message_id: int) -> None:
         """A new answer beside ``message_id`` (the old one stays as another version)."""
-        if self.busy:
+        if self.busy or not self._session.ready:
+            if not self.busy:
+                self._no_model()
             return
-        message = self._store.messages.get(message_id)
-        if message.role is not Role.ASSISTANT or message.parent_id is None:
-            return
-        self._start_answer(message.parent_id, reopen=True)
+        store = self._store
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            message = store.messages.get(message_id)
+            if message.role is not Role.ASSISTANT or message.parent_id is None:
+                raise HearthError("Only an answer can be regenerated.")
+            return self._write_answer(message.parent_id)
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Replace a user message with an edited one (the original stays as another version) and answer it."""
         if self.busy:
             return
-        edited = self._store.messages.edit_and_resend(message_id, text)
-        self._start_answer(edited.id, reopen=True)
+        store, answer = self._store, self._session.ready
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            edited = store.messages.edit_and_resend(message_id, text)
+            if answer:
+                return self._write_answer(edited.id)
+            branch = store.messages.select(edited.id)
+            return _Turn(edited.conversation_id, branch, self._views(branch), reopen=True)
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def continue_answer(self, message_id: int) -> None:
         """Carry on writing a cut-off, stopped or interrupted answer."""
         if self.busy or not self._session.ready:
             return
-        message = self._store.messages.resume_message(message_id)
-        self._branch = self._store.messages.select(message.id)
-        self._view.set_messages(self._views(self._branch))
-        saver = StreamingSaver(self._store.messages, message.id, initial_text=message.content)
-        self._run(message, saver, continue_last=True)
+        store = self._store
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            message = store.messages.resume_message(message_id)
+            branch = store.messages.select(message.id)
+            return _Turn(message.conversation_id, branch, self._views(branch), answer=message, reopen=True,
+                         continue_last=True,
+                         saver=StreamingSaver(store.messages, message.id, initial_text=message.content))
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def switch_branch(self, message_id: int, offset: int) -> None:
         if self._answer is not None:
@@ -399,25 +499,14 @@ class ChatController(QObject):
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def _start_answer(self, parent_id: int, *, reopen: bool = False) -> None:
-        if not self._session.ready:
-            self.busy_changed.emit(False)
-            self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
-            return
-        answer_id = self._store.messages.start_assistant_message(parent_id)
-        self._branch = self._store.messages.select(answer_id)
-        answer = self._store.messages.get(answer_id)
-        if reopen:
-            self._view.set_messages(self._views(self._branch))
-        else:
-            self._view.append_message(self._view_for(answer))
-        self._run(answer, StreamingSaver(self._store.messages, answer_id))
+    def _no_model(self) -> None:
+        self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
 
-    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False) -> None:
-        assert self.conversation_id is not None
-        self._answer = _Answer(answer.id, self.conversation_id, saver)
-        self._view.begin_stream(answer.id, keep_text=continue_last)
-        self._save_timer.start()
+    def _run(self, answer: Message, saver: StreamingSaver, branch: list[Message], *, continue_last: bool = False
+             ) -> None:
+        self._answer = _Answer(answer.id, answer.conversation_id, saver)
+        if answer.conversation_id == self.conversation_id:
+            self._view.begin_stream(answer.id, keep_text=continue_last)
         self.busy_changed.emit(True)
         self.status.emit("Thinking…")
         params = self._sampling_for()
@@ -425,10 +514,10 @@ class ChatController(QObject):
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
         # take a second, which the window must not wait for.
         prepare = functools.partial(
-            engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
+            engine_messages, self._store, answer, [m for m in branch if m.id != answer.id], continue_last,
             n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024, documents=self._documents,
         )
-        self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
+        self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare, on_token=saver.add))
 
     @Slot(int, object)
     def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
@@ -449,8 +538,7 @@ class ChatController(QObject):
         answer = self._answer
         if answer is None or request_id != answer.message_id:
             return  # a stale answer's tokens
-        answer.tokens += 1
-        answer.saver.add(text)
+        answer.tokens += 1  # the saver has it already (on the engine's thread)
         if answer.conversation_id == self.conversation_id:
             self._view.append_stream(request_id, text)
         if answer.tokens == 1 or answer.tokens % 16 == 0:
@@ -499,7 +587,6 @@ class ChatController(QObject):
     def _end_answer(self, final: Message) -> None:
         answer = self._answer
         self._answer = None
-        self._save_timer.stop()
         if answer is not None and answer.conversation_id == self.conversation_id:
             self._branch = [final if m.id == final.id else m for m in self._branch]
             self._view.end_stream(final.id, self._view_for(final))
@@ -517,11 +604,6 @@ class ChatController(QObject):
         if retrieval is not None:
             info.extra["retrieval"] = retrieval.to_dict()
         return info
-
-    @Slot()
-    def _on_save_timer_timeout(self) -> None:
-        if self._answer is not None:
-            self._answer.saver.tick()
 
     def shutdown(self) -> None:
         """Keep everything shown: the partial answer is saved; the next start marks it interrupted."""

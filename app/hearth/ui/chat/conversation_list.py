@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.core.errors import HearthError
 from hearth.core.store import Conversation, SearchHit, Store
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 _KIND = Qt.ItemDataRole.UserRole + 1
 _ID = Qt.ItemDataRole.UserRole + 2
@@ -216,6 +219,9 @@ class ConversationList(QWidget):
         self._store = store
         self._current_id: int | None = None
         self._pending_delete: list[tuple[int, QTimer]] = []
+        self._refreshing: BackgroundTask[tuple[str, list[_Row]], object] | None = None
+        self._refresh_again = False
+        self._tasks = TaskGroup()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 10, 8, 8)
@@ -261,12 +267,42 @@ class ConversationList(QWidget):
 
     def refresh(self) -> None:
         """Reload the list from the store (or re-run the search)."""
-        query = self.search.text().strip()
-        if query:
-            self._model.set_rows(self._search_rows(query))
-        else:
-            self._model.set_rows(grouped_rows(self._store.conversations.list_all(), time.time()))
+        self._model.set_rows(self._rows_for(self.search.text().strip()))
         self._select_current()
+
+    def refresh_in_background(self) -> None:
+        """``refresh``, with the store read on a worker thread: for the refreshes an answer causes as it starts and
+        ends, when the answer's own work (reading back big documents) may be holding the database."""
+        if self._refreshing is not None:
+            self._refresh_again = True
+            return
+        query = self.search.text().strip()
+
+        def work(_report: Callable[[object], None]) -> tuple[str, list[_Row]]:
+            return query, self._rows_for(query)
+
+        self._refreshing = self._tasks.run(BackgroundTask(work, parent=self, name="conversation list")
+                                           .success(self._on_refresh_finished).failure(self._on_refresh_failed))
+
+    def _on_refresh_finished(self, result: tuple[str, list[_Row]]) -> None:
+        self._refreshing = None
+        query, rows = result
+        if query == self.search.text().strip():
+            self._model.set_rows(rows)
+            self._select_current()
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh_in_background()
+
+    def _on_refresh_failed(self, _error: HearthError) -> None:
+        self._refreshing = None
+        self._refresh_again = False
+
+    def _rows_for(self, query: str) -> list[_Row]:
+        """The rows to show for ``query`` (the search's, or every conversation); reads the store only."""
+        if query:
+            return self._search_rows(query)
+        return grouped_rows(self._store.conversations.list_all(), time.time())
 
     def set_current(self, conversation_id: int | None) -> None:
         self._current_id = conversation_id
@@ -301,7 +337,8 @@ class ConversationList(QWidget):
         self.conversation_restored.emit(conversation_id)
 
     def purge_pending(self) -> None:
-        """Finish pending deletes now (at exit)."""
+        """Finish pending deletes now, and the list's background reads (at exit)."""
+        self._tasks.close()
         for conversation_id, timer in self._pending_delete:
             timer.stop()
             self._store.conversations.purge(conversation_id)

@@ -3,6 +3,7 @@ the status bar. Built by ``hearth.ui.app`` with everything it needs passed in.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
 from hearth.ui.shell.style import window_stylesheet
 from hearth.ui.shell.theme import Theme
 from hearth.ui.shell.toast import Toast
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 CHAT_PAGE = 0
 MODELS_PAGE = 1
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._editing_message_id: int | None = None
         self._remembered_conversation: int | None = store.get_state("last_conversation_id")
+        self._tasks = TaskGroup()
 
         self.sidebar = ConversationList(store)
         self.sidebar.setMinimumWidth(220)
@@ -167,7 +170,6 @@ class MainWindow(QMainWindow):
         c.context_usage.connect(self._on_controller_context_usage)
         c.notice.connect(self.show_notice)
         c.conversation_changed.connect(self._on_controller_conversation_changed)
-        c.conversations_changed.connect(self.sidebar.refresh)
         c.conversations_changed.connect(self._on_controller_conversations_changed)
         c.restore_composer.connect(self._on_controller_restore_composer)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
@@ -283,6 +285,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.shutdown()
+        self._tasks.close()
         self.sidebar.purge_pending()
         conversation = self.controller.conversation_id
         self.store.set_state("last_conversation_id", conversation)
@@ -313,20 +316,40 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_controller_conversation_changed(self, conversation_id: int | None) -> None:
-        if conversation_id != self._remembered_conversation:
-            # Remembered now, not only at a clean close: after a crash or a kill the next start opens the
-            # conversation that was on screen, where the interrupted answer waits to be continued.
-            self._remembered_conversation = conversation_id
-            self.store.set_state("last_conversation_id", conversation_id)
         self.sidebar.set_current(conversation_id)
-        title = "New chat"
-        if conversation_id is not None:
-            title = self.store.conversations.get(conversation_id).title or "New chat"
-        self.title_label.setText(title)
+        self._update_title(conversation_id)
 
     @Slot()
     def _on_controller_conversations_changed(self) -> None:
-        self._on_controller_conversation_changed(self.controller.conversation_id)
+        # An answer started or ended: the list and the title are read again on a worker thread (the answer's own
+        # work may be holding the database; the window never waits for it).
+        self.sidebar.refresh_in_background()
+        self._update_title(self.controller.conversation_id)
+
+    def _update_title(self, conversation_id: int | None) -> None:
+        """Show the conversation's title, and remember it as the one on screen; the store is read and written on a
+        worker thread."""
+        if conversation_id is None:
+            self.title_label.setText("New chat")
+        remember = conversation_id != self._remembered_conversation
+        # Remembered now, not only at a clean close: after a crash or a kill the next start opens the conversation
+        # that was on screen, where the interrupted answer waits to be continued.
+        self._remembered_conversation = conversation_id
+        if conversation_id is None and not remember:
+            return
+        store = self.store
+
+        def work(_report: Callable[[object], None]) -> str:
+            if remember:
+                store.set_state("last_conversation_id", conversation_id)
+            return (store.conversations.get(conversation_id).title or "New chat") if conversation_id else ""
+
+        self._tasks.run(BackgroundTask(work, parent=self, name="conversation title")
+                        .success(functools.partial(self._on_title_read, conversation_id)))
+
+    def _on_title_read(self, conversation_id: int | None, title: str) -> None:
+        if conversation_id is not None and conversation_id == self.controller.conversation_id:
+            self.title_label.setText(title)
 
     @Slot(int)
     def _on_sidebar_conversation_selected(self, conversation_id: int) -> None:
