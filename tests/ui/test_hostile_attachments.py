@@ -1,8 +1,9 @@
 """Hostile and broken attachments sent through the real window: the reason in plain words (a notice; the message and
 its attachment go back into the composer), nothing half-stored, and the file is read on a worker thread: from Send
 until it is read (or refused) the GUI thread neither reads it nor touches the store (``GuiThreadLog``), and the
-window's event loop keeps turning (a 10 ms timer is never late by a visible freeze, ``FREEZE_MS``; the benchmark,
-tests/bench/bench_gui_blocks.py, holds each file to one frame).
+window's event loop keeps turning (a 10 ms timer keeps firing, and the GUI thread's own work between two ticks never
+adds up to a visible freeze, ``FREEZE_MS``; the benchmark, tests/bench/bench_gui_blocks.py, holds each file to one
+frame).
 
 ``HEARTH_HOSTILE_REPORT=path.json`` collects the worst lateness per file (README, "Reliability").
 """
@@ -23,8 +24,6 @@ from tests.fixtures.hostile_files import HOSTILE, text_near_the_limit
 from tests.ui.gui_thread import GuiThreadLog, watch_store, watch_thread
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
 from tests.ui.window_support import Harness, build
-
-STALL_LIMIT_MS = FREEZE_MS
 
 # name -> words the user is told (None: the file is read and the message sent)
 TOLD = {
@@ -81,12 +80,13 @@ def send_probed(qtbot: QtBot, h: Harness, path: Path, log: GuiThreadLog) -> Late
     return probe
 
 
-def record(name: str, worst_ms: float) -> None:
+def record(name: str, worst_ms: float, busy_ms: float) -> None:
     target = os.environ.get("HEARTH_HOSTILE_REPORT")
     if target:
         path = Path(target)
         figures = json.loads(path.read_text()) if path.is_file() else {}
         figures.setdefault(name, {})["gui_worst_lateness_ms"] = round(worst_ms, 1)
+        figures[name]["gui_worst_busy_ms"] = round(busy_ms, 1)
         path.write_text(json.dumps(figures, indent=1, sort_keys=True))
 
 
@@ -103,19 +103,9 @@ def test_hostile_attachment_in_the_window(qtbot: QtBot, tmp_path: Path, tiny_lla
         check_outcome(qtbot, h, path, TOLD[name])
     finally:
         closed(h)
-    worst = probe.worst_ms
-    if worst >= STALL_LIMIT_MS:
-        # The machine may have been busy (other processes share its cores): a stall of Hearth's own happens
-        # again; a scheduling hiccup does not. Judge by the better of two runs, and report both.
-        again = started(qtbot, tmp_path / "second", tiny_llama4)
-        try:
-            worst = min(worst, send_probed(qtbot, again, path, log).worst_ms)
-            check_outcome(qtbot, again, path, TOLD[name])
-        finally:
-            closed(again)
-    record(name, worst)
+    record(name, probe.worst_ms, probe.worst_busy_ms)
     assert probe.ticks > 0
-    assert worst < STALL_LIMIT_MS, f"the window stalled {worst:.0f} ms while {name} was read"
+    assert probe.worst_busy_ms < FREEZE_MS, f"the GUI thread worked {probe.worst_busy_ms:.0f} ms while {name} was read"
 
 
 def check_outcome(qtbot: QtBot, h: Harness, path: Path, told: str | None) -> None:

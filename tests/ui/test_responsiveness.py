@@ -4,8 +4,9 @@ Structure, which holds on any machine: the load (reading the GGUF header, planni
 engine's thread; while the answer streams, the GUI thread never touches the store (the partial answer is saved on the
 engine's thread); the only store work left to it is the answer's end, the same few calls for a long answer as for a
 short one; each token crosses to the GUI as one small event. Liveness: a 5 ms probe timer keeps firing throughout,
-and is never late by a visible freeze (``FREEZE_MS``). The real target, under one frame (16 ms), is held by the
-benchmark (tests/bench/bench_gui_blocks.py, ``load`` and ``stream``), where the machine's load is measured beside it.
+and the GUI thread's own work between two of its ticks never adds up to a visible freeze (``FREEZE_MS``). The real
+target, under one frame (16 ms), is held by the benchmark (tests/bench/bench_gui_blocks.py, ``load`` and
+``stream``), where the machine's load is measured beside it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def test_loading_and_streaming_leave_the_gui_thread_free(qtbot: QtBot, tmp_path:
         h.session.load(gemma_path)
         qtbot.waitUntil(lambda: h.session.state is ModelState.READY, timeout=60_000)
         load_stall = probe.stop()
-        load_ticks = probe.ticks
+        load_ticks, load_busy = probe.ticks, probe.worst_busy_ms
 
         h.window.composer.set_text("Tell me a long story about the sea and the ships that sail it.")
         with log.record():
@@ -73,12 +74,13 @@ def test_loading_and_streaming_leave_the_gui_thread_free(qtbot: QtBot, tmp_path:
             first_token_calls = list(log.gui)
             h.wait_idle(qtbot)
             stream_stall = probe.stop()
-        stream_ticks = probe.ticks
+        stream_ticks, stream_busy = probe.ticks, probe.worst_busy_ms
         answer = h.controller.branch()[-1]
     finally:
         h.close()
     assert answer.run_info is not None and answer.run_info.tokens == TOKENS
-    print(f"worst event-loop lateness: loading {load_stall:.1f} ms, streaming {stream_stall:.1f} ms")
+    print(f"worst event-loop lateness: loading {load_stall:.1f} ms, streaming {stream_stall:.1f} ms; "
+          f"worst GUI-thread busy stretch: loading {load_busy:.1f} ms, streaming {stream_busy:.1f} ms")
 
     assert loaded_on and threading.main_thread().name not in loaded_on, "the model loaded off the GUI thread"
     assert first_token_calls == [], f"the GUI thread used the store before the answer streamed: {first_token_calls}"
@@ -89,5 +91,5 @@ def test_loading_and_streaming_leave_the_gui_thread_free(qtbot: QtBot, tmp_path:
     assert tokens.threads == {threading.main_thread().name}
 
     assert load_ticks > 0 and stream_ticks > 0, "the event loop turned while the model loaded and the answer streamed"
-    assert load_stall < FREEZE_MS, f"the window froze for {load_stall:.0f} ms while the model loaded"
-    assert stream_stall < FREEZE_MS, f"the window froze for {stream_stall:.0f} ms while streaming"
+    assert load_busy < FREEZE_MS, f"the GUI thread worked {load_busy:.0f} ms without turning while the model loaded"
+    assert stream_busy < FREEZE_MS, f"the GUI thread worked {stream_busy:.0f} ms without turning while streaming"

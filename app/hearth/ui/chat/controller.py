@@ -38,6 +38,7 @@ from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
 from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import AnswerRequest, EngineBridge
+from hearth.ui.markdown.render import warm_up as warm_up_markdown
 from hearth.ui.model_session import ModelSession
 from hearth.ui.shell.dialogs import Ask, AskPassword, ask_password, ask_user
 from hearth.ui.shell.notices import info, notice_for
@@ -291,6 +292,7 @@ class ChatController(QObject):
     def _write_answer(self, parent_id: int, shown: list[MessageView] | None = None, *, created: bool = False,
                       prepared: PreparedAttachments | None = None) -> _Turn:
         """Write the empty answer to ``parent_id``; ``shown`` None: show the whole branch again. On a worker thread."""
+        warm_up_markdown()  # the first answer shown renders Markdown: its one-time costs are paid here instead
         answer_id = self._store.messages.start_assistant_message(parent_id)
         branch = self._store.messages.select(answer_id)
         answer = branch[-1] if branch and branch[-1].id == answer_id else self._store.messages.get(answer_id)

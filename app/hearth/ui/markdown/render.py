@@ -153,3 +153,13 @@ def code_block_html(style: RenderStyle, language: str, body: str, index: int) ->
         f'<pre style="margin:0; font-family:{mono}; font-size:{style.pt(0.92)}; color:{style.code_text}; '
         f'white-space:pre-wrap;">{body}</pre></td></tr></table>\n'
     )
+
+
+_WARM_UP = "A **word**, `code`, a link https://example.org and $x^2$.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+
+
+@functools.cache
+def warm_up() -> None:
+    """Import markdown-it and compile the patterns it compiles on first use (bare links, math), once; called from a
+    worker thread as the first answer starts, so that showing it does not pay for them on the GUI thread."""
+    MarkdownRenderer().render(_WARM_UP)

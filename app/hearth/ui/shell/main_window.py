@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         chat_view: ChatView,
         controller_factory: Callable[[ChatView], ChatController],
         settings: Settings,
-        models_page: QWidget | None = None,
+        models_page: Callable[[], QWidget] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(hearth.APP_NAME)
@@ -119,8 +119,8 @@ class MainWindow(QMainWindow):
 
         self.pages = QStackedWidget()
         self.pages.addWidget(chat_page)
-        self.models_page = models_page or QLabel("Models")
-        self.pages.addWidget(self.models_page)
+        self._make_models_page = models_page
+        self._models_page: QWidget | None = None
 
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
@@ -229,7 +229,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_models(self) -> None:
-        self.pages.setCurrentIndex(MODELS_PAGE)
+        self.pages.setCurrentWidget(self.models_page)
+
+    @property
+    def models_page(self) -> QWidget:
+        """The Models page, built the first time it is shown: the window's first paint does not wait for it."""
+        if self._models_page is None:
+            self._models_page = self._make_models_page() if self._make_models_page else QLabel("Models")
+            self.pages.insertWidget(MODELS_PAGE, self._models_page)
+        return self._models_page
 
     def copy_last_answer(self) -> None:
         text = self.chat_view.last_assistant_text()
