@@ -120,7 +120,7 @@ class Window:
         """Press Send (what the measurement starts with)."""
         assert self.window.composer.submit(), "the composer did not send"
 
-    def wait_idle(self, timeout_s: float = 300) -> None:
+    def wait_idle(self, timeout_s: float = 1200) -> None:
         wait_until(lambda: not self.controller.busy, timeout_s)
 
     def close(self) -> None:
@@ -257,7 +257,7 @@ def run(only: list[str] | None = None, reps: int = 3, quick: bool = False,
             result["hostile"] = {name: _summary([rep[name] for rep in per_rep]) for name in per_rep[0]}
         if "load" in chosen or "stream" in chosen:
             assert gemma is not None
-            runs = [load_and_stream(qapp, gemma, 40 if quick else 300) for _ in range(reps)]
+            runs = [load_and_stream(qapp, gemma, 40 if quick else 120) for _ in range(reps)]
             result["model_load"] = _summary([r["load"] for r in runs])
             result["streaming"] = _summary([r["stream"] for r in runs])
     result["load_average_after"] = os.getloadavg()
