@@ -17,7 +17,7 @@ from tests.ui.window_support import build
 def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
     h = build(qtbot, tmp_path, gemma_path)
     try:
-        h.params[0] = SamplingParams(temperature=0.0, max_tokens=2, seed=1)
+        h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=2, seed=1)
         h.window.composer.set_text("Summarise the log.")
         h.window.composer.add_files([text_near_the_limit(tmp_path / "server.log", mb=3)])
         with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
@@ -37,14 +37,14 @@ def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path
         assert probe.worst_busy_ms < FREEZE_MS, f"the GUI thread worked {probe.worst_busy_ms:.0f} ms without turning"
 
         # Stop at once, while the engine's thread is still preparing the prompt.
-        h.params[0] = SamplingParams(temperature=0.0, max_tokens=500, seed=1)
+        h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=500, seed=1)
         h.send(qtbot, "One more question.")
         h.controller.stop()
         h.wait_idle(qtbot)
         stopped = h.controller.branch()[-1]
         assert stopped.status is MessageStatus.CANCELLED
         assert stopped.run_info is not None and (stopped.run_info.tokens or 0) < 500
-        h.params[0] = SamplingParams(temperature=0.0, max_tokens=2, seed=1)
+        h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=2, seed=1)
         h.send(qtbot, "And now?")
         h.wait_idle(qtbot)
         assert h.controller.branch()[-1].status is MessageStatus.COMPLETE

@@ -46,7 +46,7 @@ def test_loading_and_streaming_leave_the_gui_thread_free(qtbot: QtBot, tmp_path:
     log = GuiThreadLog()
     watch_store(monkeypatch, log)
     h = build(qtbot, tmp_path, None, n_threads=1)
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=TOKENS, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=TOKENS, seed=1)
     loaded_on: list[str] = []
     client_load = h.bridge.client.load
 

@@ -54,7 +54,8 @@ class HostCrashedError(HearthError):
     Attributes:
         returncode: the process's exit status (negative: killed by that signal), or None.
         log_tail: the last lines llama.cpp printed before it ended.
-        during: what the engine was doing: "load", "prompt", "generate" or "idle".
+        during: what the engine was doing: an ``EnginePhase`` of ``hearth.core.engine.events`` (a ``str`` enum:
+            "start", "load", "prompt", "generate" or "idle").
     """
 
     title = "The model engine stopped"
@@ -263,6 +264,43 @@ class AlreadyRunningError(HearthError):
     title = "Hearth is already running"
 
 
+class WorkerError(HearthError):
+    """A llama.cpp RPC worker cannot be used: unreachable, busy, another protocol version, or gone mid-answer.
+
+    Attributes:
+        endpoint: the worker's address (HOST:PORT), or "" when not known.
+    """
+
+    title = "A worker computer cannot be used"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", endpoint: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.endpoint = endpoint
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**super().to_wire(), "endpoint": self.endpoint}
+
+
+class WorkerLostError(WorkerError):
+    """A worker stopped answering while the model was loading or answering (it died, or the network dropped)."""
+
+    title = "A worker computer stopped answering"
+
+
+class RemoteEngineError(HearthError):
+    """A remote engine (an OpenAI-compatible server) refused a request, failed, or could not be reached.
+
+    Attributes:
+        status: the HTTP status, or 0 when there was no HTTP answer.
+    """
+
+    title = "The server could not answer"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", status: int = 0) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.status = status
+
+
 class VisionFileError(ModelLoadError):
     """The vision projector (mmproj) file is missing, damaged, or made for a different model."""
 
@@ -287,4 +325,6 @@ def error_from_wire(data: dict[str, Any]) -> HearthError:
     details = str(data.get("details") or "")
     if cls is HostCrashedError:
         return HostCrashedError(message, hint=hint, details=details)
+    if issubclass(cls, WorkerError):
+        return cls(message, hint=hint, details=details, endpoint=str(data.get("endpoint") or ""))
     return cls(message, hint=hint, details=details)

@@ -23,8 +23,10 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
-from hearth.core.engine import EngineClient
+from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
+from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
@@ -35,10 +37,15 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.starter import is_chat_model
+from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.paths import AppPaths
+from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
@@ -61,7 +68,8 @@ class AppSeams:
     is what the app itself uses.
 
     Attributes:
-        engine: the engine client (None: one logging to the app's log folder).
+        engine: the engine (None: an ``EngineClient`` logging to the app's log folder; tests may pass the
+            scripted ``FakeEngineClient``).
         hub: the Hugging Face client (None: the real Hub, following the offline setting).
         plan_for: how a model path becomes its load plan (None: the planner with the user's overrides).
         sampling: the sampling settings for the next answer (None: the loaded model's settings).
@@ -71,7 +79,7 @@ class AppSeams:
         discover_home: the home folder searched for other apps' models (None: the user's).
     """
 
-    engine: EngineClient | None = None
+    engine: EngineApi | None = None
     hub: HubClient | None = None
     plan_for: Callable[[Path], LoadPlan] | None = None
     sampling: Callable[[], SamplingParams] | None = None
@@ -88,7 +96,7 @@ class HearthApp(QObject):
     the model to start with, the settings dialog, start and shutdown."""
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
-                 preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
+                 preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
                  theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow) -> None:
         super().__init__()
         self.qapp = qapp
@@ -136,8 +144,8 @@ class HearthApp(QObject):
             self.load_default_model()
 
     def _open_last_conversation(self) -> None:
-        last = self.store.get_state("last_conversation_id")
-        if isinstance(last, int):
+        last = self.window.controller.last_conversation_id()
+        if last is not None:
             try:
                 self.window.open_conversation(last)
                 return
@@ -152,7 +160,9 @@ class HearthApp(QObject):
 
     def load_default_model(self) -> None:
         default = self.settings.default_model
-        if default and Path(default).is_file():
+        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
+        # it the default (the old starter was one).
+        if default and Path(default).is_file() and is_chat_model(Path(default)):
             self.session.load(Path(default))
         else:
             self.models.load_starter(make_default=False)
@@ -235,7 +245,10 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     """
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
-    client = seams.engine or EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
+    keys = KeyStore(paths.config_dir)
+    client: EngineApi = seams.engine or RoutingEngineClient(
+        log_path=paths.log_dir / "engine.log", debug=settings.debug_logging, key_for=keys.get,
+        offline=lambda: preferences.settings.offline)
     bridge = EngineBridge(client)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
@@ -263,7 +276,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
         return ModelsPage(library=current.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir),
                           hub=hub, session=session, hardware=seams.hardware or detect,
                           bench_dir=paths.data_dir / "bench", settings=models.settings,
-                          discover_home=seams.discover_home, ask=seams.ask, pick_import=seams.pick_import)
+                          discover_home=seams.discover_home, ask=seams.ask, pick_import=seams.pick_import,
+                          keys=keys)
 
     models = ModelsController(folder=folder, queue=queue, hub=hub, make_page=make_page, session=session,
                               settings=settings, open_folder=open_folder)
@@ -274,12 +288,24 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def system_prompt() -> str:
         return preferences.system_prompt(session.path)
 
+    def prompt_speed() -> float | None:
+        """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
+        if session.path is None:
+            return None
+        expected = session.plan.extra.get("expected_tokens_per_s") if session.plan else None
+        return estimated_prompt_speed(bench=bench_prompt_speed(paths.data_dir / "bench", str(session.path)),
+                                      expected_writing=float(expected) if isinstance(expected, (int, float))
+                                      else None)
+
+    conversations = ConversationsController(store)
+
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password)
+                              conversations=conversations, ask=seams.ask, password=seams.password,
+                              prompt_speed_for=prompt_speed)
 
-    window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        settings=settings, models_page=models.page_widget)
+    window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
+                        preset_picker=PresetPicker(store), settings=settings, models_page=models.page_widget)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Role = Literal["user", "assistant", "system"]
-Status = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+from hearth.core.store import MessageStatus, Role
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,11 @@ class MessageView:
 
     Attributes:
         id: The message's id in the store (unique within a conversation).
-        role: "user", "assistant" or "system".
+        role: Who wrote it.
         text: Markdown for assistant messages; plain text for user and system messages.
-        status: "complete", "streaming", "cancelled" (stopped by the user), "interrupted" (the app or engine went
-            away mid-answer) or "error".
-        error: For status "error": what went wrong in plain words, with the next step.
+        status: Where it is in its life: COMPLETE, STREAMING, CANCELLED (stopped by the user), INTERRUPTED (the app or
+            engine went away mid-answer) or ERROR.
+        error: For status ERROR: what went wrong in plain words, with the next step.
         sibling_index: 0-based position among the versions of this message (edits, regenerations).
         sibling_count: How many versions exist; a "‹ 2/3 ›" switcher shows when more than one.
         stats: A short line under an answer, e.g. "42 tokens · 12.3 tok/s".
@@ -66,13 +64,16 @@ class MessageView:
         attachments: Files attached to a user message.
         citations: Sources an answer cites.
         sources: What of the user's documents the answer was given, e.g. "report.pdf: 12 of 340 passages".
-        cut_off: The answer ended at the length limit or a full context (so it can be continued).
+        cut_off: The answer ended at the length limit, a full context or a loop (so it can be continued).
+        thinking_seconds: How long a reasoning model thought before answering (None: unknown or no thinking).
+        can_read_more: The answer was given part of a document, held back by reading time or half the context;
+            "Read more of the document" asks again with more.
     """
 
     id: int
     role: Role
     text: str
-    status: Status = "complete"
+    status: MessageStatus = MessageStatus.COMPLETE
     error: str = ""
     sibling_index: int = 0
     sibling_count: int = 1
@@ -82,11 +83,14 @@ class MessageView:
     citations: tuple[Citation, ...] = ()
     sources: str = ""
     cut_off: bool = False
+    thinking_seconds: float | None = None
+    can_read_more: bool = False
 
     @property
     def can_continue(self) -> bool:
         """An answer that stopped before its end can be continued."""
-        return self.role == "assistant" and (self.status in ("cancelled", "interrupted", "error") or self.cut_off)
+        stopped = self.status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED, MessageStatus.ERROR)
+        return self.role is Role.ASSISTANT and (stopped or self.cut_off)
 
 
 def human_size(size: int) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
+from hearth.core.engine.remote import RemoteServer, remote_plan
 from hearth.core.errors import HearthError
 from hearth.core.models.discover.recommend import Recommendation
 from hearth.core.models.hub.client import HubClient
@@ -91,6 +92,9 @@ class ModelsController(QObject):
             page.settings_requested.connect(self.model_settings_requested)
             page.download_finished.connect(self._on_page_download_finished)
             page.recommended_started.connect(self._on_page_recommended_started)
+            page.workers_changed.connect(self._on_page_workers_changed)
+            page.servers_changed.connect(self._on_page_servers_changed)
+            page.remote_use_requested.connect(self._on_page_remote_use_requested)
             page.notice.connect(self._on_page_notice)
             if self.window is not None:
                 page.back_requested.connect(self.window.show_chat)
@@ -158,6 +162,21 @@ class ModelsController(QObject):
     def _on_page_default_requested(self, path: Path) -> None:
         self._change(default_model=str(path))
         self._toast(info(f"{path.name} will load when Hearth starts.", "Default model"))
+
+    @Slot(list)
+    def _on_page_workers_changed(self, endpoints: list[str]) -> None:
+        self._change(workers=list(endpoints))
+
+    @Slot(list)
+    def _on_page_servers_changed(self, urls: list[str]) -> None:
+        self._change(remote_servers=list(urls))
+
+    @Slot(str, str)
+    def _on_page_remote_use_requested(self, base_url: str, model: str) -> None:
+        """Chat with a server's model: the session "loads" it (the server is asked; no weights move)."""
+        self.session.load_plan(remote_plan(RemoteServer(base_url), model))
+        if self.window is not None:
+            self.window.show_chat()
 
     @Slot(Path)
     def _on_page_model_deleted(self, path: Path) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.errors import HearthError
 from hearth.core.machine.hardware import Hardware, free_disk
 from hearth.core.models.discover.catalog import CatalogService
@@ -25,6 +26,7 @@ from hearth.core.models.hub.client import HubClient, hub_offline
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
 from hearth.core.models.library.snapshot import LibrarySnapshot, take_snapshot
+from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.catalog_controller import OFFLINE_WORDS, CatalogController
@@ -37,12 +39,14 @@ from hearth.ui.models.hub_sign_in import HubSignIn
 from hearth.ui.models.library_controller import LibraryController
 from hearth.ui.models.library_view import LibraryView
 from hearth.ui.models.scroll import scrolled
+from hearth.ui.models.servers_view import ServersView
 from hearth.ui.models.widgets import button, hardware_line, row, text_label
+from hearth.ui.models.workers_view import WorkersView
 from hearth.ui.shell.dialogs import Ask, ChooseImport, ask_user, choose_import
 from hearth.ui.shell.notices import Notice, info, notice_for
 from hearth.ui.tasks import BackgroundTask, TaskGroup
 
-LIBRARY, DISCOVER, DOWNLOADS = 0, 1, 2
+LIBRARY, DISCOVER, DOWNLOADS, WORKERS, SERVERS = 0, 1, 2, 3, 4
 
 
 class ModelsPage(QWidget):
@@ -72,6 +76,9 @@ class ModelsPage(QWidget):
         hardware_ready(Hardware): this machine, detected.
         catalog_ready(): the catalog rows (and the recommendation) were recomputed.
         recommended_started(DownloadTask): ``download_recommended`` found a model and started this download.
+        workers_changed(list): the Workers tab's endpoints changed (to save in the settings).
+        servers_changed(list): the Servers tab's base URLs changed (to save in the settings).
+        remote_use_requested(str, str): a server's base URL and model to chat with.
     """
 
     settings_requested = Signal(Path, object)
@@ -84,11 +91,15 @@ class ModelsPage(QWidget):
     hardware_ready = Signal(Hardware)
     catalog_ready = Signal()
     recommended_started = Signal(DownloadTask)
+    workers_changed = Signal(list)
+    servers_changed = Signal(list)
+    remote_use_requested = Signal(str, str)
 
     def __init__(self, *, library: ModelLibrary, queue: DownloadQueue, catalog: CatalogService, hub: HubClient,
                  session: ModelSession, hardware: Callable[[Path], Hardware], bench_dir: Path, settings: Settings,
                  discover_home: Path | None = None, ask: Ask = ask_user,
-                 pick_import: ChooseImport = choose_import, parent: QWidget | None = None) -> None:
+                 pick_import: ChooseImport = choose_import, keys: KeyStore | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelsPage")
         self.library, self.queue, self.catalog, self.hub = library, queue, catalog, hub
@@ -113,7 +124,7 @@ class ModelsPage(QWidget):
         layout.addLayout(row(text_label("Models", "heading"), None, self.hardware_label, back, stretch_at=1))
         self.tab_buttons: list[QPushButton] = []
         tabs = []
-        for i, name in enumerate(("On this computer", "Discover", "Downloads")):
+        for i, name in enumerate(("On this computer", "Discover", "Downloads", "Workers", "Servers")):
             b = button(name, "tab", accessible=f"{name} tab")
             b.setCheckable(True)
             b.setObjectName("modelsTab")
@@ -128,8 +139,15 @@ class ModelsPage(QWidget):
         self.library_view = LibraryView(library.models_dir)
         self.discover_view = DiscoverView(self._quant_button_state)
         self.downloads_view = DownloadsView(queue)
-        for view in (self.library_view, self.discover_view, self.downloads_view):
+        self.workers_view = WorkersView(list(settings.workers), self.tasks)
+        self.servers_view = ServersView(list(settings.remote_servers),
+                                        keys or KeyStore(AppPaths.default().config_dir), self.tasks, self._is_offline)
+        for view in (self.library_view, self.discover_view, self.downloads_view, self.workers_view,
+                     self.servers_view):
             self.pages.addWidget(scrolled(view))
+        self.workers_view.workers_changed.connect(self.workers_changed)
+        self.servers_view.servers_changed.connect(self.servers_changed)
+        self.servers_view.use_requested.connect(self.remote_use_requested)
         self.library_controller = LibraryController(self._current_library, session, queue, self.tasks, self, ask,
                                                     pick_import)
         self.catalog_controller = CatalogController(catalog, hub, self.discover_view, self.tasks, self._is_offline,
@@ -386,6 +404,7 @@ class ModelsPage(QWidget):
     def set_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.hub.offline = settings.offline
+        self.servers_view.set_offline(self.offline)
         self.refresh_library()
 
     def set_models_folder(self, folder: ModelsFolder) -> None:
@@ -402,6 +421,10 @@ class ModelsPage(QWidget):
 
     def show_tab(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
+        if index == WORKERS and not self.tasks.running("worker-probe"):
+            self.workers_view.check_all()
+        elif index == SERVERS and not self.tasks.running("server-models"):
+            self.servers_view.refresh_all()
         for i, b in enumerate(self.tab_buttons):
             b.setChecked(i == index)
 
