@@ -510,7 +510,7 @@ class ChatController(QObject):
                     self._view.append_message(view)
         if turn.created:
             self._conversations.created(turn.conversation_id)
-        elif not turn.reopen:
+        if not turn.reopen:
             self._conversations.updated(turn.conversation_id)  # a new message: it moves to the top of the list
         if turn.answer is None or turn.saver is None:
             self.busy_changed.emit(False)
@@ -664,8 +664,7 @@ class ChatController(QObject):
         self._answer = _Answer(answer.id, answer.conversation_id, saver)
         if answer.conversation_id == self.conversation_id:
             self._view.begin_stream(answer.id, keep_text=continue_last)
-        self.busy_changed.emit(True)
-        self.status.emit("Thinking…")
+        self.status.emit("Thinking…")  # busy since the turn's task began
         params = self._sampling_for()
         info = self._session.info
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
