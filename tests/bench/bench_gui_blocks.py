@@ -232,29 +232,37 @@ def download(qapp: QApplication, size_mb: int) -> dict[str, Any]:
     from huggingface_hub import constants
 
     from tests.fixtures.hub_server import HubServer
+
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False  # the loopback server only
+    repo, name = "bench/big-GGUF", "big-F16.gguf"
+    try:
+        with tempfile.TemporaryDirectory(prefix="hearth-blocks-") as tmp, HubServer() as hub:
+            return _download_from(qapp, hub, Path(tmp), repo, name, size_mb)
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+
+
+def _download_from(qapp: QApplication, hub: Any, tmp: Path, repo: str, name: str, size_mb: int) -> dict[str, Any]:
     from tests.fixtures.synthetic_gguf import write_filled_model
 
-    constants.HF_HUB_OFFLINE = False  # the loopback server only
-    repo, name = "bench/big-GGUF", "big-F16.gguf"
-    with tempfile.TemporaryDirectory(prefix="hearth-blocks-") as tmp, HubServer() as hub:
-        source = write_filled_model(Path(tmp) / "served" / name, size_mb)
-        hub.add_repo(repo, {name: source})
-        hub.faults.throttle_bps = source.stat().st_size // 4  # about four seconds: long enough to sample
-        w = Window(qapp, Path(tmp) / "app", None, hub_url=hub.url)
-        try:
-            w.window.show_models()
-            page = w.app.models.page
-            settle(0.3)
+    source = write_filled_model(tmp / "served" / name, size_mb)
+    hub.add_repo(repo, {name: source})
+    hub.faults.throttle_bps = source.stat().st_size // 4  # about four seconds: long enough to sample
+    w = Window(qapp, tmp / "app", None, hub_url=hub.url)
+    try:
+        w.window.show_models()
+        page = w.app.models.page
+        settle(0.3)
 
-            def work() -> None:
-                task = page.start_download(repo, None)
-                # The state's value (a string, or an enum's value): finished one way or the other.
-                wait_until(lambda: getattr(task.state, "value", task.state) in ("ready", "failed", "cancelled"), 120)
-                assert task.model_path is not None, f"the download did not finish: {task.state}"
+        def work() -> None:
+            task = page.start_download(repo, None)
+            # The state's value (a string, or an enum's value): finished one way or the other.
+            wait_until(lambda: getattr(task.state, "value", task.state) in ("ready", "failed", "cancelled"), 120)
+            assert task.model_path is not None, f"the download did not finish: {task.state}"
 
-            return _measure(BlockRecorder(), work)
-        finally:
-            w.close()
+        return _measure(BlockRecorder(), work)
+    finally:
+        w.close()
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -85,3 +85,9 @@ def test_gui_blocks_benchmark_runs(qtbot: QtBot) -> None:
     assert result["idle"]["runs"][0]["ticks"] > 0
     nested = result["hostile"]["pdf-nested-dictionaries"]
     assert nested["worst_block_ms_median"] >= 0 and nested["runs"][0]["ticks"] > 0
+
+
+def test_gui_blocks_download_runs(qtbot: QtBot) -> None:
+    result = bench_gui_blocks.run(["download"], reps=1, quick=True)
+    run = result["download"]["runs"][0]
+    assert run["ticks"] > 0 and run["worst_event_cpu_ms"] >= 0
