@@ -378,6 +378,7 @@ class EngineClient:
         continue_last: bool = False,
         tools: Sequence[ToolSpec] = (),
         tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
@@ -385,6 +386,7 @@ class EngineClient:
         its vision file (``ModelInfo.vision``). ``tools`` are offered to the model through its chat template (see
         ``hearth.core.engine.tools``); the answer's text holds any calls, which ``tool_parser`` reads with
         ``ModelInfo.tool_format``. ``tool_choice`` REQUIRED or NAMED makes the engine force a call by grammar.
+        With ``raw`` the one message's text is the whole prompt, without the chat template (plain completion).
 
         Raises:
             EngineNotReadyError: no model was loaded.
@@ -408,7 +410,8 @@ class EngineClient:
             first_answer = self._answers_since_load == 0
             received_tokens = [False]
             try:
-                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice)
+                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice,
+                                        raw)
                 return
             except HostCrashedError as crash:
                 safe_retry = (
@@ -446,6 +449,7 @@ class EngineClient:
         received_tokens: list[bool],
         tools: Sequence[ToolSpec] = (),
         tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         rid = next(self._ids)
         self._current = rid
@@ -457,6 +461,8 @@ class EngineClient:
             log.debug("request %s: %s", rid, json.dumps(messages, ensure_ascii=False, default=str))
         command: Message = {"type": "chat", "id": rid, "messages": messages, "params": params.to_dict(),
                             "continue_last": continue_last, "debug": self.debug}
+        if raw:
+            command["raw"] = True
         if tools:
             command["tools"] = tools_to_wire(tools)
             command["tool_choice"] = (tool_choice or ToolChoice()).to_wire()

@@ -220,6 +220,7 @@ class EngineHost:
         params = SamplingParams.from_dict(request.get("params") or {})
         messages = list(request.get("messages") or [])
         continue_last = bool(request.get("continue_last"))
+        raw = bool(request.get("raw"))
         tools = tools_from_wire(request.get("tools"))
         choice = ToolChoice.from_wire(request.get("tool_choice"))
         if choice.mode is ToolChoiceMode.NONE:
@@ -244,7 +245,11 @@ class EngineHost:
             sys.stderr.write(f"hearth: prompt of request {rid}:\n"
                              f"{self.prompts.render(messages, continue_last, tools)}\n")
             sys.stderr.flush()
-        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last, tools)
+        if raw:
+            prompt = self.prompts.raw_prompt(messages, params)
+            trimmed = 0
+        else:
+            prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last, tools)
         self._answer(rid, params, received, prompt, trimmed, None, grammar)
 
     def _answer(

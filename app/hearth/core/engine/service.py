@@ -79,6 +79,7 @@ class ChatRequest:
     continue_last: bool = False
     tools: Sequence[ToolSpec] = ()
     tool_choice: ToolChoice | None = None
+    raw: bool = False
 
 
 Work = Callable[[EngineClient, "Ticket"], None]
@@ -222,7 +223,7 @@ class EngineService:
                 hint=f"Try again in {retry} s.", retry_after_s=retry,
             )
 
-    def chat(self, source: str, request: ChatRequest, sink: Callable[[EngineEvent | HearthError], None], *,
+    def chat(self, source: str, request: ChatRequest, sink: Callable[[EngineEvent | HearthError], object], *,
              bounded: bool = True) -> Ticket:
         """Queue an answer; its events (ending with ``Finished``) or its error go to ``sink`` on the engine's thread.
 
@@ -242,7 +243,7 @@ class EngineService:
         return stream
 
     def load(self, source: str, plan: LoadPlan, on_progress: Callable[[float], None] | None = None,
-             on_done: Callable[[ModelInfo | HearthError], None] | None = None, *, bounded: bool = False) -> Ticket:
+             on_done: Callable[[ModelInfo | HearthError], object] | None = None, *, bounded: bool = False) -> Ticket:
         """Queue a model load; listeners hear of it when it succeeds."""
 
         def work(client: EngineClient, _ticket: Ticket) -> None:
@@ -400,7 +401,7 @@ def _as_error(exc: BaseException) -> HearthError:
 
 
 def run_chat(client: EngineClient, ticket: Ticket, request: ChatRequest,
-             sink: Callable[[EngineEvent | HearthError], None]) -> None:
+             sink: Callable[[EngineEvent | HearthError], object]) -> None:
     """Answer ``request`` on the engine's thread, passing events to ``sink`` and honouring ``ticket.cancel()``.
 
     A cancel that arrives before the host has the request (the client has no request id yet) is sent again as soon
@@ -411,7 +412,7 @@ def run_chat(client: EngineClient, ticket: Ticket, request: ChatRequest,
         return
     try:
         for event in client.chat(request.messages, request.params, continue_last=request.continue_last,
-                                 tools=request.tools, tool_choice=request.tool_choice):
+                                 tools=request.tools, tool_choice=request.tool_choice, raw=request.raw):
             if ticket.cancel_requested and not ticket.cancel_delivered and not isinstance(event, LoadProgress):
                 ticket.cancel_delivered = bool(client.cancel())
             sink(event)
