@@ -23,6 +23,12 @@ class Settings:
         send_on_enter: Enter sends and Shift+Enter adds a line (else the reverse).
         offline: never open a network connection, even for catalog refreshes.
         model_overrides: per-model settings keyed by model path (context, sampling, system prompt...).
+        api_server: serve the loaded model through the local OpenAI-compatible API while the window is open.
+        api_port: its TCP port.
+        api_lan: listen on every network interface, so other computers can connect (off: this computer only).
+        api_require_key: clients must send the API key (may be off only without ``api_lan``).
+        api_cors_origins: web origins allowed to call from a browser (none: browsers are refused).
+        api_model_switch: a request's ``model`` may load another installed model.
     """
 
     version: int = SETTINGS_VERSION
@@ -35,6 +41,12 @@ class Settings:
     debug_logging: bool = False
     first_run_done: bool = False
     model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    api_server: bool = False
+    api_port: int = 8080
+    api_lan: bool = False
+    api_require_key: bool = True
+    api_cors_origins: list[str] = field(default_factory=list)
+    api_model_switch: bool = False
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -6,10 +6,12 @@ rather than uvicorn's exit, and so that port 0 (tests) tells the port it got.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import uvicorn
@@ -35,6 +37,20 @@ class _Server(uvicorn.Server):
             await super().startup(sockets=list(sockets) if sockets is not None else None)
         finally:
             self.ready.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Ctrl+C and SIGTERM stop the server gracefully; unlike uvicorn's own, the signal is not raised again
+        afterwards, so ``hearth serve`` ends with status 0 after a deliberate stop."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
 
 
 def bind(config: ServerConfig) -> socket.socket:

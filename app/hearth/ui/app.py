@@ -23,6 +23,7 @@ import hearth
 from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.service import EngineService
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
@@ -36,6 +37,8 @@ from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.controller import ModelCoordinator
+from hearth.ui.shell.api_panel import ApiPanel
+from hearth.ui.shell.api_server import ApiServerControl
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.settings_dialog import SettingsDialog
@@ -57,8 +60,14 @@ class HearthApp(QObject):
         self.store = store
         self.lock = lock
         self.client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
-        self.bridge = EngineBridge(self.client)
+        # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
+        self.service = EngineService(self.client)
+        self.bridge = EngineBridge(self.service)
         self.session = ModelSession(self.bridge, self.plan_for)
+        self.api = ApiServerControl(self.service, paths.config_dir, sampling_for=self.sampling,
+                                    models_dir=self.models_dir, plan_for=self.plan_for,
+                                    debug=lambda: self.settings.debug_logging)
+        self.bridge.worker.activity.connect(self.api.on_activity)
         self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
         self.chat_view = ChatView(self.theme.apply())
         self.theme.theme_changed.connect(self.chat_view.set_theme)
@@ -80,6 +89,9 @@ class HearthApp(QObject):
         self.models.model_settings_requested.connect(self._on_models_model_settings_requested)
         self.models.first_run_finished.connect(self._on_models_first_run_finished)
         self.models.attach(self.window)
+        self.window.api_panel_requested.connect(self.open_api_panel)
+        self.api.state_changed.connect(self._on_api_state_changed)
+        self.api.failed.connect(self._on_api_failed)
         self._tasks: list[BackgroundTask] = []
         self._closed = False
 
@@ -133,6 +145,7 @@ class HearthApp(QObject):
         self.models.start()
         if not self.models.run_first_run(self.theme.theme):
             self.load_default_model()
+        self.api.apply(self.settings)
 
     @Slot(str)
     def _on_models_first_run_finished(self, choice: str) -> None:
@@ -195,6 +208,25 @@ class HearthApp(QObject):
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
+        self.api.apply(settings)
+
+    @Slot()
+    def open_api_panel(self) -> None:
+        ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window).exec()
+
+    @Slot()
+    def _on_api_state_changed(self) -> None:
+        tooltip = ""
+        if self.api.running:
+            tooltip = f"Other apps can use the model at {self.api.base_url}. Click for the key and recent requests."
+            if self.api.answering:
+                tooltip += " The model is answering an app now; your messages wait their turn."
+        self.window.set_api_status(self.api.status_text(), tooltip)
+
+    @Slot(object)
+    def _on_api_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.window.show_notice(notice_for(error))
 
     @Slot(str, object)
     def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
@@ -219,6 +251,7 @@ class HearthApp(QObject):
         for task in self._tasks:
             task.wait()
         self.models.shutdown()
+        self.api.stop()
         self.bridge.stop()
         self.store.close()
         self.lock.release()
