@@ -189,6 +189,20 @@ def test_a_forced_tool_call_comes_back_as_tool_calls(served: Served) -> None:
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
+def test_the_log_holds_no_message_text(served: Served) -> None:
+    secret = "Marmalade zeppelins whisper at dawn"
+    answer = served.client().chat.completions.create(
+        model=served.model, messages=[{"role": "user", "content": secret}], max_tokens=4, temperature=0)
+    reply = answer.choices[0].message.content or ""
+    assert served.lines_matching(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+")
+    assert not served.lines_matching(secret)
+    for path in served.home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert secret.encode() not in data, path
+            assert len(reply) < 8 or reply.encode() not in data, path
+
+
 def test_a_wrong_key_is_an_authentication_error(served: Served) -> None:
     with pytest.raises(openai.AuthenticationError):
         served.client(api_key="not-the-key").models.list()
