@@ -11,6 +11,7 @@ and token counts, never message text (unless debug logging is on).
 - ``requests``: OpenAI request bodies checked and turned into engine requests.
 - ``responses``: engine results turned into OpenAI response objects and stream chunks.
 - ``errors``: OpenAI error objects with the right status.
+- ``catalog``: model ids (the loaded model; installed ones when switching is allowed).
 - ``app``: the Starlette application (routes).
 - ``runner``: uvicorn on a socket of its own, in the foreground (``hearth serve``) or on a thread (the window).
 

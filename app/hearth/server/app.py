@@ -138,10 +138,13 @@ class Routes:
 
     async def _answer(self, request: Request, parse: Parser, *, completion: bool) -> Response:
         ctx = self.ctx
-        body = parse_json_body(await read_body(request, ctx.config.max_body_bytes))
+        raw = await read_body(request, ctx.config.max_body_bytes)
+        # Parsing up to 20 MB of JSON and preparing its pictures is CPU work: not on the event loop, where it
+        # would hold up every other client's stream.
+        body = await asyncio.to_thread(parse_json_body, raw)
         if ctx.config.debug:
             log.debug("%s body: %s", request.url.path, json.dumps(body, ensure_ascii=False)[:100_000])
-        parsed = parse(body, ctx.sampling_for())
+        parsed = await asyncio.to_thread(parse, body, ctx.sampling_for())
         client = request.client
         source = "api:" + (parsed.user or (f"{client.host}:{client.port}" if client else "unknown"))
         model_id = await self._ensure_model(parsed.model, source)

@@ -65,8 +65,7 @@ class HearthApp(QObject):
         self.bridge = EngineBridge(self.service)
         self.session = ModelSession(self.bridge, self.plan_for)
         self.api = ApiServerControl(self.service, paths.config_dir, sampling_for=self.sampling,
-                                    models_dir=self.models_dir, plan_for=self.plan_for,
-                                    debug=lambda: self.settings.debug_logging)
+                                    models_dir=self.models_dir, plan_for=self.plan_for)
         self.bridge.worker.activity.connect(self.api.on_activity)
         self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
         self.chat_view = ChatView(self.theme.apply())

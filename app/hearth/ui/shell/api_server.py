@@ -55,14 +55,13 @@ class ApiServerControl(QObject):
 
     def __init__(self, service: EngineService, config_dir: Path, *, sampling_for: Callable[[], SamplingParams],
                  models_dir: Callable[[], Path], plan_for: Callable[[Path], LoadPlan],
-                 debug: Callable[[], bool] = lambda: False, parent: QObject | None = None) -> None:
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._service = service
         self._config_dir = config_dir
         self._sampling_for = sampling_for
         self._models_dir = models_dir
         self._plan_for = plan_for
-        self._debug = debug
         self._server: ApiServer | None = None  # the web stack is imported off the GUI thread, when first started
         self._wanted: Settings | None = None
         self._applied: tuple[object, ...] | None = None
@@ -113,7 +112,7 @@ class ApiServerControl(QObject):
     @staticmethod
     def _key(settings: Settings) -> tuple[object, ...]:
         return (settings.api_server, settings.api_port, settings.api_lan, settings.api_require_key,
-                tuple(settings.api_cors_origins), settings.api_model_switch)
+                tuple(settings.api_cors_origins), settings.api_model_switch, settings.debug_logging)
 
     def apply(self, settings: Settings) -> None:
         """Start, stop or restart the server to match ``settings`` (in the background)."""
@@ -148,7 +147,7 @@ class ApiServerControl(QObject):
             host="0.0.0.0" if settings.api_lan else "127.0.0.1", port=settings.api_port,
             api_key=load_or_create_key(self._config_dir) if require_key else "", require_key=require_key,
             cors_origins=tuple(settings.api_cors_origins), allow_model_switch=settings.api_model_switch,
-            debug=self._debug(),
+            debug=settings.debug_logging,
         )
         client = self._service.client
         catalog = ModelCatalog(lambda: client.plan.model_path if client.plan else None, self._models_dir)
