@@ -41,6 +41,7 @@ from hearth.server.responses import AnswerWriter
 
 log = logging.getLogger(__name__)
 Item = EngineEvent | HearthError
+INLINE_PARSE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -139,12 +140,17 @@ class Routes:
     async def _answer(self, request: Request, parse: Parser, *, completion: bool) -> Response:
         ctx = self.ctx
         raw = await read_body(request, ctx.config.max_body_bytes)
-        # Parsing up to 20 MB of JSON and preparing its pictures is CPU work: not on the event loop, where it
-        # would hold up every other client's stream.
-        body = await asyncio.to_thread(parse_json_body, raw)
+        defaults = ctx.sampling_for()
+        if len(raw) > INLINE_PARSE_BYTES:
+            # Parsing megabytes of JSON and preparing pictures is CPU work: not on the event loop, where it would
+            # hold up every other client's stream. A small body is parsed at once (a thread hop costs more).
+            body = await asyncio.to_thread(parse_json_body, raw)
+            parsed = await asyncio.to_thread(parse, body, defaults)
+        else:
+            body = parse_json_body(raw)
+            parsed = parse(body, defaults)
         if ctx.config.debug:
             log.debug("%s body: %s", request.url.path, json.dumps(body, ensure_ascii=False)[:100_000])
-        parsed = await asyncio.to_thread(parse, body, ctx.sampling_for())
         client = request.client
         source = "api:" + (parsed.user or (f"{client.host}:{client.port}" if client else "unknown"))
         model_id = await self._ensure_model(parsed.model, source)
