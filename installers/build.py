@@ -125,7 +125,9 @@ def plan_build(
         if not platform.source_build:
             installer_args += ["--only-binary", "llama-cpp-python"]
     elif platform.source_build:
-        installer_args += ["--no-binary", "llama-cpp-python"]
+        # pip keys the wheels it builds by the source archive, not by CMAKE_ARGS: without --no-cache-dir a wheel
+        # built for another variant (or without RPC) would be reused silently.
+        installer_args += ["--no-binary", "llama-cpp-python", "--no-cache-dir"]
         env["CMAKE_ARGS"] = variant.cmake
         env["FORCE_CMAKE"] = "1"
     elif variant.name in ("metal", "cpu") and platform.name == "macOS":

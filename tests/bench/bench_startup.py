@@ -1,9 +1,10 @@
-"""Start-up benchmark (issue 8, benchmark 4): launch to the first painted window, against a bare PySide6
-``QMainWindow`` launched the same way in the same run; and the app's idle memory with no model in it.
+"""Start-up benchmark: launch to the first painted window, against a bare PySide6 ``QMainWindow`` launched the same
+way in the same run; and the app's idle memory with no model in it.
 
-Each launch is a fresh process (offscreen). The app writes when its window first painted and its resident memory
-1.5 s later (``HEARTH_STARTUP_PROBE``), then quits. The model runs in the engine's own process, so the app's memory
-is "with no model" by construction. Run: ``python tests/bench/bench_startup.py [--reps 5] [--json out.json]``.
+Each launch is a fresh process (offscreen). The app (``startup_child.py``: ``run_app`` with a probe attached) writes
+when its window first painted and its resident memory 1.5 s later, then quits. The model runs in the engine's own
+process, so the app's memory is "with no model" by construction.
+Run: ``python tests/bench/bench_startup.py [--reps 5] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.bench import print_and_save  # noqa: E402
+
+CHILD = Path(__file__).with_name("startup_child.py")
 
 BARE = r"""
 import json, sys, time
@@ -71,8 +74,8 @@ def run(reps: int = 5) -> dict[str, Any]:
         (home / "config" / "settings.json").write_text(json.dumps({"version": 1, "first_run_done": True}))
         out = Path(tmp) / "probe.json"
         env = {**os.environ, "HEARTH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
-               "PYTHONPATH": str(ROOT / "app"), "HEARTH_STARTUP_PROBE": str(out)}
-        hearth_cmd = [sys.executable, "-m", "hearth"]
+               "PYTHONPATH": str(ROOT / "app")}
+        hearth_cmd = [sys.executable, str(CHILD), str(out)]
         bare_cmd = [sys.executable, "-c", BARE, str(out)]
         _launch(hearth_cmd, env, out)  # first launch assembles the starter model: not start-up speed
         hearth, bare = [], []

@@ -3,10 +3,11 @@ with fresh document attachments while a model downloads from the loopback Hub, r
 shows it.
 
 Run as ``python app_kill_child.py PROGRESS SEED MODEL DOCS`` with ``HEARTH_HOME`` and the Hub's ``HF_ENDPOINT`` set.
-The objects are built the way ``hearth.ui.app.HearthApp`` builds them (store, ``EngineClient`` with its log,
-``EngineBridge``, ``ModelSession``, ``ChatView``, ``MainWindow`` with a ``ChatController``); the download runs the
-real ``DownloadManager`` on a ``BackgroundTask`` thread, resuming whatever an earlier run left pending, as the app
-does at start. Messages are sent by typing into the composer and submitting, attachments by adding files to it.
+The app is built by ``build_app`` and started by ``HearthApp.start``, as ``hearth`` does, with a fixed load plan,
+the driver's sampling settings and an example machine (no hardware probe at every launch). The download goes the
+window's own way: the Models page's download queue and its tasks, which resume at start what was running when the
+app was killed; the driver resumes a stopped one, and when the model is ready deletes it and downloads it again.
+Messages are sent by typing into the composer and submitting, attachments by adding files to it.
 
 Each report is one JSON line appended to PROGRESS with a single ``os.write`` (a line cut by the kill has no newline
 and is ignored):
@@ -37,23 +38,19 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
-from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.errors import HearthError
 from hearth.core.instance import InstanceLock
-from hearth.core.models.download.manager import DownloadManager
+from hearth.core.machine.hardware import Hardware
+from hearth.core.models.download.manager import DownloadJob, DownloadManager
 from hearth.core.models.hub.client import HubClient
-from hearth.core.models.library.library import ModelLibrary
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import MessageStatus, Store, default_db_path
-from hearth.ui.chat.controller import ChatController
-from hearth.ui.chat.view import ChatView
-from hearth.ui.engine_bridge import EngineBridge
-from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.tasks import BackgroundTask
+from hearth.ui.app import AppSeams, HearthApp, build_app
+from hearth.ui.model_session import ModelState
+from hearth.ui.models.download_task import DownloadTask
+from hearth.ui.models.page import ModelsPage
 from tests.fixtures.documents import filler, make_docx, make_pdf, report_pages
 from tests.fixtures.hub_fixtures import BIG
 
@@ -70,39 +67,92 @@ def reporter(progress: Path) -> Report:
     return report
 
 
-def download_forever(manager: DownloadManager, library: ModelLibrary, report: Report) -> None:
-    """Resume what is pending (as the app does at start); when the model is ready, remove it and fetch it again."""
-    while True:
-        jobs = manager.pending()
-        if not jobs:
-            installed = [m for m in library.models() if m.repo_id == BIG]
-            for model in installed:
-                library.remove(model)
-            jobs = [manager.prepare(BIG)]
-        for job in jobs:
-            record = job.manifest.files[0]
-            part = job.local(record).with_name(job.local(record).name + ".part")
-            report("dl-run", path=record.path, part=part.stat().st_size if part.is_file() else 0)
-            try:
-                manager.run(job)
-            except HearthError as exc:
-                report("dl-error", path=record.path, error=str(exc))
-                time.sleep(0.5)
+def report_run(report: Report, job: DownloadJob) -> None:
+    """A download (re)starts: the bytes of its file already on disk."""
+    record = job.manifest.files[0]
+    part = job.local(record).with_name(job.local(record).name + ".part")
+    report("dl-run", path=record.path, part=part.stat().st_size if part.is_file() else 0)
+
+
+class DownloadDriver(QObject):
+    """Keeps a download of the big model going through the Models page, as a user would: a stopped download is
+    resumed (after a failure, half a second later), and a finished one is deleted and downloaded again."""
+
+    def __init__(self, page: ModelsPage, report: Report) -> None:
+        super().__init__()
+        self.page = page
+        self.report = report
+        self.reported: set[str] = set()  # jobs whose current run was reported
+        self.ready: set[str] = set()
+        self.failed_at: dict[str, float] = {}
+        self.deleting = False
+        page.model_deleted.connect(self._on_page_model_deleted)
+
+    def before_start(self) -> None:
+        """What the app resumes at start (what an earlier run left pending), reported before any byte moves."""
+        for job in self.page.queue.manager.pending():
+            self.reported.add(job.id)
+            report_run(self.report, job)
+
+    def tend(self) -> None:
+        queue = self.page.queue
+        tasks = [t for t in queue.tasks if t.repo_id == BIG]
+        if not tasks:
+            if not self.deleting:
+                self.page.start_download(BIG, None)
+            return
+        for task in tasks:
+            job = task.job
+            if task.running:
+                if job is not None and job.id not in self.reported:
+                    self.reported.add(job.id)
+                    report_run(self.report, job)
                 continue
-            if job.state == "ready":
-                report("dl-ready", path=record.path)
+            if job is not None:
+                self.reported.discard(job.id)
+            if task.state == "ready" and job is not None and job.id not in self.ready:
+                self.ready.add(job.id)
+                self.report("dl-ready", path=job.manifest.files[0].path)
+                self._delete(task.model_path)
+            elif task.state == "failed":
+                if task.id not in self.failed_at:
+                    self.failed_at[task.id] = time.monotonic()
+                    self.report("dl-error", path=job.manifest.files[0].path if job else "", error=str(task.error))
+                elif time.monotonic() - self.failed_at[task.id] >= 0.5:  # then try again, as a user would
+                    del self.failed_at[task.id]
+                    self._resume(task)
+            elif task.state in ("queued", "paused"):
+                self._resume(task)
+
+    def _resume(self, task: DownloadTask) -> None:
+        if task.job is not None:
+            self.reported.add(task.job.id)
+            report_run(self.report, task.job)
+        self.page.queue.resume(task)
+
+    def _delete(self, path: Path | None) -> None:
+        model = next((m for m in self.page.library.models() if path is not None and m.path == path), None)
+        if model is not None:
+            self.deleting = True
+            self.page.delete_model(model)  # the library's own deletion (the question is answered yes)
+
+    @Slot(Path)
+    def _on_page_model_deleted(self, _path: Path) -> None:
+        self.deleting = False
 
 
 class Driver(QObject):
     """Types messages into the real window and reports what the window shows."""
 
-    def __init__(self, window: MainWindow, store: Store, session: ModelSession, report: Report,
-                 rng: random.Random, docs: Path, seed: int, params: list[SamplingParams]) -> None:
+    def __init__(self, app: HearthApp, downloads: DownloadDriver, report: Report, rng: random.Random, docs: Path,
+                 seed: int, params: list[SamplingParams]) -> None:
         super().__init__()
         self.params = params
-        self.window = window
-        self.store = store
-        self.session = session
+        self.app = app
+        self.window = app.window
+        self.store = app.store
+        self.session = app.session
+        self.downloads = downloads
         self.report = report
         self.rng = rng
         self.docs = docs
@@ -125,6 +175,7 @@ class Driver(QObject):
             self.report("host", pid=self.host_pid())
         self._report_users()
         self._report_stream()
+        self.downloads.tend()
         if self.session.state is ModelState.READY and not controller.busy:
             self._next_action()
 
@@ -208,27 +259,23 @@ def main(progress: Path, seed: int, model: Path, docs: Path) -> int:
     lock.acquire()
     store = Store.open(default_db_path(paths))
     report("open", recovered=store.recovered_message_ids)
-    client = EngineClient(log_path=paths.log_dir / "engine.log")
-    bridge = EngineBridge(client)
-    session = ModelSession(bridge, lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU"))
-    view = ChatView()
     params = [SamplingParams()]
 
-    def controller(v: ChatView) -> ChatController:
-        return ChatController(store, bridge, session, v, lambda: params[0], lambda: "")
+    def downloads(models_dir: Path, hub: HubClient) -> DownloadManager:
+        return DownloadManager(models_dir, hub, disk_margin=0)  # the test's folder is on a small disk
 
-    window = MainWindow(store=store, session=session, chat_view=view, controller_factory=controller,
-                        settings=Settings(first_run_done=True))
-    window.show()
-    report("restored", text=window.composer.text(), files=[a.name for a in window.composer.attachments])
-    last = store.get_state("last_conversation_id")
-    if isinstance(last, int) and not window.composer.text():
-        window.open_conversation(last)
-    manager = DownloadManager(paths.models_dir, HubClient(), disk_margin=0)
-    download = BackgroundTask(lambda _report: download_forever(manager, ModelLibrary(paths.models_dir), report))
-    download.start()
-    session.load(model)
-    driver = Driver(window, store, session, report, rng, docs, seed, params)
+    seams = AppSeams(plan_for=lambda path: LoadPlan(str(path), n_ctx=2048, summary="CPU"),
+                     sampling=lambda: params[0], download_manager=downloads,
+                     hardware=lambda _models_dir: Hardware.hypothetical(16, cores=2, label="test machine"),
+                     ask=lambda _parent, _title, _text: True)
+    app = build_app(qapp, paths, Settings(first_run_done=True, default_model=str(model)), store, lock, seams)
+    qapp.aboutToQuit.connect(app.shutdown)
+    composer = app.window.composer
+    report("restored", text=composer.text(), files=[a.name for a in composer.attachments])
+    download = DownloadDriver(app.models.page, report)
+    download.before_start()
+    app.start()  # the last conversation (unless a message was put back), the downloads to resume, the model
+    driver = Driver(app, download, report, rng, docs, seed, params)
     code = qapp.exec()
     del driver
     return code

@@ -1,8 +1,9 @@
 """``hearth serve`` as a real process on the starter model, driven by the official ``openai`` client on loopback.
 
-The server runs with the network guard loaded: it must never open a connection of its own. The starter is a base
-model (no chat template of its own), so the tests check the shape of answers, never their wording; JSON and tool
-calls are guaranteed by grammar whatever the model would write.
+The server runs with the network guard loaded: it must never open a connection of its own. The starter (SmolLM2
+135M Instruct) is small, so the tests check the shape of answers, never their wording; JSON and tool calls are
+guaranteed by grammar whatever the model would write (its ChatML template knows no tools: they are described in the
+system message).
 """
 
 from __future__ import annotations
@@ -59,13 +60,13 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(starter_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("api-home")
     netlog = home / "netguard.log"
     env = {**os.environ, "HEARTH_HOME": str(home), "HEARTH_NETGUARD_LOG": str(netlog),
            "PYTHONPATH": os.pathsep.join([str(GUARD), str(ROOT / "app")])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "hearth", "serve", "--model", str(gemma_path), "--port", "0", "--ctx", "2048",
+        [sys.executable, "-m", "hearth", "serve", "--model", str(starter_model), "--port", "0", "--ctx", "2048",
          "--max-queue", "4"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
@@ -82,7 +83,7 @@ def served(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert base_url, f"the server did not start: {''.join(log)}"
     key = (home / "config" / "api-key").read_text().strip()
     assert (home / "config" / "api-key").stat().st_mode & 0o077 == 0, "the key file is for this user only"
-    served = Served(process, base_url, key, home, log, model=gemma_path.name.removesuffix(".gguf"))
+    served = Served(process, base_url, key, home, log, model=starter_model.name.removesuffix(".gguf"))
     try:
         yield served
     finally:

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from hearth.core.store import conversation_to_json, conversation_to_markdown
 from tests.fixtures.documents import make_pdf, report_pages
-from tests.ui.test_main_window import build
+from tests.ui.window_support import build
 
 GUARD = Path(__file__).resolve().parents[1] / "fixtures" / "netguard"
 
@@ -52,9 +52,7 @@ def test_chat_attach_search_export_make_no_connections(qtbot: QtBot, tmp_path: P
             host_pid = h.bridge.client.pid
             assert host_pid is not None
         finally:
-            h.window.close()
-            h.bridge.stop()
-            h.store.close()
+            h.close()
     finally:
         socket.socket.connect, socket.socket.connect_ex = original  # type: ignore[method-assign]
     attempts = log.read_text().splitlines()

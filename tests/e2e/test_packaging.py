@@ -28,6 +28,12 @@ def test_matrix_covers_every_variant_on_the_platforms_that_can_run_it() -> None:
             ("windows", "app:msi"), ("macOS", "app:dmg")} <= formats
 
 
+def test_every_variant_builds_llama_cpp_with_rpc() -> None:
+    """Worker computers need llama.cpp's RPC backend in every installer."""
+    for variant in installers.load_matrix().variants.values():
+        assert "-DGGML_RPC=ON" in variant.cmake.split(), variant.name
+
+
 def test_build_plans_choose_the_llama_cpp_build() -> None:
     matrix = installers.load_matrix()
     linux, windows = matrix.platforms["linux"], matrix.platforms["windows"]
@@ -41,6 +47,7 @@ def test_build_plans_choose_the_llama_cpp_build() -> None:
     assert '"--find-links", "w", "--only-binary", "llama-cpp-python"' in override
     with pytest.raises(ValueError, match="--wheels"):
         installers.plan_build(windows, matrix.variants["vulkan"], windows.formats[0])
+    assert "--no-cache-dir" in next(a for a in source.commands[0] if a.startswith("requirement_installer_args="))
     offline = installers.plan_build(linux, matrix.variants["cpu"], deb, template=Path("/t/linux-system"))
     assert '-C' in offline.commands[0] and 'template="/t/linux-system"' in offline.commands[0]
 
@@ -65,3 +72,22 @@ def test_briefcase_dev_test_runs_our_suite_and_starts_the_engine() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert "1 passed" in output and "Test suite passed" in output
+
+
+def test_the_set_up_commands_make_sure_of_an_rpc_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's set-up runs installers/llama_rpc.py first; on a build with RPC it does nothing (no network)."""
+    import llama_rpc
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_command = ("python3 -m venv .venv && .venv/bin/python installers/llama_rpc.py && .venv/bin/pip install -e "
+                    "'.[test]' && .venv/bin/python -m pytest")
+    assert test_command in readme and test_command in ci
+    assert ".venv/bin/python installers/llama_rpc.py && .venv/bin/pip install -e . && .venv/bin/hearth" in readme
+    assert llama_rpc.requirement().startswith("llama-cpp-python>=")
+    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_CUDA=ON")
+    assert llama_rpc.build_env()["CMAKE_ARGS"] == "-DGGML_CUDA=ON -DGGML_RPC=on", "the user's own flags are kept"
+    assert llama_rpc.state() == "rpc"
+    done = subprocess.run([sys.executable, str(ROOT / "installers" / "llama_rpc.py")], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0 and "nothing to do" in done.stdout

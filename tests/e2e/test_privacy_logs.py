@@ -16,19 +16,16 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.logs import LOG_FILE_NAME, configure_logging
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import Store, default_db_path
-from hearth.ui.chat.controller import ChatController
-from hearth.ui.chat.view import ChatView
-from hearth.ui.engine_bridge import EngineBridge
-from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.app import AppSeams, build_app
+from hearth.ui.model_session import ModelState
 from tests.fixtures.documents import make_pdf, report_pages
+from tests.ui.window_support import qt_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Aubergine lighthouses whisper to the quartermaster at noon"
@@ -55,17 +52,14 @@ def holding(files: list[Path], needles: list[str]) -> dict[str, list[str]]:
 
 
 def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings, tmp_path: Path) -> list[str]:
-    """The app's wiring (as ``HearthApp``): store, engine with its log, window; returns the answers' texts."""
+    """The app as ``build_app`` builds it (store, engine with its log, window), with a fixed load plan and sampling
+    settings; returns the answers' texts."""
     paths = AppPaths.under(home).ensure()
     configure_logging(paths.log_dir, debug=settings.debug_logging)
-    store = Store.open(default_db_path(paths))
-    client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
-    bridge = EngineBridge(client)
-    session = ModelSession(bridge, lambda p: LoadPlan(str(p), n_ctx=2048, summary="CPU"))
-    params = [SamplingParams(temperature=0.0, max_tokens=400, seed=1)]
-    window = MainWindow(store=store, session=session, chat_view=ChatView(), settings=settings,
-                        controller_factory=lambda v: ChatController(store, bridge, session, v, lambda: params[0],
-                                                                    lambda: ""))
+    params = [SamplingParams(loop_guard=False, temperature=0.0, max_tokens=400, seed=1)]
+    seams = AppSeams(plan_for=lambda p: LoadPlan(str(p), n_ctx=2048, summary="CPU"), sampling=lambda: params[0])
+    app = build_app(qt_app(), paths, settings, Store.open(default_db_path(paths)), seams=seams)
+    window, session = app.window, app.session
     try:
         session.load(model)
         qtbot.waitUntil(lambda: session.state is ModelState.READY, timeout=60_000)
@@ -76,13 +70,13 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
         with qtbot.waitSignal(window.controller.busy_changed, timeout=60_000):
             window.composer.submit()
         # The engine crashes mid-answer (its log tail becomes the error's details), and is restarted.
-        qtbot.waitUntil(lambda: window.controller._answer is not None and window.controller._answer.tokens >= 2,
-                        timeout=120_000)
-        pid = client.pid
+        qtbot.waitUntil(lambda: window.controller.streaming_message_id is not None
+                        and len(window.chat_view.last_assistant_text()) >= 4, timeout=120_000)
+        pid = app.client.pid
         assert pid is not None
         os.kill(pid, signal.SIGSEGV)
         qtbot.waitUntil(lambda: not window.controller.busy, timeout=120_000)
-        params[0] = SamplingParams(temperature=0.0, max_tokens=24, seed=1)
+        params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=24, seed=1)
         window.composer.set_text(f"Once more: {SECRET}.")
         with qtbot.waitSignal(window.controller.busy_changed, timeout=60_000):
             window.composer.submit()
@@ -90,8 +84,7 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
         answers = [m.content for m in window.controller.branch() if m.role.value == "assistant"]
     finally:
         window.close()
-        bridge.stop()
-        store.close()
+        app.shutdown()
     return answers
 
 

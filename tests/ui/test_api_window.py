@@ -18,7 +18,7 @@ from hearth.core.instance import InstanceLock
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import MessageStatus, Role, Store, default_db_path
-from hearth.ui.app import HearthApp
+from hearth.ui.app import HearthApp, build_app
 from hearth.ui.model_session import ModelState
 from hearth.ui.shell.api_panel import ApiPanel
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
@@ -28,15 +28,16 @@ WAIT_MS = 240_000
 
 
 @pytest.fixture
-def app(qtbot: QtBot, qapp: QApplication, gemma_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HearthApp]:
+def app(qtbot: QtBot, qapp: QApplication, starter_model: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[HearthApp]:
     no_probe(monkeypatch)
     paths = AppPaths.default().ensure()
     store = Store.open(default_db_path(paths))
     lock = InstanceLock(paths.data_dir)
     lock.acquire()
-    settings = Settings(first_run_done=True, default_model=str(gemma_path), api_server=True, api_port=0,
-                        model_overrides={str(gemma_path): {"n_ctx": 2048, "temperature": 0.0, "max_tokens": 24}})
-    hearth = HearthApp(qapp, paths, settings, store, lock)
+    settings = Settings(first_run_done=True, default_model=str(starter_model), api_server=True, api_port=0,
+                        model_overrides={str(starter_model): {"n_ctx": 2048, "temperature": 0.0, "max_tokens": 24}})
+    hearth = build_app(qapp, paths, settings, store, lock)
     hearth.start()
     try:
         qtbot.waitUntil(lambda: app_settled(hearth), timeout=WAIT_MS)

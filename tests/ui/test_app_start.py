@@ -39,7 +39,7 @@ def test_damaged_database_is_kept_aside_when_the_user_agrees(monkeypatch: pytest
         return QMessageBox.StandardButton.Ok
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    store = app_module._open_store(paths, None)
+    store = app_module.open_store(paths, None)
     assert store is not None
     try:
         assert asked and "nothing is deleted" in asked[0]
@@ -58,7 +58,7 @@ def test_damaged_database_is_left_alone_when_the_user_declines(monkeypatch: pyte
     original = path.read_bytes()
     monkeypatch.setattr(QMessageBox, "question",
                         staticmethod(lambda *_a: QMessageBox.StandardButton.Cancel))
-    assert app_module._open_store(paths, None) is None
+    assert app_module.open_store(paths, None) is None
     assert path.read_bytes() == original
 
 

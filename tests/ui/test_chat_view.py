@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTextCursor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
 from pytestqt.qtbot import QtBot
@@ -17,6 +17,7 @@ from hearth.ui.chat.view import ChatView
 from hearth.ui.markdown.stream import StreamUpdate
 from hearth.ui.shell.theme import resolve_theme
 from tests.fixtures.chat_samples import RICH_ANSWER, long_conversation, sample_conversation, token_stream
+from tests.ui.window_support import chat_scroll_area
 
 
 @pytest.fixture
@@ -27,6 +28,13 @@ def view(qtbot: QtBot) -> ChatView:
     chat.show()
     qtbot.waitExposed(chat)
     return chat
+
+
+def flush_timer(view: ChatView) -> QTimer:
+    """The timer that shows buffered streamed text at the next repaint (by its object name)."""
+    timer = view.findChild(QTimer, "streamFlushTimer")
+    assert timer is not None
+    return timer
 
 
 def widget(chat: ChatView, message_id: int) -> MessageWidget:
@@ -152,11 +160,11 @@ def test_stale_ids_are_ignored(view: ChatView) -> None:
     view.end_stream(99, MessageView(99, "assistant", "stale"))
     view.begin_stream(12345)
     assert view.is_streaming()
-    assert not view._timer.isActive()  # nothing was buffered
+    assert not flush_timer(view).isActive()  # nothing was buffered
     view.end_stream(2, MessageView(2, "assistant", "ok"))
     view.append_stream(2, "after the end")
     assert message.body.plain_text() == "ok"
-    assert not view._timer.isActive()
+    assert not flush_timer(view).isActive()
 
 
 def test_updates_to_the_streaming_message_wait_for_the_end(view: ChatView, qtbot: QtBot) -> None:
@@ -314,7 +322,7 @@ def test_last_assistant_text(view: ChatView, qtbot: QtBot) -> None:
 
 def test_streaming_follows_the_bottom_when_the_user_is_there(view: ChatView, qtbot: QtBot) -> None:
     view.set_messages(long_conversation(30))
-    bar = view._scroll.verticalScrollBar()
+    bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
     view.append_message(MessageView(100, "assistant", "", status="streaming"))
     view.begin_stream(100)
@@ -327,7 +335,7 @@ def test_streaming_follows_the_bottom_when_the_user_is_there(view: ChatView, qtb
 
 def test_streaming_does_not_yank_a_user_who_scrolled_up(view: ChatView, qtbot: QtBot) -> None:
     view.set_messages(long_conversation(30))
-    bar = view._scroll.verticalScrollBar()
+    bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 2000 and bar.value() == bar.maximum())
     view.append_message(MessageView(100, "assistant", "", status="streaming"))
     view.begin_stream(100)
@@ -347,7 +355,7 @@ def test_a_500_message_conversation_opens_with_only_the_newest_built(view: ChatV
     assert len(view.messages()) == 500
     assert view.built_count() == ChatView.INITIAL_BUILD
     assert view.message_widget(500) is not None and view.message_widget(1) is None
-    bar = view._scroll.verticalScrollBar()
+    bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
     top_id = conversation[500 - ChatView.INITIAL_BUILD].id
     bar.setValue(0)  # the user scrolls to the top: older messages are built above, the view stays put
@@ -363,14 +371,14 @@ def test_scroll_state_survives_a_restart(view: ChatView, qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: abs(view.scroll_state() - 301.5) < 0.05)
     assert not view.is_following()
     view.restore_scroll_state(-1.0)
-    bar = view._scroll.verticalScrollBar()
+    bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum())
     assert view.scroll_state() == -1.0
 
 
 def test_the_wheel_over_a_message_scrolls_the_conversation(view: ChatView, qtbot: QtBot) -> None:
     view.set_messages(long_conversation(30))
-    bar = view._scroll.verticalScrollBar()
+    bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
     body = widget(view, 29).body.view
     before = bar.value()
@@ -402,7 +410,7 @@ def test_short_messages_still_fill_the_window_with_older_ones(view: ChatView, qt
     view.resize(900, 3000)  # taller than the newest messages: without older ones there would be nothing to scroll
     view.set_messages([MessageView(i, "user" if i % 2 else "assistant", "ok") for i in range(1, 201)])
     qtbot.waitUntil(lambda: view.built_count() > ChatView.INITIAL_BUILD)
-    bar = view._scroll.verticalScrollBar()
+    bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() >= ChatView.PRELOAD or view.built_count() == 200)
 
 
@@ -419,3 +427,29 @@ def test_continue_streams_after_the_existing_text(view: ChatView, qtbot: QtBot) 
     view.end_stream(8, MessageView(8, "assistant", final, author="Llama 4 Scout"))
     assert view.last_assistant_text() == final
     assert not stopped.continue_button.isVisibleTo(stopped)
+
+
+def test_thinking_streams_into_its_own_block_and_folds_when_done(view: ChatView, qtbot: QtBot) -> None:
+    message = start_answer(view)
+    view.append_stream(2, "<thi")
+    view.append_stream(2, "nk>\nFirst, the user wants")
+    qtbot.waitUntil(lambda: message.thinking_block is not None and message.thinking_block.isVisible())
+    block = message.thinking_block
+    assert block is not None and block.toggle.text() == "Thinking…"
+    assert message.body.plain_text().strip() == "", "no half marker or thought in the answer"
+    view.append_stream(2, " a short answer.\n</think>\n\nHere it **is**.")
+    qtbot.waitUntil(lambda: "Here it is." in message.body.plain_text())
+    assert "short answer" not in message.body.plain_text()
+    final = "<think>\nFirst, the user wants a short answer.\n</think>\n\nHere it **is**."
+    view.end_stream(2, MessageView(2, "assistant", final, author="Qwen3 8B", thinking_seconds=3.2))
+    assert block.toggle.text() == "Thought for 3 s" and not block.text.isVisible()
+    assert block.text.text() == "First, the user wants a short answer."
+
+
+def test_a_closing_marker_moves_what_streamed_into_the_thoughts(view: ChatView, qtbot: QtBot) -> None:
+    message = start_answer(view)
+    view.append_stream(2, "The template opened the block, so this is thinking")
+    qtbot.waitUntil(lambda: "opened the block" in message.body.plain_text())
+    view.append_stream(2, ".</think>\n\nThe answer.")
+    qtbot.waitUntil(lambda: message.body.plain_text().strip() == "The answer.")
+    assert message.thinking_block is not None and "opened the block" in message.thinking_block.text.text()

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFrame, QPushButton, QToolButton
 from pytestqt.qtbot import QtBot
 
 from hearth.ui.chat.composer import LARGE_PASTE_CHARS, Composer, PendingAttachment
+from tests.ui.window_support import composer_reason
 
 
 def make(qtbot: QtBot) -> Composer:
@@ -16,6 +18,12 @@ def make(qtbot: QtBot) -> Composer:
     qtbot.addWidget(composer)
     composer.show()
     return composer
+
+
+def send_button(composer: Composer) -> QPushButton:
+    button = composer.findChild(QPushButton, "sendButton")
+    assert button is not None
+    return button
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(qtbot: QtBot) -> None:
@@ -54,8 +62,8 @@ def test_up_in_an_empty_box_asks_to_edit_the_last_message(qtbot: QtBot) -> None:
 def test_busy_turns_send_into_stop(qtbot: QtBot) -> None:
     composer = make(qtbot)
     composer.set_busy(True)
-    button = composer.findChild(type(composer._send), "sendButton")
-    assert button is not None and button.text() == "Stop" and button.isEnabled()
+    button = send_button(composer)
+    assert button.text() == "Stop" and button.isEnabled()
     with qtbot.waitSignal(composer.stop_requested):
         button.click()
     with qtbot.assertNotEmitted(composer.submitted):
@@ -66,13 +74,14 @@ def test_busy_turns_send_into_stop(qtbot: QtBot) -> None:
 def test_blocked_composer_says_why_and_offers_a_model(qtbot: QtBot) -> None:
     composer = make(qtbot)
     composer.set_blocked("Load a model to start chatting.", "Choose a model")
-    assert not composer._send.isEnabled()
-    assert "Load a model" in composer._reason.text() and composer._reason.isVisible()
+    reason = composer_reason(composer)
+    assert not send_button(composer).isEnabled()
+    assert "Load a model" in reason.text() and reason.isVisible()
     with qtbot.waitSignal(composer.choose_model_requested):
-        composer._reason.linkActivated.emit("models")
+        reason.linkActivated.emit("models")
     composer.set_blocked("")
     qtbot.keyClicks(composer.editor, "hi")
-    assert composer._send.isEnabled()
+    assert send_button(composer).isEnabled()
 
 
 def test_files_become_chips_that_can_be_removed(qtbot: QtBot, tmp_path: Path) -> None:
@@ -83,9 +92,9 @@ def test_files_become_chips_that_can_be_removed(qtbot: QtBot, tmp_path: Path) ->
     img.write_bytes(b"\x89PNG" + b"x" * 100)
     composer.add_files([doc, img])
     assert [(a.name, a.kind) for a in composer.attachments] == [("report.pdf", "document"), ("photo.png", "image")]
-    chips = composer.findChildren(type(composer._chips_layout.itemAt(0).widget()))
+    chips = composer.findChildren(QFrame, "attachmentChip")
     assert any("report.pdf" in c.accessibleName() and "2 KB" in c.accessibleName() for c in chips)
-    remove = [b for b in composer.findChildren(type(composer._attach)) if b.accessibleName() == "Remove report.pdf"]
+    remove = [b for b in composer.findChildren(QToolButton) if b.accessibleName() == "Remove report.pdf"]
     remove[0].click()
     assert [a.name for a in composer.attachments] == ["photo.png"]
     with qtbot.waitSignal(composer.submitted) as sent:

@@ -31,7 +31,7 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import Message, MessageStatus
 from hearth.ui.model_session import ModelState
 from tests.fixtures.memory_cgroup import MemoryCgroup
-from tests.ui.test_main_window import Harness, build
+from tests.ui.window_support import Harness, build, composer_reason
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals to a stopped host; /proc")
 
@@ -86,9 +86,7 @@ def open_harnesses() -> Iterator[list[Harness]]:
     made: list[Harness] = []
     yield made
     for h in made:
-        h.window.close()
-        h.bridge.stop()
-        h.store.close()
+        h.close()
 
 
 def start(qtbot: QtBot, tmp_path: Path, model: Path, made: list[Harness]) -> Harness:
@@ -131,7 +129,7 @@ def check_contained(qtbot: QtBot, h: Harness, killed_pid: int, words: list[str],
 
 
 def check_next_message_works(qtbot: QtBot, h: Harness, killed_pid: int) -> None:
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=8, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8, seed=1)
     send(qtbot, h, "Are you back?")
     h.wait_idle(qtbot)
     answer = h.controller.branch()[-1]
@@ -195,14 +193,13 @@ def test_killed_while_reading_a_long_prompt(qtbot: QtBot, tmp_path: Path, gemma_
 def test_killed_while_writing_the_answer(qtbot: QtBot, tmp_path: Path, tiny_llama4: Path, sig: signal.Signals,
                                          open_harnesses: list[Harness]) -> None:
     h = start(qtbot, tmp_path, tiny_llama4, open_harnesses)
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=1500, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=1500, seed=1)
     pid = h.bridge.client.pid
     assert pid is not None
     send(qtbot, h, "Tell me a long story.")
     answer_id = h.controller.streaming_message_id
     assert answer_id is not None
-    qtbot.waitUntil(lambda: h.controller._answer is not None and h.controller._answer.tokens >= 3, timeout=60_000)
-    h.window.chat_view._flush()  # what the repaint timer would show next; the kill may come before it fires
+    qtbot.waitUntil(lambda: len(h.shown_answer()) >= 8, timeout=60_000)
     shown = shown_text(h, answer_id)
     os.kill(pid, sig)
     assert shown
@@ -264,7 +261,7 @@ def test_killed_while_loading_a_chosen_model(qtbot: QtBot, tmp_path: Path, tiny_
     assert h.window.isVisible()
     error = h.session.error
     assert error is not None and DURING["load"] in error.message and sig.name in error.message
-    assert error.message in h.window.composer._reason.text(), "the composer says why it cannot send"
+    assert error.message in composer_reason(h.window.composer).text(), "the composer says why it cannot send"
     h.session.load(tiny_llama4)
     qtbot.waitUntil(lambda: h.session.state is ModelState.READY, timeout=60_000)
     check_next_message_works(qtbot, h, pid)

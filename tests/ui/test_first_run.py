@@ -1,5 +1,5 @@
-"""The first-run wizard inside the real app (``HearthApp``): each way out leaves the app in the right state and marks
-the first run done, on disk."""
+"""The first-run wizard inside the real app (built by ``build_app``): each way out leaves the app in the right state
+and marks the first run done, on disk."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hearth.core.models.library.starter import starter_available, starter_path
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings
 from hearth.core.store import Store, default_db_path
-from hearth.ui.app import HearthApp
+from hearth.ui.app import HearthApp, build_app
 from hearth.ui.model_session import ModelState
 from hearth.ui.models.first_run import FirstRunDialog
 from hearth.ui.models.page import DOWNLOADS
@@ -32,7 +32,7 @@ class AppHarness:
         self.store = Store.open(default_db_path(self.paths))
         lock = InstanceLock(self.paths.data_dir)
         lock.acquire()
-        self.app = HearthApp(qapp, self.paths, settings, self.store, lock)
+        self.app: HearthApp = build_app(qapp, self.paths, settings, self.store, lock)
         self.closed = False
 
     @property
@@ -124,7 +124,7 @@ def test_i_already_have_a_gguf_file(qtbot: QtBot, make_app: type[AppHarness], ti
     qtbot.waitUntil(lambda: h.app.session.state is ModelState.READY, timeout=90_000)
     loaded = h.app.session.path
     assert loaded is not None and loaded.is_symlink() and loaded.resolve() == tiny_llama4.resolve()
-    assert loaded.parent == h.app.models_dir() / "imported"
+    assert loaded.parent == h.app.models.models_dir / "imported"
     saved = h.saved()
     assert saved.first_run_done and saved.default_model == str(loaded)
 
@@ -137,7 +137,7 @@ def test_use_the_starter_model(qtbot: QtBot, make_app: type[AppHarness]) -> None
     qtbot.mouseClick(h.wizard.next_button, Qt.MouseButton.LeftButton)
     assert h.wizard.starter_button.isVisible()
     qtbot.mouseClick(h.wizard.starter_button, Qt.MouseButton.LeftButton)
-    starter = starter_path(h.app.models_dir())
+    starter = starter_path(h.app.models.models_dir)
     qtbot.waitUntil(lambda: h.app.session.state is ModelState.READY and h.app.session.path == starter,
                     timeout=90_000)
     saved = h.saved()

@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from hearth.core.engine.sampling import SamplingParams
 from tests.fixtures.hostile_files import HOSTILE, text_near_the_limit
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
-from tests.ui.test_main_window import Harness, build
+from tests.ui.window_support import Harness, build
 
 STALL_LIMIT_MS = FREEZE_MS
 
@@ -51,14 +51,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
 def started(qtbot: QtBot, folder: Path, model: Path) -> Harness:
     folder.mkdir()
     h = build(qtbot, folder, model)
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=4, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=4, seed=1)
     return h
 
 
 def closed(h: Harness) -> None:
-    h.window.close()
-    h.bridge.stop()
-    h.store.close()
+    h.close()
 
 
 def send_probed(qtbot: QtBot, h: Harness, path: Path) -> LatenessProbe:
@@ -71,7 +69,7 @@ def send_probed(qtbot: QtBot, h: Harness, path: Path) -> LatenessProbe:
     with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
         assert composer.submit()
     # The file is read off the GUI thread; the event loop turns meanwhile (the probe's ticks prove it).
-    qtbot.waitUntil(lambda: h.controller._preparing is None, timeout=120_000)
+    qtbot.waitUntil(h.attachments_read, timeout=120_000)
     probe.stop()
     return probe
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from hearth.core.engine.plan import LoadPlan
@@ -23,12 +24,14 @@ from hearth.ui.model_session import ModelState
 from hearth.ui.models.download_row import DownloadRow
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.page import DISCOVER, DOWNLOADS
+from hearth.ui.shell.settings_dialog import SettingsDialog
 from tests.fixtures.hub_fixtures import BIG, GATED, GOOD_TOKEN, TINY
 from tests.fixtures.hub_server import HubServer
 from tests.ui.models_support import (
     SCOUT_REPO,
     PageHarness,
     age_cached_listing,
+    app_paths,
     build_page,
     fill_models_dir,
     no_probe,
@@ -38,8 +41,8 @@ from tests.unit.core.models.download.test_disk import SmallDisk, small_disk  # n
 
 
 @pytest.fixture
-def files(tmp_path: Path, tiny_llama4: Path, gemma_path: Path) -> dict[str, Path]:
-    return fill_models_dir(tmp_path / "models", tiny_llama4, gemma_path)
+def files(tmp_path: Path, tiny_llama4: Path, starter_model: Path) -> dict[str, Path]:
+    return fill_models_dir(tmp_path / "models", tiny_llama4, starter_model)
 
 
 @pytest.fixture
@@ -57,11 +60,30 @@ def _download_row(h: PageHarness, task: DownloadTask) -> DownloadRow:
     return row
 
 
+def test_a_base_model_is_labelled_and_never_made_the_default(qtbot: QtBot, tmp_path: Path, gemma_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    no_probe(monkeypatch)
+    base = tmp_path / "models" / "mine" / gemma_path.name
+    base.parent.mkdir(parents=True)
+    base.symlink_to(gemma_path)
+    h = build_page(qtbot, tmp_path, tmp_path / "models")
+    try:
+        h.page.start()
+        h.wait_idle(qtbot)
+        card = h.page.library_view.card_for(base)
+        assert card is not None and card.title.text() == "Gemma 3 270M"
+        labels = [w.text() for w in card.fit_line.findChildren(type(card.title))]
+        assert "Made for completion, not chat" in labels
+        assert not card.default_button.isVisibleTo(card)
+    finally:
+        h.close(qtbot)
+
+
 def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBot, tmp_path: Path,
                                                                       files: dict[str, Path],
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     no_probe(monkeypatch)
-    save_result(tmp_path / "bench", BenchResult(
+    save_result(app_paths(tmp_path).data_dir / "bench", BenchResult(
         model=files["starter"].name, path=str(files["starter"]), plan="CPU", n_ctx=2048, n_threads=2,
         n_gpu_layers=0, load_s=0.7, pp512_tps=900.0, pp4096_tps=None, tg128_tps=48.2, ttft_s=0.06,
         peak_ram_bytes=None, peak_vram_bytes=None, measured_at=0.0))
@@ -74,7 +96,7 @@ def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBo
         h.wait_idle(qtbot)
         view = h.page.library_view
         names = sorted(c.title.text() for c in view.cards)
-        assert names == ["Starter model · Gemma 3 270M", "tiny-llama4-F32"]
+        assert names == ["SmolLM2 135M Instruct", "Tiny Llama4"]
         for card in view.cards:
             fit = h.page.snapshot.fits[card.model.path]
             assert fit.verdict in ("fits_well", "fits_slow") and fit.summary == "CPU", fit
@@ -119,6 +141,9 @@ def test_load_unload_default_settings_and_delete_from_the_page(qtbot: QtBot, har
         qtbot.mouseClick(card.settings_button, Qt.MouseButton.LeftButton)
     path, plan = settings.args
     assert path == files["starter"] and isinstance(plan, LoadPlan) and plan.summary == "CPU"
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, SettingsDialog) and dialog.model_tab.available, "the model's settings open"
+    dialog.reject()
 
     qtbot.mouseClick(card.unload_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: h.session.state is ModelState.NONE, timeout=30_000)

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from hearth.core.store import Store
 from hearth.ui.chat.controller import UNSENT_KEY
 from tests.fixtures.documents import make_pdf, report_pages
-from tests.ui.test_main_window import build
+from tests.ui.window_support import build
 
 
 def test_the_conversation_on_screen_is_remembered_before_any_close(qtbot: QtBot, tmp_path: Path,
@@ -25,9 +25,7 @@ def test_the_conversation_on_screen_is_remembered_before_any_close(qtbot: QtBot,
         # A kill now skips closeEvent; the next start must still know which conversation to open.
         assert h.store.get_state("last_conversation_id") == conversation
     finally:
-        h.window.close()
-        h.bridge.stop()
-        h.store.close()
+        h.close()
 
 
 def test_a_message_cut_off_while_its_attachments_were_read_comes_back(qtbot: QtBot, tmp_path: Path,
@@ -56,6 +54,4 @@ def test_a_message_cut_off_while_its_attachments_were_read_comes_back(qtbot: QtB
         assert [a.file_name for a in store.attachments.for_message(user.id)] == ["minutes.pdf"]
         assert store.get_state(UNSENT_KEY) is None, "forgotten once the message is in the conversation"
     finally:
-        h.window.close()
-        h.bridge.stop()
-        h.store.close()
+        h.close()

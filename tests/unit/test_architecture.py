@@ -18,3 +18,24 @@ def test_import_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 broken." in result.stdout
+
+
+def test_the_shipped_package_holds_no_test_scaffolding() -> None:
+    """Nothing under app/ reaches into the test suite (its fixtures live in tests/, the tools that need them in
+    tools/) or edits the import path."""
+    offenders = []
+    for path in sorted((ROOT / "app" / "hearth").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if "sys.path" in code or code.lstrip().startswith(("import tests", "from tests")) \
+                    or "import_module(\"tests" in code or "import_module('tests" in code:
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_background_results_are_typed() -> None:
+    """Worker results reach the GUI thread through ``BackgroundTask``'s typed callbacks, and signals name the types
+    they carry: a ``Signal(object)`` is left only where a payload is genuinely of several kinds (or optional)."""
+    count = sum(path.read_text(encoding="utf-8").count("Signal(object")
+                for path in (ROOT / "app" / "hearth").rglob("*.py"))
+    assert count <= 20, count

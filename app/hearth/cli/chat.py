@@ -19,29 +19,45 @@ from hearth.cli.common import (
     default_model,
     plan_from_args,
     print_error,
+    worker_machines,
 )
 from hearth.core.chat.attachments import page_picture_limit
 from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, privacy_words
+from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.errors import HearthError, HostCrashedError
+from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, WorkerLostError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
+from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.planning.benchmark import bench_prompt_speed
+from hearth.core.models.planning.planner import DEFAULT_CTX
+from hearth.core.retrieval import estimated_prompt_speed, reading_budget
+from hearth.core.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("chat", help="chat with a model in the terminal",
                             description="Chat with a model in the terminal. Without --prompt: an interactive chat.")
-    parser.add_argument("--model", type=Path, help="GGUF file (or the first part of a split model)")
+    parser.add_argument("--model", type=Path, help="GGUF file (or the first part of a split model); with --remote, the "
+                                                   "server's model name")
     parser.add_argument("--prompt", help="ask one thing, print the answer and exit")
     parser.add_argument("--system", help="system prompt")
-    parser.add_argument("--max-tokens", type=int, default=1024, metavar="N", help="longest answer (default 1024)")
-    parser.add_argument("--temperature", type=float, default=0.6, metavar="T", help="0 = deterministic (default 0.6)")
-    parser.add_argument("--top-p", type=float, default=0.9, metavar="P")
-    parser.add_argument("--top-k", type=int, default=40, metavar="K")
-    parser.add_argument("--min-p", type=float, default=0.01, metavar="P")
-    parser.add_argument("--repeat-penalty", type=float, default=1.0, metavar="R")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="longest answer (default 1024)")
+    sampling = parser.add_argument_group("sampling (default: the model's recommendation, then its settings in Hearth)")
+    sampling.add_argument("--temperature", type=float, metavar="T", help="0 = deterministic")
+    sampling.add_argument("--top-p", type=float, metavar="P")
+    sampling.add_argument("--top-k", type=int, metavar="K")
+    sampling.add_argument("--min-p", type=float, metavar="P")
+    sampling.add_argument("--repeat-penalty", type=float, metavar="R", help="classic repetition penalty (1 = off)")
+    sampling.add_argument("--dry", type=float, metavar="M", help="DRY repetition guard strength (0 = off; "
+                          f"default {SamplingParams().dry_multiplier})")
+    sampling.add_argument("--no-loop-guard", action="store_true",
+                          help="let an answer that repeats itself run on (by default it is ended)")
     parser.add_argument("--seed", type=int, help="fixed seed for reproducible answers")
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
@@ -51,11 +67,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
                         help="like --attach, but the whole document is sent when the model's context allows, "
                              "instead of the passages that match the question; repeatable")
+    parser.add_argument("--read-more", action="count", default=0,
+                        help="send more of the attached documents than about 10 s of reading and half the context "
+                             "(twice as much each time it is given)")
     parser.add_argument("--image", type=Path, action="append", default=[], metavar="FILE",
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
                         help="the model's vision file (mmproj GGUF), so that it can see pictures")
+    parser.add_argument("--worker", action="append", default=[], metavar="HOST:PORT",
+                        help="a computer running `hearth worker` that holds part of the model (llama.cpp RPC); "
+                             "repeatable. The planner spreads the model over this computer and the workers")
+    remote = parser.add_argument_group("a remote engine (an OpenAI-compatible server) instead of a model here")
+    remote.add_argument("--remote", metavar="URL",
+                        help="chat with a model of an OpenAI-compatible server (hearth serve, llama-server, vLLM, "
+                             "Ollama, LM Studio...), e.g. http://192.168.1.20:8080/v1. Your messages (and the "
+                             "passages chosen from attachments, ranked here) go to that server")
+    remote.add_argument("--api-key", metavar="KEY", help="the server's key (default: the one saved for it in Models "
+                                                         "→ Servers, if any)")
+    remote.add_argument("--remote-model", "--served-model", dest="remote_model", metavar="NAME",
+                        help="the server's model (default: the first it lists); with --remote, --model NAME works too")
     add_plan_arguments(parser)
+
+
+ChatEngine = EngineClient | RemoteEngineClient
 
 
 class _CancelOnInterrupt:
@@ -87,7 +121,7 @@ def _progress_line(text: str, err: TextIO) -> None:
 
 
 def answer(
-    client: EngineClient,
+    client: ChatEngine,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     *,
@@ -115,7 +149,10 @@ def answer(
                     err.write(f"\nhearth: {event.message}\n")
                 elif isinstance(event, Finished):
                     stats = event.stats
-        except HostCrashedError as crash:
+        except (HostCrashedError, WorkerLostError, RemoteEngineError) as crash:
+            if isinstance(crash, RemoteEngineError) and not parts:
+                raise
+            # The answer so far stays on screen and in the conversation.
             out.write("\n")
             print_error(crash)
             return "".join(parts), None
@@ -123,7 +160,19 @@ def answer(
     out.flush()
     if stats is not None and stats.stop_reason == "cancelled":
         err.write("(stopped)\n")
+    elif stats is not None and stats.stop_reason == "repetition":
+        err.write("(stopped: the model was repeating itself)\n")
     return "".join(parts), stats
+
+
+def sampling_for(model: Path, settings: Settings, args: argparse.Namespace) -> SamplingParams:
+    """The model's recommended sampling, the user's settings for it in Hearth, then the command line's flags."""
+    params = ModelSettings.from_dict(settings.model_overrides.get(str(model))).apply_to_sampling(
+        recommended_sampling(model).params)
+    flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_p": args.top_p,
+             "top_k": args.top_k, "min_p": args.min_p, "repeat_penalty": args.repeat_penalty,
+             "dry_multiplier": args.dry, "seed": args.seed, "loop_guard": False if args.no_loop_guard else None}
+    return params.with_changes(**{k: v for k, v in flags.items() if v is not None})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,21 +180,31 @@ def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     settings = current_settings(paths)
     configure_logging(paths.log_dir, debug=settings.debug_logging)
+    client: ChatEngine
     try:
-        model = args.model or default_model(paths, settings)
-        plan = plan_from_args(model, args)
+        if args.remote:
+            if args.worker or args.mmproj:
+                raise RemoteEngineError("--remote cannot be combined with --worker or --mmproj: the server's own "
+                                        "machine runs the model.")
+            server = RemoteServer.parse(args.remote, args.api_key or KeyStore(paths.config_dir).get(args.remote)
+                                        or "")
+            name = args.remote_model or (str(args.model) if args.model else None)
+            client = RemoteEngineClient(server, name, offline=lambda: settings.offline)
+            model = Path(name or server.label)
+            # The server's context is not known here: attachments are ranked for --ctx (default 8,192) tokens.
+            plan = LoadPlan(model_path=server.base_url, n_ctx=args.ctx or DEFAULT_CTX)
+            warning = privacy_words(server)
+            if warning:
+                err.write(f"hearth: {warning}\n")
+        else:
+            model = args.model or default_model(paths, settings)
+            workers = worker_machines(args.worker, err=err, what_if=False) if args.worker else []
+            plan = plan_from_args(model, args, workers=workers)
+            client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
     except HearthError as exc:
         print_error(exc)
         return 1
-    params = SamplingParams(
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        top_k=args.top_k,
-        min_p=args.min_p,
-        repeat_penalty=args.repeat_penalty,
-        seed=args.seed,
-    )
+    params = sampling_for(Path(plan.model_path), settings, args)
     # Attachments and pictures are read before the model loads, so a bad file fails fast.
     try:
         page_limit = page_picture_limit(plan.n_ctx) if args.mmproj else 0
@@ -159,7 +218,6 @@ def run(args: argparse.Namespace) -> int:
     except HearthError as exc:
         print_error(exc)
         return 1
-    client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
     try:
         try:
             info = client.load(plan, on_progress=lambda f: _progress_line(f"Loading {model.name}… {f:.0%}", err))
@@ -175,8 +233,14 @@ def run(args: argparse.Namespace) -> int:
         messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
-        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx, max_tokens=args.max_tokens, err=err,
-                                       pinned=pinned) if documents else None)
+        n_ctx = info.n_ctx or plan.n_ctx
+        expected = plan.extra.get("expected_tokens_per_s")
+        speed = estimated_prompt_speed(
+            bench=bench_prompt_speed(paths.data_dir / "bench", plan.model_path),
+            expected_writing=float(expected) if isinstance(expected, (int, float)) else None)
+        reading = reading_budget(n_ctx, speed, more=args.read_more)
+        prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens or 1024, err=err,
+                                       pinned=pinned, reading=reading) if documents else None)
         if args.prompt is not None:
             return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
         return _interactive(client, messages, params, args.json, out, err, prompter, images)
@@ -220,7 +284,7 @@ def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
 
 
 def _one_shot(
-    client: EngineClient,
+    client: ChatEngine,
     messages: list[dict[str, Any]],
     prompt: str,
     params: SamplingParams,
@@ -249,7 +313,7 @@ def _one_shot(
 
 
 def _interactive(
-    client: EngineClient,
+    client: ChatEngine,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     as_json: bool,

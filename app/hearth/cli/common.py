@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from hearth.core.engine.plan import LoadPlan, expert_patterns
-from hearth.core.errors import DoesNotFitError, HearthError
+from hearth.core.engine.workers import parse_endpoint, probe_worker
+from hearth.core.errors import DoesNotFitError, HearthError, WorkerError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.library.starter import ensure_starter_model
-from hearth.core.models.planning.planner import DEFAULT_CTX, plan_model
+from hearth.core.models.library.starter import ensure_starter_model, is_chat_model
+from hearth.core.models.planning.planner import DEFAULT_CTX
+from hearth.core.models.planning.workers import WorkerMachine, plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings
+
+PROBE_BYTES = 8 << 20  # written to and read back from each worker to measure the network
 
 
 def app_paths() -> AppPaths:
@@ -33,8 +38,9 @@ def models_dir(paths: AppPaths, settings: Settings) -> Path:
 
 
 def default_model(paths: AppPaths, settings: Settings) -> Path:
-    """The model to use when none is named: the user's default, else the starter model."""
-    if settings.default_model and Path(settings.default_model).is_file():
+    """The model to use when none is named: the user's default (a chat model), else the starter model."""
+    if settings.default_model and Path(settings.default_model).is_file() and is_chat_model(
+            Path(settings.default_model)):
         return Path(settings.default_model)
     return ensure_starter_model(models_dir(paths, settings))
 
@@ -60,8 +66,10 @@ def this_machine(paths: AppPaths | None = None) -> Hardware:
     return detect_hardware(models_dir(paths, current_settings(paths)), cache_dir=paths.cache_dir)
 
 
-def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | None = None) -> LoadPlan:
-    """The plan to load with: the planner's, unless placement flags say otherwise.
+def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | None = None,
+                   workers: list[WorkerMachine] | None = None) -> LoadPlan:
+    """The plan to load with: the planner's (over this computer and ``workers``), unless placement flags say
+    otherwise (then the workers get the offloaded layers in proportion to their free memory, as llama.cpp does).
 
     Raises:
         ModelFileError: the file is not a usable model.
@@ -76,8 +84,8 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
     if not explicit:
         assert files.info is not None
         mmproj_bytes = Path(mmproj).stat().st_size if mmproj and Path(mmproj).is_file() else 0
-        report = plan_model(files.info, hardware or this_machine(), n_ctx=ctx, model_path=str(files.first),
-                            mmproj_path=mmproj, mmproj_bytes=mmproj_bytes)
+        report = plan_with_workers(files.info, hardware or this_machine(), workers or [], n_ctx=ctx,
+                                   model_path=str(files.first), mmproj_path=mmproj, mmproj_bytes=mmproj_bytes)
         if report.plan is None:
             raise DoesNotFitError(report.explanation, hint="Try a smaller quantization or --ctx; placement flags "
                                   "(--gpu-layers, --cpu-moe) load it anyway.", details="\n".join(report.notes))
@@ -88,8 +96,15 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
         patterns = expert_patterns()
     elif getattr(args, "n_cpu_moe", None) is not None:
         patterns = expert_patterns(args.n_cpu_moe)
-    gpu_layers = args.gpu_layers if args.gpu_layers is not None else 0
+    gpu_layers = args.gpu_layers if args.gpu_layers is not None else (-1 if workers else 0)
     trained = files.info.context_length if files.info is not None else 0
+    if workers:
+        return LoadPlan(
+            model_path=str(files.first), n_ctx=ctx or min(DEFAULT_CTX, trained or DEFAULT_CTX),
+            n_gpu_layers=gpu_layers, cpu_tensor_patterns=patterns, n_threads=args.threads, use_extra_bufts=safe,
+            mmproj_path=mmproj, workers=tuple(w.endpoint for w in workers),
+            summary=f"{len(workers)} worker{'s' if len(workers) > 1 else ''}" + (" + experts in RAM" if patterns
+                                                                                  else ""))
     return LoadPlan(
         model_path=str(files.first),
         n_ctx=ctx or min(DEFAULT_CTX, trained or DEFAULT_CTX),
@@ -100,6 +115,32 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
         mmproj_path=mmproj,
         summary="experts in RAM" if patterns else ("GPU" if gpu_layers else "CPU"),
     )
+
+
+def worker_machines(specs: list[str], *, err: TextIO | None = None, what_if: bool = True) -> list[WorkerMachine]:
+    """``HOST:PORT`` (a real worker: asked for its free memory, round trip and bandwidth) or ``HOST:PORT:RAM_GB``
+    (a "what if" worker) as the planner's workers.
+
+    Raises:
+        WorkerError: an address is malformed, or a real worker is not ready (named, with the reason).
+    """
+    machines = []
+    for spec in specs:
+        if spec.count(":") >= 2:
+            if not what_if:
+                raise WorkerError(f"“{spec}”: a worker to use is given as HOST:PORT.",
+                                  hint="HOST:PORT:RAM_GB (a worker that need not exist) is for `hearth models plan`.",
+                                  endpoint=spec)
+            machines.append(WorkerMachine.what_if(spec))
+            continue
+        status = probe_worker(parse_endpoint(spec), timeout=5.0, bandwidth_bytes=PROBE_BYTES)
+        if not status.ready:
+            raise status.error()
+        if err is not None:
+            err.write(f"Worker {status.endpoint}: protocol {status.version_text}, {status.free_bytes / 1e9:.1f} GB "
+                      f"free, round trip {1000 * (status.round_trip_s or 0):.2f} ms\n")
+        machines.append(WorkerMachine.from_status(status))
+    return machines
 
 
 def print_error(error: BaseException) -> None:

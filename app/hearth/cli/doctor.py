@@ -7,9 +7,10 @@ import json
 import os
 
 from hearth.cli.common import app_paths, current_settings, models_dir
+from hearth.core.engine.workers import PROTOCOL_VERSION
 from hearth.core.machine.bandwidth import gpus_bandwidth, ram_bandwidth
 from hearth.core.machine.gpu import offload_advice
-from hearth.core.machine.hardware import Hardware, detect_hardware
+from hearth.core.machine.hardware import BackendInfo, Hardware, detect_hardware
 from hearth.core.models.planning.planner import usable_ram, usable_vram
 
 GB = 1e9
@@ -57,6 +58,7 @@ def report(hw: Hardware) -> list[str]:
             lines.append(f"  device {dev.name} ({dev.kind}): {dev.description}, "
                          f"{_gb(dev.memory_free)} free of {_gb(dev.memory_total)}")
     lines.append(f"GPU offload: {offload_advice(hw.gpus, backend)}")
+    lines.append(f"Workers: {workers_advice(backend)}")
     cpu_bw, cpu_why = ram_bandwidth(hw)
     lines.append(f"Speed estimates assume RAM at {cpu_bw:.0f} GB/s ({cpu_why})")
     if hw.gpus:
@@ -68,6 +70,20 @@ def report(hw: Hardware) -> list[str]:
     return lines
 
 
+def workers_advice(backend: BackendInfo | None) -> str:
+    """Whether this build of llama.cpp can use worker computers (its RPC backend), and how to get one that can."""
+    can = backend.can_use_workers if backend is not None else None
+    if can:
+        return (f"this build can use worker computers (llama.cpp RPC protocol {'.'.join(map(str, PROTOCOL_VERSION))}): "
+                "`hearth worker` lends this computer, `hearth chat --worker HOST:PORT` uses others.")
+    if can is None:
+        return "unknown (llama.cpp's build was not probed; run `hearth doctor` without --cached)."
+    return ("this build of llama.cpp cannot use worker computers (it was built without RPC). From Hearth's source "
+            "folder run `python installers/llama_rpc.py` with the Python that runs Hearth (it rebuilds "
+            "llama-cpp-python with CMAKE_ARGS=\"-DGGML_RPC=on\", past a cached build without it), or install a "
+            "Hearth installer: every variant has it.")
+
+
 def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     settings = current_settings(paths)
@@ -76,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = hw.to_dict()
         data["gpu_offload_advice"] = offload_advice(hw.gpus, hw.backend)
+        data["workers"] = {"available": hw.backend.can_use_workers if hw.backend else None,
+                           "advice": workers_advice(hw.backend),
+                           "protocol": ".".join(map(str, PROTOCOL_VERSION))}
         data["usable_ram"], data["usable_vram"] = usable_ram(hw), usable_vram(hw)
         data["offline"] = settings.offline
         print(json.dumps(data, indent=2, default=str))

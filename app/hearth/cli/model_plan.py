@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hearth.cli.common import this_machine
+from hearth.cli.common import this_machine, worker_machines
 from hearth.core.errors import HearthError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.gguf.header import GgufInfo
@@ -16,6 +16,7 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import CatalogService, find_entry, scaled_info
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.planning.planner import VERDICT_WORDS, FitReport, Placement, machine_matrix, plan_model
+from hearth.core.models.planning.workers import plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import load_settings
 
@@ -28,6 +29,13 @@ def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vram-gb", type=float, metavar="Y", help="plan for a GPU with Y GB (0: no GPU)")
     group.add_argument("--unified", action="store_true", help="plan for an Apple silicon Mac (unified memory)")
     group.add_argument("--ctx", type=int, metavar="N", help="context size in tokens (default 8,192)")
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worker", action="append", default=[], metavar="HOST:PORT[:RAM_GB]",
+                        help="plan with a llama.cpp RPC worker too: HOST:PORT asks a running `hearth worker` for its "
+                             "free memory and measures the network; HOST:PORT:RAM_GB plans for one that need not "
+                             "exist (gigabit Ethernet assumed); repeatable")
 
 
 def machine_from_args(args: argparse.Namespace, paths: AppPaths) -> Hardware:
@@ -140,6 +148,22 @@ def matrix_markdown(targets: Sequence[Target], machines: Sequence[Hardware], n_c
     return "\n".join(lines)
 
 
+def _describe_workers(report: FitReport) -> list[str]:
+    lines = []
+    for share in report.workers:
+        if share.layers or share.output_layer:
+            layers = f"layers {share.first_layer}–{share.first_layer + share.layers - 1}" if share.layers else ""
+            output = "the output layer" if share.output_layer else ""
+            held = " and ".join(p for p in (layers, output) if p)
+            lines.append(f"Worker {share.endpoint}: {held}, {share.bytes / GB:.1f} GB of {share.usable_bytes / GB:.1f} "
+                         f"usable")
+        else:
+            lines.append(f"Worker {share.endpoint}: not needed")
+    if report.plan is not None and report.plan.workers:
+        lines.append("Loads like: hearth chat --model … " + " ".join(f"--worker {w}" for w in report.plan.workers))
+    return lines
+
+
 def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     info = t.info
     shape = f"{info.architecture}, {info.block_count} layers"
@@ -148,7 +172,12 @@ def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     p = report.placement
     lines = [f"{t.label} — {t.size / GB:.1f} GB, {shape}" + ("" if t.exact else " (estimated from its size)"),
              f"Verdict: {VERDICT_WORDS[report.verdict]}. {report.explanation}"]
-    if report.verdict != "does_not_fit":
+    if report.workers:
+        lines.append(f"Memory here: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
+                     f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); KV cache for "
+                     f"{report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB in all")
+        lines += _describe_workers(report)
+    elif report.verdict != "does_not_fit":
         lines.append(f"Memory: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
                      f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); "
                      f"KV cache for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
@@ -163,8 +192,9 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         print(matrix_markdown(targets, machine_matrix(), args.ctx))
         return 0
     hw = machine_from_args(args, paths)
-    reports = [(t, plan_model(t.info, hw, n_ctx=args.ctx, model_path=t.path, mmproj_bytes=t.mmproj_bytes))
-               for t in targets]
+    workers = worker_machines(list(getattr(args, "worker", []) or []))
+    reports = [(t, plan_with_workers(t.info, hw, workers, n_ctx=args.ctx, model_path=t.path,
+                                     mmproj_bytes=t.mmproj_bytes)) for t in targets]
     if args.json:
         print(json.dumps([{"model": t.label, "size": t.size, "exact": t.exact, "header": t.info.summary(),
                            **r.to_dict()} for t, r in reports], indent=2))

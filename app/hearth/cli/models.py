@@ -41,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--matrix", action="store_true", help="plan for a set of typical machines (a Markdown table)")
     p.add_argument("--refresh", action="store_true", help="ask Hugging Face again instead of using cached lists")
     model_plan.add_machine_arguments(p)
+    model_plan.add_worker_arguments(p)
 
     p = cmds.add_parser("download", help="download REPO[:QUANT] (resumes; verifies every file)")
     p.add_argument("model", metavar="REPO[:QUANT]", help="a repository (or catalog id), optionally :QUANT")

@@ -296,6 +296,43 @@ class AlreadyRunningError(HearthError):
     title = "Hearth is already running"
 
 
+class WorkerError(HearthError):
+    """A llama.cpp RPC worker cannot be used: unreachable, busy, another protocol version, or gone mid-answer.
+
+    Attributes:
+        endpoint: the worker's address (HOST:PORT), or "" when not known.
+    """
+
+    title = "A worker computer cannot be used"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", endpoint: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.endpoint = endpoint
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**super().to_wire(), "endpoint": self.endpoint}
+
+
+class WorkerLostError(WorkerError):
+    """A worker stopped answering while the model was loading or answering (it died, or the network dropped)."""
+
+    title = "A worker computer stopped answering"
+
+
+class RemoteEngineError(HearthError):
+    """A remote engine (an OpenAI-compatible server) refused a request, failed, or could not be reached.
+
+    Attributes:
+        status: the HTTP status, or 0 when there was no HTTP answer.
+    """
+
+    title = "The server could not answer"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", status: int = 0) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.status = status
+
+
 class VisionFileError(ModelLoadError):
     """The vision projector (mmproj) file is missing, damaged, or made for a different model."""
 
@@ -322,4 +359,6 @@ def error_from_wire(data: dict[str, Any]) -> HearthError:
         return HostCrashedError(message, hint=hint, details=details)
     if cls is InvalidRequestError:
         return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
+    if issubclass(cls, WorkerError):
+        return cls(message, hint=hint, details=details, endpoint=str(data.get("endpoint") or ""))
     return cls(message, hint=hint, details=details)

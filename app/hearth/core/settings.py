@@ -23,6 +23,8 @@ class Settings:
         send_on_enter: Enter sends and Shift+Enter adds a line (else the reverse).
         offline: never open a network connection, even for catalog refreshes.
         model_overrides: per-model settings keyed by model path (context, sampling, system prompt...).
+        workers: llama.cpp RPC workers (HOST:PORT) the planner may spread a model over (Models → Workers).
+        remote_servers: base URLs of OpenAI-compatible servers (Models → Servers); their keys are kept elsewhere.
         api_server: serve the loaded model through the local OpenAI-compatible API while the window is open.
         api_port: its TCP port.
         api_lan: listen on every network interface, so other computers can connect (off: this computer only).
@@ -41,6 +43,8 @@ class Settings:
     debug_logging: bool = False
     first_run_done: bool = False
     model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workers: list[str] = field(default_factory=list)
+    remote_servers: list[str] = field(default_factory=list)
     api_server: bool = False
     api_port: int = 8080
     api_lan: bool = False

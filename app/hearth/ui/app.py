@@ -1,141 +1,144 @@
-"""The composition root: build the application's objects once, wire them, and run the Qt event loop.
+"""The composition root: ``build_app`` builds every long-lived object once, wires them, and ``run_app`` runs the Qt
+event loop around them.
 
-Nothing else creates long-lived objects: the store, the engine, the model session and the windows are made here and
-passed in through constructors.
+Nothing else creates long-lived objects: the store, the engine, the model session, the Hub client, the download
+manager, the library, the Models page and the main window are made in ``build_app`` and passed in through
+constructors. Tests, the app-kill test's child process and the screenshot tool build the app the same way, replacing
+only what ``AppSeams`` names.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 import tempfile
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
 from hearth.core.engine import EngineClient
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
+from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.service import EngineService
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
+from hearth.core.machine.hardware import Hardware, detect_hardware
+from hearth.core.models.discover.catalog import CatalogService
+from hearth.core.models.download.active import ActiveDownloads
+from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.hub.client import HubClient
+from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
-from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.library.starter import is_chat_model
+from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.paths import AppPaths
+from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
-from hearth.ui.model_session import ModelSession, ModelState
-from hearth.ui.models.controller import ModelCoordinator
+from hearth.ui.model_session import ModelPreferences, ModelSession
+from hearth.ui.models.controller import ModelsController
+from hearth.ui.models.download_queue import DownloadQueue
+from hearth.ui.models.page import ModelsFolder, ModelsPage
 from hearth.ui.shell.api_panel import ApiPanel
 from hearth.ui.shell.api_server import ApiServerControl
+from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password, ask_user, choose_import
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.settings_dialog import SettingsDialog
 from hearth.ui.shell.theme import ThemeController
-from hearth.ui.tasks import BackgroundTask
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
 
-class HearthApp(QObject):
-    """Owns the app's objects for its lifetime and handles what spans several of them (settings, model choice)."""
+@dataclass(frozen=True)
+class AppSeams:
+    """The parts a test, a benchmark or the screenshot tool puts in place of the real app's; None (or the default)
+    is what the app itself uses.
 
-    def __init__(self, qapp: QApplication, paths: AppPaths, settings: Settings, store: Store,
-                 lock: InstanceLock) -> None:
+    Attributes:
+        engine: the engine client (None: one logging to the app's log folder).
+        hub: the Hugging Face client (None: the real Hub, following the offline setting).
+        plan_for: how a model path becomes its load plan (None: the planner with the user's overrides).
+        sampling: the sampling settings for the next answer (None: the loaded model's settings).
+        hardware: detects this machine for a models folder (None: the real detection).
+        download_manager: builds the download manager for a models folder and the Hub client.
+        ask, password, pick_import: the questions put to the user (yes/no, a document's password, a file to import).
+        discover_home: the home folder searched for other apps' models (None: the user's).
+    """
+
+    engine: EngineClient | None = None
+    hub: HubClient | None = None
+    plan_for: Callable[[Path], LoadPlan] | None = None
+    sampling: Callable[[], SamplingParams] | None = None
+    hardware: Callable[[Path], Hardware] | None = None
+    download_manager: Callable[[Path, HubClient], DownloadManager] = DownloadManager
+    ask: Ask = ask_user
+    password: AskPassword = ask_password
+    pick_import: ChooseImport = choose_import
+    discover_home: Path | None = None
+
+
+class HearthApp(QObject):
+    """The app's objects for its lifetime (built by ``build_app``), and what spans several of them: the settings,
+    the model to start with, the settings dialog, start and shutdown."""
+
+    def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
+                 preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
+                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
+                 api: ApiServerControl) -> None:
         super().__init__()
         self.qapp = qapp
         self.paths = paths
-        self.settings = settings
         self.store = store
         self.lock = lock
-        self.client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
-        # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
-        self.service = EngineService(self.client)
-        self.bridge = EngineBridge(self.service)
-        self.session = ModelSession(self.bridge, self.plan_for)
-        self.api = ApiServerControl(self.service, paths.config_dir, sampling_for=self.sampling,
-                                    models_dir=self.models_dir, plan_for=self.plan_for)
-        self.bridge.worker.activity.connect(self.api.on_activity)
-        self.theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
-        self.chat_view = ChatView(self.theme.apply())
-        self.theme.theme_changed.connect(self.chat_view.set_theme)
-        self.models = ModelCoordinator(paths=paths, settings=settings, session=self.session,
-                                       models_dir=self.models_dir())
-        self.window = MainWindow(
-            store=store,
-            session=self.session,
-            chat_view=self.chat_view,
-            controller_factory=self._controller,
-            settings=settings,
-            models_page=self.models.page,
-        )
-        self.window.set_theme(self.theme.theme)
-        self.theme.theme_changed.connect(self.window.set_theme)
-        self.window.settings_requested.connect(self.open_settings)
-        self.window.zoom_requested.connect(self._on_window_zoom_requested)
-        self.models.settings_changed.connect(self._on_settings_changed)
-        self.models.model_settings_requested.connect(self._on_models_model_settings_requested)
-        self.models.first_run_finished.connect(self._on_models_first_run_finished)
-        self.models.attach(self.window)
-        self.window.api_panel_requested.connect(self.open_api_panel)
-        self.api.state_changed.connect(self._on_api_state_changed)
-        self.api.failed.connect(self._on_api_failed)
-        self._tasks: list[BackgroundTask] = []
+        self.preferences = preferences
+        self.client = client
+        self.bridge = bridge
+        self.session = session
+        self.theme = theme
+        self.chat_view = chat_view
+        self.models = models
+        self.window = window
+        self.api = api
         self._closed = False
+        window.settings_requested.connect(self.open_settings)
+        window.api_panel_requested.connect(self.open_api_panel)
+        api.state_changed.connect(self._on_api_state_changed)
+        api.failed.connect(self._on_api_failed)
+        window.zoom_requested.connect(self._on_window_zoom_requested)
+        models.settings_changed.connect(self._on_settings_changed)
+        models.model_settings_requested.connect(self._on_models_model_settings_requested)
+        models.first_run_finished.connect(self._on_models_first_run_finished)
 
-    # --- building ------------------------------------------------------------------------------------------------
-
-    def _controller(self, view: ChatView) -> ChatController:
-        return ChatController(self.store, self.bridge, self.session, view, self.sampling, self.system_prompt)
-
-    def model_settings(self) -> ModelSettings:
-        path = str(self.session.path) if self.session.path else ""
-        return ModelSettings.from_dict(self.settings.model_overrides.get(path))
-
-    def sampling(self) -> SamplingParams:
-        return self.model_settings().apply_to_sampling(SamplingParams())
-
-    def system_prompt(self) -> str:
-        return self.model_settings().system_prompt
+    @property
+    def settings(self) -> Settings:
+        return self.preferences.settings
 
     def models_dir(self) -> Path:
-        return Path(self.settings.models_dir).expanduser() if self.settings.models_dir else self.paths.models_dir
-
-    def plan_for(self, path: Path) -> LoadPlan:
-        """The planner's plan for this computer, with the user's overrides on top."""
-        from hearth.core.models.library.library import ModelLibrary
-        from hearth.core.models.planning.planner import (
-            plan_for_path,  # the planner reads the GGUF header and the hardware
-        )
-
-        vision = ModelLibrary(self.models_dir()).vision_file_for(path)
-        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None)
-        overrides = ModelSettings.from_dict(self.settings.model_overrides.get(str(path)))
-        return overrides.apply_to_plan(plan)
+        return self.preferences.models_dir
 
     # --- running -------------------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Show the window on the last conversation, start the Models page's work, and the first run or the model
+        to start with."""
         self.window.show()
-        last = self.store.get_state("last_conversation_id")
-        if isinstance(last, int):
-            try:
-                self.window.open_conversation(last)
-            except HearthError:
-                self.window.new_chat()
-        else:
-            self.window.new_chat()
+        composer = self.window.composer
+        if not (composer.text() or composer.attachments):  # else a message put back after a crash: stay on its chat
+            self._open_last_conversation()
         if self.store.recovered_message_ids:
             count = len(self.store.recovered_message_ids)
             self.window.toast.show_message(
@@ -146,6 +149,16 @@ class HearthApp(QObject):
             self.load_default_model()
         self.api.apply(self.settings)
 
+    def _open_last_conversation(self) -> None:
+        last = self.store.get_state("last_conversation_id")
+        if isinstance(last, int):
+            try:
+                self.window.open_conversation(last)
+                return
+            except HearthError:
+                pass  # deleted since
+        self.window.new_chat()
+
     @Slot(str)
     def _on_models_first_run_finished(self, choice: str) -> None:
         if choice in ("download", "skip"):
@@ -153,28 +166,12 @@ class HearthApp(QObject):
 
     def load_default_model(self) -> None:
         default = self.settings.default_model
-        if default and Path(default).is_file():
+        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
+        # it the default (the old starter was one).
+        if default and Path(default).is_file() and is_chat_model(Path(default)):
             self.session.load(Path(default))
-            return
-        models_dir = self.models_dir()
-        task = BackgroundTask(lambda _report: ensure_starter_model(models_dir), self)
-        task.finished.connect(self._on_starter_ready)
-        task.failed.connect(self._on_starter_failed)
-        self._tasks.append(task)
-        task.start()
-
-    @Slot(object)
-    def _on_starter_ready(self, path: object) -> None:
-        # Assembling the starter takes a moment; a model the user chose meanwhile (a download that finished, a file
-        # they picked) wins.
-        if self.session.state in (ModelState.LOADING, ModelState.READY):
-            return
-        self.session.load(Path(str(path)))
-
-    @Slot(object)
-    def _on_starter_failed(self, error: object) -> None:
-        if isinstance(error, BaseException):
-            self.window.show_notice(notice_for(error))
+        else:
+            self.models.load_starter(make_default=False)
 
     @Slot()
     def open_settings(self, model_path: Path | None = None, plan: LoadPlan | None = None) -> None:
@@ -188,17 +185,18 @@ class HearthApp(QObject):
             plan=plan,
             parent=self.window,
         )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_changed.connect(self._on_settings_changed)
         dialog.model_settings_changed.connect(self._on_model_settings_changed)
-        dialog.exec()
+        dialog.open()  # modal to the window, without a nested event loop
 
-    @Slot(object, object)
-    def _on_models_model_settings_requested(self, path: object, plan: object) -> None:
-        self.open_settings(Path(str(path)), plan if isinstance(plan, LoadPlan) else None)
+    @Slot(Path, object)
+    def _on_models_model_settings_requested(self, path: Path, plan: LoadPlan | None) -> None:
+        self.open_settings(path, plan)
 
-    @Slot(object)
+    @Slot(Settings)
     def _on_settings_changed(self, settings: Settings) -> None:
-        self.settings = settings
+        self.preferences.settings = settings
         save_settings(settings, self.paths.config_dir / "settings.json")
         if settings is not self.models.settings:
             self.models.set_settings(settings, self.models_dir())
@@ -211,7 +209,9 @@ class HearthApp(QObject):
 
     @Slot()
     def open_api_panel(self) -> None:
-        ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window).exec()
+        panel = ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window)
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.open()
 
     @Slot()
     def _on_api_state_changed(self) -> None:
@@ -227,7 +227,7 @@ class HearthApp(QObject):
         if isinstance(error, BaseException):
             self.window.show_notice(notice_for(error))
 
-    @Slot(str, object)
+    @Slot(str, ModelSettings)
     def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
         if self.session.path is not None and path == str(self.session.path):
             self.session.reload()
@@ -244,56 +244,100 @@ class HearthApp(QObject):
         self._on_settings_changed(self.settings.with_changes(zoom=zoom))
 
     def shutdown(self) -> None:
+        """Stop the background work, the downloads (they resume at the next start) and the engine; close the store."""
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
-            task.wait()
         self.models.shutdown()
         self.api.stop()
         self.bridge.stop()
         self.store.close()
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
+        self.theme.deleteLater()  # it belongs to the QApplication, which may outlive this app (tests build several)
 
 
-STARTUP_PROBE_ENV = "HEARTH_STARTUP_PROBE"
+def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: Store,
+              lock: InstanceLock | None = None, seams: AppSeams | None = None) -> HearthApp:
+    """Build and wire the app's objects (nothing runs until ``HearthApp.start``).
 
+    Args:
+        qapp: the application (its palette and style follow the theme).
+        paths: the app's folders.
+        settings: the settings read at start.
+        store: the open conversations database (the app closes it at shutdown).
+        lock: the single-instance lock, released at shutdown (None: not held, as in tests).
+        seams: what to use instead of the real parts (None: the real app's own).
+    """
+    seams = seams or AppSeams()
+    preferences = ModelPreferences(settings, paths)
+    keys = KeyStore(paths.config_dir)
+    client = seams.engine or RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
+                                                 key_for=keys.get, offline=lambda: preferences.settings.offline)
+    # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
+    service = EngineService(client)
+    bridge = EngineBridge(service)
+    session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
+    theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
+    chat_view = ChatView(theme.apply())
+    theme.theme_changed.connect(chat_view.set_theme)
 
-class StartupProbe(QObject):
-    """For the start-up benchmark: note when the window first paints and the idle memory, write them, and quit."""
+    hub = seams.hub or HubClient(offline=settings.offline)
+    make_manager = seams.download_manager
 
-    def __init__(self, window: QWidget, out: Path, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._out = out
-        self._painted: float | None = None
-        self._window = window
-        window.installEventFilter(self)
+    def open_folder(models_dir: Path) -> ModelsFolder:
+        return ModelsFolder(ModelLibrary(models_dir), make_manager(models_dir, hub))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self._painted is None and watched is self._window and event.type() == QEvent.Type.Paint:
-            self._painted = time.time()
-            QTimer.singleShot(1500, self._finish)  # let start-up settle, then read the idle memory
-        return False
+    def detect(models_dir: Path) -> Hardware:
+        return detect_hardware(models_dir, cache_dir=paths.cache_dir)
 
-    @Slot()
-    def _finish(self) -> None:
-        rss = None
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        self._out.write_text(json.dumps({"first_paint": self._painted, "idle_rss_bytes": rss}))
-        QApplication.quit()
+    folder = open_folder(preferences.models_dir)
+    queue = DownloadQueue(folder.downloads, ActiveDownloads(paths.data_dir / "active-downloads.json"))
+    page = ModelsPage(library=folder.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir), hub=hub,
+                      session=session, hardware=seams.hardware or detect, bench_dir=paths.data_dir / "bench",
+                      settings=settings, discover_home=seams.discover_home, ask=seams.ask,
+                      pick_import=seams.pick_import, keys=keys)
+    models = ModelsController(page=page, session=session, settings=settings, open_folder=open_folder)
+
+    def sampling() -> SamplingParams:
+        return preferences.sampling(session.path)
+
+    def system_prompt() -> str:
+        return preferences.system_prompt(session.path)
+
+    def prompt_speed() -> float | None:
+        """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
+        if session.path is None:
+            return None
+        expected = session.plan.extra.get("expected_tokens_per_s") if session.plan else None
+        return estimated_prompt_speed(bench=bench_prompt_speed(paths.data_dir / "bench", str(session.path)),
+                                      expected_writing=float(expected) if isinstance(expected, (int, float))
+                                      else None)
+
+    def chat_controller(view: ChatView) -> ChatController:
+        return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
+                              ask=seams.ask, password=seams.password, prompt_speed_for=prompt_speed)
+
+    api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
+                           models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
+    bridge.worker.activity.connect(api.on_activity)
+    window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
+                        settings=settings, models_page=page)
+    window.set_theme(theme.theme)
+    theme.theme_changed.connect(window.set_theme)
+    models.attach(window)
+    return HearthApp(qapp=qapp, paths=paths, store=store, lock=lock, preferences=preferences, client=client,
+                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window,
+                     api=api)
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:
     return theme if theme in ("light", "dark") else "system"  # type: ignore[return-value]
 
 
-def _open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:
-    """Open the conversations, asking before setting a damaged database aside (never deleting it)."""
+def open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:
+    """Open the conversations, asking before setting a damaged database aside (never deleting it); None when the
+    user declines."""
     path = default_db_path(paths)
     try:
         return Store.open(path)
@@ -313,7 +357,13 @@ def _open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:
         return store
 
 
-def run_app(screenshot_dir: str | None = None) -> int:
+def run_app(screenshot_dir: str | None = None, *, on_started: Callable[[HearthApp], object] | None = None) -> int:
+    """Open the window and run until it closes; returns the exit status.
+
+    Args:
+        screenshot_dir: save screenshots there (in a throw-away data folder) and exit, instead of running.
+        on_started: called with the app once its window is shown (the start-up benchmark measures from there).
+    """
     qapp = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName(hearth.APP_NAME)
@@ -337,7 +387,7 @@ def run_app(screenshot_dir: str | None = None) -> int:
         QMessageBox.information(None, hearth.APP_NAME, f"{exc.message} {exc.hint}".strip())
         return 0
     try:
-        store = _open_store(paths, None)
+        store = open_store(paths, None)
     except HearthError as exc:
         QMessageBox.critical(None, hearth.APP_NAME, f"{exc.message}\n\n{exc.hint}".strip())
         lock.release()
@@ -345,7 +395,7 @@ def run_app(screenshot_dir: str | None = None) -> int:
     if store is None:
         lock.release()
         return 0
-    app = HearthApp(qapp, paths, settings, store, lock)
+    app = build_app(qapp, paths, settings, store, lock)
     qapp.aboutToQuit.connect(app.shutdown)
     if screenshot_dir:
         from hearth.ui.shell.screenshots import take_screenshots
@@ -356,7 +406,6 @@ def run_app(screenshot_dir: str | None = None) -> int:
             app.shutdown()
             shutil.rmtree(scratch or "", ignore_errors=True)
     app.start()
-    probe = os.environ.get(STARTUP_PROBE_ENV)
-    if probe:
-        StartupProbe(app.window, Path(probe), parent=app)
+    if on_started is not None:
+        on_started(app)
     return qapp.exec()

@@ -1,17 +1,33 @@
-"""Which model is loaded, how it is placed, and whether it is ready: the GUI's view of the engine's state."""
+"""Which model is loaded, how it is placed, and whether it is ready: the GUI's view of the engine's state; and the
+user's per-model choices (``ModelPreferences``) applied where they are used.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.engine import ModelInfo
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
+from hearth.core.models.library.library import ModelLibrary
+from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.paths import AppPaths
+from hearth.core.settings import Settings
 from hearth.ui.engine_bridge import EngineBridge
+
+if TYPE_CHECKING:
+    from hearth.core.models.planning.workers import WorkerMachine
+
+log = logging.getLogger(__name__)
 
 
 class ModelState(Enum):
@@ -19,6 +35,62 @@ class ModelState(Enum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
+
+
+class ModelPreferences:
+    """The user's choices for each model (``Settings.model_overrides``) where they apply: the plan a model loads with
+    (the planner's, with the overrides on top), the sampling settings and the system prompt.
+
+    Read when used, not copied: ``settings`` is replaced when the user changes them (``HearthApp`` does).
+
+    Args:
+        settings: the settings now.
+        paths: the app's folders (the default models folder).
+    """
+
+    def __init__(self, settings: Settings, paths: AppPaths) -> None:
+        self.settings = settings
+        self.paths = paths
+
+    @property
+    def models_dir(self) -> Path:
+        """The models folder: the one chosen in the settings, else the default one."""
+        chosen = self.settings.models_dir
+        return Path(chosen).expanduser() if chosen else self.paths.models_dir
+
+    def for_model(self, path: Path | None) -> ModelSettings:
+        """What the user set for this model (the defaults for None, or for a model with nothing set)."""
+        return ModelSettings.from_dict(self.settings.model_overrides.get(str(path)) if path else None)
+
+    def sampling(self, path: Path | None) -> SamplingParams:
+        """The model's recommended sampling with the user's choices for it on top."""
+        return self.for_model(path).apply_to_sampling(recommended_sampling(path).params)
+
+    def system_prompt(self, path: Path | None) -> str:
+        return self.for_model(path).system_prompt
+
+    def plan_for(self, path: Path) -> LoadPlan:
+        """The planner's plan for this computer, with the user's overrides on top (reads the GGUF header and the
+        hardware: called on the engine's thread)."""
+        from hearth.core.models.planning.planner import plan_for_path  # heavy imports, only when a model loads
+
+        vision = ModelLibrary(self.models_dir).vision_file_for(path)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, workers=self.ready_workers())
+        return self.for_model(path).apply_to_plan(plan)
+
+    def ready_workers(self) -> list[WorkerMachine]:
+        """The saved llama.cpp RPC workers that answer now, with their network measured (on the engine's thread)."""
+        from hearth.core.engine.workers import probe_worker
+        from hearth.core.models.planning.workers import WorkerMachine
+
+        ready = []
+        for endpoint in self.settings.workers:
+            status = probe_worker(endpoint, timeout=3.0, bandwidth_bytes=4 << 20)
+            if status.ready:
+                ready.append(WorkerMachine.from_status(status))
+            else:
+                log.warning("worker %s not used: %s", endpoint, status.message)
+        return ready
 
 
 class ModelSession(QObject):
@@ -96,10 +168,10 @@ class ModelSession(QObject):
     def describe(self) -> str:
         """The status-bar phrase: model name and plan, or what is happening."""
         if self.state is ModelState.LOADING:
-            name = self.path.name if self.path else "the model"
+            name = model_display_name(self.path) if self.path else "the model"
             return f"Loading {name}… {self.progress:.0%}"
         if self.state is ModelState.READY and self.info is not None:
-            name = self.info.name or (self.path.name if self.path else "model")
+            name = model_display_name(self.path) if self.path else (self.info.name or "model")
             summary = self.info.plan_summary or (self.plan.summary if self.plan else "")
             return f"{name} · {summary}" if summary else name
         if self.state is ModelState.FAILED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,17 @@ def test_the_app_log_rotates(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_log_folder_is_no_reason_to_fail(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    configure_logging(before, debug=False)  # the log worked, then the setting moved it somewhere unwritable
+    logging.getLogger("hearth.test").warning("written before")
     blocker = tmp_path / "logs"
     blocker.write_text("a file where the folder should be")
     configure_logging(blocker, debug=True)
-    logging.getLogger("hearth.test").warning("nowhere to go")
+    logging.getLogger("hearth.test").warning("nowhere to go")  # logging on does not raise
+    assert blocker.read_text() == "a file where the folder should be", "nothing written over what is there"
+    assert not [h for h in logging.getLogger("hearth").handlers if isinstance(h, RotatingFileHandler)]
+    text = (before / LOG_FILE_NAME).read_text(encoding="utf-8")
+    assert "written before" in text and "nowhere to go" not in text, "the old log is closed, not written on"
 
 
 def test_engine_log_is_set_aside_when_it_grew_large(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.protocol import Message, decode, encode
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolChoice, ToolSpec, tools_to_wire
+from hearth.core.engine.worker_loss import worker_loss
 from hearth.core.errors import (
     EngineNotReadyError,
     HostCrashedError,
@@ -59,6 +60,8 @@ from hearth.core.gguf.files import check_model_path, check_projector_path
 HOST_ENV = "HEARTH_ENGINE_HOST"
 LOG_TAIL_LINES = 400
 ENGINE_LOG_MAX_BYTES = 5_000_000  # engine.log is set aside as engine.log.1 when a host starts and finds it bigger
+
+WORKER_STALL_S = 120.0  # a worker silent this long while loading or answering is taken to hang
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,9 @@ def _host_env() -> dict[str, str]:
     paths = [source_root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env.setdefault("PYTHONIOENCODING", "utf-8")
+    # On an abort, ggml attaches gdb to print a backtrace: seconds during which the user waits for the error (a
+    # worker gone mid-answer aborts the host), for lines the log's reader does not use.
+    env.setdefault("GGML_NO_BACKTRACE", "1")
     return env
 
 
@@ -103,10 +109,12 @@ class EngineClient:
         command: the host command line (default: ``default_host_command()``).
         debug: debug logging (the user's setting; may change at any time): the messages of each request go to the
             app's log at DEBUG level, and the host writes the prompt it builds to its log.
+        worker_stall_s: with a model spread over workers, seconds without any word from the host (no load progress,
+            no prompt progress, no token) after which a worker is taken to hang and the host is stopped.
     """
 
     def __init__(self, *, log_path: Path | None = None, command: Sequence[str] | None = None,
-                 debug: bool = False) -> None:
+                 debug: bool = False, worker_stall_s: float = WORKER_STALL_S) -> None:
         self._command = list(command) if command else default_host_command()
         self._log_path = log_path
         self.debug = debug
@@ -121,6 +129,11 @@ class EngineClient:
         self._needs_reload = False
         self._answers_since_load = 0
         self._readers: list[threading.Thread] = []
+        self.worker_stall_s = worker_stall_s
+        self._watched_plan: LoadPlan | None = None  # the plan in use while the watchdog runs (one with workers)
+        self._last_word = time.monotonic()
+        self._stalled_s: float | None = None
+        self._lost_workers: tuple[str, ...] = ()
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -154,6 +167,8 @@ class EngineClient:
         self._readers = [
             threading.Thread(target=self._read_log, args=(self._proc.stderr,), daemon=True, name="engine-log"),
         ]
+        self._readers.append(threading.Thread(target=self._watch, args=(self._proc,), daemon=True,
+                                              name="engine-watchdog"))
         for thread in self._readers:
             thread.start()
         message = self._next()
@@ -222,6 +237,30 @@ class EngineClient:
             if out is not None:
                 out.close()
 
+    def _watch(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop the host when a model spread over workers makes no progress: llama.cpp waits forever for a worker
+        that hangs without closing its connection, and the window must never wait forever."""
+        while True:
+            try:
+                proc.wait(timeout=0.5)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            if self._watched_plan is None or self._phase not in ("load", "prompt", "generate"):
+                continue
+            silent = time.monotonic() - self._last_word
+            if silent > self.worker_stall_s:
+                log.warning("no word from the engine for %.0f s with workers %s: stopping it", silent,
+                            ", ".join(self._watched_plan.workers))
+                self._stalled_s = silent
+                proc.kill()
+                return
+
+    def _watching(self, plan: LoadPlan | None) -> None:
+        self._watched_plan = plan if plan is not None and plan.workers else None
+        self._last_word = time.monotonic()
+        self._stalled_s = None
+
     def _send_to(self, proc: subprocess.Popen[bytes], message: Message) -> None:
         assert proc.stdin is not None
         with self._write_lock:
@@ -248,6 +287,7 @@ class EngineClient:
                 line = b""
             if not line:
                 raise self._crashed()
+            self._last_word = time.monotonic()
             try:
                 return decode(line)
             except ValueError:
@@ -303,6 +343,7 @@ class EngineClient:
         if not self.alive:
             self.start()
         self.info = None
+        self._watching(plan)
         self._phase = "load"
         log.info("loading %s (%s)", plan.model_path, plan.summary or "planner's defaults")
         self._send({"type": "load", "plan": plan.to_dict()})
@@ -334,6 +375,10 @@ class EngineClient:
                     log.warning("could not load %s: %s", plan.model_path, error.message)
                     raise error
         except HostCrashedError as crash:
+            lost = worker_loss(plan.workers, crash, stalled_s=self._stalled_s)
+            if lost is not None:
+                log.warning("%s", lost[0].message)
+                raise lost[0] from crash
             refusal = load_failure(plan.model_path, crash.log_tail)
             hint = "The file may be damaged or too large for this computer's memory. Your conversations are safe."
             if signal_name(crash.returncode) == "SIGKILL" or ran_out_of_memory(crash.log_tail):
@@ -403,8 +448,16 @@ class EngineClient:
         if not can_see and newest_user_has_images(messages):
             raise no_vision_error()
         if self._needs_reload or not self.alive:
-            yield EngineNotice("Restarting the model engine…")
-            yield from self._reload(self.plan)
+            plan = self.plan
+            if self._lost_workers:
+                gone = ", ".join(self._lost_workers)
+                plan = plan.without_workers(self._lost_workers)
+                self._lost_workers = ()
+                yield EngineNotice(f"Loading the model again without the worker {gone}, which stopped answering "
+                                   f"({plan.summary}).")
+            else:
+                yield EngineNotice("Restarting the model engine…")
+            yield from self._reload(plan)
         retried = False
         while True:
             first_answer = self._answers_since_load == 0
@@ -414,6 +467,12 @@ class EngineClient:
                                         raw)
                 return
             except HostCrashedError as crash:
+                assert self.plan is not None
+                lost = worker_loss(self.plan.workers, crash, stalled_s=self._stalled_s)
+                if lost is not None:
+                    self._lost_workers = lost[1]
+                    log.warning("%s", lost[0].message)
+                    raise lost[0] from crash
                 safe_retry = (
                     not retried
                     and first_answer
@@ -453,6 +512,7 @@ class EngineClient:
     ) -> Iterator[EngineEvent]:
         rid = next(self._ids)
         self._current = rid
+        self._watching(self.plan)
         self._phase = "prompt"
         sent_at = time.perf_counter()
         first_at: float | None = None

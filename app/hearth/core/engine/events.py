@@ -34,6 +34,20 @@ class EngineNotice:
 
 
 @dataclass(frozen=True)
+class WorkerShare:
+    """The weights a llama.cpp RPC worker holds for the loaded model, as llama.cpp reported them at load."""
+
+    endpoint: str
+    bytes: int
+
+    @classmethod
+    def many(cls, data: Any) -> tuple[WorkerShare, ...]:
+        if not isinstance(data, list):
+            return ()
+        return tuple(cls(str(d.get("endpoint", "")), int(d.get("bytes") or 0)) for d in data if isinstance(d, dict))
+
+
+@dataclass(frozen=True)
 class AnswerStats:
     """How an answer went.
 
@@ -58,6 +72,7 @@ class AnswerStats:
     host_tokens_per_s: float | None = None
     images: int = 0
     image_tokens: int = 0
+    workers: tuple[WorkerShare, ...] = ()
 
     @classmethod
     def from_wire(cls, data: dict[str, Any], ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
@@ -67,6 +82,7 @@ class AnswerStats:
         values.setdefault("tokens", 0)
         values.setdefault("prompt_tokens", 0)
         values.setdefault("stop_reason", "unknown")
+        values["workers"] = WorkerShare.many(data.get("workers"))
         return cls(**values)
 
     def summary(self) -> dict[str, Any]:
@@ -84,6 +100,7 @@ class AnswerStats:
             "template": self.template,
             "images": self.images,
             "image_tokens": self.image_tokens,
+            "workers": [{"endpoint": w.endpoint, "bytes": w.bytes} for w in self.workers],
         }
 
 
@@ -126,6 +143,7 @@ class ModelInfo:
     plan_summary: str = ""
     vision: bool = False
     mmproj_path: str = ""
+    workers: tuple[WorkerShare, ...] = ()
     tools_in_template: bool = False
     tool_format: str = "hermes"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -134,6 +152,7 @@ class ModelInfo:
     def from_wire(cls, data: dict[str, Any]) -> ModelInfo:
         known = {f.name for f in fields(cls)} - {"raw"}
         values = {k: data[k] for k in known if k in data}
+        values["workers"] = WorkerShare.many(data.get("workers"))
         defaults: dict[str, Any] = {
             "path": "", "architecture": "unknown", "name": "", "n_ctx": 0, "n_ctx_train": 0, "n_layer": 0,
             "n_params": 0, "size_bytes": 0, "expert_count": 0, "expert_used_count": 0, "template_origin": "",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearth.core.engine.grammar import answer_grammar
+from hearth.core.engine.loops import LoopDetector
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
@@ -32,6 +33,7 @@ from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
 from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, tools_from_wire
+from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
     EngineNotReadyError,
@@ -138,6 +140,12 @@ class EngineHost:
         self._load_cancelled = False
         _fault("load")
         try:
+            if plan.workers:
+                # llama.cpp aborts the process on a worker that does not answer or speaks another protocol: ask first.
+                from hearth.core.engine.rpc import require_rpc
+
+                require_rpc()
+                check_workers(plan.workers)
             runtime = ModelRuntime(
                 plan, use_extra_bufts=extra_bufts, on_progress=lambda f: on_progress(f * model_share),
                 abort_flag=self.cancel_flag, n_threads=threads,
@@ -350,10 +358,15 @@ class EngineHost:
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
+            dry_multiplier=params.dry_multiplier, dry_base=params.dry_base,
+            dry_allowed_length=params.dry_allowed_length, dry_penalty_last_n=params.dry_penalty_last_n,
             frequency_penalty=params.frequency_penalty, presence_penalty=params.presence_penalty,
             logit_bias=params.logit_bias, ignore_eos=params.ignore_eos, grammar=grammar,
         )
         stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
+        # An answer under a grammar is never cut by the loop guard (it would no longer parse), nor one that asked to
+        # ignore the end of turn (it wants exactly max_tokens tokens).
+        loops = LoopDetector() if params.loop_guard and not grammar and not params.ignore_eos else None
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send
@@ -382,6 +395,9 @@ class EngineHost:
                     first_at = last_at
                 if hit_stop:
                     stop_reason = "stop"
+                    break
+                if loops is not None and loops.feed(text):
+                    stop_reason = "repetition"
                     break
                 if generated >= limit:
                     stop_reason = "length"
@@ -427,6 +443,7 @@ class EngineHost:
                 ),
                 "context_used": len(self.cached),
                 "n_ctx": self.runtime.n_ctx if self.runtime else 0,
+                "workers": self._info.get("workers", []),
             }
         )
         self.out.send({"type": "done", "id": rid, "stats": stats})
@@ -446,7 +463,11 @@ def _read_commands(host: EngineHost, inbox: queue.Queue[dict[str, Any] | None]) 
             host.cancel(message.get("id"))
         else:
             inbox.put(message)
-    inbox.put(None)  # the app closed our stdin: it is gone or wants us gone
+    # The app closed our stdin: it is gone or wants us gone. Stop the answer or the load under way now rather than
+    # at its end, so the host never outlives the app by more than a token or a tensor.
+    host.cancel("load")
+    host.cancel(None)
+    inbox.put(None)
 
 
 def main() -> int:

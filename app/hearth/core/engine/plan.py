@@ -8,6 +8,7 @@ llama.cpp's ``--cpu-moe`` / ``--n-cpu-moe N``.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -28,6 +29,11 @@ def expert_patterns(layers: int | None = None) -> tuple[str, ...]:
     return tuple(rf"^blk\.{i}\.{_EXPERT_TENSORS}" for i in range(layers))
 
 
+def layer_expert_patterns(layers: Iterable[int]) -> tuple[str, ...]:
+    """Tensor-name patterns that keep the routed experts of exactly these layers in CPU memory."""
+    return tuple(rf"^blk\.{i}\.{_EXPERT_TENSORS}" for i in layers)
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     """Everything the engine needs to load a model.
@@ -46,6 +52,11 @@ class LoadPlan:
         swa_full: keep the full-size cache for sliding-window layers (costs memory, never re-reads a prompt).
         use_mmap: map the file instead of reading it into memory.
         mmproj_path: the vision projector for image input, if any.
+        workers: llama.cpp RPC workers (HOST:PORT) whose devices hold part of the model; they come first in the
+            device list, then this computer's GPUs (llama.cpp's own order: it keeps network transfers few).
+        tensor_split: the share of the offloaded layers for each worker, in ``workers`` order, then one share for
+            this computer's GPUs (empty: llama.cpp splits by the devices' free memory). A worker's share is divided
+            evenly among its devices, this computer's among its GPUs.
         summary: the plan in a phrase for the status bar ("GPU + experts in RAM").
     """
 
@@ -61,12 +72,16 @@ class LoadPlan:
     swa_full: bool = False
     use_mmap: bool = True
     mmproj_path: str | None = None
+    workers: tuple[str, ...] = ()
+    tensor_split: tuple[float, ...] = ()
     summary: str = "CPU"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["cpu_tensor_patterns"] = list(self.cpu_tensor_patterns)
+        data["workers"] = list(self.workers)
+        data["tensor_split"] = list(self.tensor_split)
         return data
 
     @classmethod
@@ -74,7 +89,30 @@ class LoadPlan:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["cpu_tensor_patterns"] = tuple(values.get("cpu_tensor_patterns", ()))
+        values["workers"] = tuple(str(w) for w in values.get("workers", ()))
+        values["tensor_split"] = tuple(float(f) for f in values.get("tensor_split", ()))
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> LoadPlan:
         return replace(self, **changes)
+
+    def without_workers(self, gone: Collection[str]) -> LoadPlan:
+        """The same plan without some workers: their layers go to the remaining devices in proportion.
+
+        With no worker left and no share for this computer's GPUs, every layer stays on this computer's CPU.
+        """
+        keep = [i for i, w in enumerate(self.workers) if w not in gone]
+        workers = tuple(self.workers[i] for i in keep)
+        split: tuple[float, ...] = ()
+        local_share = 1.0
+        if self.tensor_split:
+            local = list(self.tensor_split[len(self.workers):]) or [0.0]
+            shares = [self.tensor_split[i] for i in keep if i < len(self.tensor_split)] + local
+            local_share = sum(local)
+            split = tuple(shares) if sum(shares) > 0 else ()
+        gpu_layers = self.n_gpu_layers if workers or local_share > 0 else 0
+        summary = self.summary if len(workers) == len(self.workers) else (
+            f"{len(workers)} worker{'s' if len(workers) != 1 else ''} + this computer" if workers
+            else "this computer only")
+        return replace(self, workers=workers, tensor_split=split if workers else (), n_gpu_layers=gpu_layers,
+                       summary=summary)

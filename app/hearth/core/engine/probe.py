@@ -69,6 +69,9 @@ def probe() -> dict[str, Any]:
         result["devices"], result["backends"] = _devices(L.llama_cpp._lib)
     except (AttributeError, OSError) as exc:  # an older build without the device API
         result["error"] = f"device list unavailable: {exc}"
+    from hearth.core.engine.rpc import rpc_available
+
+    result["rpc"] = rpc_available()
     return result
 
 

@@ -56,6 +56,13 @@ class BackendInfo:
     devices: tuple[BackendDevice, ...] = ()
     backends: tuple[str, ...] = ()
     error: str = ""
+    rpc: bool | None = None  # llama.cpp's RPC backend (worker computers) is built in; None: not known
+
+    @property
+    def can_use_workers(self) -> bool | None:
+        if self.rpc is not None:
+            return self.rpc
+        return True if "RPC" in self.backends else None
 
     @property
     def name(self) -> str:
@@ -77,6 +84,7 @@ class BackendInfo:
             gpu_offload=offload if isinstance(offload, bool) else None,
             system_info=str(data.get("system_info", "")), version=str(data.get("version", "")),
             devices=devices, backends=tuple(str(b) for b in data.get("backends", [])), error=str(data.get("error", "")),
+            rpc=data["rpc"] if isinstance(data.get("rpc"), bool) else None,
         )
 
 

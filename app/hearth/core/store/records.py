@@ -140,6 +140,7 @@ class Conversation:
         selected_leaf_id: the last message of the branch on screen (None when empty).
         ui_state: what the GUI wants back on restart (scroll position, ...), JSON-serialisable.
         deleted_at: set while the conversation waits in the undo window; None otherwise.
+        preset: the name of the preset the system prompt came from ("" for none, or the user's own words).
     """
 
     id: int
@@ -155,6 +156,7 @@ class Conversation:
     selected_leaf_id: int | None
     ui_state: dict[str, Any]
     deleted_at: float | None
+    preset: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Conversation:
@@ -172,6 +174,7 @@ class Conversation:
             selected_leaf_id=row["selected_leaf_id"],
             ui_state=loads_object(row["ui_state"]),
             deleted_at=row["deleted_at"],
+            preset=row["preset"] if "preset" in row.keys() else "",  # noqa: SIM118 - sqlite3.Row has no __contains__
         )
 
     @property

@@ -4,7 +4,7 @@ Rules, because users' conversations depend on them:
 
 - A migration, once released, is never edited. Change the schema by appending a new one. The tests keep frozen
   copies of every earlier schema (``tests/unit/core/store/store_schemas/``), build old databases from them and migrate
-  them; the result must equal a fresh database, so an edited old migration fails the tests.
+  them; the result must equal a fresh database, so an edited old migration fails the test suite.
 - A fresh database runs the same migrations from version 0, so there is one path to the current schema.
 - Each migration runs in one transaction together with its ``user_version`` bump: it is applied entirely or not at
   all. The caller backs the file up before the first migration of an existing database (see ``db.py``).
@@ -121,10 +121,22 @@ CREATE TABLE app_state (
 );
 """
 
+# A conversation remembers which preset its system prompt came from (shown in the chat header, exported); the
+# user's own presets live here beside the conversations, so a backup of the database keeps them.
+_V4_PRESETS = """
+ALTER TABLE conversations ADD COLUMN preset TEXT NOT NULL DEFAULT '';
+CREATE TABLE presets (
+    name TEXT PRIMARY KEY,
+    system_prompt TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations, message tree, files and attachments", _V1_CORE),
     Migration(2, "full-text search over messages (FTS5)", _V2_SEARCH),
     Migration(3, "GUI state per conversation, delete with undo, app state", _V3_UI_STATE),
+    Migration(4, "system prompt presets; the preset a conversation uses", _V4_PRESETS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

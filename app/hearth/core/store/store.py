@@ -30,6 +30,7 @@ from hearth.core.store.attachments import Attachments
 from hearth.core.store.conversations import Conversations
 from hearth.core.store.db import Database, OpenReport
 from hearth.core.store.messages import MessageTree
+from hearth.core.store.presets import Presets
 from hearth.core.store.records import dumps
 from hearth.core.store.search import Search
 
@@ -50,6 +51,7 @@ class Store:
         messages: message trees, branches and streaming answers.
         attachments: attached files (one copy per distinct content).
         search: full-text search.
+        presets: the user's own system-prompt presets.
         report: what happened while opening (created, migrated, backup path).
         recovered_message_ids: answers found streaming at open and marked INTERRUPTED.
         purged_conversation_ids: conversations left soft-deleted by an earlier session, now purged.
@@ -66,6 +68,7 @@ class Store:
         self.conversations = Conversations(db, self.attachments, clock)
         self.messages = MessageTree(db, self.attachments, clock)
         self.search = Search(db)
+        self.presets = Presets(db, clock)
         self.recovered_message_ids: list[int] = []
         self.purged_conversation_ids: list[int] = []
 

@@ -61,7 +61,7 @@ class _Editor(QPlainTextEdit):
     send_pressed = Signal()
     up_in_empty = Signal()
     files_pasted = Signal(list)
-    image_pasted = Signal(object)
+    image_pasted = Signal(QImage)
     large_text_pasted = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -97,7 +97,7 @@ class _Editor(QPlainTextEdit):
 
 
 class _Chip(QFrame):
-    removed = Signal(object)
+    removed = Signal(PendingAttachment)
 
     def __init__(self, attachment: PendingAttachment, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -321,7 +321,7 @@ class Composer(QWidget):
         )
         self.add_files([Path(f) for f in files])
 
-    @Slot(object)
+    @Slot(PendingAttachment)
     def _on_chip_removed(self, attachment: PendingAttachment) -> None:
         for i in range(self._chips_layout.count() - 1):
             item = self._chips_layout.itemAt(i)
@@ -334,7 +334,7 @@ class Composer(QWidget):
         self._chips.setVisible(bool(self._attachments))
         self._update_state()
 
-    @Slot(object)
+    @Slot(QImage)
     def _on_editor_image_pasted(self, image: QImage) -> None:
         from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 

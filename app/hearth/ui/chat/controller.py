@@ -32,8 +32,10 @@ from hearth.core.chat.prompt import engine_messages
 from hearth.core.engine import AnswerStats
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
-from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
+from hearth.core.models.library.names import answer_author, model_display_name
+from hearth.core.retrieval import Mode, RetrievalResult, extract_citations, reading_budget
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
+from hearth.core.thinking import split_thinking, strip_thinking
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
 from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
 from hearth.ui.chat.view import ChatView
@@ -48,6 +50,9 @@ from hearth.ui.tasks import BackgroundTask
 UNSENT_KEY = "unsent_message"
 
 log = logging.getLogger(__name__)
+
+# A prompt at least this long says how fast this machine reads (shorter ones are dominated by fixed costs).
+_SPEED_SAMPLE_TOKENS = 256
 
 _STATUS = {
     "cancelled": MessageStatus.CANCELLED,
@@ -64,6 +69,7 @@ class _Answer:
     started: float = field(default_factory=time.monotonic)
     tokens: int = 0
     reading: tuple[int, int] | None = None
+    thought_until: float | None = None  # when a reasoning model's thinking ended
 
 
 class ChatController(QObject):
@@ -102,6 +108,7 @@ class ChatController(QObject):
         system_prompt_for: Callable[[], str],
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
+        prompt_speed_for: Callable[[], float | None] | None = None,
     ) -> None:
         super().__init__()
         self._store = store
@@ -110,9 +117,13 @@ class ChatController(QObject):
         self._view = view
         self._sampling_for = sampling_for
         self._system_prompt_for = system_prompt_for
+        # The prompt speed to budget documents by: ``hearth bench``'s or the plan's (given), else measured here.
+        self._prompt_speed_for = prompt_speed_for or (lambda: None)
+        self._measured_prompt_speed: float | None = None
+        self._next_system_prompt: tuple[str, str] | None = None
         self.conversation_id: int | None = None
         self._answer: _Answer | None = None
-        self._preparing: BackgroundTask | None = None
+        self._preparing: BackgroundTask[PreparedAttachments, tuple[str, float]] | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
         self._documents = DocumentCache()
@@ -134,6 +145,7 @@ class ChatController(QObject):
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
         view.whole_requested.connect(self.set_document_whole)
+        view.read_more_requested.connect(self.read_more)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -155,6 +167,7 @@ class ChatController(QObject):
         self._finish_preparing()
         self.conversation_id = None
         self._branch = []
+        self._next_system_prompt = None
         self._view.set_messages([])
         self.conversation_changed.emit(None)
 
@@ -209,31 +222,27 @@ class ChatController(QObject):
         self.status.emit(f"Reading {names}…")
         passwords = dict(self._passwords)
 
-        def work(report: Callable[[object], None]) -> object:
+        def work(report: Callable[[tuple[str, float]], None]) -> PreparedAttachments:
             return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
                                        on_progress=lambda name, fraction: report((name, fraction)))
 
-        task = BackgroundTask(work, self)
-        task.progress.connect(self._on_preparing_progress)
-        task.finished.connect(self._on_preparing_finished)
-        task.failed.connect(self._on_preparing_failed)
-        self._preparing = task
+        self._preparing = BackgroundTask(work, parent=self, name="read attachments") \
+            .with_progress(self._on_preparing_progress) \
+            .success(self._on_preparing_finished) \
+            .failure(self._on_preparing_failed)
         self._pending_send = (text, attachments)
         self._pending_pages = as_pages
         self.busy_changed.emit(True)
-        task.start()
+        self._preparing.run_in_background()
 
-    @Slot(object)
-    def _on_preparing_progress(self, update: object) -> None:
-        if isinstance(update, tuple) and len(update) == 2:
-            self.status.emit(f"Reading {update[0]}… {float(update[1]):.0%}")
+    def _on_preparing_progress(self, update: tuple[str, float]) -> None:
+        name, fraction = update
+        self.status.emit(f"Reading {name}… {fraction:.0%}")
 
-    @Slot(object)
-    def _on_preparing_finished(self, prepared: object) -> None:
+    def _on_preparing_finished(self, prepared: PreparedAttachments) -> None:
         text, _attachments = self._pending_send
         self._preparing = None
         self._passwords = {}
-        assert isinstance(prepared, PreparedAttachments)
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
@@ -243,8 +252,7 @@ class ChatController(QObject):
             self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
         self._send_prepared(text, prepared, unsent_saved=True)
 
-    @Slot(object)
-    def _on_preparing_failed(self, error: object) -> None:
+    def _on_preparing_failed(self, error: HearthError) -> None:
         log.info("attachments not read: %s", type(error).__name__)
         log.debug("attachments not read: %s", error)
         text, attachments = self._pending_send
@@ -262,7 +270,7 @@ class ChatController(QObject):
         self.status.emit("")
         self.restore_composer.emit(text, attachments)
         if offered is None:  # not offered: say why the message was not sent
-            self.notice.emit(notice_for(error if isinstance(error, BaseException) else HearthError(str(error))))
+            self.notice.emit(notice_for(error))
 
     def _offer_page_pictures(self, error: NoTextLayerError, text: str, attachments: list[PendingAttachment]
                              ) -> bool | None:
@@ -317,9 +325,10 @@ class ChatController(QObject):
             )))
             return
         if self.conversation_id is None:
+            system_prompt, preset = self.system_prompt()
             conv = self._store.conversations.create(
                 model=self._session.path.name if self._session.path else "",
-                system_prompt=self._system_prompt_for(),
+                system_prompt=system_prompt, preset=preset,
             )
             self.conversation_id = conv.id
             self.conversation_changed.emit(conv.id)
@@ -358,6 +367,16 @@ class ChatController(QObject):
             return
         self._start_answer(message.parent_id, reopen=True)
 
+    def read_more(self, message_id: int) -> None:
+        """A new answer beside ``message_id`` given more of the documents (twice the reading time each time)."""
+        if self.busy:
+            return
+        message = self._store.messages.get(message_id)
+        if message.role is not Role.ASSISTANT or message.parent_id is None:
+            return
+        retrieval = retrieval_from_run_extra(message.run_info.extra) if message.run_info else None
+        self._start_answer(message.parent_id, reopen=True, more=(retrieval.more if retrieval else 0) + 1)
+
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Replace a user message with an edited one (the original stays as another version) and answer it."""
         if self.busy:
@@ -380,6 +399,26 @@ class ChatController(QObject):
             return
         self._branch = self._store.messages.select_sibling(message_id, offset)
         self._view.set_messages(self._views(self._branch))
+
+    def system_prompt(self) -> tuple[str, str]:
+        """The system prompt of the conversation on screen and the preset it came from; for a new chat, the one
+        picked for it, else the model's default."""
+        if self.conversation_id is not None:
+            conv = self._store.conversations.get(self.conversation_id)
+            return conv.system_prompt, conv.preset
+        if self._next_system_prompt is not None:
+            return self._next_system_prompt
+        return self._system_prompt_for(), ""
+
+    @Slot(str, str)
+    def set_system_prompt(self, system_prompt: str, preset: str) -> None:
+        """Use ``system_prompt`` (from the preset named ``preset``, or "" for the user's own words) from the next
+        answer on; a new chat keeps it for when it is created."""
+        if self.conversation_id is None:
+            self._next_system_prompt = (system_prompt, preset)
+            return
+        self._store.conversations.set_system_prompt(self.conversation_id, system_prompt, preset)
+        self.conversation_changed.emit(self.conversation_id)
 
     @Slot(str, bool)
     def set_document_whole(self, sha256: str, whole: bool) -> None:
@@ -404,7 +443,7 @@ class ChatController(QObject):
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def _start_answer(self, parent_id: int, *, reopen: bool = False) -> None:
+    def _start_answer(self, parent_id: int, *, reopen: bool = False, more: int = 0) -> None:
         if not self._session.ready:
             self.busy_changed.emit(False)
             self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
@@ -416,9 +455,9 @@ class ChatController(QObject):
             self._view.set_messages(self._views(self._branch))
         else:
             self._view.append_message(self._view_for(answer))
-        self._run(answer, StreamingSaver(self._store.messages, answer_id))
+        self._run(answer, StreamingSaver(self._store.messages, answer_id), more=more)
 
-    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False) -> None:
+    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False, more: int = 0) -> None:
         assert self.conversation_id is not None
         self._answer = _Answer(answer.id, self.conversation_id, saver)
         self._view.begin_stream(answer.id, keep_text=continue_last)
@@ -429,9 +468,12 @@ class ChatController(QObject):
         info = self._session.info
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
         # take a second, which the window must not wait for.
+        n_ctx = info.n_ctx if info else 4096
+        speed = self._prompt_speed_for() or self._measured_prompt_speed
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+            n_ctx=n_ctx, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+            reading=reading_budget(n_ctx, speed, more=more),
         )
         self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
@@ -456,6 +498,10 @@ class ChatController(QObject):
             return  # a stale answer's tokens
         answer.tokens += 1
         answer.saver.add(text)
+        if answer.thought_until is None and ("/" in text or "end_of_thought" in text):
+            thoughts = split_thinking(answer.saver.text)
+            if thoughts.thinking and not thoughts.open:
+                answer.thought_until = time.monotonic()
         if answer.conversation_id == self.conversation_id:
             self._view.append_stream(request_id, text)
         if answer.tokens == 1 or answer.tokens % 16 == 0:
@@ -475,13 +521,17 @@ class ChatController(QObject):
         if answer is None or request_id != answer.message_id:
             return
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
+        if stats.prompt_decode_s and stats.prompt_decoded_tokens >= _SPEED_SAMPLE_TOKENS:
+            self._measured_prompt_speed = stats.prompt_decoded_tokens / stats.prompt_decode_s
         run_info = self._run_info(stats, answer.retrieval)
+        if answer.thought_until is not None:
+            run_info.extra["thinking_s"] = round(answer.thought_until - answer.started, 1)
         final = answer.saver.finish(status, run_info=run_info)
         log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
-        note = " · stopped" if stats.stop_reason == "cancelled" else (
-            " · context full" if stats.stop_reason == "context_full" else "")
+        note = {"cancelled": " · stopped", "context_full": " · context full",
+                "repetition": " · stopped: the model was repeating itself"}.get(stats.stop_reason, "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
         if stats.trimmed_turns:
@@ -562,9 +612,11 @@ class ChatController(QObject):
         cut_off = False
         citations: tuple[Citation, ...] = ()
         sources = ""
+        thinking_seconds: float | None = None
+        can_read_more = False
         run = message.run_info
         if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
-            author = self._session.path.name.removesuffix(".gguf")
+            author = model_display_name(self._session.path)
         if run is not None and message.role is Role.ASSISTANT:
             parts = []
             if run.tokens:
@@ -575,12 +627,18 @@ class ChatController(QObject):
                 parts.append("cut off at the length limit")
             elif run.stop_reason == "context_full":
                 parts.append("stopped: context full")
+            elif run.stop_reason == "repetition":
+                parts.append("stopped: the model was repeating itself")
             stats = " · ".join(parts)
-            author = run.model_file.removesuffix(".gguf")
-            cut_off = run.stop_reason in ("length", "context_full")
+            author = answer_author(run.model_file)
+            cut_off = run.stop_reason in ("length", "context_full", "repetition")
+            thinking_s = run.extra.get("thinking_s")
+            if isinstance(thinking_s, (int, float)):
+                thinking_seconds = float(thinking_s)
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
-                citations = _citations(message.content, retrieval)
+                can_read_more = retrieval.can_read_more
+                citations = _citations(strip_thinking(message.content), retrieval)
                 sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
@@ -596,6 +654,8 @@ class ChatController(QObject):
             citations=citations,
             sources=sources,
             cut_off=cut_off,
+            thinking_seconds=thinking_seconds,
+            can_read_more=can_read_more,
         )
 
 

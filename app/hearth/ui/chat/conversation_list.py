@@ -196,7 +196,8 @@ class ConversationList(QWidget):
         search_hit_activated(int, int): conversation id and message id of a search result.
         conversation_deleted(int): a conversation was deleted (undo is still possible for a while).
         conversation_restored(int): an undo brought it back.
-        export_requested(int, str): export a conversation as "markdown" or "json".
+        export_requested(int, str): export a conversation as "markdown", "markdown-thinking" (with a reasoning
+            model's thoughts) or "json".
         toast(str, str): a message and an action label for the main window's toast ("" for none).
     """
 
@@ -356,6 +357,7 @@ class ConversationList(QWidget):
         rename = menu.addAction("Rename…")
         pin = menu.addAction("Unpin" if conv.pinned else "Pin")
         export_md = menu.addAction("Export as Markdown…")
+        export_thinking = menu.addAction("Export as Markdown with the model's thinking…")
         export_json = menu.addAction("Export as JSON…")
         menu.addSeparator()
         delete = menu.addAction("Delete")
@@ -367,6 +369,8 @@ class ConversationList(QWidget):
             self.refresh()
         elif chosen is export_md:
             self.export_requested.emit(conversation_id, "markdown")
+        elif chosen is export_thinking:
+            self.export_requested.emit(conversation_id, "markdown-thinking")
         elif chosen is export_json:
             self.export_requested.emit(conversation_id, "json")
         elif chosen is delete:

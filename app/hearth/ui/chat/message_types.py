@@ -66,7 +66,10 @@ class MessageView:
         attachments: Files attached to a user message.
         citations: Sources an answer cites.
         sources: What of the user's documents the answer was given, e.g. "report.pdf: 12 of 340 passages".
-        cut_off: The answer ended at the length limit or a full context (so it can be continued).
+        cut_off: The answer ended at the length limit, a full context or a loop (so it can be continued).
+        thinking_seconds: How long a reasoning model thought before answering (None: unknown or no thinking).
+        can_read_more: The answer was given part of a document, held back by reading time or half the context;
+            "Read more of the document" asks again with more.
     """
 
     id: int
@@ -82,6 +85,8 @@ class MessageView:
     citations: tuple[Citation, ...] = ()
     sources: str = ""
     cut_off: bool = False
+    thinking_seconds: float | None = None
+    can_read_more: bool = False
 
     @property
     def can_continue(self) -> bool:

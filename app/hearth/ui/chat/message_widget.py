@@ -9,9 +9,11 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from hearth.core.thinking import split_thinking
 from hearth.ui.chat.message_body import MessageBody
 from hearth.ui.chat.message_chips import AttachmentRow, CitationBar, NoticeBox
 from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.thinking_block import ThinkingBlock
 from hearth.ui.markdown.render import MarkdownRenderer
 from hearth.ui.markdown.stream import MarkdownStream, StreamUpdate, render_blocks
 from hearth.ui.shell.theme import Theme
@@ -39,6 +41,7 @@ class MessageWidget(QFrame):
         regenerate_requested(int): "Regenerate" or "Try again" was clicked.
         edit_requested(int): "Edit" was clicked on a user message.
         continue_requested(int): "Continue" was clicked on a stopped answer.
+        read_more_requested(int): "Read more of the document" was clicked on an answer.
         branch_requested(int, int): The version switcher was clicked (message id, -1 or +1).
         citation_activated(str): A citation chip was clicked (its label).
         link_activated(str): A link in the text was clicked (URL; ``copy:N`` links included).
@@ -49,6 +52,7 @@ class MessageWidget(QFrame):
     regenerate_requested = Signal(int)
     edit_requested = Signal(int)
     continue_requested = Signal(int)
+    read_more_requested = Signal(int)
     branch_requested = Signal(int, int)
     citation_activated = Signal(str)
     link_activated = Signal(str)
@@ -62,6 +66,8 @@ class MessageWidget(QFrame):
         self.code_blocks: list[str] = []
         self._stream: MarkdownStream | None = None
         self._rendered_text: str | None = None
+        self._raw_stream = ""  # everything streamed, thinking included
+        self._fed = ""  # the answer part given to the Markdown stream so far
         theme = context.theme
         self._outer = QVBoxLayout(self)
         self._outer.setContentsMargins(0, theme.px(0.6), 0, theme.px(0.6))
@@ -70,6 +76,10 @@ class MessageWidget(QFrame):
         self.body.link_activated.connect(self.link_activated)
         self._bubble: QFrame | None = None
         self._build_header(view)
+        # Made only for answers that have thoughts: most messages never need one, and a long conversation builds
+        # many message widgets.
+        self.thinking_block: ThinkingBlock | None = None
+        self._thinking_at = self._outer.count()
         self.attachment_row: AttachmentRow | None = None
         self._attachments_slot = QVBoxLayout()
         self._attachments_slot.setContentsMargins(0, 0, 0, 0)
@@ -102,6 +112,9 @@ class MessageWidget(QFrame):
         if view.status != "streaming" and (view.text != self._rendered_text or self._stream is not None):
             self._stream = None
             self._render_text(view.text)
+        if view.role == "assistant" and view.status != "streaming":
+            thoughts = split_thinking(view.text)
+            self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
         self._update_attachments(view)
         self._update_citations(view)
         self._update_notice(view)
@@ -119,12 +132,22 @@ class MessageWidget(QFrame):
     def _render_text(self, text: str) -> None:
         self._rendered_text = text
         if self.view.role == "assistant":
-            blocks, self.code_blocks = render_blocks(self._context.renderer, text)
+            thoughts = split_thinking(text)
+            self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=self.view.thinking_seconds)
+            blocks, self.code_blocks = render_blocks(self._context.renderer, thoughts.answer)
             self.body.set_blocks(blocks)
         else:
             self.code_blocks = []
             self.body.set_plain_text(text)
             self._fit_bubble()
+
+    def _show_thoughts(self, thinking: str, *, still_thinking: bool, seconds: float | None) -> None:
+        if self.thinking_block is None:
+            if not thinking and not still_thinking:
+                return
+            self.thinking_block = ThinkingBlock(self)
+            self._outer.insertWidget(self._thinking_at, self.thinking_block)
+        self.thinking_block.show_thoughts(thinking, still_thinking=still_thinking, seconds=seconds)
 
     # Streaming -------------------------------------------------------------------------------------------------
 
@@ -136,28 +159,49 @@ class MessageWidget(QFrame):
         """
         self._stream = MarkdownStream(self._context.renderer)
         self._rendered_text = ""
+        self._raw_stream = ""
+        self._fed = ""
         self.code_blocks = []
         self.body.begin_stream()
+        if self.thinking_block is not None:
+            self.thinking_block.hide()
         self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
         self.sources_label.hide()
         self._actions_row.hide()
         self._thinking.setVisible(not initial)
         if initial:
-            self._apply(self._stream.update(initial))
+            self._feed(initial)
 
     def stream_text(self, delta: str) -> None:
         """Append streamed text (called by the view's repaint timer, not per token)."""
         if self._stream is None:
             self.begin_stream()
-        assert self._stream is not None
         self._thinking.hide()
-        self._apply(self._stream.update(delta))
+        self._feed(delta)
+
+    def _feed(self, delta: str) -> None:
+        """Split what has streamed into thoughts (the block above) and answer (the Markdown stream)."""
+        assert self._stream is not None
+        self._raw_stream += delta
+        thoughts = split_thinking(self._raw_stream)
+        if thoughts.has_thinking:
+            self._show_thoughts(thoughts.thinking, still_thinking=thoughts.open, seconds=None)
+        answer = thoughts.answer
+        if answer.startswith(self._fed):
+            new = answer[len(self._fed):]
+        else:  # what looked like answer turned out to be thoughts (a closing marker arrived): start the body again
+            self._stream = MarkdownStream(self._context.renderer)
+            self.body.begin_stream()
+            new = answer
+        self._fed = answer
+        if new:
+            self._apply(self._stream.update(new))
 
     def end_stream(self, final: MessageView) -> None:
         """Finish streaming and show ``final`` (its text is rendered again only if it differs from the stream)."""
         if self._stream is not None:
             self._apply(self._stream.finish())
-            self._rendered_text = self._stream.text
+            self._rendered_text = self._raw_stream
             self.code_blocks = list(self._stream.code_blocks)
             self._stream = None
         self._actions_row.show()
@@ -165,8 +209,8 @@ class MessageWidget(QFrame):
 
     @property
     def streamed_text(self) -> str:
-        """The text shown so far while streaming (the view's text otherwise)."""
-        return self._stream.text if self._stream is not None else self.view.text
+        """The text streamed so far, thinking included (the view's text otherwise)."""
+        return self._raw_stream if self._stream is not None else self.view.text
 
     def _apply(self, update: StreamUpdate) -> None:
         assert self._stream is not None
@@ -224,7 +268,10 @@ class MessageWidget(QFrame):
         self.edit_button = self._action("Edit", "Edit message", self._on_edit_clicked)
         self.regenerate_button = self._action("Regenerate", "Regenerate answer", self._on_regenerate_clicked)
         self.continue_button = self._action("Continue", "Continue answer", self._on_continue_clicked)
-        for button in (self.copy_button, self.edit_button, self.regenerate_button, self.continue_button):
+        self.read_more_button = self._action("Read more of the document", "Ask again with more of the document",
+                                             self._on_read_more_clicked)
+        for button in (self.copy_button, self.edit_button, self.regenerate_button, self.continue_button,
+                       self.read_more_button):
             row.addWidget(button)
         self.previous_button = self._action("‹", "Previous version", self._on_previous_clicked)
         self.branch_label = QLabel(self._actions_row)
@@ -260,6 +307,7 @@ class MessageWidget(QFrame):
         self.regenerate_button.setVisible(is_assistant)
         self.regenerate_button.setText("Try again" if view.status == "error" else "Regenerate")
         self.continue_button.setVisible(view.can_continue)
+        self.read_more_button.setVisible(is_assistant and view.can_read_more)
         branches = view.sibling_count > 1
         for widget in (self.previous_button, self.branch_label, self.next_button):
             widget.setVisible(branches)
@@ -349,6 +397,10 @@ class MessageWidget(QFrame):
     @Slot()
     def _on_continue_clicked(self) -> None:
         self.continue_requested.emit(self.view.id)
+
+    @Slot()
+    def _on_read_more_clicked(self) -> None:
+        self.read_more_requested.emit(self.view.id)
 
     @Slot()
     def _on_previous_clicked(self) -> None:

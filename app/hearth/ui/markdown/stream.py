@@ -103,6 +103,11 @@ class MarkdownStream:
         """The whole answer so far."""
         return "".join(self._parts) + self._tail
 
+    @property
+    def open_text(self) -> str:
+        """The text after the last committed block: what each update parses and renders again."""
+        return self._tail
+
     def update(self, delta: str, render_tail: bool = True) -> StreamUpdate:
         """Take in new text and say what to show.
 

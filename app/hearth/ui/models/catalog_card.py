@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGridLayout, QPushButton, QVBoxLayout, QWidget
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import QuantVerdict, listing_age_words
 from hearth.core.models.discover.recommend import CatalogRow
+from hearth.core.models.hub.repo_files import RepoListing
 from hearth.ui.models.widgets import (
     badge,
     button,
@@ -45,11 +46,11 @@ class CatalogCard(QWidget):
     """A catalog entry with its quantizations.
 
     Signals:
-        download_clicked(str, str, bool, object): repository, quantization, include the vision file, the listing.
+        download_clicked(str, str, bool, RepoListing): repository, quantization, include the vision file, the listing.
         busy_clicked(str, str): a quantization that is already downloading (show the download).
     """
 
-    download_clicked = Signal(str, str, bool, object)
+    download_clicked = Signal(str, str, bool, RepoListing)
     busy_clicked = Signal(str, str)
 
     def __init__(self, catalog_row: CatalogRow, hw: Hardware | None, *, recommended: str | None = None,

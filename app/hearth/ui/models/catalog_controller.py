@@ -8,21 +8,22 @@ why and what to do.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from hearth.core.errors import OfflineError
+from hearth.core.errors import HearthError, OfflineError
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import CATALOG, CatalogEntry, CatalogService
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation, catalog_rows, recommend, scout_problem
-from hearth.core.models.hub.client import HubClient
+from hearth.core.models.hub.client import HubClient, SearchHit
 from hearth.core.models.planning.planner import VERDICT_WORDS
 from hearth.ui.models.discover_view import DiscoverView
-from hearth.ui.models.task_group import TaskGroup
 from hearth.ui.models.widgets import size_words
-from hearth.ui.shell.notices import info, notice_for
+from hearth.ui.shell.notices import Notice, info, notice_for
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 OFFLINE_WORDS = "Hearth is in offline mode, so it did not contact Hugging Face."
 
@@ -38,14 +39,14 @@ class CatalogController(QObject):
         offline: whether Hearth is offline now.
 
     Signals:
-        notice(object): a ``Notice`` for the window's toast.
+        notice(Notice): for the window's toast.
         catalog_ready(): ``rows`` and ``recommendation`` were recomputed.
-        recommended_found(object): ``download_recommended`` found this ``Recommendation`` (download it).
+        recommended_found(Recommendation): what ``download_recommended`` found (download it).
     """
 
-    notice = Signal(object)
+    notice = Signal(Notice)
     catalog_ready = Signal()
-    recommended_found = Signal(object)
+    recommended_found = Signal(Recommendation)
 
     def __init__(self, catalog: CatalogService, hub: HubClient, view: DiscoverView, tasks: TaskGroup,
                  offline: Callable[[], bool], parent: QObject | None = None) -> None:
@@ -89,11 +90,13 @@ class CatalogController(QObject):
         self.view.set_refreshing(network)
         hw, service = self.hardware, self.catalog
 
-        def work(report: Callable[[object], None]) -> list[CatalogRow]:
+        def work(report: Callable[[str], None]) -> list[CatalogRow]:
             return catalog_rows(service, hw, refresh=network, read_headers=network, report=report)
 
-        task = self.tasks.run(work, self._on_rows_finished, self._on_rows_failed, kind="catalog")
-        task.progress.connect(self._on_rows_progress)
+        self.tasks.run(BackgroundTask(work, parent=self, name="catalog")
+                       .with_progress(self.view.set_note)
+                       .success(self._on_rows_finished)
+                       .failure(self._on_rows_failed), kind="catalog")
 
     def download_recommended(self) -> None:
         """Find the best catalog file for this computer on the Hub (file lists, one header per model), then emit
@@ -110,21 +113,17 @@ class CatalogController(QObject):
         self.notice.emit(info("Finding the best model for this computer on Hugging Face…", "Download"))
         hw, service = self.hardware, self.catalog
 
-        def work(report: Callable[[object], None]) -> list[CatalogRow]:
+        def work(report: Callable[[str], None]) -> list[CatalogRow]:
             first = catalog_rows(service, hw, refresh=True, read_headers=True, entries=CATALOG[:1], report=report)
             online = recommend(first) is None  # only when Scout cannot fit are the others worth a request
             rest = catalog_rows(service, hw, refresh=online, read_headers=online, entries=CATALOG[1:], report=report)
             return first + rest
 
-        self.tasks.run(work, self._on_recommended_rows, self._on_rows_failed, kind="catalog")
+        self.tasks.run(BackgroundTask(work, parent=self, name="catalog")
+                       .success(self._on_recommended_rows)
+                       .failure(self._on_rows_failed), kind="catalog")
 
-    @Slot(object)
-    def _on_rows_progress(self, text: object) -> None:
-        self.view.set_note(str(text))
-
-    @Slot(object)
-    def _on_rows_finished(self, rows: object) -> None:
-        assert isinstance(rows, list)
+    def _on_rows_finished(self, rows: list[CatalogRow]) -> None:
         self._refreshing = False
         self.view.set_refreshing(False)
         self.rows = rows
@@ -145,8 +144,7 @@ class CatalogController(QObject):
             self._pending_recommended = False
             self.download_recommended()
 
-    @Slot(object)
-    def _on_recommended_rows(self, rows: object) -> None:
+    def _on_recommended_rows(self, rows: list[CatalogRow]) -> None:
         self._on_rows_finished(rows)
         rec = self.recommendation
         if rec is None:
@@ -156,12 +154,10 @@ class CatalogController(QObject):
             return
         self.recommended_found.emit(rec)
 
-    @Slot(object)
-    def _on_rows_failed(self, error: object) -> None:
+    def _on_rows_failed(self, error: HearthError) -> None:
         self._refreshing = False
         self.view.set_refreshing(False)
-        if isinstance(error, BaseException):
-            self.view.set_note(notice_for(error).text, error=True)
+        self.view.set_note(notice_for(error).text, error=True)
 
     # --- search --------------------------------------------------------------------------------------------------
 
@@ -173,23 +169,20 @@ class CatalogController(QObject):
         self.view.set_search_note(f"Searching Hugging Face for “{text}”…")
         hub = self.hub
 
-        def work(_report: Callable[[object], None]) -> object:
+        def work(_report: Callable[[object], None]) -> list[SearchHit]:
             return hub.search(text)
 
-        self.tasks.run(work, self._on_search_finished, self._on_search_failed)
+        self.tasks.run(BackgroundTask(work, parent=self, name="hub search")
+                       .success(self._on_search_finished).failure(self._on_search_failed))
 
-    @Slot(object)
-    def _on_search_finished(self, hits: object) -> None:
-        assert isinstance(hits, list)
+    def _on_search_finished(self, hits: list[SearchHit]) -> None:
         self.view.set_search_busy(False)
         self.view.set_results(hits)
         self.view.set_search_note("" if hits else "No GGUF models match that search.")
 
-    @Slot(object)
-    def _on_search_failed(self, error: object) -> None:
+    def _on_search_failed(self, error: HearthError) -> None:
         self.view.set_search_busy(False)
-        if isinstance(error, BaseException):
-            self.view.set_search_note(notice_for(error).text, error=True)
+        self.view.set_search_note(notice_for(error).text, error=True)
 
     def show_files(self, repo_id: str) -> None:
         """Read a repository's files and one header, then show its quantizations with verdicts."""
@@ -210,21 +203,17 @@ class CatalogController(QObject):
             vision = found.listing is not None and found.listing.mmproj() is not None
             return replace(found, entry=replace(entry, vision=vision))
 
-        task = self.tasks.run(work, self._on_files_finished, self._on_files_failed)
-        task.setProperty("repo", repo_id)
+        self.tasks.run(BackgroundTask(work, parent=self, name="hub files")
+                       .success(self._on_files_finished)
+                       .failure(functools.partial(self._on_files_failed, repo_id)))
 
-    @Slot(object)
-    def _on_files_finished(self, found: object) -> None:
-        assert isinstance(found, CatalogRow)
+    def _on_files_finished(self, found: CatalogRow) -> None:
         best = found.best()
         self.view.show_files(found, self.hardware, best.quant.label if best else None)
 
-    @Slot(object)
-    def _on_files_failed(self, error: object) -> None:
-        sender = self.sender()
-        self.view.files_failed(str(sender.property("repo")) if sender is not None else "")
-        if isinstance(error, BaseException):
-            self.view.set_search_note(notice_for(error).text, error=True)
+    def _on_files_failed(self, repo_id: str, error: HearthError) -> None:
+        self.view.files_failed(repo_id)
+        self.view.set_search_note(notice_for(error).text, error=True)
 
 
 def _recommendation_words(rec: Recommendation | None) -> str:

@@ -1,96 +1,84 @@
-"""Wiring between the Models page, the first-run wizard and the rest of the app: builds the page with what it needs,
-and carries out what the user chose (load, make default, the wizard's paths).
+"""What the Models page and the first-run wizard ask of the rest of the app: load a model, make it the default, the
+wizard's ways in (a download, a file, the starter model), and a new models folder when the settings change.
 
-Kept out of ``app.py`` so the composition root stays short; like it, this module only connects objects.
+The page, the folder's services and the session are built by the composition root (``hearth.ui.app.build_app``) and
+passed in; this object only carries out the user's choices.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.discover.catalog import CatalogService
+from hearth.core.engine.remote import RemoteServer, remote_plan
+from hearth.core.errors import HearthError
 from hearth.core.models.discover.recommend import Recommendation
-from hearth.core.models.download.active import ActiveDownloads
-from hearth.core.models.download.manager import DownloadManager
-from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
 from hearth.core.models.library.starter import ensure_starter_model, starter_available
-from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
-from hearth.ui.model_session import ModelSession
-from hearth.ui.models.download_queue import DownloadQueue
+from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.first_run import FirstRunDialog
-from hearth.ui.models.page import ModelsPage
+from hearth.ui.models.page import ModelsFolder, ModelsPage
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import Notice, info, notice_for
 from hearth.ui.shell.theme import Theme
-from hearth.ui.tasks import BackgroundTask
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 
-class _Detector:
-    """Detects this machine for a models folder (a callable the page runs on a worker thread)."""
-
-    def __init__(self, models_dir: Path, cache_dir: Path) -> None:
-        self.models_dir = models_dir
-        self.cache_dir = cache_dir
-
-    def __call__(self) -> Hardware:
-        return detect_hardware(self.models_dir, cache_dir=self.cache_dir)
-
-
-class ModelCoordinator(QObject):
-    """Owns the models page's services and answers its requests.
+class ModelsController(QObject):
+    """Answers the Models page's and the wizard's requests.
 
     Args:
-        paths: the app's folders (cache, data).
-        settings: the settings now (``set_settings`` keeps them current).
+        page: the Models page.
         session: the model session.
-        models_dir: where models live.
-        hub: the Hub client (None: one that follows ``settings.offline``).
-        page: a page built elsewhere (tests); None builds the real one.
+        settings: the settings now (``set_settings`` keeps them current).
+        open_folder: the services for a models folder (called again when the user picks another folder).
 
     Signals:
-        settings_changed(object): new ``Settings`` to save and apply (default model, first run done).
-        model_settings_requested(object, object): open the settings dialog for a model ``Path`` with its plan.
+        settings_changed(Settings): new settings to save and apply (default model, first run done).
+        model_settings_requested(Path, object): open the settings dialog for a model, with its ``LoadPlan`` (or
+            None).
         first_run_finished(str): "download", "file", "starter" or "skip".
     """
 
-    settings_changed = Signal(object)
-    model_settings_requested = Signal(object, object)
+    settings_changed = Signal(Settings)
+    model_settings_requested = Signal(Path, object)
     first_run_finished = Signal(str)
 
-    def __init__(self, *, paths: AppPaths, settings: Settings, session: ModelSession, models_dir: Path,
-                 hub: HubClient | None = None, page: ModelsPage | None = None) -> None:
+    def __init__(self, *, page: ModelsPage, session: ModelSession, settings: Settings,
+                 open_folder: Callable[[Path], ModelsFolder]) -> None:
         super().__init__()
-        self.paths = paths
-        self.settings = settings
-        self.session = session
-        self.models_dir = models_dir
-        self.hub = hub or HubClient(offline=settings.offline)
-        if page is None:
-            manager = DownloadManager(models_dir, self.hub)
-            queue = DownloadQueue(manager, ActiveDownloads(paths.data_dir / "active-downloads.json"), self)
-            page = ModelsPage(library=ModelLibrary(models_dir), queue=queue,
-                              catalog=CatalogService(self.hub, paths.cache_dir), hub=self.hub, session=session,
-                              hardware=_Detector(models_dir, paths.cache_dir), bench_dir=paths.data_dir / "bench",
-                              settings=settings)
         self.page = page
+        self.session = session
+        self.settings = settings
+        self._open_folder = open_folder
         self.window: MainWindow | None = None
         self.wizard: FirstRunDialog | None = None
         self._first_run_task: DownloadTask | None = None
         self._first_run_import = False
         self._awaiting_recommended = False
-        self._tasks: list[BackgroundTask] = []
+        self._tasks = TaskGroup()
         page.default_requested.connect(self._on_page_default_requested)
         page.model_deleted.connect(self._on_page_model_deleted)
         page.model_imported.connect(self._on_page_model_imported)
         page.settings_requested.connect(self.model_settings_requested)
         page.download_finished.connect(self._on_page_download_finished)
         page.recommended_started.connect(self._on_page_recommended_started)
+        page.workers_changed.connect(self._on_page_workers_changed)
+        page.servers_changed.connect(self._on_page_servers_changed)
+        page.remote_use_requested.connect(self._on_page_remote_use_requested)
+
+    @property
+    def library(self) -> ModelLibrary:
+        """The current models folder's library."""
+        return self.page.library
+
+    @property
+    def models_dir(self) -> Path:
+        return self.page.library.models_dir
 
     def attach(self, window: MainWindow) -> None:
         """Connect to the window (toasts, going back to the chat)."""
@@ -105,8 +93,7 @@ class ModelCoordinator(QObject):
     def set_settings(self, settings: Settings, models_dir: Path | None = None) -> None:
         self.settings = settings
         if models_dir is not None and models_dir != self.models_dir:
-            self.models_dir = models_dir
-            self.page.set_models_dir(models_dir)
+            self.page.set_models_folder(self._open_folder(models_dir))
         self.page.set_settings(settings)
 
     def _change(self, **changes: object) -> None:
@@ -115,28 +102,42 @@ class ModelCoordinator(QObject):
 
     # --- page requests -------------------------------------------------------------------------------------------
 
-    @Slot(object)
-    def _on_page_default_requested(self, path: object) -> None:
+    @Slot(Path)
+    def _on_page_default_requested(self, path: Path) -> None:
         self._change(default_model=str(path))
-        self._toast(info(f"{Path(str(path)).name} will load when Hearth starts.", "Default model"))
+        self._toast(info(f"{path.name} will load when Hearth starts.", "Default model"))
 
-    @Slot(object)
-    def _on_page_model_deleted(self, path: object) -> None:
+    @Slot(list)
+    def _on_page_workers_changed(self, endpoints: list[str]) -> None:
+        self._change(workers=list(endpoints))
+
+    @Slot(list)
+    def _on_page_servers_changed(self, urls: list[str]) -> None:
+        self._change(remote_servers=list(urls))
+
+    @Slot(str, str)
+    def _on_page_remote_use_requested(self, base_url: str, model: str) -> None:
+        """Chat with a server's model: the session "loads" it (the server is asked; no weights move)."""
+        self.session.load_plan(remote_plan(RemoteServer(base_url), model))
+        if self.window is not None:
+            self.window.show_chat()
+
+    @Slot(Path)
+    def _on_page_model_deleted(self, path: Path) -> None:
         if self.settings.default_model == str(path):
             self._change(default_model=None)
 
-    @Slot(object)
-    def _on_page_notice(self, notice: object) -> None:
-        if isinstance(notice, Notice):
-            self._toast(notice)
+    @Slot(Notice)
+    def _on_page_notice(self, notice: Notice) -> None:
+        self._toast(notice)
 
     def _toast(self, notice: Notice) -> None:
         if self.window is not None:
             self.window.show_notice(notice)
 
-    @Slot(object)
-    def _on_page_download_finished(self, task: object) -> None:
-        if task is not self._first_run_task or not isinstance(task, DownloadTask):
+    @Slot(DownloadTask)
+    def _on_page_download_finished(self, task: DownloadTask) -> None:
+        if task is not self._first_run_task:
             return
         self._first_run_task = None
         path = task.model_path
@@ -146,21 +147,52 @@ class ModelCoordinator(QObject):
         if not self._busy_answering():
             self.session.load(path)
 
-    @Slot(object)
-    def _on_page_recommended_started(self, task: object) -> None:
-        if isinstance(task, DownloadTask) and self._awaiting_recommended:
+    @Slot(DownloadTask)
+    def _on_page_recommended_started(self, task: DownloadTask) -> None:
+        if self._awaiting_recommended:
             self._awaiting_recommended = False
             self._first_run_task = task
 
-    @Slot(object)
-    def _on_page_model_imported(self, model: object) -> None:
-        if self._first_run_import and isinstance(model, InstalledModel):
+    @Slot(InstalledModel)
+    def _on_page_model_imported(self, model: InstalledModel) -> None:
+        if self._first_run_import:
             self._first_run_import = False
             self._change(default_model=str(model.path))
             self.session.load(model.path)
 
     def _busy_answering(self) -> bool:
         return self.window is not None and self.window.controller.busy
+
+    # --- the starter model ---------------------------------------------------------------------------------------
+
+    def load_starter(self, *, make_default: bool) -> None:
+        """Assemble the starter model in the models folder (in the background), then load it.
+
+        Args:
+            make_default: the user chose it (the wizard): it becomes the default model. Otherwise it is what to chat
+                with until the user picks a model, and a model they chose meanwhile wins.
+        """
+        models_dir = self.models_dir
+
+        def work(_report: Callable[[object], None]) -> Path:
+            return ensure_starter_model(models_dir)
+
+        def ready(path: Path) -> None:
+            self._on_starter_ready(path, make_default)
+
+        self._tasks.run(BackgroundTask(work, parent=self, name="starter model")
+                        .success(ready).failure(self._on_starter_failed))
+
+    def _on_starter_ready(self, path: Path, make_default: bool) -> None:
+        if make_default:
+            self._change(default_model=str(path))
+        elif self.session.state in (ModelState.LOADING, ModelState.READY):
+            return  # assembling takes a moment; a model the user chose meanwhile (a download, a file) wins
+        self.session.load(path)
+        self.page.refresh_library()
+
+    def _on_starter_failed(self, error: HearthError) -> None:
+        self._toast(notice_for(error))
 
     # --- first run -----------------------------------------------------------------------------------------------
 
@@ -179,6 +211,7 @@ class ModelCoordinator(QObject):
         self.page.hardware_ready.connect(wizard.set_hardware)
         self.page.catalog_ready.connect(self._on_page_catalog_ready)
         wizard.download_chosen.connect(self._on_wizard_download_chosen)
+        wizard.best_download_chosen.connect(self._on_wizard_best_download_chosen)
         wizard.file_chosen.connect(self._on_wizard_file_chosen)
         wizard.starter_chosen.connect(self._on_wizard_starter_chosen)
         wizard.skipped.connect(self._on_wizard_skipped)
@@ -199,44 +232,33 @@ class ModelCoordinator(QObject):
         self._change(first_run_done=True)
         self.first_run_finished.emit(choice)
 
-    @Slot(object)
-    def _on_wizard_download_chosen(self, rec: object) -> None:
-        if isinstance(rec, Recommendation):
-            self._first_run_task = self.page.start_download(rec.repo_id, rec.quant, include_mmproj=rec.include_mmproj,
-                                                            listing=rec.row.listing)
-        else:
-            self._awaiting_recommended = True
-            self.page.download_recommended()
+    @Slot(Recommendation)
+    def _on_wizard_download_chosen(self, rec: Recommendation) -> None:
+        self._first_run_task = self.page.start_download(rec.repo_id, rec.quant, include_mmproj=rec.include_mmproj,
+                                                        listing=rec.row.listing)
+        self._show_downloads_and_finish()
+
+    @Slot()
+    def _on_wizard_best_download_chosen(self) -> None:
+        self._awaiting_recommended = True
+        self.page.download_recommended()
+        self._show_downloads_and_finish()
+
+    def _show_downloads_and_finish(self) -> None:
         if self.window is not None:
             self.window.show_models()
         self._finish_first_run("download")
 
-    @Slot(object, bool)
-    def _on_wizard_file_chosen(self, path: object, link: bool) -> None:
+    @Slot(Path, bool)
+    def _on_wizard_file_chosen(self, path: Path, link: bool) -> None:
         self._first_run_import = True
-        self.page.import_file(Path(str(path)), link)
+        self.page.import_file(path, link)
         self._finish_first_run("file")
 
     @Slot()
     def _on_wizard_starter_chosen(self) -> None:
-        models_dir = self.models_dir
-        task = BackgroundTask(lambda _report: ensure_starter_model(models_dir), self)
-        task.finished.connect(self._on_starter_ready)
-        task.failed.connect(self._on_starter_failed)
-        self._tasks.append(task)
-        task.start()
+        self.load_starter(make_default=True)
         self._finish_first_run("starter")
-
-    @Slot(object)
-    def _on_starter_ready(self, path: object) -> None:
-        self._change(default_model=str(path))
-        self.session.load(Path(str(path)))
-        self.page.refresh_library()
-
-    @Slot(object)
-    def _on_starter_failed(self, error: object) -> None:
-        if isinstance(error, BaseException):
-            self._toast(notice_for(error))
 
     @Slot()
     def _on_wizard_skipped(self) -> None:
@@ -245,6 +267,5 @@ class ModelCoordinator(QObject):
     # --- ending --------------------------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        for task in self._tasks:
-            task.wait()
+        self._tasks.close()
         self.page.shutdown()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.recommend import CatalogRow
 from hearth.core.models.hub.client import SearchHit
+from hearth.core.models.hub.repo_files import RepoListing
 from hearth.ui.models.catalog_card import ButtonState, CatalogCard
 from hearth.ui.models.widgets import badge, button, card, row, text_label
 
@@ -65,14 +66,14 @@ class DiscoverView(QWidget):
         refresh_requested(): fetch the catalog's file lists from the Hub.
         search_requested(str): search the Hub for GGUF repositories.
         files_requested(str): read one repository's files (a search result).
-        download_requested(str, str, bool, object): repository, quantization, include vision file, listing.
+        download_requested(str, str, bool, RepoListing): repository, quantization, include vision file, listing.
         downloads_requested(): show the Downloads tab (a "Downloading…" button was clicked).
     """
 
     refresh_requested = Signal()
     search_requested = Signal(str)
     files_requested = Signal(str)
-    download_requested = Signal(str, str, bool, object)
+    download_requested = Signal(str, str, bool, RepoListing)
     downloads_requested = Signal()
 
     def __init__(self, button_state: ButtonState, parent: QWidget | None = None) -> None:

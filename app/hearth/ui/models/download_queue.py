@@ -22,15 +22,15 @@ class DownloadQueue(QObject):
         active: where the ids of running downloads are remembered across restarts (None: not remembered).
 
     Signals:
-        task_added(object): a ``DownloadTask`` to show.
-        task_removed(object): a task that was cancelled or dismissed.
-        task_finished(object): a task whose model is ready.
+        task_added(DownloadTask): a task to show.
+        task_removed(DownloadTask): a task that was cancelled or dismissed.
+        task_finished(DownloadTask): a task whose model is ready.
         activity_changed(int): the number of downloads running now.
     """
 
-    task_added = Signal(object)
-    task_removed = Signal(object)
-    task_finished = Signal(object)
+    task_added = Signal(DownloadTask)
+    task_removed = Signal(DownloadTask)
+    task_finished = Signal(DownloadTask)
     activity_changed = Signal(int)
 
     def __init__(self, manager: DownloadManager, active: ActiveDownloads | None = None,
@@ -131,14 +131,18 @@ class DownloadQueue(QObject):
             self._remember(task)
         self.activity_changed.emit(self.running_count())
 
-    @Slot(object)
-    def _on_task_finished(self, task: DownloadTask) -> None:
-        if self.active is not None:
-            self.active.discard(task.id)
-        self.task_finished.emit(task)
+    @Slot()
+    def _on_task_finished(self) -> None:
+        task = self.sender()
+        if isinstance(task, DownloadTask):
+            if self.active is not None:
+                self.active.discard(task.id)
+            self.task_finished.emit(task)
 
-    @Slot(object)
-    def _on_task_cancelled(self, task: DownloadTask) -> None:
-        if self.active is not None:
-            self.active.discard(task.id)
-        self.dismiss(task)
+    @Slot()
+    def _on_task_cancelled(self) -> None:
+        task = self.sender()
+        if isinstance(task, DownloadTask):
+            if self.active is not None:
+                self.active.discard(task.id)
+            self.dismiss(task)

@@ -36,12 +36,12 @@ class DownloadRow(QWidget):
     """Shows one ``DownloadTask`` and drives it through the queue.
 
     Signals:
-        load_requested(object): the ``Path`` of the finished model to load.
-        login_requested(object, str): the task and the token the user typed (the page signs in, then resumes).
+        load_requested(Path): the finished model to load.
+        login_requested(DownloadTask, str): the task and the token the user typed (the page signs in, then resumes).
     """
 
-    load_requested = Signal(object)
-    login_requested = Signal(object, str)
+    load_requested = Signal(Path)
+    login_requested = Signal(DownloadTask, str)
 
     def __init__(self, task: DownloadTask, queue: DownloadQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)

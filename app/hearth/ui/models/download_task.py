@@ -1,5 +1,5 @@
-"""One download seen from the GUI thread: a ``DownloadTask`` runs ``DownloadManager.prepare`` and ``run`` on its own
-QThread and reports progress and the outcome as signals.
+"""One download seen from the GUI thread: a ``DownloadTask`` runs ``DownloadManager.prepare`` and ``run`` as a
+``BackgroundTask`` (one worker thread per run) and turns its updates and outcome into the task's state and signals.
 
 Pause and cancel never queue behind the busy worker: they set flags the worker's progress callback applies, and call
 ``job.pause()``/``job.cancel()`` directly (both thread-safe) once the job is known, so they take effect within one
@@ -9,15 +9,18 @@ chunk. Resume starts a fresh worker on the same job, which continues from its ``
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from hearth.core.errors import HearthError
 from hearth.core.models.discover.catalog import find_entry
 from hearth.core.models.download.manager import DownloadJob, DownloadManager
 from hearth.core.models.download.progress import Progress
 from hearth.core.models.hub.repo_files import RepoListing
+from hearth.ui.tasks import BackgroundTask
 
 RUNNING_STATES = ("preparing", "downloading", "verifying")
 
@@ -30,21 +33,20 @@ class _Flags:
         self.cancel = threading.Event()
 
 
-class _DownloadRunner(QObject):
-    """Lives on the download's thread: resolves the files (if needed), then downloads until done or stopped.
+@dataclass(frozen=True)
+class DownloadUpdate:
+    """What the worker reports: the job (known once its files are resolved) and its latest progress (None right
+    after the files were resolved)."""
 
-    Signals:
-        prepared(object): the ``DownloadJob`` (what will be downloaded).
-        progress(object): a ``Progress`` snapshot.
-        done(object, object): the job (or None) and the error (or None).
-    """
+    job: DownloadJob
+    progress: Progress | None = None
 
-    prepared = Signal(object)
-    progress = Signal(object)
-    done = Signal(object, object)
+
+class _Download:
+    """The work of one run of a download, on its worker thread: resolve the files (if needed), then download until
+    done or stopped. Returns the job."""
 
     def __init__(self, manager: DownloadManager, task: DownloadTask, flags: _Flags) -> None:
-        super().__init__()
         self._manager = manager
         self._repo_id = task.repo_id
         self._quant = task.quant
@@ -52,35 +54,35 @@ class _DownloadRunner(QObject):
         self._listing = task.listing
         self._job = task.job
         self._flags = flags
+        self._report: Callable[[DownloadUpdate], None] = _ignore
 
-    @Slot()
-    def run(self) -> None:
+    def __call__(self, report: Callable[[DownloadUpdate], None]) -> DownloadJob:
+        self._report = report
         job = self._job
-        try:
-            if job is None:
-                job = self._manager.prepare(self._repo_id, self._quant, include_mmproj=self._include_mmproj,
-                                            listing=self._listing)
-                self._job = job
-                self.prepared.emit(job)
-            if self._flags.cancel.is_set():
-                self._manager.discard(job)
-            elif not self._flags.pause.is_set():
-                self._manager.run(job, on_progress=self._on_manager_progress)
-        except Exception as exc:  # every failure must reach the row as words, never end the thread silently
-            self.done.emit(job, _as_error(exc))
-        else:
-            self.done.emit(job, None)
-        self.thread().quit()  # so that ``DownloadTask.wait`` returns at exit, without the GUI's event loop
+        if job is None:
+            job = self._manager.prepare(self._repo_id, self._quant, include_mmproj=self._include_mmproj,
+                                        listing=self._listing)
+            self._job = job
+            report(DownloadUpdate(job))
+        if self._flags.cancel.is_set():
+            self._manager.discard(job)
+        elif not self._flags.pause.is_set():
+            self._manager.run(job, on_progress=self._on_manager_progress)
+        return job
 
     def _on_manager_progress(self, progress: Progress) -> None:
         # Called on this thread by the manager; the flags cover a pause asked for before the GUI knew the job.
         job = self._job
-        if job is not None:
-            if self._flags.cancel.is_set():
-                job.cancel()
-            elif self._flags.pause.is_set():
-                job.pause()
-        self.progress.emit(progress)
+        assert job is not None  # the manager runs a prepared job
+        if self._flags.cancel.is_set():
+            job.cancel()
+        elif self._flags.pause.is_set():
+            job.pause()
+        self._report(DownloadUpdate(job, progress))
+
+
+def _ignore(_update: DownloadUpdate) -> None:
+    pass
 
 
 class DownloadTask(QObject):
@@ -99,13 +101,13 @@ class DownloadTask(QObject):
 
     Signals:
         changed(): state, progress or error changed.
-        finished(object): the task (its job is ready).
-        cancelled(object): the task (its files were deleted).
+        finished(): its job is ready.
+        cancelled(): its files were deleted.
     """
 
     changed = Signal()
-    finished = Signal(object)
-    cancelled = Signal(object)
+    finished = Signal()
+    cancelled = Signal()
 
     def __init__(self, manager: DownloadManager, repo_id: str, quant: str | None = None, *,
                  include_mmproj: bool = False, listing: RepoListing | None = None, job: DownloadJob | None = None,
@@ -121,8 +123,7 @@ class DownloadTask(QObject):
         self.progress: Progress | None = None
         self.error: HearthError | None = None
         self._flags = _Flags()
-        self._thread: QThread | None = None
-        self._runner: _DownloadRunner | None = None
+        self._work: BackgroundTask[DownloadJob, DownloadUpdate] | None = None
         if job is not None:
             self.error = _stored_problem(job)
 
@@ -140,7 +141,7 @@ class DownloadTask(QObject):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return self._work is not None and self._work.running
 
     @property
     def stopping(self) -> bool:
@@ -177,16 +178,11 @@ class DownloadTask(QObject):
         self._flags = flags
         self.error = None
         self.state = "preparing" if self.job is None else "downloading"
-        thread = QThread()
-        thread.setObjectName(f"download {self.id}")
-        runner = _DownloadRunner(self.manager, self, self._flags)
-        runner.moveToThread(thread)
-        thread.started.connect(runner.run)
-        runner.prepared.connect(self._on_runner_prepared)
-        runner.progress.connect(self._on_runner_progress)
-        runner.done.connect(self._on_runner_done)
-        self._thread, self._runner = thread, runner
-        thread.start()
+        self._work = BackgroundTask(_Download(self.manager, self, flags), parent=self, name=f"download {self.id}") \
+            .with_progress(self._on_work_update) \
+            .success(self._on_work_done) \
+            .failure(self._on_work_failed) \
+            .run_in_background()
         self.changed.emit()
 
     def pause(self) -> None:
@@ -208,62 +204,50 @@ class DownloadTask(QObject):
             return
         flags = _Flags()
         flags.cancel.set()
-        self._launch(flags)  # the runner sees the cancel flag and discards the files off the GUI thread
+        self._launch(flags)  # the worker sees the cancel flag and discards the files off the GUI thread
 
     def wait(self, ms: int = 15_000) -> bool:
-        return self._thread.wait(ms) if self._thread is not None else True
+        return self._work.wait(ms) if self._work is not None else True
 
-    # --- worker results ------------------------------------------------------------------------------------------
+    # --- worker results (on the GUI thread) -----------------------------------------------------------------------
 
-    @Slot(object)
-    def _on_runner_prepared(self, job: DownloadJob) -> None:
+    def _on_work_update(self, update: DownloadUpdate) -> None:
+        if self.job is None:  # the files were just resolved
+            self.job = update.job
+            self.quant = update.job.manifest.quant
+            if self._flags.cancel.is_set():
+                update.job.cancel()
+            elif self._flags.pause.is_set():
+                update.job.pause()
+        self.state = "downloading" if self.state == "preparing" else self.state
+        progress = update.progress
+        if progress is not None:
+            self.progress = progress
+            if progress.state in ("downloading", "verifying"):
+                self.state = progress.state
+        self.changed.emit()
+
+    def _on_work_done(self, job: DownloadJob) -> None:
+        self._work = None
         self.job = job
-        self.quant = job.manifest.quant
-        self.state = "downloading"
-        if self._flags.cancel.is_set():
-            job.cancel()
-        elif self._flags.pause.is_set():
-            job.pause()
-        self.changed.emit()
-
-    @Slot(object)
-    def _on_runner_progress(self, progress: Progress) -> None:
-        self.progress = progress
-        if progress.state in ("downloading", "verifying"):
-            self.state = progress.state
-        self.changed.emit()
-
-    @Slot(object, object)
-    def _on_runner_done(self, job: DownloadJob | None, error: HearthError | None) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-        self._thread, self._runner = None, None
-        self.job = job or self.job
-        if error is not None:
-            self.error = error
-            self.state = "failed"
-        elif self._flags.cancel.is_set() or (job is not None and job.state == "cancelled"):
+        if self._flags.cancel.is_set() or job.state == "cancelled":
             self._finish_cancel()
             return
-        elif job is not None and job.state == "ready":
-            self.state = "ready"
-        else:
-            self.state = "paused"
+        self.state = "ready" if job.state == "ready" else "paused"
         self.changed.emit()
         if self.state == "ready":
-            self.finished.emit(self)
+            self.finished.emit()
+
+    def _on_work_failed(self, error: HearthError) -> None:
+        self._work = None
+        self.error = error
+        self.state = "failed"
+        self.changed.emit()
 
     def _finish_cancel(self) -> None:
         self.state = "cancelled"
         self.changed.emit()
-        self.cancelled.emit(self)
-
-
-def _as_error(exc: BaseException) -> HearthError:
-    if isinstance(exc, HearthError):
-        return exc
-    return HearthError(f"Unexpected error: {exc}", details=repr(exc))
+        self.cancelled.emit()
 
 
 def _stored_problem(job: DownloadJob) -> HearthError | None:

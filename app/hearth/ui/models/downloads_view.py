@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -15,12 +17,12 @@ class DownloadsView(QWidget):
     """Rows for the queue's tasks, added and removed as the queue says.
 
     Signals:
-        load_requested(object): a finished model's ``Path``.
-        login_requested(object, str): a row's task and the token typed on it.
+        load_requested(Path): a finished model to load.
+        login_requested(DownloadTask, str): a row's task and the token typed on it.
     """
 
-    load_requested = Signal(object)
-    login_requested = Signal(object, str)
+    load_requested = Signal(Path)
+    login_requested = Signal(DownloadTask, str)
 
     def __init__(self, queue: DownloadQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +48,7 @@ class DownloadsView(QWidget):
     def row_for(self, task: DownloadTask) -> DownloadRow | None:
         return self.rows.get(id(task))
 
-    @Slot(object)
+    @Slot(DownloadTask)
     def _on_queue_task_added(self, task: DownloadTask) -> None:
         if id(task) in self.rows:
             return
@@ -58,7 +60,7 @@ class DownloadsView(QWidget):
         self.empty.hide()
         self.note.show()
 
-    @Slot(object)
+    @Slot(DownloadTask)
     def _on_queue_task_removed(self, task: DownloadTask) -> None:
         row = self.rows.pop(id(task), None)
         if row is not None:

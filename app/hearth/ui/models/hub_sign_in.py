@@ -3,24 +3,26 @@ checked with the Hub and stored by huggingface_hub, off the GUI thread, and the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from hearth.core.errors import HearthError
 from hearth.core.models.hub.client import HubClient
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.downloads_view import DownloadsView
-from hearth.ui.models.task_group import TaskGroup
-from hearth.ui.shell.notices import info, notice_for
+from hearth.ui.shell.notices import Notice, info, notice_for
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 
 class HubSignIn(QObject):
     """Signals:
-    notice(object): a ``Notice`` (signed in as whom).
+    notice(Notice): signed in as whom.
     """
 
-    notice = Signal(object)
+    notice = Signal(Notice)
 
     def __init__(self, hub: HubClient, queue: DownloadQueue, view: DownloadsView, tasks: TaskGroup,
                  parent: QObject | None = None) -> None:
@@ -30,35 +32,28 @@ class HubSignIn(QObject):
         self.view = view
         self.tasks = tasks
 
-    @Slot(object, str)
-    def sign_in(self, task: object, token: str) -> None:
+    @Slot(DownloadTask, str)
+    def sign_in(self, task: DownloadTask, token: str) -> None:
         """Check and store ``token``, then retry the download ``task`` that needed it."""
         hub = self.hub
 
         def work(_report: Callable[[object], None]) -> str:
             return hub.login(token)
 
-        job = self.tasks.run(work, self._on_login_finished, self._on_login_failed)
-        job.setProperty("task_index", self.queue.tasks.index(task) if task in self.queue.tasks else -1)
+        self.tasks.run(BackgroundTask(work, parent=self, name="hub sign-in")
+                       .success(functools.partial(self._on_login_finished, task))
+                       .failure(functools.partial(self._on_login_failed, task)))
 
-    def _task(self) -> DownloadTask | None:
-        sender = self.sender()
-        index = int(sender.property("task_index")) if sender is not None else -1
-        return self.queue.tasks[index] if 0 <= index < len(self.queue.tasks) else None
-
-    @Slot(object)
-    def _on_login_finished(self, name: object) -> None:
-        task = self._task()
+    def _on_login_finished(self, task: DownloadTask, name: str) -> None:
         self.notice.emit(info(f"Signed in to Hugging Face as {name}.", "Signed in"))
-        if task is not None:
-            row = self.view.row_for(task)
-            if row is not None:
-                row.set_login_busy(False)
-            self.queue.resume(task)
+        if task not in self.queue.tasks:  # dismissed meanwhile
+            return
+        row = self.view.row_for(task)
+        if row is not None:
+            row.set_login_busy(False)
+        self.queue.resume(task)
 
-    @Slot(object)
-    def _on_login_failed(self, error: object) -> None:
-        task = self._task()
-        row = self.view.row_for(task) if task is not None else None
-        if row is not None and isinstance(error, BaseException):
+    def _on_login_failed(self, task: DownloadTask, error: HearthError) -> None:
+        row = self.view.row_for(task)
+        if row is not None:
             row.set_login_busy(False, f"The token was not accepted: {notice_for(error).message}")

@@ -4,22 +4,33 @@ import a GGUF file (a copy, or a link that uses it where it is). The file work r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
+from hearth.core.errors import HearthError
 from hearth.core.models.library.library import FoundModel, InstalledModel, ModelLibrary
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.library_view import display_name
-from hearth.ui.models.task_group import TaskGroup
 from hearth.ui.models.widgets import size_words
 from hearth.ui.shell.dialogs import Ask, ChooseImport
-from hearth.ui.shell.notices import info, notice_for
+from hearth.ui.shell.notices import Notice, info, notice_for
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 
-class LibraryActions(QObject):
+@dataclass(frozen=True)
+class _Deleted:
+    """What a deletion did: the bytes freed, the model's path, its name as the user knows it."""
+
+    freed: int
+    path: Path
+    what: str
+
+
+class LibraryController(QObject):
     """Deleting and importing models.
 
     Args:
@@ -31,15 +42,15 @@ class LibraryActions(QObject):
         ask, pick_import: the questions (tests pass their answers).
 
     Signals:
-        notice(object): a ``Notice`` for the window's toast.
-        model_deleted(object): the deleted model's ``Path``.
-        model_imported(object): the new ``InstalledModel``.
+        notice(Notice): for the window's toast.
+        model_deleted(Path): the deleted model's path.
+        model_imported(InstalledModel): the new model.
         library_changed(): the models folder changed (list it again).
     """
 
-    notice = Signal(object)
-    model_deleted = Signal(object)
-    model_imported = Signal(object)
+    notice = Signal(Notice)
+    model_deleted = Signal(Path)
+    model_imported = Signal(InstalledModel)
     library_changed = Signal()
 
     def __init__(self, library: Callable[[], ModelLibrary], session: ModelSession, queue: DownloadQueue,
@@ -53,10 +64,9 @@ class LibraryActions(QObject):
         self._ask = ask
         self._pick_import = pick_import
 
-    @Slot(object)
-    def delete(self, model: object) -> None:
+    @Slot(InstalledModel)
+    def delete(self, model: InstalledModel) -> None:
         """Ask, then delete a model's files (unloading it first if it is loaded)."""
-        assert isinstance(model, InstalledModel)
         name, quant = display_name(model)
         what = f"{name} {quant}".strip()
         if not self._ask(self._parent, "Delete the model?",
@@ -67,20 +77,18 @@ class LibraryActions(QObject):
             self.session.unload()
         lib = self._library()
 
-        def work(_report: Callable[[object], None]) -> tuple[int, Path, str]:
-            return lib.remove(model), model.path, what
+        def work(_report: Callable[[object], None]) -> _Deleted:
+            return _Deleted(lib.remove(model), model.path, what)
 
-        self.tasks.run(work, self._on_delete_finished, self._on_action_failed)
+        self.tasks.run(BackgroundTask(work, parent=self, name="delete model")
+                       .success(self._on_delete_finished).failure(self._on_action_failed))
 
-    @Slot(object)
-    def _on_delete_finished(self, result: object) -> None:
-        assert isinstance(result, tuple)
-        freed, path, what = result
+    def _on_delete_finished(self, deleted: _Deleted) -> None:
         for task in list(self.queue.tasks):  # an unfinished download of it has nothing left to resume
-            if not task.running and task.model_path == path:
+            if not task.running and task.model_path == deleted.path:
                 self.queue.dismiss(task)
-        self.notice.emit(info(f"Deleted {what}: {size_words(freed)} freed.", "Model deleted"))
-        self.model_deleted.emit(path)
+        self.notice.emit(info(f"Deleted {deleted.what}: {size_words(deleted.freed)} freed.", "Model deleted"))
+        self.model_deleted.emit(deleted.path)
         self.library_changed.emit()
 
     @Slot()
@@ -89,9 +97,8 @@ class LibraryActions(QObject):
         if chosen is not None:
             self.import_file(*chosen)
 
-    @Slot(object)
-    def import_found(self, found: object) -> None:
-        assert isinstance(found, FoundModel)
+    @Slot(FoundModel)
+    def import_found(self, found: FoundModel) -> None:
         self.import_file(found.path, link=True)
 
     def import_file(self, path: Path, link: bool) -> None:
@@ -102,17 +109,14 @@ class LibraryActions(QObject):
             return lib.import_model(path, link=link)
 
         self.notice.emit(info(f"{'Adding' if link else 'Copying'} {path.name}…", "Importing"))
-        self.tasks.run(work, self._on_import_finished, self._on_action_failed)
+        self.tasks.run(BackgroundTask(work, parent=self, name="import model")
+                       .success(self._on_import_finished).failure(self._on_action_failed))
 
-    @Slot(object)
-    def _on_import_finished(self, model: object) -> None:
-        assert isinstance(model, InstalledModel)
+    def _on_import_finished(self, model: InstalledModel) -> None:
         self.notice.emit(info(f"{model.path.name} is ready to load.", "Imported"))
         self.model_imported.emit(model)
         self.library_changed.emit()
 
-    @Slot(object)
-    def _on_action_failed(self, error: object) -> None:
-        if isinstance(error, BaseException):
-            self.notice.emit(notice_for(error))
+    def _on_action_failed(self, error: HearthError) -> None:
+        self.notice.emit(notice_for(error))
         self.library_changed.emit()

@@ -8,10 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from hearth.core.models.discover.catalog import find_entry
 from hearth.core.models.hub.repo_files import quant_label
 from hearth.core.models.library.fit import InstalledFit
 from hearth.core.models.library.library import FoundModel, InstalledModel
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.starter import is_starter
 from hearth.ui.models.widgets import (
     badge,
     button,
@@ -27,32 +28,29 @@ from hearth.ui.models.widgets import (
 
 def display_name(model: InstalledModel) -> tuple[str, str]:
     """A person's name for an installed model and its quantization ("Llama 4 Scout 17B-16E Instruct", "Q4_K_M")."""
+    name = model_display_name(model.path, model.repo_id)
     if model.repo_id:
-        entry = find_entry(model.repo_id)
-        name = entry.name if entry else model.repo_id.split("/")[-1].removesuffix("-GGUF")
         return name, model.quant or ""
-    if model.path.parent.name == "starter":
-        return "Starter model · Gemma 3 270M", "Q4_K_M"
     quant = quant_label(model.path.name)
-    stem = model.path.name.removesuffix(".gguf")
-    return stem, quant if quant != stem else ""
+    return name, quant if quant != model.path.name.removesuffix(".gguf") else ""
 
 
 class ModelCard(QWidget):
     """One installed model.
 
     Signals:
-        load_clicked(object), unload_clicked(), default_clicked(object), settings_clicked(object),
-        delete_clicked(object), folder_clicked(object): the model's ``Path`` (delete: the ``InstalledModel``).
+        load_clicked(Path), unload_clicked(), default_clicked(Path), settings_clicked(Path), folder_clicked(Path):
+            the model's path (folder: its folder).
+        delete_clicked(InstalledModel): the model.
         downloads_clicked(): the model is still downloading; show the Downloads tab.
     """
 
-    load_clicked = Signal(object)
+    load_clicked = Signal(Path)
     unload_clicked = Signal()
-    default_clicked = Signal(object)
-    settings_clicked = Signal(object)
-    delete_clicked = Signal(object)
-    folder_clicked = Signal(object)
+    default_clicked = Signal(Path)
+    settings_clicked = Signal(Path)
+    delete_clicked = Signal(InstalledModel)
+    folder_clicked = Signal(Path)
     downloads_clicked = Signal()
 
     def __init__(self, model: InstalledModel, fit: InstalledFit | None, *, is_default: bool) -> None:
@@ -69,6 +67,8 @@ class ModelCard(QWidget):
         self.loaded_badge = badge("Loaded", "good")
         self.loading_badge = badge("Loading…", "accent")
         badges = [badge(quant, "mono") if quant else None]
+        if is_starter(model.path):
+            badges.append(badge("Starter", "plain"))
         if model.mmproj is not None:
             badges.append(badge("Vision", "plain"))
         if is_default:
@@ -101,7 +101,7 @@ class ModelCard(QWidget):
         self.folder_button = button("Show in folder", "flat")
         self.delete_button = button("Delete", "danger", accessible=f"Delete {name}")
         self.downloads_button = button("Show download", accessible="Show this download")
-        self.default_button.setVisible(model.state == "ready" and not is_default)
+        self.default_button.setVisible(model.state == "ready" and not is_default and (fit is None or fit.chat))
         self.settings_button.setVisible(model.state == "ready")
         self.downloads_button.setVisible(model.state in ("downloading", "paused", "failed"))
         self.delete_button.setVisible(model.state not in ("downloading",))
@@ -122,6 +122,11 @@ class ModelCard(QWidget):
             widgets.append(text_label("Checking how it runs here…", "muted"))
         else:
             widgets.append(verdict_chip(fit.verdict))
+            if not fit.chat:
+                completion = badge("Made for completion, not chat", "warn")
+                completion.setToolTip("This is a base model: it has no chat template, so it continues text rather "
+                                      "than answering. Hearth never picks it to chat with.")
+                widgets.append(completion)
             words = [fit.summary] if fit.summary else []
             if fit.expected_tps:
                 words.append(f"{tokens_words(fit.expected_tps)} expected")
@@ -168,10 +173,10 @@ class FoundRow(QWidget):
     """A GGUF file in another app's folder.
 
     Signals:
-        import_clicked(object): the ``FoundModel``.
+        import_clicked(FoundModel): the file.
     """
 
-    import_clicked = Signal(object)
+    import_clicked = Signal(FoundModel)
 
     def __init__(self, found: FoundModel) -> None:
         super().__init__()
@@ -200,23 +205,22 @@ class LibraryView(QWidget):
     """Installed models, then the ones found elsewhere.
 
     Signals:
-        load_requested(object), default_requested(object), settings_requested(object), folder_requested(object):
-            a ``Path``.
+        load_requested(Path), default_requested(Path), settings_requested(Path), folder_requested(Path): a path.
         unload_requested(): unload the loaded model.
-        delete_requested(object): an ``InstalledModel``.
+        delete_requested(InstalledModel): the model to delete.
         import_file_requested(): the "Import a GGUF file…" button.
-        import_found_requested(object): a ``FoundModel``.
+        import_found_requested(FoundModel): a file found in another app's folder.
         downloads_requested(): show the Downloads tab.
     """
 
-    load_requested = Signal(object)
+    load_requested = Signal(Path)
     unload_requested = Signal()
-    default_requested = Signal(object)
-    settings_requested = Signal(object)
-    folder_requested = Signal(object)
-    delete_requested = Signal(object)
+    default_requested = Signal(Path)
+    settings_requested = Signal(Path)
+    folder_requested = Signal(Path)
+    delete_requested = Signal(InstalledModel)
     import_file_requested = Signal()
-    import_found_requested = Signal(object)
+    import_found_requested = Signal(FoundModel)
     downloads_requested = Signal()
 
     def __init__(self, models_dir: Path, parent: QWidget | None = None) -> None:

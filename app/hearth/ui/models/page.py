@@ -9,20 +9,25 @@ folders, Hub requests (only ones the user asked for: a refresh, a search, a down
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.remote_keys import KeyStore
+from hearth.core.errors import HearthError
 from hearth.core.machine.hardware import Hardware, free_disk
 from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient, hub_offline
+from hearth.core.models.hub.repo_files import RepoListing
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
 from hearth.core.models.library.snapshot import LibrarySnapshot, take_snapshot
+from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.catalog_controller import OFFLINE_WORDS, CatalogController
@@ -31,16 +36,27 @@ from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.downloads_view import DownloadsView
 from hearth.ui.models.hub_sign_in import HubSignIn
-from hearth.ui.models.library_controller import LibraryActions
+from hearth.ui.models.library_controller import LibraryController
 from hearth.ui.models.library_view import LibraryView
 from hearth.ui.models.scroll import scrolled
-from hearth.ui.models.task_group import TaskGroup, Work
+from hearth.ui.models.servers_view import ServersView
 from hearth.ui.models.widgets import button, hardware_line, row, text_label
+from hearth.ui.models.workers_view import WorkersView
 from hearth.ui.shell.dialogs import Ask, ChooseImport, ask_user, choose_import
 from hearth.ui.shell.notices import Notice, info, notice_for
-from hearth.ui.tasks import BackgroundTask
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
-LIBRARY, DISCOVER, DOWNLOADS = 0, 1, 2
+LIBRARY, DISCOVER, DOWNLOADS, WORKERS, SERVERS = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class ModelsFolder:
+    """What works on one models folder: the library (what is in it) and the download manager (what comes into it).
+    Built by the composition root, again when the user picks another folder."""
+
+    library: ModelLibrary
+    downloads: DownloadManager
+
 
 class ModelsPage(QWidget):
     """The page; built by the app with the objects it works with.
@@ -51,7 +67,7 @@ class ModelsPage(QWidget):
         catalog: listings and headers, cached.
         hub: the Hub client (its ``offline`` follows the setting).
         session: loads and unloads models.
-        hardware: detects this machine (blocking; called on a worker thread).
+        hardware: detects this machine for a models folder (blocking; called on a worker thread).
         bench_dir: where ``hearth bench`` saves measured speeds.
         settings: the current settings (``set_settings`` keeps them current).
         discover_home: the home folder to search for other apps' models (tests pass their own).
@@ -59,33 +75,40 @@ class ModelsPage(QWidget):
         pick_import: asks which file to import and how (tests pass their own).
 
     Signals:
-        settings_requested(object, object): a model's ``Path`` and its recommended ``LoadPlan`` (or None).
-        default_requested(object): make this ``Path`` the default model.
-        model_deleted(object): the ``Path`` of a deleted model.
-        model_imported(object): the imported ``InstalledModel``.
-        download_finished(object): a ``DownloadTask`` whose model is ready.
-        notice(object): a ``Notice`` for the window's toast.
+        settings_requested(Path, object): a model and its recommended ``LoadPlan`` (None: not planned yet).
+        default_requested(Path): make this model the default.
+        model_deleted(Path): a model was deleted.
+        model_imported(InstalledModel): a model was imported.
+        download_finished(DownloadTask): a download whose model is ready.
+        notice(Notice): for the window's toast.
         back_requested(): back to the chat.
-        hardware_ready(object): the detected ``Hardware``.
+        hardware_ready(Hardware): this machine, detected.
         catalog_ready(): the catalog rows (and the recommendation) were recomputed.
-        recommended_started(object): ``download_recommended`` found a model and started this ``DownloadTask``.
+        recommended_started(DownloadTask): ``download_recommended`` found a model and started this download.
+        workers_changed(list): the Workers tab's endpoints changed (to save in the settings).
+        servers_changed(list): the Servers tab's base URLs changed (to save in the settings).
+        remote_use_requested(str, str): a server's base URL and model to chat with.
     """
 
-    settings_requested = Signal(object, object)
-    default_requested = Signal(object)
-    model_deleted = Signal(object)
-    model_imported = Signal(object)
-    download_finished = Signal(object)
-    notice = Signal(object)
+    settings_requested = Signal(Path, object)
+    default_requested = Signal(Path)
+    model_deleted = Signal(Path)
+    model_imported = Signal(InstalledModel)
+    download_finished = Signal(DownloadTask)
+    notice = Signal(Notice)
     back_requested = Signal()
-    hardware_ready = Signal(object)
+    hardware_ready = Signal(Hardware)
     catalog_ready = Signal()
-    recommended_started = Signal(object)
+    recommended_started = Signal(DownloadTask)
+    workers_changed = Signal(list)
+    servers_changed = Signal(list)
+    remote_use_requested = Signal(str, str)
 
     def __init__(self, *, library: ModelLibrary, queue: DownloadQueue, catalog: CatalogService, hub: HubClient,
-                 session: ModelSession, hardware: Callable[[], Hardware], bench_dir: Path, settings: Settings,
+                 session: ModelSession, hardware: Callable[[Path], Hardware], bench_dir: Path, settings: Settings,
                  discover_home: Path | None = None, ask: Ask = ask_user,
-                 pick_import: ChooseImport = choose_import, parent: QWidget | None = None) -> None:
+                 pick_import: ChooseImport = choose_import, keys: KeyStore | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelsPage")
         self.library, self.queue, self.catalog, self.hub = library, queue, catalog, hub
@@ -96,7 +119,7 @@ class ModelsPage(QWidget):
         self._home = discover_home
         self.hardware: Hardware | None = None
         self.snapshot = LibrarySnapshot()
-        self.tasks = TaskGroup(self)
+        self.tasks = TaskGroup()
         self._library_again = False
         self._task_states: dict[int, tuple[bool, str]] = {}
 
@@ -110,7 +133,7 @@ class ModelsPage(QWidget):
         layout.addLayout(row(text_label("Models", "heading"), None, self.hardware_label, back, stretch_at=1))
         self.tab_buttons: list[QPushButton] = []
         tabs = []
-        for i, name in enumerate(("On this computer", "Discover", "Downloads")):
+        for i, name in enumerate(("On this computer", "Discover", "Downloads", "Workers", "Servers")):
             b = button(name, "tab", accessible=f"{name} tab")
             b.setCheckable(True)
             b.setObjectName("modelsTab")
@@ -125,10 +148,17 @@ class ModelsPage(QWidget):
         self.library_view = LibraryView(library.models_dir)
         self.discover_view = DiscoverView(self._quant_button_state)
         self.downloads_view = DownloadsView(queue)
-        for view in (self.library_view, self.discover_view, self.downloads_view):
+        self.workers_view = WorkersView(list(settings.workers), self.tasks)
+        self.servers_view = ServersView(list(settings.remote_servers),
+                                        keys or KeyStore(AppPaths.default().config_dir), self.tasks, self._is_offline)
+        for view in (self.library_view, self.discover_view, self.downloads_view, self.workers_view,
+                     self.servers_view):
             self.pages.addWidget(scrolled(view))
-        self.library_actions = LibraryActions(self._current_library, session, queue, self.tasks, self, ask,
-                                              pick_import)
+        self.workers_view.workers_changed.connect(self.workers_changed)
+        self.servers_view.servers_changed.connect(self.servers_changed)
+        self.servers_view.use_requested.connect(self.remote_use_requested)
+        self.library_controller = LibraryController(self._current_library, session, queue, self.tasks, self, ask,
+                                                    pick_import)
         self.catalog_controller = CatalogController(catalog, hub, self.discover_view, self.tasks, self._is_offline,
                                                     self)
         self._wire()
@@ -141,14 +171,14 @@ class ModelsPage(QWidget):
         lib.default_requested.connect(self.default_requested)
         lib.settings_requested.connect(self._on_library_settings_requested)
         lib.folder_requested.connect(self.open_folder)
-        acts = self.library_actions
-        lib.delete_requested.connect(acts.delete)
-        lib.import_file_requested.connect(acts.pick_and_import)
-        lib.import_found_requested.connect(acts.import_found)
-        acts.notice.connect(self.notice)
-        acts.model_deleted.connect(self.model_deleted)
-        acts.model_imported.connect(self._on_actions_model_imported)
-        acts.library_changed.connect(self.refresh_library)
+        library = self.library_controller
+        lib.delete_requested.connect(library.delete)
+        lib.import_file_requested.connect(library.pick_and_import)
+        lib.import_found_requested.connect(library.import_found)
+        library.notice.connect(self.notice)
+        library.model_deleted.connect(self.model_deleted)
+        library.model_imported.connect(self._on_library_controller_model_imported)
+        library.library_changed.connect(self.refresh_library)
         lib.downloads_requested.connect(self._on_any_downloads_requested)
         cat = self.catalog_controller
         cat.notice.connect(self.notice)
@@ -178,27 +208,26 @@ class ModelsPage(QWidget):
         """Detect the hardware, bring back unfinished downloads and list the library (all in the background)."""
         self.queue.restore()
         self._update_tab_titles()
-        self._run_task(self._detect_hardware, self._on_hardware_finished, self._on_hardware_failed)
+        detect, models_dir = self._detect, self.library.models_dir
 
-    def _detect_hardware(self, _report: Callable[[object], None]) -> Hardware:
-        hw = self._detect()
-        if hw.disk_free is None:
-            hw = replace(hw, models_dir=self.library.models_dir, disk_free=free_disk(self.library.models_dir))
-        return hw
+        def work(_report: Callable[[object], None]) -> Hardware:
+            hw = detect(models_dir)
+            if hw.disk_free is None:
+                hw = replace(hw, models_dir=models_dir, disk_free=free_disk(models_dir))
+            return hw
 
-    @Slot(object)
-    def _on_hardware_finished(self, hw: object) -> None:
-        assert isinstance(hw, Hardware)
+        self.tasks.run(BackgroundTask(work, parent=self, name="hardware")
+                       .success(self._on_hardware_finished).failure(self._on_hardware_failed))
+
+    def _on_hardware_finished(self, hw: Hardware) -> None:
         self.hardware = hw
         self.hardware_label.setText(hardware_line(hw))
         self.hardware_ready.emit(hw)
         self.refresh_library()
         self.catalog_controller.set_hardware(hw)
 
-    @Slot(object)
-    def _on_hardware_failed(self, error: object) -> None:
-        words = notice_for(error).text if isinstance(error, BaseException) else str(error)
-        self.hardware_label.setText(f"Hearth could not look at this computer’s hardware: {words}")
+    def _on_hardware_failed(self, error: HearthError) -> None:
+        self.hardware_label.setText(f"Hearth could not look at this computer’s hardware: {notice_for(error).text}")
 
     def refresh_library(self) -> None:
         """List the models folder again, with verdicts for this machine (in the background)."""
@@ -212,11 +241,10 @@ class ModelsPage(QWidget):
         def work(_report: Callable[[object], None]) -> LibrarySnapshot:
             return take_snapshot(lib, hw, bench, previous, home)
 
-        self._run_task(work, self._on_library_finished, kind="library")
+        self.tasks.run(BackgroundTask(work, parent=self, name="library")
+                       .success(self._on_library_finished).failure(self._on_action_failed), kind="library")
 
-    @Slot(object)
-    def _on_library_finished(self, snapshot: object) -> None:
-        assert isinstance(snapshot, LibrarySnapshot)
+    def _on_library_finished(self, snapshot: LibrarySnapshot) -> None:
         self.snapshot = snapshot
         if self.hardware is not None and snapshot.disk_free is not None:
             self.hardware = replace(self.hardware, disk_free=snapshot.disk_free)
@@ -259,9 +287,8 @@ class ModelsPage(QWidget):
     def recommendation(self) -> Recommendation | None:
         return self.catalog_controller.recommendation
 
-    @Slot(object)
-    def _on_catalog_recommended_found(self, rec: object) -> None:
-        assert isinstance(rec, Recommendation)
+    @Slot(Recommendation)
+    def _on_catalog_recommended_found(self, rec: Recommendation) -> None:
         task = self.start_download(rec.repo_id, rec.quant, include_mmproj=rec.include_mmproj,
                                    listing=rec.row.listing)
         self.recommended_started.emit(task)
@@ -269,41 +296,38 @@ class ModelsPage(QWidget):
     # --- downloads -----------------------------------------------------------------------------------------------
 
     def start_download(self, repo_id: str, quant: str | None, *, include_mmproj: bool = False,
-                       listing: object = None) -> DownloadTask:
-        """Download a quantization (listing: a ``RepoListing`` already fetched) and show the Downloads tab."""
-        from hearth.core.models.hub.repo_files import RepoListing
-
-        task = self.queue.download(repo_id, quant, include_mmproj=include_mmproj,
-                                   listing=listing if isinstance(listing, RepoListing) else None)
+                       listing: RepoListing | None = None) -> DownloadTask:
+        """Download a quantization (``listing``: its repository's files, if already fetched) and show the
+        Downloads tab."""
+        task = self.queue.download(repo_id, quant, include_mmproj=include_mmproj, listing=listing)
         self.show_tab(DOWNLOADS)
         return task
 
-    @Slot(str, str, bool, object)
-    def _on_discover_download_requested(self, repo_id: str, quant: str, include_mmproj: bool, listing: object) -> None:
+    @Slot(str, str, bool, RepoListing)
+    def _on_discover_download_requested(self, repo_id: str, quant: str, include_mmproj: bool,
+                                        listing: RepoListing | None) -> None:
         if self.offline:
             self.notice.emit(info(f"{OFFLINE_WORDS} Turn off offline mode in Settings to download models.",
                                   "Offline"))
             return
         self.start_download(repo_id, quant, include_mmproj=include_mmproj, listing=listing)
 
-    @Slot(object)
-    def _on_queue_task_added(self, task: object) -> None:
-        assert isinstance(task, DownloadTask)
+    @Slot(DownloadTask)
+    def _on_queue_task_added(self, task: DownloadTask) -> None:
         task.changed.connect(self._on_task_changed)
         self._update_tab_titles()
 
-    @Slot(object)
-    def _on_queue_task_removed(self, _task: object) -> None:
+    @Slot(DownloadTask)
+    def _on_queue_task_removed(self, _task: DownloadTask) -> None:
         self._update_tab_titles()
         self.discover_view.update_buttons()
         self.refresh_library()
 
-    @Slot(object)
-    def _on_queue_task_finished(self, task: object) -> None:
+    @Slot(DownloadTask)
+    def _on_queue_task_finished(self, task: DownloadTask) -> None:
         self.refresh_library()
-        if isinstance(task, DownloadTask):
-            self.notice.emit(info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this "
-                                  "computer”.", "Download complete"))
+        self.notice.emit(info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this "
+                              "computer”.", "Download complete"))
         self.download_finished.emit(task)
 
     @Slot()
@@ -335,41 +359,39 @@ class ModelsPage(QWidget):
 
     # --- library actions -----------------------------------------------------------------------------------------
 
-    @Slot(object)
-    def load_model(self, path: object) -> None:
-        self.session.load(Path(str(path)))
+    @Slot(Path)
+    def load_model(self, path: Path) -> None:
+        self.session.load(path)
 
     @Slot()
     def _on_library_unload_requested(self) -> None:
         self.session.unload()
 
-    @Slot(object)
-    def _on_library_settings_requested(self, path: object) -> None:
-        fit = self.snapshot.fits.get(Path(str(path)))
-        self.settings_requested.emit(Path(str(path)), fit.plan if fit is not None else None)
+    @Slot(Path)
+    def _on_library_settings_requested(self, path: Path) -> None:
+        fit = self.snapshot.fits.get(path)
+        plan: LoadPlan | None = fit.plan if fit is not None else None
+        self.settings_requested.emit(path, plan)
 
-    @Slot(object)
-    def open_folder(self, folder: object) -> None:
-        path = Path(str(folder))
-        path.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+    @Slot(Path)
+    def open_folder(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def delete_model(self, model: InstalledModel) -> None:
-        self.library_actions.delete(model)
+        self.library_controller.delete(model)
 
     def import_file(self, path: Path, link: bool) -> None:
         """Bring a GGUF file into the library (a link when ``link``, else a copy), in the background."""
-        self.library_actions.import_file(path, link)
+        self.library_controller.import_file(path, link)
 
-    @Slot(object)
-    def _on_actions_model_imported(self, model: object) -> None:
+    @Slot(InstalledModel)
+    def _on_library_controller_model_imported(self, model: InstalledModel) -> None:
         self.model_imported.emit(model)
         self.show_tab(LIBRARY)
 
-    @Slot(object)
-    def _on_action_failed(self, error: object) -> None:
-        if isinstance(error, BaseException):
-            self.notice.emit(notice_for(error))
+    def _on_action_failed(self, error: HearthError) -> None:
+        self.notice.emit(notice_for(error))
         self.refresh_library()
 
     # --- showing -------------------------------------------------------------------------------------------------
@@ -392,14 +414,15 @@ class ModelsPage(QWidget):
     def set_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.hub.offline = settings.offline
+        self.servers_view.set_offline(self.offline)
         self.refresh_library()
 
-    def set_models_dir(self, models_dir: Path) -> None:
+    def set_models_folder(self, folder: ModelsFolder) -> None:
         """Use another models folder (a setting changed); downloads already running finish where they are."""
-        self.library = ModelLibrary(models_dir)
+        self.library = folder.library
+        models_dir = folder.library.models_dir
         self.library_view.models_dir = models_dir
-        self.queue.manager = DownloadManager(models_dir, self.hub, progress_interval=self.queue.manager.
-                                             progress_interval)
+        self.queue.manager = folder.downloads
         if self.hardware is not None:
             self.hardware = replace(self.hardware, models_dir=models_dir, disk_free=free_disk(models_dir))
             self.catalog_controller.set_hardware(self.hardware)
@@ -408,6 +431,10 @@ class ModelsPage(QWidget):
 
     def show_tab(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
+        if index == WORKERS and not self.tasks.running("worker-probe"):
+            self.workers_view.check_all()
+        elif index == SERVERS and not self.tasks.running("server-models"):
+            self.servers_view.refresh_all()
         for i, b in enumerate(self.tab_buttons):
             b.setChecked(i == index)
 
@@ -442,13 +469,9 @@ class ModelsPage(QWidget):
     def show_notice(self, notice: Notice) -> None:
         self.notice.emit(notice)
 
-    # --- background work -----------------------------------------------------------------------------------------
-
-    def _run_task(self, work: Work, done: Callable[[object], None], failed: Callable[[object], None] | None = None,
-                  *, kind: str = "") -> BackgroundTask:
-        return self.tasks.run(work, done, failed or self._on_action_failed, kind=kind)
+    # --- ending --------------------------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Wait for background work and stop downloads where they are (they resume at the next start)."""
-        self.tasks.wait_all()
+        self.tasks.close()
         self.queue.shutdown()

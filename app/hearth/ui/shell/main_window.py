@@ -30,14 +30,19 @@ from PySide6.QtWidgets import (
 )
 
 import hearth
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.starter import is_starter
 from hearth.core.settings import Settings
 from hearth.core.store import Store, conversation_to_json, conversation_to_markdown
 from hearth.ui.chat.composer import Composer
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversation_list import ConversationList
+from hearth.ui.chat.empty_state import intro_for
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
+from hearth.ui.shell.privacy_badge import PrivacyBadge
 from hearth.ui.shell.style import window_stylesheet
 from hearth.ui.shell.theme import Theme
 from hearth.ui.shell.toast import Toast
@@ -104,6 +109,8 @@ class MainWindow(QMainWindow):
         self.title_label = QLabel("New chat")
         self.title_label.setObjectName("chatTitle")
         header.addWidget(self.title_label, 1)
+        self.preset_picker = PresetPicker(store)
+        header.addWidget(self.preset_picker)
         header.addWidget(self.model_button)
         header.addWidget(settings_button)
 
@@ -140,8 +147,10 @@ class MainWindow(QMainWindow):
         self.load_bar.setRange(0, 100)
         self.load_bar.setAccessibleName("Model loading progress")
         self.load_bar.hide()
+        self.privacy_badge = PrivacyBadge()
         bar = self.statusBar()
         bar.addWidget(self.status_model)
+        bar.addWidget(self.privacy_badge)
         bar.addWidget(self.load_bar)
         bar.addWidget(self.status_activity, 1)
         bar.addPermanentWidget(self.status_context)
@@ -180,6 +189,10 @@ class MainWindow(QMainWindow):
         c.conversations_changed.connect(self._on_controller_conversations_changed)
         c.restore_composer.connect(self._on_controller_restore_composer)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
+        self.chat_view.example_chosen.connect(self._on_chat_view_example_chosen)
+        self.chat_view.models_requested.connect(self.models_requested)
+        self.preset_picker.chosen.connect(c.set_system_prompt)
+        self.preset_picker.failed.connect(self._on_composer_notice)
         self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
         self.sidebar.search_hit_activated.connect(self._on_sidebar_search_hit_activated)
         self.sidebar.new_chat_requested.connect(self.new_chat)
@@ -212,6 +225,8 @@ class MainWindow(QMainWindow):
         bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
         bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
+        # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
+        bind("Ctrl+Q", self.close, "quit")
 
     def set_api_status(self, text: str, tooltip: str = "") -> None:
         """The local API's status bar entry ("API on :8080"); hidden when ``text`` is empty."""
@@ -263,14 +278,15 @@ class MainWindow(QMainWindow):
 
     def export_conversation(self, conversation_id: int, kind: str) -> None:
         conv = self.store.conversations.get(conversation_id)
-        suffix, filter_text = (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
+        markdown = kind.startswith("markdown")
+        suffix, filter_text = (".md", "Markdown (*.md)") if markdown else (".json", "JSON (*.json)")
         safe = "".join(ch for ch in (conv.title or "conversation") if ch.isalnum() or ch in " -_").strip()
         target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / (safe + suffix)),
                                                 filter_text)
         if not target:
             return
-        if kind == "markdown":
-            text = conversation_to_markdown(self.store, conversation_id)
+        if markdown:
+            text = conversation_to_markdown(self.store, conversation_id, thinking=kind == "markdown-thinking")
         else:
             import json
 
@@ -320,6 +336,14 @@ class MainWindow(QMainWindow):
         self.toast.show_message("Editing your message: send it to get a new answer (the old one is kept).",
                                 seconds=5)
 
+    @Slot(str)
+    def _on_chat_view_example_chosen(self, text: str) -> None:
+        if self.session.state is ModelState.READY and not self.controller.busy:
+            self.controller.send(text)
+        else:
+            self.composer.set_text(text)
+            self.focus_composer()
+
     @Slot(str, list)
     def _on_controller_restore_composer(self, text: str, attachments: list[object]) -> None:
         self.composer.set_text(text)
@@ -334,6 +358,7 @@ class MainWindow(QMainWindow):
             self._remembered_conversation = conversation_id
             self.store.set_state("last_conversation_id", conversation_id)
         self.sidebar.set_current(conversation_id)
+        self.preset_picker.set_current(*self.controller.system_prompt())
         title = "New chat"
         if conversation_id is not None:
             title = self.store.conversations.get(conversation_id).title or "New chat"
@@ -404,11 +429,16 @@ class MainWindow(QMainWindow):
     def _on_session_state_changed(self) -> None:
         session = self.session
         self.status_model.setText(session.describe())
+        self.privacy_badge.show_for(session.plan if session.state in (ModelState.LOADING, ModelState.READY) else None)
         self.load_bar.setVisible(session.state is ModelState.LOADING)
-        name = session.path.name if session.path else "No model"
-        if session.state is ModelState.READY and session.info is not None:
-            name = session.info.name or name
+        name = model_display_name(session.path) if session.path else "No model"
         self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
+        shown = session.state in (ModelState.READY, ModelState.LOADING) and session.path is not None
+        info = session.info if session.state is ModelState.READY else None
+        self.chat_view.set_intro(intro_for(
+            name if shown else "", starter=session.path is not None and is_starter(session.path),
+            vision=bool(info and info.vision), loading=session.state is ModelState.LOADING,
+            family=info.architecture if info else ""))
         if session.state is ModelState.READY:
             self.composer.set_blocked("")
         elif session.state is ModelState.LOADING:

@@ -20,6 +20,9 @@ from hearth.core.errors import (
     HostCrashedError,
     ModelFileError,
     ModelLoadError,
+    RemoteEngineError,
+    WorkerError,
+    WorkerLostError,
 )
 
 
@@ -57,6 +60,9 @@ class Notice:
 
 _ACTIONS: tuple[tuple[type[HearthError], str], ...] = (
     (HostCrashedError, "retry"),
+    (WorkerLostError, "retry"),
+    (WorkerError, "models"),
+    (RemoteEngineError, "retry"),
     (ContextOverflowError, "new_chat"),
     (DoesNotFitError, "models"),
     (ModelFileError, "models"),

@@ -1,24 +1,38 @@
-"""``hearth --screenshot DIR``: save PNGs of the window (light and dark, with a conversation), the Models page
-mid-download and the first-run wizard (``screenshot_models``), and exit.
+"""``hearth --screenshot DIR``: save PNGs of the window (light and dark, with a conversation), the empty chat, an
+answer with a reasoning model's thinking (closed and open) and the preset picker open, and exit.
 
 Runs in a throw-away data folder (``run_app`` points ``HEARTH_HOME`` at one), so the user's conversations are never
 touched. The conversation is written to the real store and drawn by the real views; the model is really loaded.
+The Models page and the first-run wizard need a Hugging Face Hub to show a download: ``tools/screenshots.py`` (in a
+source checkout) serves one on loopback and takes those too.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from hearth.core.store import MessageStatus, Role, RunInfo, Store
+from hearth.ui.model_session import ModelSession
+from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.shell.theme import ThemeController
 
-if TYPE_CHECKING:
-    from hearth.ui.app import HearthApp
+
+class ShownApp(Protocol):
+    """What the screenshots need of the app (``hearth.ui.app.HearthApp``, built by ``build_app``)."""
+
+    qapp: QApplication
+    store: Store
+    session: ModelSession
+    theme: ThemeController
+    window: MainWindow
+
+    def start(self) -> None: ...
 
 DEMO_QUESTION = "How can Llama 4 Scout run on a gaming PC with a 24 GB GPU?"
 DEMO_ANSWER = r"""Llama 4 Scout is a **mixture-of-experts** model: 109B parameters in all, but only **17B are
@@ -55,7 +69,8 @@ DEMO_FOLLOW_ANSWER = (
 )
 
 
-def _settle(app: QApplication, seconds: float, until: Callable[[], bool] | None = None) -> None:
+def settle(app: QApplication, seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run the event loop for ``seconds`` (or until ``until()`` holds): layouts, repaints and results arrive."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         app.processEvents()
@@ -88,33 +103,89 @@ def seed_demo(store: Store) -> int:
     return conv.id
 
 
-def take_screenshots(app: HearthApp, out: Path) -> int:
+THINKING_QUESTION = "Is 1,001 a prime number?"
+THINKING_ANSWER = (
+    "<think>\n1001 ends in 1, so not divisible by 2 or 5. Digit sum is 2, so not by 3. Try 7: 7 × 143 = 1001. "
+    "So it is not prime. 143 = 11 × 13, so 1001 = 7 × 11 × 13.\n</think>\n\n"
+    "No. **1,001 = 7 × 11 × 13**, so it has divisors other than 1 and itself.\n\n"
+    "A quick way to spot it: 1,001 × any three-digit number *abc* gives *abcabc* — which is why numbers like "
+    "123,123 are never prime either."
+)
+
+
+def seed_thinking(store: Store) -> int:
+    """A conversation with a reasoning model's answer (its thinking folded away); returns its id."""
+    conv = store.conversations.create(system_prompt="Answer briefly and directly.", preset="Concise answers")
+    user = store.messages.add_user_message(conv.id, THINKING_QUESTION)
+    answer_id = store.messages.start_assistant_message(user.id)
+    store.messages.finish_message(answer_id, THINKING_ANSWER, MessageStatus.COMPLETE, RunInfo(
+        model_file="Qwen3-8B-Q4_K_M.gguf", tokens=118, tokens_per_s=24.6, ttft_s=0.4, stop_reason="eos",
+        plan_summary="GPU", extra={"thinking_s": 12.4}))
+    return conv.id
+
+
+def _with_menu(window: QWidget, button: QWidget, menu: QMenu) -> QPixmap:
+    """The window with a menu drawn where it opens under ``button`` (a menu is a window of its own)."""
+    shot = window.grab()
+    painter = QPainter(shot)
+    corner = button.mapTo(window, button.rect().bottomLeft())
+    painter.drawPixmap(corner.x() + button.width() - menu.sizeHint().width(), corner.y() + 2, menu.grab())
+    painter.end()
+    return shot
+
+
+def chat_screenshots(app: ShownApp, out: Path) -> None:
+    """The empty chat with the starter model, a thinking block, and the preset picker open."""
+    qapp = app.qapp
+    window = app.window
+    window.new_chat()
+    settle(qapp, 0.5)
+    window.grab().save(str(out / "empty-chat.png"))
+    thinking = seed_thinking(app.store)
+    window.sidebar.refresh()
+    window.open_conversation(thinking)
+    settle(qapp, 0.5)
+    window.grab().save(str(out / "thinking.png"))
+    first = app.store.messages.active_branch(thinking)[-1]
+    widget = window.chat_view.message_widget(first.id)
+    if widget is not None and widget.thinking_block is not None:
+        widget.thinking_block.toggle.setChecked(True)
+        settle(qapp, 0.3)
+        window.grab().save(str(out / "thinking-open.png"))
+    picker = window.preset_picker
+    picker.build_menu()
+    picker.menu_.popup(picker.mapToGlobal(picker.rect().bottomLeft()))
+    settle(qapp, 0.3)
+    _with_menu(window, picker, picker.menu_).save(str(out / "presets.png"))
+    picker.menu_.hide()
+
+
+def take_screenshots(app: ShownApp, out: Path) -> int:
+    """Save ``main-light.png``, ``main-dark.png``, ``empty-chat.png``, ``thinking.png``, ``thinking-open.png`` and
+    ``presets.png`` to ``out`` and close the window; returns the exit status."""
+    window_screenshots(app, out)
+    chat_screenshots(app, out)
+    app.window.close()
+    return 0
+
+
+def window_screenshots(app: ShownApp, out: Path) -> list[Path]:
+    """Start the app on a demo conversation and save the window in both themes; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     qapp = app.qapp
     conversation = seed_demo(app.store)
     app.window.resize(1280, 860)
     app.start()
     app.window.sidebar.refresh()
-    _settle(qapp, 90, until=lambda: app.session.ready)
+    settle(qapp, 90, until=lambda: app.session.ready)
     first = app.store.messages.active_branch(conversation)[0]
     app.window.chat_view.restore_scroll_state(float(first.id))
+    written = []
     for mode in ("light", "dark"):
         app.theme.set_mode(mode)
-        _settle(qapp, 0.5)
-        app.window.grab().save(str(out / f"main-{mode}.png"))
+        settle(qapp, 0.5)
+        path = out / f"main-{mode}.png"
+        app.window.grab().save(str(path))
+        written.append(path)
     app.theme.set_mode("light")
-    status = _models_scenes(app, out)
-    app.window.close()
-    return status
-
-
-def _models_scenes(app: HearthApp, out: Path) -> int:
-    """The Models page and the wizard; a scene that cannot be set up is reported, not fatal to the others."""
-    from hearth.ui.models.screenshots import models_screenshots
-
-    try:
-        models_screenshots(app, out)
-    except Exception as exc:
-        print(f"hearth: the Models page screenshots failed: {exc!r}", file=sys.stderr)
-        return 1
-    return 0
+    return written

@@ -223,10 +223,10 @@ class ThemeController(QObject):
     """Holds the user's theme choice and zoom, applies them, and follows the OS while the choice is "system".
 
     Signals:
-        theme_changed(object): The new ``Theme`` after a change of mode, zoom or OS scheme.
+        theme_changed(Theme): The new theme after a change of mode, zoom or OS scheme.
     """
 
-    theme_changed = Signal(object)
+    theme_changed = Signal(Theme)
 
     def __init__(self, app: QApplication, mode: ThemeMode = "system", zoom: float = 1.0,
                  base_pt: float = 11.0) -> None:

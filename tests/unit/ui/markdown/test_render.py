@@ -241,7 +241,7 @@ def test_work_per_update_does_not_grow_with_the_answer() -> None:
     for pos in range(0, len(document), 24):
         before = len(stream.text)
         stream.update(document[pos:pos + 24])
-        sizes.append(len(stream.text) - before + len(stream._tail))
+        sizes.append(len(stream.text) - before + len(stream.open_text))
     largest_block = max(len(block) for block in split_blocks(document)[0])
     assert max(sizes) <= 2 * largest_block
     assert max(sizes[-100:]) <= max(sizes[:100]) * 1.2

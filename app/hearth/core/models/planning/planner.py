@@ -11,6 +11,7 @@ with a safety margin wins.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -212,6 +213,8 @@ class FitReport:
         usable_vram: GPU memory the plan may use.
         notes: assumptions and warnings.
         unified_memory: the machine's GPU shares its RAM (usable_vram is part of usable_ram).
+        workers: what each llama.cpp RPC worker holds (``hearth.core.models.planning.workers``), when planned with
+            workers.
     """
 
     verdict: Verdict
@@ -224,6 +227,7 @@ class FitReport:
     usable_vram: int
     notes: tuple[str, ...] = field(default=())
     unified_memory: bool = False
+    workers: tuple[Any, ...] = field(default=())
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -237,6 +241,7 @@ class FitReport:
             "placement": {**asdict(p), "kind": p.kind}, "usable_ram": self.usable_ram,
             "usable_vram": self.usable_vram, "notes": list(self.notes), "unified_memory": self.unified_memory,
             "plan": self.plan.to_dict() if self.plan else None,
+            "workers": [w.to_dict() for w in self.workers],
         }
 
 
@@ -364,26 +369,29 @@ def machine_matrix() -> list[Hardware]:
 
 
 def plan_for_path(path: Path, *, hardware: Hardware | None = None, n_ctx: int | None = None,
-                  mmproj_path: str | None = None) -> LoadPlan:
+                  mmproj_path: str | None = None, workers: Sequence[Any] = ()) -> LoadPlan:
     """The plan to load a model file with on this computer (what the app calls before loading).
 
     The header is checked (``check_model_path``) and the machine detected (llama.cpp's probe is cached under the
     app's cache folder). When no placement fits, the nearest one is returned anyway, with the reason in
     ``plan.extra["does_not_fit"]``: the app says so and lets the user try, since the margins are conservative.
 
+    ``workers`` (``hearth.core.models.planning.workers.WorkerMachine``) are llama.cpp RPC workers the plan may use.
+
     Raises:
         ModelFileError: the file is not a usable model.
     """
     from hearth.core.gguf.files import check_model_path
     from hearth.core.machine.hardware import detect_hardware
+    from hearth.core.models.planning.workers import plan_with_workers
     from hearth.core.paths import AppPaths
 
     files = check_model_path(path)
     assert files.info is not None
     hw = hardware or detect_hardware(cache_dir=AppPaths.default().cache_dir)
     extra = Path(mmproj_path).stat().st_size if mmproj_path and Path(mmproj_path).is_file() else 0
-    report = plan_model(files.info, hw, n_ctx=n_ctx, model_path=str(files.first), mmproj_path=mmproj_path,
-                        mmproj_bytes=extra)
+    report = plan_with_workers(files.info, hw, list(workers), n_ctx=n_ctx, model_path=str(files.first),
+                               mmproj_path=mmproj_path, mmproj_bytes=extra)
     if report.plan is not None:
         return report.plan.with_changes(extra={**report.plan.extra, "explanation": report.explanation})
     p = report.placement
