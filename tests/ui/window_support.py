@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
+from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.paths import AppPaths
@@ -91,8 +92,10 @@ def _no_password(_parent: QWidget, title: str, text: str) -> str | None:
 
 def build(qtbot: QtBot, tmp_path: Path, model: Path | None, store: Store | None = None,
           mmproj: Path | None = None, n_ctx: int = 2048, ask: Ask = _no_questions,
-          password: AskPassword = _no_password, n_threads: int | None = None) -> Harness:
-    """The app on ``store`` (default: a new one in ``tmp_path``), its window shown, ``model`` loaded (None: none)."""
+          password: AskPassword = _no_password, n_threads: int | None = None,
+          engine: EngineApi | None = None) -> Harness:
+    """The app on ``store`` (default: a new one in ``tmp_path``), its window shown, ``model`` loaded (None: none);
+    ``engine`` replaces the real one (e.g. a ``FakeEngineClient``)."""
     paths = AppPaths.under(tmp_path / "app").ensure()
     store = store or Store.open(tmp_path / "hearth.db")
     # The loop guard is off: tests of the window need a model that writes to the token limit (the base model
@@ -107,7 +110,7 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path | None, store: Store | None 
         return params[0]
 
     app = build_app(qt_app(), paths, Settings(), store,
-                    seams=AppSeams(plan_for=plan_for, sampling=sampling, ask=ask, password=password))
+                    seams=AppSeams(engine=engine, plan_for=plan_for, sampling=sampling, ask=ask, password=password))
     qtbot.addWidget(app.window)
     app.window.show()
     if model is not None:

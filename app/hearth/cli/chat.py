@@ -22,7 +22,16 @@ from hearth.cli.common import (
     worker_machines,
 )
 from hearth.core.chat.attachments import page_picture_limit
-from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
+from hearth.core.engine import (
+    EngineApi,
+    EngineClient,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    PromptProgress,
+    StopReason,
+    TokenDelta,
+)
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.engine.plan import LoadPlan
@@ -89,9 +98,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_plan_arguments(parser)
 
 
-ChatEngine = EngineClient | RemoteEngineClient
-
-
 class _CancelOnInterrupt:
     """While active, Ctrl+C stops the answer instead of the program; a second Ctrl+C exits."""
 
@@ -121,7 +127,7 @@ def _progress_line(text: str, err: TextIO) -> None:
 
 
 def answer(
-    client: ChatEngine,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     *,
@@ -158,7 +164,7 @@ def answer(
             return "".join(parts), None
     out.write("\n")
     out.flush()
-    if stats is not None and stats.stop_reason == "cancelled":
+    if stats is not None and stats.stop_reason is StopReason.CANCELLED:
         err.write("(stopped)\n")
     elif stats is not None and stats.stop_reason == "repetition":
         err.write("(stopped: the model was repeating itself)\n")
@@ -180,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     settings = current_settings(paths)
     configure_logging(paths.log_dir, debug=settings.debug_logging)
-    client: ChatEngine
+    client: EngineClient | RemoteEngineClient
     try:
         if args.remote:
             if args.worker or args.mmproj:
@@ -284,7 +290,7 @@ def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
 
 
 def _one_shot(
-    client: ChatEngine,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     prompt: str,
     params: SamplingParams,
@@ -313,7 +319,7 @@ def _one_shot(
 
 
 def _interactive(
-    client: ChatEngine,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     as_json: bool,

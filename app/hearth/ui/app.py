@@ -23,7 +23,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
-from hearth.core.engine import EngineClient
+from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.routing import RoutingEngineClient
@@ -46,6 +46,8 @@ from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
@@ -69,7 +71,8 @@ class AppSeams:
     is what the app itself uses.
 
     Attributes:
-        engine: the engine client (None: one logging to the app's log folder).
+        engine: the engine (None: an ``EngineClient`` logging to the app's log folder; tests may pass the
+            scripted ``FakeEngineClient``).
         hub: the Hugging Face client (None: the real Hub, following the offline setting).
         plan_for: how a model path becomes its load plan (None: the planner with the user's overrides).
         sampling: the sampling settings for the next answer (None: the loaded model's settings).
@@ -79,7 +82,7 @@ class AppSeams:
         discover_home: the home folder searched for other apps' models (None: the user's).
     """
 
-    engine: EngineClient | None = None
+    engine: EngineApi | None = None
     hub: HubClient | None = None
     plan_for: Callable[[Path], LoadPlan] | None = None
     sampling: Callable[[], SamplingParams] | None = None
@@ -96,7 +99,7 @@ class HearthApp(QObject):
     the model to start with, the settings dialog, start and shutdown."""
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
-                 preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
+                 preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
                  theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
                  api: ApiServerControl) -> None:
         super().__init__()
@@ -150,8 +153,8 @@ class HearthApp(QObject):
         self.api.apply(self.settings)
 
     def _open_last_conversation(self) -> None:
-        last = self.store.get_state("last_conversation_id")
-        if isinstance(last, int):
+        last = self.window.controller.last_conversation_id()
+        if last is not None:
             try:
                 self.window.open_conversation(last)
                 return
@@ -272,8 +275,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
     keys = KeyStore(paths.config_dir)
-    client = seams.engine or RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
-                                                 key_for=keys.get, offline=lambda: preferences.settings.offline)
+    client: EngineApi = seams.engine or RoutingEngineClient(
+        log_path=paths.log_dir / "engine.log", debug=settings.debug_logging, key_for=keys.get,
+        offline=lambda: preferences.settings.offline)
     # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
     service = EngineService(client)
     bridge = EngineBridge(service)
@@ -314,15 +318,18 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                                       expected_writing=float(expected) if isinstance(expected, (int, float))
                                       else None)
 
+    conversations = ConversationsController(store)
+
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password, prompt_speed_for=prompt_speed)
+                              conversations=conversations, ask=seams.ask, password=seams.password,
+                              prompt_speed_for=prompt_speed)
 
     api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
                            models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
     bridge.worker.activity.connect(api.on_activity)
-    window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        settings=settings, models_page=page)
+    window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
+                        preset_picker=PresetPicker(store), settings=settings, models_page=page)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)

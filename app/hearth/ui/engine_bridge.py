@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from hearth.core.engine import (
-    EngineClient,
+    EngineApi,
     EngineEvent,
     EngineNotice,
     Finished,
@@ -98,7 +98,7 @@ class EngineWorker(QObject):
     model_unloaded = Signal()
     activity = Signal(object)
 
-    def __init__(self, client: EngineClient) -> None:
+    def __init__(self, client: EngineApi) -> None:
         super().__init__()
         self._client = client
         self.cancel_requested = threading.Event()  # Stop pressed while the prompt was being prepared
@@ -173,11 +173,11 @@ class EngineBridge(QObject):
     """The GUI thread's handle on the engine: the window's requests go to the shared ``EngineService``.
 
     Args:
-        engine: the service the window shares with the local API, or an ``EngineClient`` to wrap in a service of
-            the bridge's own.
+        engine: the service the window shares with the local API, or an ``EngineApi`` (the real ``EngineClient``,
+            or a test's ``FakeEngineClient``) to wrap in a service of the bridge's own.
     """
 
-    def __init__(self, engine: EngineService | EngineClient, parent: QObject | None = None) -> None:
+    def __init__(self, engine: EngineService | EngineApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.service = engine if isinstance(engine, EngineService) else EngineService(engine)
         self.client = self.service.client

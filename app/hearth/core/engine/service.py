@@ -1,9 +1,9 @@
 """One engine shared by several sources of requests: the window and the clients of the local API.
 
-There is one model in memory and one engine host, so requests take turns. ``EngineService`` owns the
-``EngineClient`` and runs every call that blocks (loading, answering, unloading) on its own worker thread, one at a
-time. Waiting requests are kept per source (the window; each API client) and served round-robin, so a client that
-sends twenty requests cannot starve the window or another client. The queue is bounded: a request that would wait
+There is one model in memory and one engine host, so requests take turns. ``EngineService`` owns the ``EngineApi``
+(an ``EngineClient`` in the app) and runs every call that blocks (loading, answering, unloading) on its own worker
+thread, one at a time. Waiting requests are kept per source (the window; each API client) and served round-robin,
+so a client that sends twenty requests cannot starve the window or another client. The queue is bounded: a request that would wait
 behind ``max_waiting`` others is refused at once with ``EngineBusyError`` (the API answers 429 with Retry-After)
 instead of waiting without end. The window's requests are never refused (a person pressed a button; it sends one at a
 time).
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from hearth.core.engine.client import EngineClient
-from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, LoadProgress, ModelInfo
+from hearth.core.engine.api import EngineApi
+from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, LoadProgress, ModelInfo, StopReason
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolChoice, ToolSpec
@@ -82,7 +82,7 @@ class ChatRequest:
     raw: bool = False
 
 
-Work = Callable[[EngineClient, "Ticket"], None]
+Work = Callable[[EngineApi, "Ticket"], None]
 Dropped = Callable[[HearthError | None], None]
 """Told that a job will never run: None when its owner cancelled it while it waited, else the reason."""
 
@@ -135,7 +135,7 @@ class EngineService:
         max_waiting_per_source: the most one source may have waiting (default: half of ``max_waiting``).
     """
 
-    def __init__(self, client: EngineClient, *, max_waiting: int = DEFAULT_MAX_WAITING,
+    def __init__(self, client: EngineApi, *, max_waiting: int = DEFAULT_MAX_WAITING,
                  max_waiting_per_source: int | None = None) -> None:
         self.client = client
         self.max_waiting = max(1, max_waiting)
@@ -246,7 +246,7 @@ class EngineService:
              on_done: Callable[[ModelInfo | HearthError], object] | None = None, *, bounded: bool = False) -> Ticket:
         """Queue a model load; listeners hear of it when it succeeds."""
 
-        def work(client: EngineClient, _ticket: Ticket) -> None:
+        def work(client: EngineApi, _ticket: Ticket) -> None:
             try:
                 info = client.load(plan, on_progress=on_progress)
             except Exception as exc:
@@ -266,7 +266,7 @@ class EngineService:
     def unload(self, source: str, on_done: Callable[[], None] | None = None) -> Ticket:
         """Queue freeing the model's memory."""
 
-        def work(client: EngineClient, _ticket: Ticket) -> None:
+        def work(client: EngineApi, _ticket: Ticket) -> None:
             client.unload()
             if on_done is not None:
                 on_done()
@@ -391,7 +391,7 @@ class EngineService:
 
 def cancelled_stats() -> AnswerStats:
     """The statistics of an answer cancelled before it started."""
-    return AnswerStats(0, None, None, 0, "cancelled")
+    return AnswerStats(0, None, None, 0, StopReason.CANCELLED)
 
 
 def _as_error(exc: BaseException) -> HearthError:
@@ -400,7 +400,7 @@ def _as_error(exc: BaseException) -> HearthError:
     return HearthError("The model engine failed unexpectedly.", details=f"{type(exc).__name__}: {exc}")
 
 
-def run_chat(client: EngineClient, ticket: Ticket, request: ChatRequest,
+def run_chat(client: EngineApi, ticket: Ticket, request: ChatRequest,
              sink: Callable[[EngineEvent | HearthError], object]) -> None:
     """Answer ``request`` on the engine's thread, passing events to ``sink`` and honouring ``ticket.cancel()``.
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Role = Literal["user", "assistant", "system"]
-Status = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+from hearth.core.store import MessageStatus, Role
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,11 @@ class MessageView:
 
     Attributes:
         id: The message's id in the store (unique within a conversation).
-        role: "user", "assistant" or "system".
+        role: Who wrote it.
         text: Markdown for assistant messages; plain text for user and system messages.
-        status: "complete", "streaming", "cancelled" (stopped by the user), "interrupted" (the app or engine went
-            away mid-answer) or "error".
-        error: For status "error": what went wrong in plain words, with the next step.
+        status: Where it is in its life: COMPLETE, STREAMING, CANCELLED (stopped by the user), INTERRUPTED (the app or
+            engine went away mid-answer) or ERROR.
+        error: For status ERROR: what went wrong in plain words, with the next step.
         sibling_index: 0-based position among the versions of this message (edits, regenerations).
         sibling_count: How many versions exist; a "‹ 2/3 ›" switcher shows when more than one.
         stats: A short line under an answer, e.g. "42 tokens · 12.3 tok/s".
@@ -75,7 +73,7 @@ class MessageView:
     id: int
     role: Role
     text: str
-    status: Status = "complete"
+    status: MessageStatus = MessageStatus.COMPLETE
     error: str = ""
     sibling_index: int = 0
     sibling_count: int = 1
@@ -91,7 +89,8 @@ class MessageView:
     @property
     def can_continue(self) -> bool:
         """An answer that stopped before its end can be continued."""
-        return self.role == "assistant" and (self.status in ("cancelled", "interrupted", "error") or self.cut_off)
+        stopped = self.status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED, MessageStatus.ERROR)
+        return self.role is Role.ASSISTANT and (stopped or self.cut_off)
 
 
 def human_size(size: int) -> str:

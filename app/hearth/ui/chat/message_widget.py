@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from hearth.core.store import MessageStatus, Role
 from hearth.core.thinking import split_thinking
 from hearth.ui.chat.message_body import MessageBody
 from hearth.ui.chat.message_chips import AttachmentRow, CitationBar, NoticeBox
@@ -20,9 +21,11 @@ from hearth.ui.shell.theme import Theme
 
 _USER_BUBBLE_SHARE = 0.82  # of the column width
 _STOPPED_NOTES = {
-    "cancelled": "Stopped. You can continue this answer where it left off.",
-    "interrupted": "This answer was cut off before it finished (Hearth or the model stopped). You can continue it.",
+    MessageStatus.CANCELLED: "Stopped. You can continue this answer where it left off.",
+    MessageStatus.INTERRUPTED: "This answer was cut off before it finished (Hearth or the model stopped). You can "
+                               "continue it.",
 }
+_ROLE_NAMES = {Role.USER: "Your message", Role.ASSISTANT: "Answer", Role.SYSTEM: "System prompt"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class MessageWidget(QFrame):
 
     def __init__(self, view: MessageView, context: MessageContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName(f"{view.role}Message")
+        self.setObjectName(f"{view.role.value}Message")
         self._context = context
         self.view = view
         self.code_blocks: list[str] = []
@@ -109,29 +112,30 @@ class MessageWidget(QFrame):
     def set_view(self, view: MessageView) -> None:
         """Show ``view``; the body is re-rendered only when its text changed."""
         self.view = view
-        if view.status != "streaming" and (view.text != self._rendered_text or self._stream is not None):
+        streaming = view.status is MessageStatus.STREAMING
+        if not streaming and (view.text != self._rendered_text or self._stream is not None):
             self._stream = None
             self._render_text(view.text)
-        if view.role == "assistant" and view.status != "streaming":
+        if view.role is Role.ASSISTANT and not streaming:
             thoughts = split_thinking(view.text)
             self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
         self._update_attachments(view)
         self._update_citations(view)
         self._update_notice(view)
         self.sources_label.setText(f"From your documents: {view.sources}" if view.sources else "")
-        self.sources_label.setVisible(bool(view.sources) and view.status != "streaming")
+        self.sources_label.setVisible(bool(view.sources) and view.status is not MessageStatus.STREAMING)
         self._update_actions(view)
-        self._thinking.setVisible(view.status == "streaming" and not view.text)
-        if view.role == "assistant" and view.author and self._author.text() != view.author:
+        self._thinking.setVisible(view.status is MessageStatus.STREAMING and not view.text)
+        if view.role is Role.ASSISTANT and view.author and self._author.text() != view.author:
             self._author.setText(view.author)
             self._avatar.setText(view.author[:1].upper())
-        role_name = {"user": "Your message", "assistant": "Answer", "system": "System prompt"}[view.role]
+        role_name = _ROLE_NAMES[view.role]
         self.setAccessibleName(role_name)
         self.setAccessibleDescription(view.text[:200])
 
     def _render_text(self, text: str) -> None:
         self._rendered_text = text
-        if self.view.role == "assistant":
+        if self.view.role is Role.ASSISTANT:
             thoughts = split_thinking(text)
             self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=self.view.thinking_seconds)
             blocks, self.code_blocks = render_blocks(self._context.renderer, thoughts.answer)
@@ -165,7 +169,7 @@ class MessageWidget(QFrame):
         self.body.begin_stream()
         if self.thinking_block is not None:
             self.thinking_block.hide()
-        self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
+        self._update_notice(MessageView(self.view.id, self.view.role, "", status=MessageStatus.STREAMING))
         self.sources_label.hide()
         self._actions_row.hide()
         self._thinking.setVisible(not initial)
@@ -220,7 +224,7 @@ class MessageWidget(QFrame):
     # Layout pieces ---------------------------------------------------------------------------------------------
 
     def _build_header(self, view: MessageView) -> None:
-        if view.role != "assistant":
+        if view.role is not Role.ASSISTANT:
             return
         header = QHBoxLayout()
         header.setSpacing(self._context.theme.px(0.55))
@@ -240,8 +244,8 @@ class MessageWidget(QFrame):
         self._outer.addLayout(header)
 
     def _build_body(self, view: MessageView) -> None:
-        if view.role != "user":
-            if view.role == "system":
+        if view.role is not Role.USER:
+            if view.role is Role.SYSTEM:
                 self.body.view.setObjectName("systemBody")
             self._outer.addWidget(self.body)
             return
@@ -262,7 +266,7 @@ class MessageWidget(QFrame):
         row = QHBoxLayout(self._actions_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
-        if self.view.role == "user":
+        if self.view.role is Role.USER:
             row.addStretch(1)
         self.copy_button = self._action("Copy", "Copy message", self._on_copy_clicked)
         self.edit_button = self._action("Edit", "Edit message", self._on_edit_clicked)
@@ -281,7 +285,7 @@ class MessageWidget(QFrame):
         row.addSpacing(6)
         for widget in (self.previous_button, self.branch_label, self.next_button):
             row.addWidget(widget)
-        if self.view.role != "user":
+        if self.view.role is not Role.USER:
             row.addStretch(1)
         self.stats_label = QLabel(self._actions_row)
         self.stats_label.setObjectName("statsLabel")
@@ -301,11 +305,11 @@ class MessageWidget(QFrame):
         return button
 
     def _update_actions(self, view: MessageView) -> None:
-        is_user, is_assistant = view.role == "user", view.role == "assistant"
-        self._actions_row.setVisible(view.status != "streaming" and view.role != "system")
+        is_user, is_assistant = view.role is Role.USER, view.role is Role.ASSISTANT
+        self._actions_row.setVisible(view.status is not MessageStatus.STREAMING and view.role is not Role.SYSTEM)
         self.edit_button.setVisible(is_user)
         self.regenerate_button.setVisible(is_assistant)
-        self.regenerate_button.setText("Try again" if view.status == "error" else "Regenerate")
+        self.regenerate_button.setText("Try again" if view.status is MessageStatus.ERROR else "Regenerate")
         self.continue_button.setVisible(view.can_continue)
         self.read_more_button.setVisible(is_assistant and view.can_read_more)
         branches = view.sibling_count > 1
@@ -335,7 +339,7 @@ class MessageWidget(QFrame):
             self._outer.removeWidget(self._citations)
             self._citations.deleteLater()
             self._citations = None
-        if view.citations and view.status != "streaming":
+        if view.citations and view.status is not MessageStatus.STREAMING:
             self._citations = CitationBar(view.citations, self)
             self._citations.citation_activated.connect(self.citation_activated)
             self._outer.insertWidget(self._outer.indexOf(self._thinking) + 1, self._citations)
@@ -345,7 +349,7 @@ class MessageWidget(QFrame):
             self._notice_slot.removeWidget(self._notice)
             self._notice.deleteLater()
             self._notice = None
-        if view.status == "error":
+        if view.status is MessageStatus.ERROR:
             text = view.error or "Something went wrong while writing this answer. Try again."
             self._notice = NoticeBox(text, error=True, parent=self)
         elif view.status in _STOPPED_NOTES:

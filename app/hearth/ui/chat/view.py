@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from hearth.core.store import Role
 from hearth.core.thinking import strip_thinking
 from hearth.ui.chat.empty_state import EmptyChat, ModelIntro
 from hearth.ui.chat.message_types import MessageView
@@ -175,7 +176,7 @@ class ChatView(QWidget):
     def last_assistant_text(self) -> str:
         """The text of the newest answer (for Ctrl+Shift+C); empty if there is none."""
         for view in reversed(self._views):
-            if view.role == "assistant":
+            if view.role is Role.ASSISTANT:
                 widget = self._widgets.get(view.id)
                 return strip_thinking(widget.streamed_text if widget is not None else view.text)
         return ""
@@ -430,7 +431,7 @@ class ChatView(QWidget):
     def _on_message_copy_requested(self, message_id: int) -> None:
         widget = self._widgets.get(message_id)
         if widget is not None:
-            self._copy(strip_thinking(widget.streamed_text) if widget.view.role == "assistant"
+            self._copy(strip_thinking(widget.streamed_text) if widget.view.role is Role.ASSISTANT
                        else widget.streamed_text)
 
     @Slot(str)
