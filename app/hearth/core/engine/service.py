@@ -1,12 +1,11 @@
 """One engine shared by several sources of requests: the window and the clients of the local API.
 
-There is one model in memory and one engine host, so requests take turns. ``EngineService`` owns the ``EngineApi``
-(an ``EngineClient`` in the app) and runs every call that blocks (loading, answering, unloading) on its own worker
-thread, one at a time. Waiting requests are kept per source (the window; each API client) and served round-robin,
-so a client that sends twenty requests cannot starve the window or another client. The queue is bounded: a request that would wait
-behind ``max_waiting`` others is refused at once with ``EngineBusyError`` (the API answers 429 with Retry-After)
-instead of waiting without end. The window's requests are never refused (a person pressed a button; it sends one at a
-time).
+There is one model in memory and one engine host, so requests take turns. ``EngineService`` owns the ``EngineApi`` (an
+``EngineClient`` in the app) and runs every call that blocks (loading, answering, unloading) on its own worker thread,
+one at a time. Waiting requests are kept per source (the window; each API client) and served round-robin, so a client
+that sends twenty requests cannot starve the window or another client. The queue is bounded: a request that would wait
+behind ``max_waiting`` others is refused at once with ``EngineBusyError`` (the API answers 429 with Retry-After) instead
+of waiting without end. The window's requests are never refused (a person pressed a button; it sends one at a time).
 
 Each request is a ``Ticket``; ``Ticket.cancel()`` takes a waiting request out of the queue, or stops a running answer
 within a token (the client writes the cancel to the host's pipe at once, and llama.cpp's abort callback covers prompt
