@@ -12,7 +12,6 @@ from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
     models_dir,
     plan_from_args,
     print_error,
@@ -25,6 +24,7 @@ from hearth.core.errors import HearthError, ModelFileError
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.starter import default_chat_model
 from hearth.server.app import ApiContext
 from hearth.server.catalog import ModelCatalog
 from hearth.server.config import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, is_loopback, key_path, load_or_create_key
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     _log_to_terminal(settings.debug_logging)
     folder = models_dir(paths, settings)
     try:
-        model = _model_path(args.model, folder) if args.model else default_model(paths, settings)
+        model = _model_path(args.model, folder) if args.model else default_chat_model(settings, folder)
         plan = plan_from_args(model, args)
         key = "" if args.no_key else (args.api_key or load_or_create_key(paths.config_dir))
         config = ServerConfig(host=args.host, port=args.port, api_key=key, require_key=not args.no_key,
