@@ -342,6 +342,7 @@ def _check_never_500(response: httpx2.Response) -> None:
         assert isinstance(error["message"], str) and error["message"]
 
 
+@pytest.mark.timeout(900)  # 120 requests on a busy 2-core machine; a guard against a hang, not a target
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=_BODY, right_model=st.booleans(), path=st.sampled_from(["/v1/chat/completions", "/v1/completions"]))
 def test_fuzzed_bodies_never_get_a_500(served: Served, body: dict[str, object], right_model: bool,
