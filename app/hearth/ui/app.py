@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QIcon
@@ -29,11 +29,11 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.service import EngineService
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
@@ -53,11 +53,15 @@ from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
 from hearth.ui.models.controller import ModelsController
 from hearth.ui.models.download_queue import DownloadQueue
-from hearth.ui.models.page import ModelsFolder, ModelsPage
+from hearth.ui.models.folder import ModelsFolder
+from hearth.ui.shell.api_server import ApiServerControl
 from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password, ask_user, choose_import
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.shell.settings_dialog import SettingsDialog
+from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.theme import ThemeController
+
+if TYPE_CHECKING:
+    from hearth.ui.models.page import ModelsPage
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
@@ -97,7 +101,8 @@ class HearthApp(QObject):
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
                  preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
-                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow) -> None:
+                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
+                 api: ApiServerControl) -> None:
         super().__init__()
         self.qapp = qapp
         self.paths = paths
@@ -111,8 +116,12 @@ class HearthApp(QObject):
         self.chat_view = chat_view
         self.models = models
         self.window = window
+        self.api = api
         self._closed = False
         window.settings_requested.connect(self.open_settings)
+        window.api_panel_requested.connect(self.open_api_panel)
+        api.state_changed.connect(self._on_api_state_changed)
+        api.failed.connect(self._on_api_failed)
         window.zoom_requested.connect(self._on_window_zoom_requested)
         models.settings_changed.connect(self._on_settings_changed)
         models.model_settings_requested.connect(self._on_models_model_settings_requested)
@@ -142,6 +151,7 @@ class HearthApp(QObject):
         self.models.start()
         if not self.models.run_first_run(self.theme.theme):
             self.load_default_model()
+        self.api.apply(self.settings)
 
     def _open_last_conversation(self) -> None:
         last = self.window.controller.last_conversation_id()
@@ -166,6 +176,8 @@ class HearthApp(QObject):
     @Slot()
     def open_settings(self, model_path: Path | None = None, plan: LoadPlan | None = None) -> None:
         """The settings dialog, on the loaded model's settings or on ``model_path``'s (from the Models page)."""
+        from hearth.ui.shell.settings_dialog import SettingsDialog  # not needed for the window's first paint
+
         if model_path is None or model_path == self.session.path:
             model_path, plan = self.session.path, self.session.plan or plan
         dialog = SettingsDialog(
@@ -196,6 +208,29 @@ class HearthApp(QObject):
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
+        self.api.apply(settings)
+
+    @Slot()
+    def open_api_panel(self) -> None:
+        from hearth.ui.shell.api_panel import ApiPanel  # not needed for the window's first paint
+
+        panel = ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window)
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.open()
+
+    @Slot()
+    def _on_api_state_changed(self) -> None:
+        tooltip = ""
+        if self.api.running:
+            tooltip = f"Other apps can use the model at {self.api.base_url}. Click for the key and recent requests."
+            if self.api.answering:
+                tooltip += " The model is answering an app now; your messages wait their turn."
+        self.window.set_api_status(self.api.status_text(), tooltip)
+
+    @Slot(object)
+    def _on_api_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.window.show_notice(notice_for(error))
 
     @Slot(str, ModelSettings)
     def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
@@ -219,6 +254,7 @@ class HearthApp(QObject):
             return
         self._closed = True
         self.models.shutdown()
+        self.api.stop()
         self.bridge.stop()
         self.store.close()
         if self.lock is not None:
@@ -244,7 +280,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     client: EngineApi = seams.engine or RoutingEngineClient(
         log_path=paths.log_dir / "engine.log", debug=settings.debug_logging, key_for=keys.get,
         offline=lambda: preferences.settings.offline)
-    bridge = EngineBridge(client)
+    # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
+    service = EngineService(client)
+    bridge = EngineBridge(service)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
     chat_view = ChatView(theme.apply())
@@ -262,11 +300,21 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
 
     folder = open_folder(preferences.models_dir)
     queue = DownloadQueue(folder.downloads, ActiveDownloads(paths.data_dir / "active-downloads.json"))
-    page = ModelsPage(library=folder.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir), hub=hub,
-                      session=session, hardware=seams.hardware or detect, bench_dir=paths.data_dir / "bench",
-                      settings=settings, discover_home=seams.discover_home, ask=seams.ask,
-                      pick_import=seams.pick_import, keys=keys)
-    models = ModelsController(page=page, session=session, settings=settings, open_folder=open_folder)
+
+    def make_page(current: ModelsFolder) -> ModelsPage:
+        # Built the first time the page is shown (or the first-run wizard needs it): its widgets, the catalog and
+        # the modules behind them are not part of the window's start.
+        from hearth.core.models.discover.catalog import CatalogService
+        from hearth.ui.models.page import ModelsPage
+
+        return ModelsPage(library=current.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir),
+                          hub=hub, session=session, hardware=seams.hardware or detect,
+                          bench_dir=paths.data_dir / "bench", settings=models.settings,
+                          discover_home=seams.discover_home, ask=seams.ask, pick_import=seams.pick_import,
+                          keys=keys)
+
+    models = ModelsController(folder=folder, queue=queue, hub=hub, make_page=make_page, session=session,
+                              settings=settings, open_folder=open_folder)
 
     def sampling() -> SamplingParams:
         return preferences.sampling(session.path)
@@ -290,13 +338,17 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                               conversations=conversations, ask=seams.ask, password=seams.password,
                               prompt_speed_for=prompt_speed)
 
+    api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
+                           models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
+    bridge.worker.activity.connect(api.on_activity)
     window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        preset_picker=PresetPicker(store), settings=settings, models_page=page)
+                        preset_picker=PresetPicker(store), settings=settings, models_page=models.page_widget)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)
     return HearthApp(qapp=qapp, paths=paths, store=store, lock=lock, preferences=preferences, client=client,
-                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window)
+                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window,
+                     api=api)
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:

@@ -25,12 +25,14 @@ from typing import Any, Protocol
 from hearth.core.engine.events import EngineEvent, ModelInfo
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec
 
 
 class EngineApi(Protocol):
     """An engine that loads one model and answers conversations with it (see the module's contract)."""
 
     debug: bool
+    plan: LoadPlan | None  # what the loaded model was loaded with (None when none is)
 
     @property
     def info(self) -> ModelInfo | None:
@@ -55,16 +57,26 @@ class EngineApi(Protocol):
         params: SamplingParams | None = None,
         *,
         continue_last: bool = False,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation (role/content dictionaries, oldest first), streaming events; ends with ``Finished``.
 
         Args:
             continue_last: the last message is a partial assistant answer to carry on.
+            tools: tools offered to the model through its chat template (``hearth.core.engine.tools``).
+            tool_choice: whether the model may, must or must not call one (REQUIRED or NAMED force a call).
+            raw: the one message's text is the whole prompt, without the chat template (a plain completion).
         """
         ...
 
-    def cancel(self) -> None:
-        """Stop the running answer as soon as possible (it still ends with ``Finished``). Safe from any thread."""
+    def cancel(self) -> bool:
+        """Stop the running answer as soon as possible (it still ends with ``Finished``). Safe from any thread.
+
+        Returns:
+            Whether an answer was running to be stopped.
+        """
         ...
 
     def unload(self) -> None:

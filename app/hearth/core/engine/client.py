@@ -71,6 +71,7 @@ from hearth.core.engine.protocol import (
     encode,
 )
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec, tools_to_wire
 from hearth.core.engine.worker_loss import worker_loss
 from hearth.core.errors import (
     EngineNotReadyError,
@@ -431,11 +432,17 @@ class EngineClient:
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def cancel(self) -> None:
-        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread."""
+    def cancel(self) -> bool:
+        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread.
+
+        Returns:
+            Whether a request was running to be cancelled (False before its command went to the host).
+        """
         rid = self._current
         if rid is not None and self.alive:
             self._send(CancelCommand(rid))
+            return True
+        return False
 
     def chat(
         self,
@@ -443,17 +450,24 @@ class EngineClient:
         params: SamplingParams | None = None,
         *,
         continue_last: bool = False,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
         A message may carry pictures in ``images`` (see ``hearth.core.engine.media``); they need a model loaded with
-        its vision file (``ModelInfo.vision``).
+        its vision file (``ModelInfo.vision``). ``tools`` are offered to the model through its chat template (see
+        ``hearth.core.engine.tools``); the answer's text holds any calls, which ``tool_parser`` reads with
+        ``ModelInfo.tool_format``. ``tool_choice`` REQUIRED or NAMED makes the engine force a call by grammar.
+        With ``raw`` the one message's text is the whole prompt, without the chat template (plain completion).
 
         Raises:
             EngineNotReadyError: no model was loaded.
             NoVisionError: the newest user message has pictures and the model has no vision file (before anything
                 is sent to the engine).
             ContextOverflowError, TemplateError, GenerationError: from the host, in plain words.
+            InvalidRequestError: the JSON schema, grammar or tool choice cannot be used.
             HostCrashedError: the host died; the next call starts a new one and reloads the model.
         """
         params = params or SamplingParams()
@@ -478,7 +492,8 @@ class EngineClient:
             first_answer = self._answers_since_load == 0
             received_tokens = [False]
             try:
-                yield from self._answer(list(messages), params, continue_last, received_tokens)
+                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice,
+                                        raw)
                 return
             except HostCrashedError as crash:
                 assert self.plan is not None
@@ -520,6 +535,9 @@ class EngineClient:
         params: SamplingParams,
         continue_last: bool,
         received_tokens: list[bool],
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         rid = next(self._ids)
         self._current = rid
@@ -530,7 +548,9 @@ class EngineClient:
         last_at: float | None = None
         if self.debug:
             log.debug("request %s: %s", rid, json.dumps(messages, ensure_ascii=False, default=str))
-        self._send(ChatCommand(rid, messages, params, continue_last, self.debug))
+        tool_choice_wire = (tool_choice or ToolChoice()).to_wire() if tools else None
+        self._send(ChatCommand(rid, messages, params, continue_last, self.debug, raw,
+                               tools_to_wire(tools) if tools else [], tool_choice_wire))
         try:
             while True:
                 event = self._next()

@@ -195,6 +195,8 @@ class ModelInfo:
 
     ``vision`` is True when a vision projector (mmproj) is loaded with the model: messages may then carry images
     (see ``hearth.core.engine.media``). Without one, a message with images is refused with ``NoVisionError``.
+    ``tools_in_template`` says whether the model's chat template writes tools itself, and ``tool_format`` (a
+    ``ToolFormat`` value) how the model writes its calls.
     """
 
     path: str
@@ -227,6 +229,8 @@ class ModelInfo:
     speculative: str = "off"
     speculative_note: str = ""
     workers: tuple[WorkerShare, ...] = ()
+    tools_in_template: bool = False
+    tool_format: str = "hermes"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

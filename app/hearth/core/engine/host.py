@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearth.core.engine.events import AnswerStats, ModelInfo, StopReason
+from hearth.core.engine.grammar import answer_grammar
 from hearth.core.engine.loops import LoopDetector
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
 from hearth.core.engine.plan import LoadPlan
@@ -66,6 +67,7 @@ from hearth.core.engine.speculative import (
     quotes_input,
 )
 from hearth.core.engine.stops import StopMatcher
+from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, tools_from_wire
 from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
@@ -212,6 +214,8 @@ class EngineHost:
                 "use_extra_bufts_reason": why,
                 "n_threads": threads,
                 "template_origin": self.prompts.template.origin,
+                "tools_in_template": self.prompts.tools_in_template,
+                "tool_format": self.prompts.tool_format.value,
                 "cpu_tensor_patterns": list(plan.cpu_tensor_patterns),
                 "plan_summary": plan.summary,
                 "speculative": self._speculative_mode(plan),
@@ -323,6 +327,14 @@ class EngineHost:
         params = request.params
         messages = list(request.messages)
         continue_last = request.continue_last
+        raw = request.raw
+        tools = tools_from_wire(request.tools)
+        choice = ToolChoice.from_wire(request.tool_choice)
+        if choice.mode is ToolChoiceMode.NONE:
+            tools = []
+        assert self.prompts is not None
+        # Built before the prompt is read, so that a request the grammar cannot serve costs nothing.
+        grammar = answer_grammar(params, tools, choice, self.prompts.tool_format)
         if has_images(messages):
             if self.vision is None:
                 # Refused before anything is read; pictures in older turns only become a note in their text.
@@ -330,20 +342,23 @@ class EngineHost:
                     raise no_vision_error()
                 messages = without_images(messages)
             else:
-                assert self.prompts is not None
-                image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision)
+                image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision, tools)
                 try:
                     # Drafted tokens are verified as text; image positions never repeat, so no drafting here.
-                    self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt)
+                    self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt, grammar)
                 finally:
                     image_prompt.close()
                 return
-        assert self.prompts is not None
         if request.debug:  # the user's debug logging: the prompt as the model will read it, in engine.log
-            sys.stderr.write(f"hearth: prompt of request {rid}:\n{self.prompts.render(messages, continue_last)}\n")
+            sys.stderr.write(f"hearth: prompt of request {rid}:\n"
+                             f"{self.prompts.render(messages, continue_last, tools)}\n")
             sys.stderr.flush()
-        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
-        self._answer(rid, params, received, prompt, trimmed, None, quotes_input(messages))
+        if raw:
+            prompt = self.prompts.raw_prompt(messages, params)
+            trimmed = 0
+        else:
+            prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last, tools)
+        self._answer(rid, params, received, prompt, trimmed, None, grammar, quotes_input(messages))
 
     def _answer(
         self,
@@ -353,6 +368,7 @@ class EngineHost:
         prompt: list[int],
         trimmed: int,
         image_prompt: ImagePrompt | None,
+        grammar: str | None = None,
         quoting: bool = False,
     ) -> None:
         """Read the prompt into the cache (what is not there already), then write the answer.
@@ -360,6 +376,7 @@ class EngineHost:
         Args:
             prompt: the prompt's tokens (for an image prompt, its position keys).
             image_prompt: the chunks to evaluate when the prompt holds pictures.
+            grammar: GBNF the answer must follow, or None.
             quoting: the newest message holds material the answer may quote (prompt lookup pays off).
         """
         rt = self.runtime
@@ -433,14 +450,16 @@ class EngineHost:
         stats["prompt_eval_s"] = prompt_done - received
         stats["prompt_decode_s"] = prompt_done - decode_started
         stats["prompt_decoded_tokens"] = total
-        self._generate(rid, params, stats, received, None if image_prompt is not None else self._drafter(quoting))
+        # No drafting under a grammar: a structured answer is short, and its sampler must see each token once.
+        drafter = None if image_prompt is not None or grammar else self._drafter(quoting)
+        self._generate(rid, params, stats, received, grammar, drafter)
 
     def _first_decode_fault(self) -> None:
         if self._info.get("use_extra_bufts"):
             _fault("first-decode-extra-bufts")
 
     def _generate(self, rid: int, params: SamplingParams, stats: dict[str, Any], received: float,
-                  drafter: Drafter | None = None) -> None:
+                  grammar: str | None = None, drafter: Drafter | None = None) -> None:
         """Write the answer token by token, or several at a time when ``drafter`` guesses ahead.
 
         Every written token comes from the sampler at its own position; drafted tokens only decide how many
@@ -456,9 +475,13 @@ class EngineHost:
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
             dry_multiplier=params.dry_multiplier, dry_base=params.dry_base,
             dry_allowed_length=params.dry_allowed_length, dry_penalty_last_n=params.dry_penalty_last_n,
+            frequency_penalty=params.frequency_penalty, presence_penalty=params.presence_penalty,
+            logit_bias=params.logit_bias, ignore_eos=params.ignore_eos, grammar=grammar,
         )
         stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
-        loops = LoopDetector() if params.loop_guard else None
+        # An answer under a grammar is never cut by the loop guard (it would no longer parse), nor one that asked to
+        # ignore the end of turn (it wants exactly max_tokens tokens).
+        loops = LoopDetector() if params.loop_guard and not grammar and not params.ignore_eos else None
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send

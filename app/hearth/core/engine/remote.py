@@ -29,8 +29,9 @@ from urllib.parse import urlsplit
 from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, ModelInfo, StopReason, TokenDelta
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec
 from hearth.core.engine.workers import is_loopback_host
-from hearth.core.errors import EngineNotReadyError, NoVisionError, RemoteEngineError
+from hearth.core.errors import EngineNotReadyError, InvalidRequestError, NoVisionError, RemoteEngineError
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 120.0  # no byte from the server for this long mid-answer: it is taken to hang
@@ -314,11 +315,12 @@ class RemoteEngineClient:
         log.info("using %s on %s", self.model, self.server.label)
         return self.info
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
         with self._lock:
             current = self._current
         if current is not None:
             current.close()
+        return current is not None
 
     def cancel_load(self) -> None:
         """Nothing to cancel: selecting a remote model sends no weights."""
@@ -332,16 +334,23 @@ class RemoteEngineClient:
         self.unload()
 
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
-             continue_last: bool = False) -> Iterator[EngineEvent]:
+             continue_last: bool = False, tools: Sequence[ToolSpec] = (), tool_choice: ToolChoice | None = None,
+             raw: bool = False) -> Iterator[EngineEvent]:
         """Stream an answer from the server; ends with ``Finished`` (stop reason "cancelled" after ``cancel``).
+
+        Tools, JSON formats, grammars and plain completions are refused: they need a model on this computer.
 
         Raises:
             EngineNotReadyError: no model was selected.
+            InvalidRequestError: tools, a JSON format, a grammar or a plain completion was asked for.
             RemoteEngineError: offline, unreachable, refused, or the connection dropped (the tokens already yielded
                 are the answer so far).
         """
         if self.info is None or self.model is None:
             raise EngineNotReadyError("No model is selected.", hint="Choose a model on the Models page.")
+        if tools or raw or (params is not None and (params.json_schema or params.grammar)):
+            raise InvalidRequestError("Tools, JSON formats, grammars and plain completions need a model on this "
+                                      "computer; the chosen model is on a remote server.")
         self._allowed()
         params = params or SamplingParams()
         body: dict[str, Any] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,7 @@ import numpy as np
 
 from hearth.core.engine.llama_report import LlamaLogCapture, LlamaReport, parse_report
 from hearth.core.engine.plan import LoadPlan, resolve_cache_types
-from hearth.core.errors import GenerationError, ModelLoadError
+from hearth.core.errors import GenerationError, InvalidRequestError, ModelLoadError
 
 _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
           "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}
@@ -183,6 +184,7 @@ class ModelRuntime:
         self.bos_id = int(L.llama_vocab_bos(self.vocab))
         self.eos_id = int(L.llama_vocab_eos(self.vocab))
         self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
+        self._eog_tokens: list[int] | None = None
 
     def _create(self, plan: LoadPlan, mp: Any, n_threads: int) -> None:
         model = L.llama_model_load_from_file(plan.model_path.encode(), mp)
@@ -498,24 +500,48 @@ class ModelRuntime:
         dry_base: float = 1.75,
         dry_allowed_length: int = 2,
         dry_penalty_last_n: int = -1,
+        frequency_penalty: float = 0.0,
+        presence_penalty: float = 0.0,
+        logit_bias: Sequence[tuple[int, float]] = (),
+        ignore_eos: bool = False,
+        grammar: str | None = None,
     ) -> Sampler:
-        """A sampler chain in llama.cpp's usual order: repetition penalties, DRY, then the truncations and the draw.
+        """A sampler chain in llama.cpp's usual order: biases, repetition penalties, DRY, then the truncations and the
+        draw.
 
-        The penalties run before greedy too, so a deterministic answer is guarded against loops as well.
+        Biases come first (a ban must hold whatever follows). The penalties run before greedy too, so a deterministic
+        answer is guarded against loops as well. A grammar is checked apart from the chain (see ``GrammarSampler``).
+
+        Raises:
+            InvalidRequestError: llama.cpp refused the grammar.
         """
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         keep: list[Any] = []
-        if repeat_penalty != 1.0:
-            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
-            L.llama_sampler_chain_add(
-                chain, L.llama_sampler_init_penalties(n_vocab, repeat_last_n, repeat_penalty, 0.0, 0.0)
-            )
+        n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+        biases = dict(logit_bias)
+        if ignore_eos:
+            biases.update({token: -math.inf for token in self.end_of_turn_tokens()})
+        if biases:
+            items = [(t, b) for t, b in biases.items() if 0 <= t < n_vocab]
+            array = (L.llama_logit_bias * max(1, len(items)))(*(L.llama_logit_bias(t, b) for t, b in items))
+            keep.append(array)
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(items), array))
+        if repeat_penalty != 1.0 or frequency_penalty or presence_penalty:
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_penalties(
+                n_vocab, repeat_last_n, repeat_penalty, frequency_penalty, presence_penalty))
         if dry_multiplier > 0:
             breakers = (ctypes.c_char_p * len(DRY_SEQUENCE_BREAKERS))(*(b.encode() for b in DRY_SEQUENCE_BREAKERS))
             keep.append(breakers)
             last_n = dry_penalty_last_n if dry_penalty_last_n >= 0 else self.n_ctx
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dry(
                 self.vocab, dry_multiplier, dry_base, dry_allowed_length, last_n, breakers, len(breakers)))
+        grammar_sampler = None
+        if grammar:
+            grammar_sampler = L.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root")
+            if not grammar_sampler:
+                L.llama_sampler_free(chain)
+                raise InvalidRequestError("llama.cpp could not use the grammar of this request.",
+                                          details=grammar[:2000], param="grammar")
         if temperature <= 0:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
         else:
@@ -527,7 +553,18 @@ class ModelRuntime:
                 L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(min_p, 1))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        if grammar_sampler is not None:
+            return GrammarSampler(chain, self.ctx, keep, grammar_sampler, n_vocab)
         return Sampler(chain, self.ctx, keep)
+
+    def end_of_turn_tokens(self) -> list[int]:
+        """Every token that ends a turn (EOS, EOT, ``<|im_end|>``...), found once per model."""
+        if self._eog_tokens is None:
+            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+            is_eog = L.llama_vocab_is_eog
+            vocab = self.vocab
+            self._eog_tokens = [t for t in range(n_vocab) if is_eog(vocab, t)]
+        return self._eog_tokens
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
@@ -562,3 +599,71 @@ class Sampler:
         if self._chain:
             L.llama_sampler_free(self._chain)
             self._chain = None
+
+
+class GrammarSampler(Sampler):
+    """A chain whose choice must also satisfy a grammar, checked the way llama.cpp's own tools do it.
+
+    Running the grammar over the whole vocabulary for every token costs tens of milliseconds with a large vocabulary
+    (Gemma 3 has 262,144 tokens). So the chain chooses first, and only that token is checked against the grammar;
+    only when the grammar rejects it is the whole vocabulary filtered by the grammar and the chain run again on what
+    is left. Either way the token satisfies the grammar.
+    """
+
+    def __init__(self, chain: Any, ctx: Any, keep: Sequence[Any], grammar: Any, n_vocab: int) -> None:
+        super().__init__(chain, ctx, keep)
+        self._grammar = grammar
+        self._n_vocab = n_vocab
+        self._ids = np.arange(n_vocab, dtype=np.int32)
+        self._cand = np.zeros(n_vocab, dtype=_TOKEN_DATA)
+        self._array = L.llama_token_data_array(
+            self._cand.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), n_vocab, -1, False)
+        self._one = np.zeros(1, dtype=_TOKEN_DATA)
+        self._one_array = L.llama_token_data_array(
+            self._one.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), 1, -1, False)
+
+    def _candidates(self, index: int) -> Any:
+        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(self._ctx, index), shape=(self._n_vocab,))
+        cand = self._cand
+        cand["id"] = self._ids
+        cand["logit"] = logits
+        cand["p"] = 0.0
+        array = self._array
+        array.size = self._n_vocab
+        array.selected = -1
+        array.sorted = False
+        return ctypes.byref(array)
+
+    def _allowed(self, token: int) -> bool:
+        one = self._one
+        one["id"] = token
+        one["logit"] = 1.0
+        one["p"] = 0.0
+        self._one_array.size = 1
+        self._one_array.selected = -1
+        self._one_array.sorted = False
+        L.llama_sampler_apply(self._grammar, ctypes.byref(self._one_array))
+        return bool(np.isfinite(one["logit"][0]))
+
+    def sample(self, index: int = -1) -> int:
+        array = self._candidates(index)
+        L.llama_sampler_apply(self._chain, array)
+        token = int(self._cand["id"][self._array.selected])
+        if not self._allowed(token):
+            array = self._candidates(index)
+            L.llama_sampler_apply(self._grammar, array)
+            L.llama_sampler_apply(self._chain, array)
+            token = int(self._cand["id"][self._array.selected])
+        L.llama_sampler_accept(self._grammar, token)
+        L.llama_sampler_accept(self._chain, token)
+        return token
+
+    def close(self) -> None:
+        super().close()
+        if self._grammar:
+            L.llama_sampler_free(self._grammar)
+            self._grammar = None
+
+
+# llama.cpp's llama_token_data: the candidates' buffer is filled from the logits by numpy, not a Python loop.
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])

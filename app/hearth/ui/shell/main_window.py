@@ -63,11 +63,13 @@ class MainWindow(QMainWindow):
         settings_requested(): Ctrl+, or the gear button.
         models_requested(): the Models button or a "choose a model" link.
         zoom_requested(int): Ctrl+= (+1), Ctrl+- (-1), Ctrl+0 (0: back to 100%).
+        api_panel_requested(): the status bar's local API button.
     """
 
     settings_requested = Signal()
     models_requested = Signal()
     zoom_requested = Signal(int)
+    api_panel_requested = Signal()
 
     def __init__(
         self,
@@ -77,7 +79,7 @@ class MainWindow(QMainWindow):
         controller_factory: Callable[[ChatView], ChatController],
         preset_picker: PresetPicker,
         settings: Settings,
-        models_page: QWidget | None = None,
+        models_page: Callable[[], QWidget] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(hearth.APP_NAME)
@@ -127,8 +129,8 @@ class MainWindow(QMainWindow):
 
         self.pages = QStackedWidget()
         self.pages.addWidget(chat_page)
-        self.models_page = models_page or QLabel("Models")
-        self.pages.addWidget(self.models_page)
+        self._make_models_page = models_page
+        self._models_page: QWidget | None = None
 
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
@@ -156,6 +158,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.load_bar)
         bar.addWidget(self.status_activity, 1)
         bar.addPermanentWidget(self.status_context)
+        self.status_api = QPushButton()
+        self.status_api.setObjectName("statusApi")
+        self.status_api.setFlat(True)
+        self.status_api.setAccessibleName("Local API server")
+        self.status_api.clicked.connect(self.api_panel_requested)
+        self.status_api.hide()
+        bar.addPermanentWidget(self.status_api)
 
         self.toast = Toast(self)
         self.toast.action_clicked.connect(self._on_toast_action_clicked)
@@ -219,6 +228,12 @@ class MainWindow(QMainWindow):
         # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
         bind("Ctrl+Q", self.close, "quit")
 
+    def set_api_status(self, text: str, tooltip: str = "") -> None:
+        """The local API's status bar entry ("API on :8080"); hidden when ``text`` is empty."""
+        self.status_api.setText(text)
+        self.status_api.setToolTip(tooltip)
+        self.status_api.setVisible(bool(text))
+
     def set_theme(self, theme: Theme) -> None:
         self.setStyleSheet(window_stylesheet(theme))
 
@@ -242,7 +257,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_models(self) -> None:
-        self.pages.setCurrentIndex(MODELS_PAGE)
+        self.pages.setCurrentWidget(self.models_page)
+
+    @property
+    def models_page(self) -> QWidget:
+        """The Models page, built the first time it is shown: the window's first paint does not wait for it."""
+        if self._models_page is None:
+            self._models_page = self._make_models_page() if self._make_models_page else QLabel("Models")
+            self.pages.insertWidget(MODELS_PAGE, self._models_page)
+        return self._models_page
 
     def copy_last_answer(self) -> None:
         text = self.chat_view.last_assistant_text()
@@ -292,6 +315,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.shutdown()
         self.conversations.purge_pending()
+        self.sidebar.shutdown()
         super().closeEvent(event)
 
     @Slot(str, list)
@@ -332,11 +356,7 @@ class MainWindow(QMainWindow):
         self._show_title()
 
     def _show_title(self) -> None:
-        conversation_id = self.controller.conversation_id
-        title = "New chat"
-        if conversation_id is not None:
-            title = self.conversations.get(conversation_id).title or "New chat"
-        self.title_label.setText(title)
+        self.title_label.setText(self.controller.title())
 
     @Slot(ConversationsChange)
     def _on_conversations_changed(self, change: ConversationsChange) -> None:

@@ -35,6 +35,7 @@ from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.models.planning.context import ContextChoices
 from hearth.core.settings import Settings
+from hearth.ui.shell.api_server import LAN_WARNING
 from hearth.ui.shell.context_table import ContextTable
 from hearth.ui.tasks import BackgroundTask
 
@@ -308,6 +309,7 @@ class SettingsDialog(QDialog):
         model_scroll.setFrameShape(QFrame.Shape.NoFrame)
         model_scroll.setWidget(self.model_tab)
         tabs.addTab(model_scroll, "Model")
+        tabs.addTab(self._api_tab(settings), "Local API server")
         about = QLabel(about_text or "Hearth")
         about.setWordWrap(True)
         about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -355,6 +357,53 @@ class SettingsDialog(QDialog):
         form.addRow("Models folder", folder_row)
         return page
 
+    def _api_tab(self, s: Settings) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        about = QLabel("Let other apps on this computer (editors, scripts, notebooks) use the loaded model through an "
+                       "OpenAI-compatible API. They need the API key, which the status bar's “API” button shows. "
+                       "The window and the apps share the one model and take turns.")
+        about.setWordWrap(True)
+        layout.addWidget(about)
+        form = QFormLayout()
+        self.api_server = QCheckBox("Serve the loaded model to other apps")
+        self.api_server.setChecked(s.api_server)
+        form.addRow("Local API server", self.api_server)
+        self.api_port = QSpinBox()
+        self.api_port.setAccessibleName("API port")
+        self.api_port.setRange(1024, 65535)
+        self.api_port.setValue(s.api_port)
+        form.addRow("Port", self.api_port)
+        self.api_require_key = QCheckBox("Require the API key (recommended)")
+        self.api_require_key.setChecked(s.api_require_key or s.api_lan)
+        form.addRow("Key", self.api_require_key)
+        self.api_lan = QCheckBox("Let other computers on my network connect")
+        self.api_lan.setChecked(s.api_lan)
+        self.api_lan.toggled.connect(self._on_api_lan_toggled)
+        form.addRow("Network", self.api_lan)
+        self.api_lan_warning = QLabel(f"⚠ {LAN_WARNING} The key is always required then.")
+        self.api_lan_warning.setObjectName("apiLanWarning")
+        self.api_lan_warning.setWordWrap(True)
+        form.addRow("", self.api_lan_warning)
+        self.api_origins = QLineEdit(", ".join(s.api_cors_origins))
+        self.api_origins.setAccessibleName("Allowed web origins")
+        self.api_origins.setPlaceholderText("none: web pages cannot call the API (e.g. http://localhost:3000)")
+        form.addRow("Web pages allowed (CORS)", self.api_origins)
+        self.api_model_switch = QCheckBox("Requests may load another installed model")
+        self.api_model_switch.setChecked(s.api_model_switch)
+        form.addRow("Models", self.api_model_switch)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self._on_api_lan_toggled(s.api_lan)
+        return page
+
+    @Slot(bool)
+    def _on_api_lan_toggled(self, on: bool) -> None:
+        self.api_lan_warning.setVisible(on)
+        if on:
+            self.api_require_key.setChecked(True)
+        self.api_require_key.setEnabled(not on)
+
     def values(self) -> Settings:
         overrides = dict(self._settings.model_overrides)
         if self._model_path and self.model_tab.available:
@@ -371,6 +420,13 @@ class SettingsDialog(QDialog):
             debug_logging=self.debug_logging.isChecked(),
             models_dir=self.models_dir.text().strip() or None,
             model_overrides=overrides,
+            api_server=self.api_server.isChecked(),
+            api_port=self.api_port.value(),
+            api_lan=self.api_lan.isChecked(),
+            api_require_key=self.api_require_key.isChecked() or self.api_lan.isChecked(),
+            api_cors_origins=[o.strip().rstrip("/") for o in self.api_origins.text().replace(";", ",").split(",")
+                              if o.strip()],
+            api_model_switch=self.api_model_switch.isChecked(),
         )
 
     @Slot()

@@ -122,8 +122,8 @@ def fit(samples: list[Sample], hw: Hardware) -> Hardware:
             changes["gpu_bandwidth_gbps"] = statistics.median(rates)
     peaks = [s for s in samples if s.peak_ram_bytes and s.n_gpu_layers == 0]  # a GPU runtime's host side varies
     if peaks:
-        overhead = max((s.peak_ram_bytes or 0) - s.ram_without_overhead for s in peaks)
-        overhead += MEMORY_MARGIN * max(s.peak_ram_bytes or 0 for s in peaks)
+        overhead = (max((s.peak_ram_bytes or 0) - s.ram_without_overhead for s in peaks)
+                    + MEMORY_MARGIN * max(s.peak_ram_bytes or 0 for s in peaks))
         changes["engine_overhead_bytes"] = max(16 * 2**20, int(overhead))
     models = sorted({s.model for s in samples})
     when = time.strftime("%Y-%m-%d", time.localtime(max(s.measured_at for s in samples)))
