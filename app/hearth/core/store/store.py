@@ -32,6 +32,7 @@ from hearth.core.store.db import Database, OpenReport
 from hearth.core.store.messages import MessageTree
 from hearth.core.store.records import dumps
 from hearth.core.store.search import Search
+from hearth.core.store.tool_calls import ToolCalls
 
 DB_FILE_NAME = "hearth.db"
 ATTACHMENTS_DIR_NAME = "attachments"
@@ -50,6 +51,7 @@ class Store:
         messages: message trees, branches and streaming answers.
         attachments: attached files (one copy per distinct content).
         search: full-text search.
+        tool_calls: the tool calls answers made.
         report: what happened while opening (created, migrated, backup path).
         recovered_message_ids: answers found streaming at open and marked INTERRUPTED.
         purged_conversation_ids: conversations left soft-deleted by an earlier session, now purged.
@@ -66,6 +68,7 @@ class Store:
         self.conversations = Conversations(db, self.attachments, clock)
         self.messages = MessageTree(db, self.attachments, clock)
         self.search = Search(db)
+        self.tool_calls = ToolCalls(db)
         self.recovered_message_ids: list[int] = []
         self.purged_conversation_ids: list[int] = []
 

@@ -1,12 +1,19 @@
-"""What one tool call was, as it is shown, stored and exported."""
+"""The tool calls an answer made: what one call was (``ToolCallRecord``), and their table (``ToolCalls``).
+
+Each answer's calls are kept in order with the answer's message and deleted with it: the tool, its server, the
+arguments in full, the result as the model read it (already size-limited), how it ended and how long it took.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
+
+from hearth.core.store.db import Database
 
 
 class CallStatus(Enum):
@@ -89,8 +96,68 @@ class ToolCallRecord:
         return cls(call_id=str(data.get("call_id", "")), name=str(data.get("name", "")),
                    server=str(data.get("server", "")), tool=str(data.get("tool", "")),
                    arguments=str(data.get("arguments", "{}")), result=str(data.get("result", "")), status=status,
-                   round=int(data.get("round", 1) or 1), started=float(data.get("started", 0.0) or 0.0),
-                   duration_s=float(data.get("duration_s", 0.0) or 0.0))
+                   round=int(_number(data.get("round"), 1)), started=_number(data.get("started"), 0.0),
+                   duration_s=_number(data.get("duration_s"), 0.0))
+
+
+def _number(value: Any, default: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    return float(value)
+
+
+_COLUMNS = "call_id, name, server, tool, arguments, result, status, round, started, duration_s"
+
+
+def _from_row(row: sqlite3.Row | tuple[Any, ...]) -> ToolCallRecord:
+    call_id, name, server, tool, arguments, result, status, round_number, started, duration = row
+    try:
+        ended = CallStatus(status)
+    except ValueError:
+        ended = CallStatus.ERROR
+    return ToolCallRecord(str(call_id), str(name), str(server), str(tool), str(arguments), str(result), ended,
+                          int(round_number), float(started), float(duration))
+
+
+def insert_tool_calls(conn: sqlite3.Connection, message_id: int, records: Sequence[ToolCallRecord]) -> None:
+    """Add ``records`` to ``message_id`` within the caller's transaction."""
+    conn.executemany(
+        f"INSERT INTO tool_calls (message_id, position, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(message_id, position, r.call_id, r.name, r.server, r.tool, r.arguments, r.result, r.status.value,
+          r.round, r.started, r.duration_s) for position, r in enumerate(records)],
+    )
+
+
+class ToolCalls:
+    """The ``tool_calls`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def set_for_message(self, message_id: int, records: Sequence[ToolCallRecord]) -> None:
+        """Keep ``records`` as the calls of ``message_id``, in order (replacing any it had)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM tool_calls WHERE message_id = ?", (message_id,))
+            insert_tool_calls(conn, message_id, records)
+
+    def for_message(self, message_id: int) -> list[ToolCallRecord]:
+        return self.for_messages([message_id]).get(message_id, [])
+
+    def for_messages(self, message_ids: Iterable[int]) -> dict[int, list[ToolCallRecord]]:
+        """The calls of each message that made any, in order."""
+        ids = list(message_ids)
+        found: dict[int, list[ToolCallRecord]] = {}
+        if not ids:
+            return found
+        with self._db.read() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = conn.execute(
+                    f"SELECT message_id, {_COLUMNS} FROM tool_calls WHERE message_id IN "
+                    f"({', '.join('?' * len(chunk))}) ORDER BY message_id, position", chunk).fetchall()
+                for row in rows:
+                    found.setdefault(int(row[0]), []).append(_from_row(tuple(row)[1:]))
+        return found
 
 
 def duration_words(seconds: float) -> str:
