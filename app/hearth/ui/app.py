@@ -41,7 +41,11 @@ from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
+from hearth.core.tools.config import ToolsConfig, load_tools_config, save_tools_config, tools_path
+from hearth.core.tools.mcp_client import McpManager
+from hearth.core.tools.toolbox import Toolbox
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.tool_approval import AskTool, ask_tool
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
@@ -52,6 +56,7 @@ from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.settings_dialog import SettingsDialog
 from hearth.ui.shell.theme import ThemeController
+from hearth.ui.shell.tools_settings import ToolsTab
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
@@ -70,6 +75,7 @@ class AppSeams:
         download_manager: builds the download manager for a models folder and the Hub client.
         ask, password, pick_import: the questions put to the user (yes/no, a document's password, a file to import).
         discover_home: the home folder searched for other apps' models (None: the user's).
+        ask_tool: asks whether a tool call may run (the approval dialog).
     """
 
     engine: EngineClient | None = None
@@ -82,6 +88,7 @@ class AppSeams:
     password: AskPassword = ask_password
     pick_import: ChooseImport = choose_import
     discover_home: Path | None = None
+    ask_tool: AskTool = ask_tool
 
 
 class HearthApp(QObject):
@@ -90,7 +97,8 @@ class HearthApp(QObject):
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
                  preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
-                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow) -> None:
+                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
+                 toolbox: Toolbox) -> None:
         super().__init__()
         self.qapp = qapp
         self.paths = paths
@@ -104,6 +112,7 @@ class HearthApp(QObject):
         self.chat_view = chat_view
         self.models = models
         self.window = window
+        self.toolbox = toolbox
         self._closed = False
         window.settings_requested.connect(self.open_settings)
         window.zoom_requested.connect(self._on_window_zoom_requested)
@@ -168,10 +177,12 @@ class HearthApp(QObject):
             models_dir=self.paths.models_dir,
             model_path=str(model_path) if model_path else None,
             plan=plan,
+            tools_tab=ToolsTab(self.toolbox.config, self.toolbox.manager),
             parent=self.window,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_changed.connect(self._on_settings_changed)
+        dialog.tools_changed.connect(self._on_tools_changed)
         dialog.model_settings_changed.connect(self._on_model_settings_changed)
         dialog.open()  # modal to the window, without a nested event loop
 
@@ -190,6 +201,11 @@ class HearthApp(QObject):
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
+
+    @Slot(ToolsConfig)
+    def _on_tools_changed(self, config: ToolsConfig) -> None:
+        save_tools_config(config, tools_path(self.paths.config_dir))
+        self.toolbox.set_config(config)
 
     @Slot(str, ModelSettings)
     def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
@@ -213,6 +229,8 @@ class HearthApp(QObject):
             return
         self._closed = True
         self.models.shutdown()
+        if self.toolbox.manager is not None:
+            self.toolbox.manager.close()  # the tool servers' processes end with Hearth
         self.bridge.stop()
         self.store.close()
         if self.lock is not None:
@@ -243,6 +261,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     chat_view = ChatView(theme.apply())
     theme.theme_changed.connect(chat_view.set_theme)
 
+    toolbox = Toolbox(load_tools_config(tools_path(paths.config_dir)),
+                      McpManager(paths.log_dir, offline=lambda: preferences.settings.offline))
     hub = seams.hub or HubClient(offline=settings.offline)
     make_manager = seams.download_manager
 
@@ -276,7 +296,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)
     return HearthApp(qapp=qapp, paths=paths, store=store, lock=lock, preferences=preferences, client=client,
-                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window)
+                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window,
+                     toolbox=toolbox)
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:

@@ -49,6 +49,34 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ToolCallView:
+    """A tool call an answer made, as its collapsible block shows it.
+
+    Attributes:
+        name: the tool's name as the model called it.
+        server: its server ("Hearth" for built-in tools).
+        arguments: the arguments in full (indented JSON).
+        result: what came back (plain text, never rendered), or why it did not run.
+        status: "running", "ok", "error", "denied" or "skipped".
+        duration: how long it took, in words ("0.4 s"); "" while running.
+    """
+
+    name: str
+    server: str
+    arguments: str
+    result: str = ""
+    status: str = "running"
+    duration: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The block's one-line header: "lookup_word · notes · ok · 0.4 s"."""
+        words = {"running": "running…", "ok": "done", "error": "failed", "denied": "not allowed",
+                 "skipped": "not run"}.get(self.status, self.status)
+        return " · ".join(p for p in (self.name, self.server, words, self.duration) if p)
+
+
+@dataclass(frozen=True)
 class MessageView:
     """Everything the chat view needs to draw one message.
 
@@ -67,6 +95,7 @@ class MessageView:
         citations: Sources an answer cites.
         sources: What of the user's documents the answer was given, e.g. "report.pdf: 12 of 340 passages".
         cut_off: The answer ended at the length limit or a full context (so it can be continued).
+        tool_calls: The tools the answer called, in order.
     """
 
     id: int
@@ -82,6 +111,7 @@ class MessageView:
     citations: tuple[Citation, ...] = ()
     sources: str = ""
     cut_off: bool = False
+    tool_calls: tuple[ToolCallView, ...] = ()
 
     @property
     def can_continue(self) -> bool:

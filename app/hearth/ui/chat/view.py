@@ -10,11 +10,13 @@ single-shot timer flushes the buffer into the message, which re-renders only its
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
-from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.message_types import MessageView, ToolCallView
 from hearth.ui.chat.message_widget import MessageContext, MessageWidget
 from hearth.ui.chat.style import chat_stylesheet
 from hearth.ui.markdown.render import MarkdownRenderer
@@ -143,6 +145,16 @@ class ChatView(QWidget):
         widget = self._widgets.get(view.id)
         if widget is not None:
             widget.set_view(view)
+
+    def set_tool_calls(self, message_id: int, calls: tuple[ToolCallView, ...]) -> None:
+        """Show an answer's tool calls as they run (also while it streams)."""
+        position = self._index.get(message_id)
+        if position is None:
+            return
+        self._views[position] = replace(self._views[position], tool_calls=calls)
+        widget = self._widgets.get(message_id)
+        if widget is not None:
+            widget.set_tool_calls(calls)
 
     def messages(self) -> list[MessageView]:
         """The messages shown, oldest first."""

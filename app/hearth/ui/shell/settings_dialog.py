@@ -1,4 +1,5 @@
-"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model."""
+"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model;
+tools."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.settings import Settings
+from hearth.core.tools.config import ToolsConfig
+from hearth.ui.shell.tools_settings import ToolsTab
 
 _AUTO = -999  # spin-box value meaning "as recommended"
 
@@ -174,10 +177,12 @@ class SettingsDialog(QDialog):
     Signals:
         settings_changed(Settings): the new settings.
         model_settings_changed(str, ModelSettings): model path and its new settings.
+        tools_changed(ToolsConfig): the new tool settings (only with a Tools page).
     """
 
     settings_changed = Signal(Settings)
     model_settings_changed = Signal(str, ModelSettings)
+    tools_changed = Signal(ToolsConfig)
 
     def __init__(
         self,
@@ -187,6 +192,7 @@ class SettingsDialog(QDialog):
         model_path: str | None = None,
         plan: LoadPlan | None = None,
         about_text: str = "",
+        tools_tab: ToolsTab | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -199,6 +205,9 @@ class SettingsDialog(QDialog):
         self.model_tab = _ModelTab(model_path, plan, ModelSettings.from_dict(
             settings.model_overrides.get(model_path or "", {})))
         tabs.addTab(self.model_tab, "Model")
+        self.tools_tab = tools_tab
+        if tools_tab is not None:
+            tabs.addTab(tools_tab, "Tools")
         about = QLabel(about_text or "Hearth")
         about.setWordWrap(True)
         about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -278,4 +287,6 @@ class SettingsDialog(QDialog):
             if self.model_tab.values() != old:
                 self.model_settings_changed.emit(self._model_path, self.model_tab.values())
         self.settings_changed.emit(new)
+        if self.tools_tab is not None:
+            self.tools_changed.emit(self.tools_tab.config())
         self.accept()
