@@ -105,6 +105,39 @@ class GenerationError(HearthError):
     title = "The answer could not be generated"
 
 
+class InvalidRequestError(HearthError):
+    """A request is malformed or asks for something impossible (a bad JSON schema, an unknown tool name...).
+
+    Raised for requests from other programs (the local API); the message says which field is wrong.
+
+    Attributes:
+        param: the request field at fault, or "".
+    """
+
+    title = "The request is not valid"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", param: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.param = param
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**super().to_wire(), "param": self.param}
+
+
+class EngineBusyError(HearthError):
+    """The engine's queue is full: the request was refused rather than kept waiting without end.
+
+    Attributes:
+        retry_after_s: a fair guess of when to try again, in whole seconds.
+    """
+
+    title = "The model is busy"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", retry_after_s: int = 1) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.retry_after_s = retry_after_s
+
+
 class DownloadError(HearthError):
     """A download failed, was refused, or did not verify."""
 
@@ -352,4 +385,6 @@ def error_from_wire(data: dict[str, Any]) -> HearthError:
         return HostCrashedError(message, hint=hint, details=details)
     if issubclass(cls, WorkerError):
         return cls(message, hint=hint, details=details, endpoint=str(data.get("endpoint") or ""))
+    if cls is InvalidRequestError:
+        return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
     return cls(message, hint=hint, details=details)

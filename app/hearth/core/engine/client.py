@@ -46,6 +46,7 @@ from hearth.core.engine.media import newest_user_has_images, no_vision_error
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.protocol import Message, decode, encode
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec, tools_to_wire
 from hearth.core.engine.worker_loss import worker_loss
 from hearth.core.errors import (
     EngineNotReadyError,
@@ -414,17 +415,22 @@ class EngineClient:
         params: SamplingParams | None = None,
         *,
         continue_last: bool = False,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
         A message may carry pictures in ``images`` (see ``hearth.core.engine.media``); they need a model loaded with
-        its vision file (``ModelInfo.vision``).
+        its vision file (``ModelInfo.vision``). ``tools`` are offered to the model through its chat template (see
+        ``hearth.core.engine.tools``); the answer's text holds any calls, which ``tool_parser`` reads with
+        ``ModelInfo.tool_format``. ``tool_choice`` REQUIRED or NAMED makes the engine force a call by grammar.
 
         Raises:
             EngineNotReadyError: no model was loaded.
             NoVisionError: the newest user message has pictures and the model has no vision file (before anything
                 is sent to the engine).
             ContextOverflowError, TemplateError, GenerationError: from the host, in plain words.
+            InvalidRequestError: the JSON schema, grammar or tool choice cannot be used.
             HostCrashedError: the host died; the next call starts a new one and reloads the model.
         """
         params = params or SamplingParams()
@@ -449,7 +455,7 @@ class EngineClient:
             first_answer = self._answers_since_load == 0
             received_tokens = [False]
             try:
-                yield from self._answer(list(messages), params, continue_last, received_tokens)
+                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice)
                 return
             except HostCrashedError as crash:
                 assert self.plan is not None
@@ -491,6 +497,8 @@ class EngineClient:
         params: SamplingParams,
         continue_last: bool,
         received_tokens: list[bool],
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> Iterator[EngineEvent]:
         rid = next(self._ids)
         self._current = rid
@@ -501,10 +509,12 @@ class EngineClient:
         last_at: float | None = None
         if self.debug:
             log.debug("request %s: %s", rid, json.dumps(messages, ensure_ascii=False, default=str))
-        self._send(
-            {"type": "chat", "id": rid, "messages": messages, "params": params.to_dict(),
-             "continue_last": continue_last, "debug": self.debug}
-        )
+        command: Message = {"type": "chat", "id": rid, "messages": messages, "params": params.to_dict(),
+                            "continue_last": continue_last, "debug": self.debug}
+        if tools:
+            command["tools"] = tools_to_wire(tools)
+            command["tool_choice"] = (tool_choice or ToolChoice()).to_wire()
+        self._send(command)
         try:
             while True:
                 message = self._next()

@@ -120,6 +120,8 @@ class ModelInfo:
 
     ``vision`` is True when a vision projector (mmproj) is loaded with the model: messages may then carry images
     (see ``hearth.core.engine.media``). Without one, a message with images is refused with ``NoVisionError``.
+    ``tools_in_template`` says whether the model's chat template writes tools itself, and ``tool_format`` (a
+    ``ToolFormat`` value) how the model writes its calls.
     """
 
     path: str
@@ -142,6 +144,8 @@ class ModelInfo:
     vision: bool = False
     mmproj_path: str = ""
     workers: tuple[WorkerShare, ...] = ()
+    tools_in_template: bool = False
+    tool_format: str = "hermes"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

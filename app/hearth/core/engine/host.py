@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hearth.core.engine.grammar import answer_grammar
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
@@ -30,6 +31,7 @@ from hearth.core.engine.protocol import FdWriter, decode
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
+from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, tools_from_wire
 from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
@@ -168,6 +170,8 @@ class EngineHost:
                 "use_extra_bufts_reason": why,
                 "n_threads": threads,
                 "template_origin": self.prompts.template.origin,
+                "tools_in_template": self.prompts.tools_in_template,
+                "tool_format": self.prompts.tool_format.value,
                 "cpu_tensor_patterns": list(plan.cpu_tensor_patterns),
                 "plan_summary": plan.summary,
             }
@@ -223,6 +227,13 @@ class EngineHost:
         params = SamplingParams.from_dict(request.get("params") or {})
         messages = list(request.get("messages") or [])
         continue_last = bool(request.get("continue_last"))
+        tools = tools_from_wire(request.get("tools"))
+        choice = ToolChoice.from_wire(request.get("tool_choice"))
+        if choice.mode is ToolChoiceMode.NONE:
+            tools = []
+        assert self.prompts is not None
+        # Built before the prompt is read, so that a request the grammar cannot serve costs nothing.
+        grammar = answer_grammar(params, tools, choice, self.prompts.tool_format)
         if has_images(messages):
             if self.vision is None:
                 # Refused before anything is read; pictures in older turns only become a note in their text.
@@ -230,19 +241,18 @@ class EngineHost:
                     raise no_vision_error()
                 messages = without_images(messages)
             else:
-                assert self.prompts is not None
-                image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision)
+                image_prompt, trimmed = self.prompts.image_prompt(messages, params, continue_last, self.vision, tools)
                 try:
-                    self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt)
+                    self._answer(rid, params, received, image_prompt.keys, trimmed, image_prompt, grammar)
                 finally:
                     image_prompt.close()
                 return
-        assert self.prompts is not None
         if request.get("debug"):  # the user's debug logging: the prompt as the model will read it, in engine.log
-            sys.stderr.write(f"hearth: prompt of request {rid}:\n{self.prompts.render(messages, continue_last)}\n")
+            sys.stderr.write(f"hearth: prompt of request {rid}:\n"
+                             f"{self.prompts.render(messages, continue_last, tools)}\n")
             sys.stderr.flush()
-        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last)
-        self._answer(rid, params, received, prompt, trimmed, None)
+        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last, tools)
+        self._answer(rid, params, received, prompt, trimmed, None, grammar)
 
     def _answer(
         self,
@@ -252,12 +262,14 @@ class EngineHost:
         prompt: list[int],
         trimmed: int,
         image_prompt: ImagePrompt | None,
+        grammar: str | None = None,
     ) -> None:
         """Read the prompt into the cache (what is not there already), then write the answer.
 
         Args:
             prompt: the prompt's tokens (for an image prompt, its position keys).
             image_prompt: the chunks to evaluate when the prompt holds pictures.
+            grammar: GBNF the answer must follow, or None.
         """
         rt = self.runtime
         assert rt is not None
@@ -326,19 +338,22 @@ class EngineHost:
         stats["prompt_eval_s"] = prompt_done - received
         stats["prompt_decode_s"] = prompt_done - decode_started
         stats["prompt_decoded_tokens"] = total
-        self._generate(rid, params, stats, received)
+        self._generate(rid, params, stats, received, grammar)
 
     def _first_decode_fault(self) -> None:
         if self._info.get("use_extra_bufts"):
             _fault("first-decode-extra-bufts")
 
-    def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float) -> None:
+    def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float,
+                  grammar: str | None = None) -> None:
         rt = self.runtime
         assert rt is not None and self.prompts is not None
         seed = params.seed if params.seed is not None else secrets.randbits(32)
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
+            frequency_penalty=params.frequency_penalty, presence_penalty=params.presence_penalty,
+            logit_bias=params.logit_bias, ignore_eos=params.ignore_eos, grammar=grammar,
         )
         stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import threading
 import time
@@ -18,12 +19,29 @@ from typing import Any
 import llama_cpp as L
 
 from hearth.core.engine.plan import LoadPlan
-from hearth.core.errors import GenerationError, ModelLoadError
+from hearth.core.errors import GenerationError, InvalidRequestError, ModelLoadError
 
 _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
           "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}
 
 _backend_ready = False
+_penalties_fn: Any = None
+
+
+def _init_penalties(last_n: int, repeat: float, frequency: float, presence: float) -> Any:
+    """``llama_sampler_init_penalties`` as libllama declares it today (last_n, repeat, freq, present).
+
+    llama-cpp-python 0.3.36 still declares an older form with ``n_vocab`` first, which refuses four arguments and,
+    given five, would pass them in the wrong places on platforms that do not split integer and float registers.
+    """
+    global _penalties_fn
+    if _penalties_fn is None:
+        lib = L.llama_cpp._lib
+        fn = lib._FuncPtr(("llama_sampler_init_penalties", lib))  # a pointer of our own, not the binding's
+        fn.argtypes = [ctypes.c_int32, ctypes.c_float, ctypes.c_float, ctypes.c_float]
+        fn.restype = L.llama_sampler_p_ctypes
+        _penalties_fn = fn
+    return _penalties_fn(last_n, repeat, frequency, presence)
 
 
 class _BuftOverride(ctypes.Structure):
@@ -218,6 +236,7 @@ class ModelRuntime:
         self.bos_id = int(L.llama_vocab_bos(self.vocab))
         self.eos_id = int(L.llama_vocab_eos(self.vocab))
         self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
+        self._eog_tokens: list[int] | None = None
 
     # --- loading -------------------------------------------------------------------------------------------------
 
@@ -432,12 +451,40 @@ class ModelRuntime:
         repeat_penalty: float,
         repeat_last_n: int,
         seed: int,
+        frequency_penalty: float = 0.0,
+        presence_penalty: float = 0.0,
+        logit_bias: Sequence[tuple[int, float]] = (),
+        ignore_eos: bool = False,
+        grammar: str | None = None,
     ) -> Sampler:
+        """A sampler chain for one answer.
+
+        Biases come first (a ban must hold whatever follows), then the penalties, then the grammar (it removes the
+        tokens that would break it before the usual truncations pick among the rest).
+
+        Raises:
+            InvalidRequestError: llama.cpp refused the grammar.
+        """
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
-        if repeat_penalty != 1.0:
+        biases = dict(logit_bias)
+        if ignore_eos:
+            biases.update({token: -math.inf for token in self.end_of_turn_tokens()})
+        if biases:
+            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+            items = [(t, b) for t, b in biases.items() if 0 <= t < n_vocab]
+            array = (L.llama_logit_bias * max(1, len(items)))(*(L.llama_logit_bias(t, b) for t, b in items))
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(items), array))
+        if repeat_penalty != 1.0 or frequency_penalty or presence_penalty:
             L.llama_sampler_chain_add(
-                chain, L.llama_sampler_init_penalties(repeat_last_n, repeat_penalty, 0.0, 0.0)
+                chain, _init_penalties(repeat_last_n, repeat_penalty, frequency_penalty, presence_penalty)
             )
+        if grammar:
+            grammar_sampler = L.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root")
+            if not grammar_sampler:
+                L.llama_sampler_free(chain)
+                raise InvalidRequestError("llama.cpp could not use the grammar of this request.",
+                                          details=grammar[:2000], param="grammar")
+            L.llama_sampler_chain_add(chain, grammar_sampler)
         if temperature <= 0:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
         else:
@@ -450,6 +497,15 @@ class ModelRuntime:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return Sampler(chain, self.ctx)
+
+    def end_of_turn_tokens(self) -> list[int]:
+        """Every token that ends a turn (EOS, EOT, ``<|im_end|>``...), found once per model."""
+        if self._eog_tokens is None:
+            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+            is_eog = L.llama_vocab_is_eog
+            vocab = self.vocab
+            self._eog_tokens = [t for t in range(n_vocab) if is_eog(vocab, t)]
+        return self._eog_tokens
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
