@@ -403,11 +403,17 @@ class EngineClient:
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def cancel(self) -> None:
-        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread."""
+    def cancel(self) -> bool:
+        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread.
+
+        Returns:
+            Whether a request was running to be cancelled (False before its command went to the host).
+        """
         rid = self._current
         if rid is not None and self.alive:
             self._send({"type": "cancel", "id": rid})
+            return True
+        return False
 
     def chat(
         self,
