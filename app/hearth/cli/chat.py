@@ -82,7 +82,7 @@ ChatEngine = EngineClient | RemoteEngineClient
 class _CancelOnInterrupt:
     """While active, Ctrl+C stops the answer instead of the program; a second Ctrl+C exits."""
 
-    def __init__(self, cancel: Callable[[], None]) -> None:
+    def __init__(self, cancel: Callable[[], object]) -> None:
         self._cancel = cancel
         self._previous: Any = None
         self.pressed = 0
