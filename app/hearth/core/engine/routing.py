@@ -17,6 +17,7 @@ from hearth.core.engine.events import EngineEvent, ModelInfo
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, remote_of
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec
 
 
 class RoutingEngineClient(EngineClient):
@@ -52,16 +53,18 @@ class RoutingEngineClient(EngineClient):
         return info
 
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
-             continue_last: bool = False) -> Iterator[EngineEvent]:
+             continue_last: bool = False, tools: Sequence[ToolSpec] = (),
+             tool_choice: ToolChoice | None = None) -> Iterator[EngineEvent]:
+        """As ``EngineClient.chat``; a server's model is not offered ``tools`` (they run on this computer)."""
         if self.remote is not None:
             return self.remote.chat(messages, params, continue_last=continue_last)
-        return super().chat(messages, params, continue_last=continue_last)
+        return super().chat(messages, params, continue_last=continue_last, tools=tools, tool_choice=tool_choice)
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
         if self.remote is not None:
             self.remote.cancel()
-        else:
-            super().cancel()
+            return True
+        return super().cancel()
 
     def cancel_load(self) -> None:
         if self.remote is None:
