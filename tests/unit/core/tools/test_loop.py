@@ -46,10 +46,14 @@ def only(tool_set: ToolSet, *names: str) -> ToolSet:
     return ToolSet([e for e in tool_set.entries if e.name in names])
 
 
-def engine_generate(client: EngineClient, params: SamplingParams, seen: list[list[dict[str, Any]]]) -> Generate:
+def engine_generate(client: EngineClient, seen: list[list[dict[str, Any]]]) -> Generate:
+    """Rounds on the real engine: room for the forced call, then a few words (the machine is shared)."""
+
     def generate(messages: list[dict[str, Any]], tools: Sequence[ToolSpec], choice: ToolChoice,
                  on_text: Callable[[str], None]) -> AnswerStats:
         seen.append([dict(m) for m in messages])
+        forced = choice.mode is ToolChoiceMode.NAMED
+        params = SamplingParams(temperature=0.0, max_tokens=64 if forced else 8, seed=1)
         stats = None
         for event in client.chat(messages, params, tools=tools, tool_choice=choice):
             if isinstance(event, TokenDelta):
@@ -76,7 +80,7 @@ def test_forced_call_through_a_real_template(model: str, request: pytest.Fixture
                         fmt=ToolFormat(info.tool_format), choice=ToolChoice(ToolChoiceMode.NAMED, "lookup_word"),
                         n_ctx=info.n_ctx, max_rounds=2)
         result = loop.run([{"role": "user", "content": "What is the secret code of the word 'ember'?"}],
-                          engine_generate(client, SamplingParams(temperature=0.0, max_tokens=12, seed=1), seen),
+                          engine_generate(client, seen),
                           LoopEvents(call_finished=finished.append))
     finally:
         client.close()
