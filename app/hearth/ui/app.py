@@ -46,6 +46,7 @@ from hearth.core.tools.mcp_client import McpManager
 from hearth.core.tools.toolbox import Toolbox
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.tool_approval import AskTool, ask_tool
+from hearth.ui.chat.tool_runner import ChatTools
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
@@ -288,7 +289,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
 
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password)
+                              ask=seams.ask, password=seams.password, tools=ChatTools(toolbox),
+                              ask_tool=seams.ask_tool)
 
     window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
                         settings=settings, models_page=page)

@@ -8,7 +8,7 @@ GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from hearth.core.engine import (
     AnswerStats,
     EngineClient,
+    EngineEvent,
     EngineNotice,
     Finished,
     LoadProgress,
@@ -26,7 +27,31 @@ from hearth.core.engine import (
 )
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec
+from hearth.core.errors import EngineNotReadyError, HearthError
 from hearth.ui.tasks import as_hearth_error
+
+
+@dataclass
+class EngineRound:
+    """One round of an answer with tools, run on the engine's thread for a caller on another thread.
+
+    Attributes:
+        messages: the conversation so far, with earlier rounds' calls and results.
+        params: sampling settings.
+        tools: the tools offered.
+        choice: auto, none, required or a named tool.
+        sink: gets each event (on the engine's thread).
+        done: set when the round has ended; ``error`` then says whether it failed.
+    """
+
+    messages: list[dict[str, Any]]
+    params: SamplingParams
+    tools: Sequence[ToolSpec]
+    choice: ToolChoice
+    sink: Callable[[EngineEvent], None]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: HearthError | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +158,18 @@ class EngineWorker(QObject):
         except Exception as exc:
             self.answer_failed.emit(rid, as_hearth_error(exc))
 
+    @Slot(EngineRound)
+    def chat_round(self, request: EngineRound) -> None:
+        """Run one round of an answer with tools; the caller waits on ``request.done``."""
+        try:
+            for event in self._client.chat(request.messages, request.params, tools=request.tools,
+                                           tool_choice=request.choice):
+                request.sink(event)
+        except Exception as exc:
+            request.error = as_hearth_error(exc)
+        finally:
+            request.done.set()
+
     @Slot()
     def shutdown(self) -> None:
         self._client.close()
@@ -142,13 +179,14 @@ class EngineBridge(QObject):
     """The GUI thread's handle on the engine worker.
 
     Signals:
-        request_load(object), request_load_path(object, object), request_answer(object), request_unload(),
-        request_shutdown(): queued to the worker.
+        request_load(object), request_load_path(object, object), request_answer(object),
+        request_round(EngineRound), request_unload(), request_shutdown(): queued to the worker.
     """
 
     request_load = Signal(object)
     request_load_path = Signal(object, object)
     request_answer = Signal(object)
+    request_round = Signal(EngineRound)
     request_unload = Signal()
     request_shutdown = Signal()
 
@@ -162,8 +200,10 @@ class EngineBridge(QObject):
         self.request_load.connect(self.worker.load)
         self.request_load_path.connect(self.worker.load_path)
         self.request_answer.connect(self.worker.answer)
+        self.request_round.connect(self.worker.chat_round)
         self.request_unload.connect(self.worker.unload)
         self.request_shutdown.connect(self.worker.shutdown)
+        self._stopped = threading.Event()
         self.worker_thread.start()
 
     def load(self, plan: LoadPlan) -> None:
@@ -175,6 +215,16 @@ class EngineBridge(QObject):
     def answer(self, request: AnswerRequest) -> None:
         self.worker.cancel_requested.clear()
         self.request_answer.emit(request)
+
+    def run_round(self, request: EngineRound) -> None:
+        """Run one round of an answer with tools on the engine's thread and wait for it (from a thread that is not
+        the GUI's: the answer's tool loop). ``cancel`` ends it within a token."""
+        self.request_round.emit(request)
+        while not request.done.wait(0.1):
+            if self._stopped.is_set():
+                raise EngineNotReadyError("Hearth is closing.")
+        if request.error is not None:
+            raise request.error
 
     def unload(self) -> None:
         self.request_unload.emit()
@@ -189,6 +239,7 @@ class EngineBridge(QObject):
 
     def stop(self) -> None:
         """End the engine and the worker thread (at application exit)."""
+        self._stopped.set()
         self.client.cancel()
         self.client.cancel_load()
         self.request_shutdown.emit()
