@@ -29,11 +29,19 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def gemma_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real 270M Gemma 3 GGUF from the starter-model package (a base model with no chat template)."""
+def starter_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real starter model (SmolLM2 135M Instruct, with its ChatML template), copied the way the app copies it."""
     from hearth.core.models.library.starter import ensure_starter_model
 
     return ensure_starter_model(tmp_path_factory.mktemp("starter-models"))
+
+
+@pytest.fixture(scope="session")
+def gemma_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real 270M Gemma 3 GGUF: a base model with no chat template (test dependency only)."""
+    from tests.fixtures.base_model import write_gemma
+
+    return write_gemma(tmp_path_factory.mktemp("base-model"))
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,9 @@ class BareLoop:
 
 def hearth_answer(client: EngineClient, messages: list[dict[str, str]], max_tokens: int) -> Finished:
     done = None
-    for event in client.chat(messages, SamplingParams(temperature=0.0, max_tokens=max_tokens)):
+    # Greedy with the repetition guard off: the bare loop it is compared with samples greedily too.
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, dry_multiplier=0.0, loop_guard=False)
+    for event in client.chat(messages, params):
         if isinstance(event, Finished):
             done = event
     assert done is not None

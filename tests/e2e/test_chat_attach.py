@@ -1,4 +1,4 @@
-"""``hearth chat --attach``: the real CLI, the real engine and the starter Gemma, on documents the test writes."""
+"""``hearth chat --attach``: the real CLI, the real engine and the starter model, on documents the test writes."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ from hearth.core.models.library.starter import ensure_starter_model
 from tests.fixtures.documents import encrypt_pdf, make_docx, make_large_text, make_pdf, meeting_notes, report_pages
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSEMBLED = Path("/tmp/gemma.gguf")  # the starter model, when a previous run already assembled it here
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if ASSEMBLED.is_file():
-        return ASSEMBLED
     return ensure_starter_model(tmp_path_factory.mktemp("models"))
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from hearth.core.models.library.starter import STARTER_NAME
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,7 +37,7 @@ def stats_lines(stdout: str) -> list[dict[str, object]]:
 
 def test_one_shot_prompt_with_json_stats(gemma_path: Path, hearth_home: Path) -> None:
     result = hearth("chat", "--model", str(gemma_path), "--prompt", "Hello", "--max-tokens", "32", "--json",
-                    home=hearth_home)
+                    "--no-loop-guard", home=hearth_home)
     assert result.returncode == 0, result.stderr
     (stats,) = stats_lines(result.stdout)
     assert set(stats) >= {"tokens", "ttft_s", "tokens_per_s", "prompt_tokens", "stop_reason"}
@@ -48,8 +50,8 @@ def test_one_shot_prompt_with_json_stats(gemma_path: Path, hearth_home: Path) ->
 def test_tiny_llama4_single_and_split(tiny_llama4: Path, tiny_llama4_split: list[Path], hearth_home: Path,
                                       split: bool) -> None:
     model = tiny_llama4_split[0] if split else tiny_llama4
-    result = hearth("chat", "--model", str(model), "--prompt", "Hello", "--max-tokens", "32", "--json", "--cpu-moe",
-                    home=hearth_home)
+    result = hearth("chat", "--model", str(model), "--prompt", "Hello", "--max-tokens", "32", "--json",
+                    "--no-loop-guard", "--cpu-moe", home=hearth_home)
     assert result.returncode == 0, result.stderr
     (stats,) = stats_lines(result.stdout)
     assert stats["tokens"] == 32 and stats["template"] == "gguf"
@@ -58,7 +60,7 @@ def test_tiny_llama4_single_and_split(tiny_llama4: Path, tiny_llama4_split: list
 def test_default_model_is_the_starter_model(hearth_home: Path) -> None:
     result = hearth("chat", "--prompt", "Hi", "--max-tokens", "4", "--json", home=hearth_home)
     assert result.returncode == 0, result.stderr
-    assert (hearth_home / "models" / "starter" / "gemma-3-270m-q4_k_m.gguf").is_file()
+    assert (hearth_home / "models" / "starter" / STARTER_NAME).is_file()
     assert stats_lines(result.stdout)[0]["tokens"] == 4
 
 
@@ -84,7 +86,7 @@ def test_bad_model_file_is_a_message_not_a_traceback(tmp_path: Path, hearth_home
 def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(gemma_path: Path, hearth_home: Path) -> None:
     env = {**os.environ, "HEARTH_HOME": str(hearth_home), "PYTHONPATH": str(ROOT / "app")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hearth", "chat", "--model", str(gemma_path), "--max-tokens", "300",
+        [sys.executable, "-m", "hearth", "chat", "--model", str(gemma_path), "--max-tokens", "300", "--no-loop-guard",
          "--temperature", "0", "--json"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )

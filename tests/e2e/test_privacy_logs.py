@@ -56,7 +56,7 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
     settings; returns the answers' texts."""
     paths = AppPaths.under(home).ensure()
     configure_logging(paths.log_dir, debug=settings.debug_logging)
-    params = [SamplingParams(temperature=0.0, max_tokens=400, seed=1)]
+    params = [SamplingParams(loop_guard=False, temperature=0.0, max_tokens=400, seed=1)]
     seams = AppSeams(plan_for=lambda p: LoadPlan(str(p), n_ctx=2048, summary="CPU"), sampling=lambda: params[0])
     app = build_app(qt_app(), paths, settings, Store.open(default_db_path(paths)), seams=seams)
     window, session = app.window, app.session
@@ -76,7 +76,7 @@ def chat_in_the_window(qtbot: QtBot, home: Path, model: Path, settings: Settings
         assert pid is not None
         os.kill(pid, signal.SIGSEGV)
         qtbot.waitUntil(lambda: not window.controller.busy, timeout=120_000)
-        params[0] = SamplingParams(temperature=0.0, max_tokens=24, seed=1)
+        params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=24, seed=1)
         window.composer.set_text(f"Once more: {SECRET}.")
         with qtbot.waitSignal(window.controller.busy_changed, timeout=60_000):
             window.composer.submit()

@@ -25,6 +25,8 @@ def test_screenshots_are_written_without_touching_user_data(tmp_path: Path, hear
     point = (light.width() // 2, light.height() // 2)
     assert QImage(light).pixelColor(*point).lightness() > QImage(dark).pixelColor(*point).lightness()
     assert not (hearth_home / "data" / "hearth.db").exists(), "the user's database was not created or touched"
+    for scene in ("empty-chat", "thinking", "thinking-open", "presets"):
+        assert QImage(str(out / f"{scene}.png")).width() >= 1000, scene
 
 
 def test_the_screenshot_tool_shows_the_models_page_mid_download(tmp_path: Path, hearth_home: Path) -> None:

@@ -47,11 +47,11 @@ def this_machine(models_dir: Path) -> Hardware:
     return detect_hardware(models_dir, probe=False)
 
 
-def fill_models_dir(models_dir: Path, tiny_llama4: Path, gemma_path: Path) -> dict[str, Path]:
+def fill_models_dir(models_dir: Path, tiny_llama4: Path, starter_model: Path) -> dict[str, Path]:
     """The starter model (a link to the session's copy) and a loose tiny Llama 4 file."""
     starter = models_dir / "starter" / STARTER_NAME
     starter.parent.mkdir(parents=True, exist_ok=True)
-    starter.symlink_to(gemma_path)
+    starter.symlink_to(starter_model)
     tiny = models_dir / "mine" / "tiny-llama4-F32.gguf"
     tiny.parent.mkdir(parents=True)
     shutil.copyfile(tiny_llama4, tiny)

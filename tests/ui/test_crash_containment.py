@@ -129,7 +129,7 @@ def check_contained(qtbot: QtBot, h: Harness, killed_pid: int, words: list[str],
 
 
 def check_next_message_works(qtbot: QtBot, h: Harness, killed_pid: int) -> None:
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=8, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8, seed=1)
     send(qtbot, h, "Are you back?")
     h.wait_idle(qtbot)
     answer = h.controller.branch()[-1]
@@ -193,7 +193,7 @@ def test_killed_while_reading_a_long_prompt(qtbot: QtBot, tmp_path: Path, gemma_
 def test_killed_while_writing_the_answer(qtbot: QtBot, tmp_path: Path, tiny_llama4: Path, sig: signal.Signals,
                                          open_harnesses: list[Harness]) -> None:
     h = start(qtbot, tmp_path, tiny_llama4, open_harnesses)
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=1500, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=1500, seed=1)
     pid = h.bridge.client.pid
     assert pid is not None
     send(qtbot, h, "Tell me a long story.")

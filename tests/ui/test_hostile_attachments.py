@@ -51,7 +51,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
 def started(qtbot: QtBot, folder: Path, model: Path) -> Harness:
     folder.mkdir()
     h = build(qtbot, folder, model)
-    h.params[0] = SamplingParams(temperature=0.0, max_tokens=4, seed=1)
+    h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=4, seed=1)
     return h
 
 

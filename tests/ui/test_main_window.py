@@ -44,7 +44,7 @@ def test_send_streams_an_answer_from_the_real_model(qtbot: QtBot, harness: Harne
 
 
 def test_stop_keeps_the_partial_answer(qtbot: QtBot, harness: Harness) -> None:
-    harness.params[0] = SamplingParams(temperature=0.0, max_tokens=2000, seed=1)
+    harness.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=2000, seed=1)
     harness.send(qtbot, "Write a long story about a lighthouse.")
     qtbot.waitUntil(lambda: len(harness.shown_answer()) > 10, timeout=60_000)
     qtbot.keyClick(harness.window, Qt.Key.Key_Escape)
@@ -59,7 +59,7 @@ def test_regenerate_and_switch_versions(qtbot: QtBot, harness: Harness) -> None:
     harness.send(qtbot, "Name a colour.")
     harness.wait_idle(qtbot)
     first = harness.controller.branch()[-1]
-    harness.params[0] = SamplingParams(temperature=1.0, max_tokens=16, seed=7)
+    harness.params[0] = SamplingParams(loop_guard=False, temperature=1.0, max_tokens=16, seed=7)
     harness.window.chat_view.regenerate_requested.emit(first.id)
     harness.wait_idle(qtbot)
     second = harness.controller.branch()[-1]

@@ -41,8 +41,8 @@ from tests.unit.core.models.download.test_disk import SmallDisk, small_disk  # n
 
 
 @pytest.fixture
-def files(tmp_path: Path, tiny_llama4: Path, gemma_path: Path) -> dict[str, Path]:
-    return fill_models_dir(tmp_path / "models", tiny_llama4, gemma_path)
+def files(tmp_path: Path, tiny_llama4: Path, starter_model: Path) -> dict[str, Path]:
+    return fill_models_dir(tmp_path / "models", tiny_llama4, starter_model)
 
 
 @pytest.fixture
@@ -58,6 +58,25 @@ def _download_row(h: PageHarness, task: DownloadTask) -> DownloadRow:
     row = h.page.downloads_view.row_for(task)
     assert row is not None
     return row
+
+
+def test_a_base_model_is_labelled_and_never_made_the_default(qtbot: QtBot, tmp_path: Path, gemma_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    no_probe(monkeypatch)
+    base = tmp_path / "models" / "mine" / gemma_path.name
+    base.parent.mkdir(parents=True)
+    base.symlink_to(gemma_path)
+    h = build_page(qtbot, tmp_path, tmp_path / "models")
+    try:
+        h.page.start()
+        h.wait_idle(qtbot)
+        card = h.page.library_view.card_for(base)
+        assert card is not None and card.title.text() == "Gemma 3 270M"
+        labels = [w.text() for w in card.fit_line.findChildren(type(card.title))]
+        assert "Made for completion, not chat" in labels
+        assert not card.default_button.isVisibleTo(card)
+    finally:
+        h.close(qtbot)
 
 
 def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBot, tmp_path: Path,
@@ -77,7 +96,7 @@ def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBo
         h.wait_idle(qtbot)
         view = h.page.library_view
         names = sorted(c.title.text() for c in view.cards)
-        assert names == ["Starter model · Gemma 3 270M", "tiny-llama4-F32"]
+        assert names == ["SmolLM2 135M Instruct", "Tiny Llama4"]
         for card in view.cards:
             fit = h.page.snapshot.fits[card.model.path]
             assert fit.verdict in ("fits_well", "fits_slow") and fit.summary == "CPU", fit

@@ -21,11 +21,11 @@ STALL_LIMIT_MS = FREEZE_MS  # the target is 50 ms (measured here: 3-19 ms); this
 
 
 def test_the_gui_thread_never_stalls_during_a_download(qtbot: QtBot, hub: HubServer, tmp_path: Path,
-                                                        tiny_llama4: Path, gemma_path: Path,
+                                                        tiny_llama4: Path, starter_model: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         record_property: pytest.RecordProperty) -> None:
     no_probe(monkeypatch)
-    fill_models_dir(tmp_path / "models", tiny_llama4, gemma_path)
+    fill_models_dir(tmp_path / "models", tiny_llama4, starter_model)
     hub.faults.throttle_bps = 5_000_000  # the 16 MB file takes about 3 s: long enough to sample
     h = build_page(qtbot, tmp_path, tmp_path / "models", endpoint=hub.url)
     probe = LatenessProbe()

@@ -19,7 +19,7 @@ STALL_LIMIT_MS = FREEZE_MS
 def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
     h = build(qtbot, tmp_path, gemma_path)
     try:
-        h.params[0] = SamplingParams(temperature=0.0, max_tokens=2, seed=1)
+        h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=2, seed=1)
         h.window.composer.set_text("Summarise the log.")
         h.window.composer.add_files([text_near_the_limit(tmp_path / "server.log", mb=3)])
         with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
@@ -42,14 +42,14 @@ def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path
         assert min(worst) < STALL_LIMIT_MS, f"the window stalled {worst} ms"
 
         # Stop at once, while the engine's thread is still preparing the prompt.
-        h.params[0] = SamplingParams(temperature=0.0, max_tokens=500, seed=1)
+        h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=500, seed=1)
         h.send(qtbot, "One more question.")
         h.controller.stop()
         h.wait_idle(qtbot)
         stopped = h.controller.branch()[-1]
         assert stopped.status is MessageStatus.CANCELLED
         assert stopped.run_info is not None and (stopped.run_info.tokens or 0) < 500
-        h.params[0] = SamplingParams(temperature=0.0, max_tokens=2, seed=1)
+        h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=2, seed=1)
         h.send(qtbot, "And now?")
         h.wait_idle(qtbot)
         assert h.controller.branch()[-1].status is MessageStatus.COMPLETE

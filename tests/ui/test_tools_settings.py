@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from hearth.core.store import CallStatus
 from hearth.core.tools.approval import ApprovalRequest, Decision
 from hearth.core.tools.builtin import CALCULATOR, READ_FILE
 from hearth.core.tools.config import ServerConfig, ToolsConfig, import_servers
@@ -134,8 +135,8 @@ def test_tool_call_blocks_open_and_close(qtbot: QtBot) -> None:
     block = box.blocks[0]
     assert block.header.text() == "Tool: lookup_word · notes · running…"
     assert not block.details.isVisibleTo(box)
-    done = ToolCallView("lookup_word", "notes", running.arguments, "LOOKUP-EMBER-5", "ok", "0.4 s")
-    box.set_calls([done, ToolCallView("save_note", "notes", "{}", "not allowed", "denied")])
+    done = ToolCallView("lookup_word", "notes", running.arguments, "LOOKUP-EMBER-5", CallStatus.OK, "0.4 s")
+    box.set_calls([done, ToolCallView("save_note", "notes", "{}", "not allowed", CallStatus.DENIED)])
     assert box.blocks[0] is block and block.header.text() == "Tool: lookup_word · notes · done · 0.4 s"
     block.header.click()
     assert block.details.isVisibleTo(box)

@@ -18,6 +18,7 @@ from hearth.core.documents import ExtractedDocument, extract_document, read_docu
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref
 from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
 from hearth.core.retrieval import (
+    ReadingBudget,
     RetrievalResult,
     TokenCounter,
     attachment_budget,
@@ -101,6 +102,8 @@ def format_report(result: RetrievalResult) -> str:
     """What was used, for stderr: per document how much, then each block by its prompt label with a preview."""
     lines = [f"Attachments: {result.tokens:,} of {result.budget_tokens:,} tokens (estimated)"]
     lines.extend(f"  {choice.name}: {choice.summary}" for choice in result.choices)
+    if result.can_read_more:
+        lines.append(f"  (limited to {result.limit}; --read-more sends more of the document)")
     if result.blocks:
         lines.append("Passages used:")
     for block in result.blocks:
@@ -116,6 +119,7 @@ def build_attachment_context(
     budget_tokens: int,
     count_tokens: TokenCounter = estimate_tokens,
     pinned: Collection[str] = (),
+    reading: ReadingBudget | None = None,
 ) -> tuple[str, str]:
     """The user message carrying the attachments, and the report of what it used.
 
@@ -125,11 +129,13 @@ def build_attachment_context(
         budget_tokens: tokens the user message may take.
         count_tokens: a token counter (the estimate by default).
         pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
+        reading: the limits by reading time and relevance (``reading_budget``).
 
     Returns:
         (user message text with the labelled passages and the question, report for stderr).
     """
-    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens, pinned=pinned)
+    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens, pinned=pinned,
+                            reading=reading)
     return build_prompt(result), format_report(result)
 
 
@@ -142,12 +148,14 @@ class AttachmentPrompter:
         max_tokens: the longest answer asked for (the engine keeps ``min(max_tokens, n_ctx / 4)`` for it).
         err: where the report of used passages goes.
         pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
+        reading: the limits by reading time and relevance (``reading_budget``); None: only the space left.
     """
 
     def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO,
-                 pinned: Collection[str] = ()) -> None:
+                 pinned: Collection[str] = (), reading: ReadingBudget | None = None) -> None:
         self.documents = list(documents)
         self.pinned = frozenset(pinned)
+        self.reading = reading
         self.n_ctx = n_ctx
         self.answer_tokens = min(max_tokens, n_ctx // 4)
         self.err = err
@@ -169,7 +177,7 @@ class AttachmentPrompter:
     def compose(self, question: str, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""
         text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens),
-                                                pinned=self.pinned)
+                                                pinned=self.pinned, reading=self.reading)
         self.err.write(report + "\n")
         self.err.flush()
         return text

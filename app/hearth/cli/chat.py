@@ -24,7 +24,16 @@ from hearth.cli.common import (
     worker_machines,
 )
 from hearth.core.chat.attachments import page_picture_limit
-from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
+from hearth.core.engine import (
+    EngineApi,
+    EngineClient,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    PromptProgress,
+    StopReason,
+    TokenDelta,
+)
 from hearth.core.engine.events import AnswerStats, EngineEvent, ModelInfo
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
 from hearth.core.engine.plan import LoadPlan
@@ -35,7 +44,12 @@ from hearth.core.engine.tools import ToolFormat
 from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, ToolConfigError, WorkerLostError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
+from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.models.planning.planner import DEFAULT_CTX
+from hearth.core.retrieval import estimated_prompt_speed, reading_budget
+from hearth.core.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,12 +59,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                                                    "server's model name")
     parser.add_argument("--prompt", help="ask one thing, print the answer and exit")
     parser.add_argument("--system", help="system prompt")
-    parser.add_argument("--max-tokens", type=int, default=1024, metavar="N", help="longest answer (default 1024)")
-    parser.add_argument("--temperature", type=float, default=0.6, metavar="T", help="0 = deterministic (default 0.6)")
-    parser.add_argument("--top-p", type=float, default=0.9, metavar="P")
-    parser.add_argument("--top-k", type=int, default=40, metavar="K")
-    parser.add_argument("--min-p", type=float, default=0.01, metavar="P")
-    parser.add_argument("--repeat-penalty", type=float, default=1.0, metavar="R")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="longest answer (default 1024)")
+    sampling = parser.add_argument_group("sampling (default: the model's recommendation, then its settings in Hearth)")
+    sampling.add_argument("--temperature", type=float, metavar="T", help="0 = deterministic")
+    sampling.add_argument("--top-p", type=float, metavar="P")
+    sampling.add_argument("--top-k", type=int, metavar="K")
+    sampling.add_argument("--min-p", type=float, metavar="P")
+    sampling.add_argument("--repeat-penalty", type=float, metavar="R", help="classic repetition penalty (1 = off)")
+    sampling.add_argument("--dry", type=float, metavar="M", help="DRY repetition guard strength (0 = off; "
+                          f"default {SamplingParams().dry_multiplier})")
+    sampling.add_argument("--no-loop-guard", action="store_true",
+                          help="let an answer that repeats itself run on (by default it is ended)")
     parser.add_argument("--seed", type=int, help="fixed seed for reproducible answers")
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
@@ -60,6 +79,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
                         help="like --attach, but the whole document is sent when the model's context allows, "
                              "instead of the passages that match the question; repeatable")
+    parser.add_argument("--read-more", action="count", default=0,
+                        help="send more of the attached documents than about 10 s of reading and half the context "
+                             "(twice as much each time it is given)")
     parser.add_argument("--image", type=Path, action="append", default=[], metavar="FILE",
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
@@ -78,9 +100,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="the server's model (default: the first it lists); with --remote, --model NAME works too")
     add_plan_arguments(parser)
     add_tool_arguments(parser)
-
-
-ChatEngine = EngineClient | RemoteEngineClient
 
 
 class _CancelOnInterrupt:
@@ -124,7 +143,7 @@ def _show_event(event: EngineEvent, err: TextIO) -> None:
 
 
 def answer(
-    client: ChatEngine,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     *,
@@ -171,9 +190,21 @@ def answer(
             return "".join(parts), None
     out.write("\n")
     out.flush()
-    if stats is not None and stats.stop_reason == "cancelled":
+    if stats is not None and stats.stop_reason is StopReason.CANCELLED:
         err.write("(stopped)\n")
+    elif stats is not None and stats.stop_reason is StopReason.REPETITION:
+        err.write("(stopped: the model was repeating itself)\n")
     return "".join(parts), stats
+
+
+def sampling_for(model: Path, settings: Settings, args: argparse.Namespace) -> SamplingParams:
+    """The model's recommended sampling, the user's settings for it in Hearth, then the command line's flags."""
+    params = ModelSettings.from_dict(settings.model_overrides.get(str(model))).apply_to_sampling(
+        recommended_sampling(model).params)
+    flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_p": args.top_p,
+             "top_k": args.top_k, "min_p": args.min_p, "repeat_penalty": args.repeat_penalty,
+             "dry_multiplier": args.dry, "seed": args.seed, "loop_guard": False if args.no_loop_guard else None}
+    return params.with_changes(**{k: v for k, v in flags.items() if v is not None})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     settings = current_settings(paths)
     configure_logging(paths.log_dir, debug=settings.debug_logging)
-    client: ChatEngine
+    client: EngineClient | RemoteEngineClient
     try:
         if args.remote:
             if args.worker or args.mmproj:
@@ -205,15 +236,7 @@ def run(args: argparse.Namespace) -> int:
     except HearthError as exc:
         print_error(exc)
         return 1
-    params = SamplingParams(
-        max_tokens=args.max_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        top_k=args.top_k,
-        min_p=args.min_p,
-        repeat_penalty=args.repeat_penalty,
-        seed=args.seed,
-    )
+    params = sampling_for(Path(plan.model_path), settings, args)
     # Attachments and pictures are read before the model loads, so a bad file fails fast.
     try:
         page_limit = page_picture_limit(plan.n_ctx) if args.mmproj else 0
@@ -251,8 +274,14 @@ def run(args: argparse.Namespace) -> int:
         messages: list[dict[str, Any]] = []
         if args.system:
             messages.append({"role": "system", "content": args.system})
-        prompter = (AttachmentPrompter(documents, n_ctx=info.n_ctx or plan.n_ctx, max_tokens=args.max_tokens, err=err,
-                                       pinned=pinned) if documents else None)
+        n_ctx = info.n_ctx or plan.n_ctx
+        expected = plan.extra.get("expected_tokens_per_s")
+        speed = estimated_prompt_speed(
+            bench=bench_prompt_speed(paths.data_dir / "bench", plan.model_path),
+            expected_writing=float(expected) if isinstance(expected, (int, float)) else None)
+        reading = reading_budget(n_ctx, speed, more=args.read_more)
+        prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens or 1024, err=err,
+                                       pinned=pinned, reading=reading) if documents else None)
         chat = _Chat(client, params, args.json, out, err, tools, info)
         if args.prompt is not None:
             return _one_shot(chat, messages, args.prompt, prompter, images)
@@ -296,7 +325,7 @@ def _user_message(content: str, images: list[ImageRef]) -> dict[str, Any]:
 class _Chat:
     """What every answer of one ``hearth chat`` session uses."""
 
-    client: ChatEngine
+    client: EngineApi
     params: SamplingParams
     as_json: bool
     out: TextIO

@@ -12,7 +12,7 @@ from hearth.core.engine.workers import parse_endpoint, probe_worker
 from hearth.core.errors import DoesNotFitError, HearthError, WorkerError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.library.starter import ensure_starter_model
+from hearth.core.models.library.starter import ensure_starter_model, is_chat_model
 from hearth.core.models.planning.planner import DEFAULT_CTX
 from hearth.core.models.planning.workers import WorkerMachine, plan_with_workers
 from hearth.core.paths import AppPaths
@@ -38,8 +38,9 @@ def models_dir(paths: AppPaths, settings: Settings) -> Path:
 
 
 def default_model(paths: AppPaths, settings: Settings) -> Path:
-    """The model to use when none is named: the user's default, else the starter model."""
-    if settings.default_model and Path(settings.default_model).is_file():
+    """The model to use when none is named: the user's default (a chat model), else the starter model."""
+    if settings.default_model and Path(settings.default_model).is_file() and is_chat_model(
+            Path(settings.default_model)):
         return Path(settings.default_model)
     return ensure_starter_model(models_dir(paths, settings))
 

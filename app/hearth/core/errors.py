@@ -54,7 +54,8 @@ class HostCrashedError(HearthError):
     Attributes:
         returncode: the process's exit status (negative: killed by that signal), or None.
         log_tail: the last lines llama.cpp printed before it ended.
-        during: what the engine was doing: "load", "prompt", "generate" or "idle".
+        during: what the engine was doing: an ``EnginePhase`` of ``hearth.core.engine.events`` (a ``str`` enum:
+            "start", "load", "prompt", "generate" or "idle").
     """
 
     title = "The model engine stopped"

@@ -23,7 +23,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
-from hearth.core.engine import EngineClient
+from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.routing import RoutingEngineClient
@@ -38,13 +38,18 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.starter import is_chat_model
+from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.paths import AppPaths
+from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.core.tools.config import ToolsConfig, load_tools_config, save_tools_config, tools_path
 from hearth.core.tools.mcp_client import McpManager
 from hearth.core.tools.toolbox import Toolbox
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.tool_approval import AskTool, ask_tool
 from hearth.ui.chat.tool_runner import ChatTools
 from hearth.ui.chat.view import ChatView
@@ -68,7 +73,8 @@ class AppSeams:
     is what the app itself uses.
 
     Attributes:
-        engine: the engine client (None: one logging to the app's log folder).
+        engine: the engine (None: an ``EngineClient`` logging to the app's log folder; tests may pass the
+            scripted ``FakeEngineClient``).
         hub: the Hugging Face client (None: the real Hub, following the offline setting).
         plan_for: how a model path becomes its load plan (None: the planner with the user's overrides).
         sampling: the sampling settings for the next answer (None: the loaded model's settings).
@@ -79,7 +85,7 @@ class AppSeams:
         ask_tool: asks whether a tool call may run (the approval dialog).
     """
 
-    engine: EngineClient | None = None
+    engine: EngineApi | None = None
     hub: HubClient | None = None
     plan_for: Callable[[Path], LoadPlan] | None = None
     sampling: Callable[[], SamplingParams] | None = None
@@ -97,7 +103,7 @@ class HearthApp(QObject):
     the model to start with, the settings dialog, start and shutdown."""
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
-                 preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
+                 preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
                  theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
                  toolbox: Toolbox) -> None:
         super().__init__()
@@ -147,8 +153,8 @@ class HearthApp(QObject):
             self.load_default_model()
 
     def _open_last_conversation(self) -> None:
-        last = self.store.get_state("last_conversation_id")
-        if isinstance(last, int):
+        last = self.window.controller.last_conversation_id()
+        if last is not None:
             try:
                 self.window.open_conversation(last)
                 return
@@ -163,7 +169,9 @@ class HearthApp(QObject):
 
     def load_default_model(self) -> None:
         default = self.settings.default_model
-        if default and Path(default).is_file():
+        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
+        # it the default (the old starter was one).
+        if default and Path(default).is_file() and is_chat_model(Path(default)):
             self.session.load(Path(default))
         else:
             self.models.load_starter(make_default=False)
@@ -254,8 +262,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
     keys = KeyStore(paths.config_dir)
-    client = seams.engine or RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
-                                                 key_for=keys.get, offline=lambda: preferences.settings.offline)
+    client: EngineApi = seams.engine or RoutingEngineClient(
+        log_path=paths.log_dir / "engine.log", debug=settings.debug_logging, key_for=keys.get,
+        offline=lambda: preferences.settings.offline)
     bridge = EngineBridge(client)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
@@ -287,13 +296,24 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def system_prompt() -> str:
         return preferences.system_prompt(session.path)
 
+    def prompt_speed() -> float | None:
+        """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
+        if session.path is None:
+            return None
+        expected = session.plan.extra.get("expected_tokens_per_s") if session.plan else None
+        return estimated_prompt_speed(bench=bench_prompt_speed(paths.data_dir / "bench", str(session.path)),
+                                      expected_writing=float(expected) if isinstance(expected, (int, float))
+                                      else None)
+
+    conversations = ConversationsController(store)
+
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password, tools=ChatTools(toolbox),
-                              ask_tool=seams.ask_tool)
+                              conversations=conversations, ask=seams.ask, password=seams.password,
+                              prompt_speed_for=prompt_speed, tools=ChatTools(toolbox), ask_tool=seams.ask_tool)
 
-    window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        settings=settings, models_page=page)
+    window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
+                        preset_picker=PresetPicker(store), settings=settings, models_page=page)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)

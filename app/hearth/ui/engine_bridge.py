@@ -1,8 +1,10 @@
 """The GUI's bridge to the engine: blocking engine calls run on a worker thread, results come back as signals.
 
-The engine worker owns the ``EngineClient`` calls that block (loading, answering). The GUI never waits on it: it asks
-through queued signals and hears back through the worker's signals. Stop does not queue behind a running answer: the
-GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to the engine's pipe at once.
+The engine worker owns the engine calls that block (loading, answering) on any ``EngineApi`` (the real
+``EngineClient``, or a test's ``FakeEngineClient``). The GUI never waits on it: it asks through queued signals and
+hears back through the worker's signals, each carrying the request id of the answer it belongs to. Stop does not
+queue behind a running answer: the GUI calls ``EngineBridge.cancel()`` directly, which tells the engine at once (for
+``EngineClient``: writes the cancel command to the host's pipe).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from hearth.core.engine import (
     AnswerStats,
-    EngineClient,
+    EngineApi,
     EngineEvent,
     EngineNotice,
     Finished,
     LoadProgress,
     PromptProgress,
+    StopReason,
     TokenDelta,
 )
 from hearth.core.engine.plan import LoadPlan
@@ -42,6 +45,8 @@ class EngineRound:
         tools: the tools offered.
         choice: auto, none, required or a named tool.
         sink: gets each event (on the engine's thread).
+        cancel: set by Stop: a round not begun yet never starts, a running one is stopped within a token (also
+            when Stop came before the engine had the request).
         done: set when the round has ended; ``error`` then says whether it failed.
     """
 
@@ -50,6 +55,7 @@ class EngineRound:
     tools: Sequence[ToolSpec]
     choice: ToolChoice
     sink: Callable[[EngineEvent], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     error: HearthError | None = None
 
@@ -103,7 +109,7 @@ class EngineWorker(QObject):
     answer_failed = Signal(int, object)
     model_unloaded = Signal()
 
-    def __init__(self, client: EngineClient) -> None:
+    def __init__(self, client: EngineApi) -> None:
         super().__init__()
         self._client = client
         self.cancel_requested = threading.Event()  # Stop pressed while the prompt was being prepared
@@ -142,7 +148,7 @@ class EngineWorker(QObject):
                 messages, extra = request.prepare()
                 self.answer_prepared.emit(rid, extra)
             if self.cancel_requested.is_set():
-                self.answer_finished.emit(rid, AnswerStats(0, None, None, 0, "cancelled"))
+                self.answer_finished.emit(rid, AnswerStats(0, None, None, 0, StopReason.CANCELLED))
                 return
             for event in self._client.chat(messages, request.params, continue_last=request.continue_last):
                 if isinstance(event, TokenDelta):
@@ -162,8 +168,15 @@ class EngineWorker(QObject):
     def chat_round(self, request: EngineRound) -> None:
         """Run one round of an answer with tools; the caller waits on ``request.done``."""
         try:
+            if request.cancel.is_set():
+                request.sink(Finished(0, AnswerStats(0, None, None, 0, StopReason.CANCELLED)))
+                return
+            stopped = False
             for event in self._client.chat(request.messages, request.params, tools=request.tools,
                                            tool_choice=request.choice):
+                # A Stop that came before the engine had the request found nothing to cancel: send it again.
+                if request.cancel.is_set() and not stopped and not isinstance(event, LoadProgress):
+                    stopped = self._client.cancel()
                 request.sink(event)
         except Exception as exc:
             request.error = as_hearth_error(exc)
@@ -190,7 +203,7 @@ class EngineBridge(QObject):
     request_unload = Signal()
     request_shutdown = Signal()
 
-    def __init__(self, client: EngineClient, parent: QObject | None = None) -> None:
+    def __init__(self, client: EngineApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.worker_thread = QThread()

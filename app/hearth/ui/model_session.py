@@ -18,6 +18,8 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.engine_bridge import EngineBridge
@@ -61,7 +63,8 @@ class ModelPreferences:
         return ModelSettings.from_dict(self.settings.model_overrides.get(str(path)) if path else None)
 
     def sampling(self, path: Path | None) -> SamplingParams:
-        return self.for_model(path).apply_to_sampling(SamplingParams())
+        """The model's recommended sampling with the user's choices for it on top."""
+        return self.for_model(path).apply_to_sampling(recommended_sampling(path).params)
 
     def system_prompt(self, path: Path | None) -> str:
         return self.for_model(path).system_prompt
@@ -165,10 +168,10 @@ class ModelSession(QObject):
     def describe(self) -> str:
         """The status-bar phrase: model name and plan, or what is happening."""
         if self.state is ModelState.LOADING:
-            name = self.path.name if self.path else "the model"
+            name = model_display_name(self.path) if self.path else "the model"
             return f"Loading {name}… {self.progress:.0%}"
         if self.state is ModelState.READY and self.info is not None:
-            name = self.info.name or (self.path.name if self.path else "model")
+            name = model_display_name(self.path) if self.path else (self.info.name or "model")
             summary = self.info.plan_summary or (self.plan.summary if self.plan else "")
             return f"{name} · {summary}" if summary else name
         if self.state is ModelState.FAILED:

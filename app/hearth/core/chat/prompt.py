@@ -8,8 +8,9 @@ from typing import Any
 
 from hearth.core.chat.attachments import IMAGE_REFERENCE, DocumentCache, branch_documents, question_with_documents
 from hearth.core.engine.media import image_file_ref
-from hearth.core.retrieval import RetrievalResult
+from hearth.core.retrieval import ReadingBudget, RetrievalResult
 from hearth.core.store import Message, Role, Store
+from hearth.core.thinking import strip_thinking
 
 
 def engine_messages(
@@ -21,6 +22,7 @@ def engine_messages(
     n_ctx: int,
     answer_tokens: int,
     documents: DocumentCache | None = None,
+    reading: ReadingBudget | None = None,
 ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
     passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
@@ -33,12 +35,14 @@ def engine_messages(
     last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
     attached = branch_documents(store, history, documents)
     for i, message in enumerate(history):
-        content = message.content
+        # An answer's thinking is never sent back: the model reasons afresh each turn, and old thoughts would
+        # crowd the context.
+        content = strip_thinking(message.content) if message.role is Role.ASSISTANT else message.content
         if i == last_user and attached:
             earlier = "\n".join(m.content for m in history[:i])
             content, retrieval = question_with_documents(
                 message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
-                pinned=conv.whole_documents,
+                pinned=conv.whole_documents, reading=reading,
             )
         entry: dict[str, Any] = {"role": message.role.value, "content": content}
         if message.role is Role.USER:

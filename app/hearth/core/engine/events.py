@@ -1,9 +1,50 @@
-"""What the engine client reports: load progress, prompt progress, tokens, final statistics, notices."""
+"""What the engine client reports: load progress, prompt progress, tokens, final statistics, notices.
+
+These are the events an ``EngineApi`` yields to its users (the GUI's engine worker, the CLI); the host's wire messages
+that carry them are in ``protocol``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
+
+
+class StopReason(StrEnum):
+    """Why an answer ended (kept with the answer in the store as its value)."""
+
+    EOS = "eos"  # the model ended its turn
+    STOP = "stop"  # a stop string appeared
+    LENGTH = "length"  # the answer reached its token limit
+    CONTEXT_FULL = "context_full"  # the context had no room left
+    CANCELLED = "cancelled"  # the user stopped it
+    REPETITION = "repetition"  # the loop guard ended an answer that repeated itself
+    ERROR = "error"  # it failed (a crash, a refusal); set by the app, never by the engine
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> StopReason:
+        """The reason named by ``value``; UNKNOWN for anything else (e.g. a value written by a later version)."""
+        try:
+            return cls(str(value))
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def cut_off(self) -> bool:
+        """The answer ended before the model finished it: "Continue" can carry on."""
+        return self in (StopReason.LENGTH, StopReason.CONTEXT_FULL, StopReason.REPETITION)
+
+
+class EnginePhase(StrEnum):
+    """What the engine is doing; a crash is explained by the phase it happened in (``HostCrashedError.during``)."""
+
+    IDLE = "idle"
+    STARTING = "start"  # the host process is starting
+    LOADING = "load"  # a model is loading
+    PROMPT = "prompt"  # the prompt is being read into the cache
+    GENERATING = "generate"  # the answer is being written
 
 
 @dataclass(frozen=True)
@@ -59,7 +100,7 @@ class AnswerStats:
     ttft_s: float | None
     tokens_per_s: float | None
     prompt_tokens: int
-    stop_reason: str
+    stop_reason: StopReason
     cached_tokens: int = 0
     trimmed_turns: int = 0
     context_used: int = 0
@@ -75,15 +116,24 @@ class AnswerStats:
     workers: tuple[WorkerShare, ...] = ()
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any], ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
+    def from_host(cls, data: dict[str, Any]) -> AnswerStats:
+        """The host's statistics as it sent them (unknown keys are ignored, missing ones take defaults)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values.update({"ttft_s": ttft_s, "tokens_per_s": tokens_per_s})
         values.setdefault("tokens", 0)
+        values.setdefault("ttft_s", None)
+        values.setdefault("tokens_per_s", None)
         values.setdefault("prompt_tokens", 0)
-        values.setdefault("stop_reason", "unknown")
+        values["stop_reason"] = StopReason.parse(values.get("stop_reason"))
         values["workers"] = WorkerShare.many(data.get("workers"))
         return cls(**values)
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def measured(self, ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
+        """These statistics with the app's own timings (which include the pipe)."""
+        return replace(self, ttft_s=ttft_s, tokens_per_s=tokens_per_s)
 
     def summary(self) -> dict[str, Any]:
         """The stats line of ``hearth chat --json``."""
@@ -92,7 +142,7 @@ class AnswerStats:
             "ttft_s": _round(self.ttft_s),
             "tokens_per_s": _round(self.tokens_per_s),
             "prompt_tokens": self.prompt_tokens,
-            "stop_reason": self.stop_reason,
+            "stop_reason": self.stop_reason.value,
             "cached_tokens": self.cached_tokens,
             "trimmed_turns": self.trimmed_turns,
             "context_used": self.context_used,
@@ -162,6 +212,13 @@ class ModelInfo:
         for key, value in defaults.items():
             values.setdefault(key, value)
         return cls(raw=dict(data), **values)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The fields, and what the host reported beyond them (``raw``), as one dictionary."""
+        data = asdict(self)  # nested dataclasses (workers) become dictionaries, as JSON needs
+        del data["raw"]
+        data.update(self.raw)
+        return data
 
     @property
     def is_moe(self) -> bool:

@@ -4,9 +4,17 @@ llama.cpp can abort the process on a bad file or an assertion, and the OS kills 
 Running it here means such a crash costs only this process; the app notices, explains, and starts a new one.
 
 Run as ``python -m hearth.core.engine.host`` (or through ``hearth`` with ``HEARTH_ENGINE_HOST=1`` in a packaged app).
-Commands arrive as JSON lines on stdin, events leave as JSON lines on the protocol fd (see ``protocol``). A reader
-thread handles ``cancel`` at once by setting a flag that the generation loop checks every token and llama.cpp's
-abort callback checks during prompt processing; everything else runs in order on the main thread.
+Commands arrive as JSON lines on stdin, events leave as JSON lines on the protocol fd; both are the typed messages of
+``protocol``. A reader thread decodes each command: ``CancelCommand`` and ``CancelLoadCommand`` act at once (they set
+a flag that the generation loop checks every token and llama.cpp's abort and progress callbacks check while reading a
+prompt or loading); ``LoadCommand`` and ``ChatCommand`` queue for the main thread, which runs them in order;
+``ShutdownCommand`` (or the app closing stdin) ends the process. A line that is not a command is reported on stderr
+(llama.cpp's log) and skipped.
+
+One answer: ``ChatCommand`` → the prompt is built from the messages with the model's chat template (``prompting``),
+the longest prefix already in the KV cache is kept and the rest read (``PromptProgressEvent`` as it goes), then
+tokens are sampled one by one, each written as one ``TokenEvent`` (held back while it may be the start of a stop
+string, ``stops``), and a ``DoneEvent`` with the statistics ends it; a refusal ends it with an ``ErrorEvent``.
 """
 
 from __future__ import annotations
@@ -23,15 +31,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hearth.core.engine.events import AnswerStats, ModelInfo, StopReason
 from hearth.core.engine.grammar import answer_grammar
+from hearth.core.engine.loops import LoopDetector
 from hearth.core.engine.media import has_images, newest_user_has_images, no_vision_error, without_images
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.prompting import PromptBuilder, choose_template
-from hearth.core.engine.protocol import FdWriter, decode
+from hearth.core.engine.protocol import (
+    CancelCommand,
+    CancelLoadCommand,
+    ChatCommand,
+    Command,
+    DoneEvent,
+    ErrorEvent,
+    FdWriter,
+    LoadCommand,
+    LoadedEvent,
+    LoadFailedEvent,
+    LoadProgressEvent,
+    PromptProgressEvent,
+    ProtocolError,
+    ReadyEvent,
+    ShutdownCommand,
+    TokenEvent,
+    decode_command,
+)
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
-from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, tools_from_wire
+from hearth.core.engine.tools import ToolChoiceMode
 from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
@@ -100,22 +128,28 @@ class EngineHost:
         self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
         self.cancel_flag = threading.Event()
         self._lock = threading.Lock()
-        self._current: Any = None
-        self._cancelled: set[Any] = set()
+        self._current: int | None = None
+        self._cancelled: set[int] = set()
         self._load_cancelled = False
         self._requests = 0
         self._info: dict[str, Any] = {}
 
     # --- called from the reader thread ---------------------------------------------------------------------------
 
-    def cancel(self, request_id: Any) -> None:
+    def cancel(self, request_id: int) -> None:
         with self._lock:
-            if request_id == "load":
-                self._load_cancelled = True
-                return
             self._cancelled.add(request_id)
-            if request_id is None or request_id == self._current:
+            if request_id == self._current:
                 self.cancel_flag.set()
+
+    def cancel_load(self) -> None:
+        self._load_cancelled = True
+
+    def cancel_all(self) -> None:
+        """Stop the load and the answer under way (the app is gone)."""
+        self._load_cancelled = True
+        with self._lock:
+            self.cancel_flag.set()
 
     # --- commands ------------------------------------------------------------------------------------------------
 
@@ -133,7 +167,7 @@ class EngineHost:
                 _fault("mid-load")
             if fraction - last_sent[0] >= 0.01 or fraction >= 1.0:
                 last_sent[0] = fraction
-                self.out.send({"type": "load_progress", "fraction": round(fraction, 4)})
+                self.out.send(LoadProgressEvent(round(fraction, 4)))
             return not self._load_cancelled
 
         self._load_cancelled = False
@@ -156,7 +190,7 @@ class EngineHost:
         except HearthError as exc:
             self.unload()
             error = ModelLoadError("Loading was cancelled.") if self._load_cancelled else exc
-            self.out.send({"type": "load_failed", "error": error.to_wire()})
+            self.out.send(LoadFailedEvent(error))
             return
         self.prompts = PromptBuilder(runtime, choose_template(runtime))
         self.cached = []
@@ -177,7 +211,7 @@ class EngineHost:
             }
         )
         self._info = info
-        self.out.send({"type": "loaded", "info": info})
+        self.out.send(LoadedEvent(ModelInfo.from_wire(info)))
 
     def _load_vision(
         self, plan: LoadPlan, runtime: ModelRuntime, threads: int, on_progress: Callable[[float], bool]
@@ -200,8 +234,8 @@ class EngineHost:
         self.runtime = None
         self.cached = []
 
-    def chat(self, request: dict[str, Any]) -> None:
-        rid = request.get("id")
+    def chat(self, request: ChatCommand) -> None:
+        rid = request.request_id
         with self._lock:
             self._current = rid
             self.cancel_flag.clear()
@@ -210,7 +244,7 @@ class EngineHost:
         try:
             self._chat(rid, request)
         except HearthError as exc:
-            self.out.send({"type": "error", "id": rid, "error": exc.to_wire()})
+            self.out.send(ErrorEvent(rid, exc))
         finally:
             with self._lock:
                 self._current = None
@@ -219,18 +253,16 @@ class EngineHost:
 
     # --- internals -----------------------------------------------------------------------------------------------
 
-    def _chat(self, rid: Any, request: dict[str, Any]) -> None:
+    def _chat(self, rid: int, request: ChatCommand) -> None:
         rt = self.runtime
         if rt is None:
             raise EngineNotReadyError("No model is loaded.", hint="Load a model first.")
         received = time.perf_counter()
-        params = SamplingParams.from_dict(request.get("params") or {})
-        messages = list(request.get("messages") or [])
-        continue_last = bool(request.get("continue_last"))
-        tools = tools_from_wire(request.get("tools"))
-        choice = ToolChoice.from_wire(request.get("tool_choice"))
-        if choice.mode is ToolChoiceMode.NONE:
-            tools = []
+        params = request.params
+        messages = list(request.messages)
+        continue_last = request.continue_last
+        choice = request.tool_choice
+        tools = [] if choice.mode is ToolChoiceMode.NONE else list(request.tools)
         assert self.prompts is not None
         # Built before the prompt is read, so that a request the grammar cannot serve costs nothing.
         grammar = answer_grammar(params, tools, choice, self.prompts.tool_format)
@@ -247,7 +279,7 @@ class EngineHost:
                 finally:
                     image_prompt.close()
                 return
-        if request.get("debug"):  # the user's debug logging: the prompt as the model will read it, in engine.log
+        if request.debug:  # the user's debug logging: the prompt as the model will read it, in engine.log
             sys.stderr.write(f"hearth: prompt of request {rid}:\n"
                              f"{self.prompts.render(messages, continue_last, tools)}\n")
             sys.stderr.flush()
@@ -256,7 +288,7 @@ class EngineHost:
 
     def _answer(
         self,
-        rid: Any,
+        rid: int,
         params: SamplingParams,
         received: float,
         prompt: list[int],
@@ -299,10 +331,10 @@ class EngineHost:
         if image_prompt is not None:
             stats["images"] = image_prompt.image_count
             stats["image_tokens"] = image_prompt.image_tokens
-        self.out.send({"type": "prompt_progress", "id": rid, "done": 0, "total": total})
+        self.out.send(PromptProgressEvent(rid, 0, total))
 
         def on_batch(done: int) -> None:
-            self.out.send({"type": "prompt_progress", "id": rid, "done": done, "total": total})
+            self.out.send(PromptProgressEvent(rid, done, total))
 
         if self._requests == 0:
             self._first_decode_fault()
@@ -320,7 +352,7 @@ class EngineHost:
                 kept = image_prompt.boundary_at_or_before(kept)
             self.cached = prompt[:kept]
             rt.keep_prefix(len(self.cached))
-            self._finish(rid, stats, received, None, None, 0, "cancelled")
+            self._finish(rid, stats, received, None, None, 0, StopReason.CANCELLED)
             return
         except ContextFull:
             rt.clear()
@@ -344,7 +376,7 @@ class EngineHost:
         if self._info.get("use_extra_bufts"):
             _fault("first-decode-extra-bufts")
 
-    def _generate(self, rid: Any, params: SamplingParams, stats: dict[str, Any], received: float,
+    def _generate(self, rid: int, params: SamplingParams, stats: dict[str, Any], received: float,
                   grammar: str | None = None) -> None:
         rt = self.runtime
         assert rt is not None and self.prompts is not None
@@ -352,10 +384,15 @@ class EngineHost:
         sampler = rt.make_sampler(
             temperature=params.temperature, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
             repeat_penalty=params.repeat_penalty, repeat_last_n=params.repeat_last_n, seed=seed,
+            dry_multiplier=params.dry_multiplier, dry_base=params.dry_base,
+            dry_allowed_length=params.dry_allowed_length, dry_penalty_last_n=params.dry_penalty_last_n,
             frequency_penalty=params.frequency_penalty, presence_penalty=params.presence_penalty,
             logit_bias=params.logit_bias, ignore_eos=params.ignore_eos, grammar=grammar,
         )
         stops = StopMatcher(tuple(params.stop) + self.prompts.template.stop)
+        # An answer under a grammar is never cut by the loop guard (it would no longer parse), nor one that asked to
+        # ignore the end of turn (it wants exactly max_tokens tokens).
+        loops = LoopDetector() if params.loop_guard and not grammar and not params.ignore_eos else None
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         limit = params.max_tokens if params.max_tokens is not None else rt.n_ctx
         send = self.out.send
@@ -365,57 +402,60 @@ class EngineHost:
         generated = 0
         first_at: float | None = None
         last_at: float | None = None
-        stop_reason = "length"
+        stop_reason = StopReason.LENGTH
         try:
             while True:
                 if cancel.is_set():
-                    stop_reason = "cancelled"
+                    stop_reason = StopReason.CANCELLED
                     break
                 token = sampler.sample()
                 if rt.is_end_of_turn(token):
-                    stop_reason = "eos"
+                    stop_reason = StopReason.EOS
                     break
                 generated += 1
                 text, hit_stop = stops.feed(utf8.decode(rt.piece(token)))
                 if text:
-                    send({"type": "token", "id": rid, "text": text})
+                    send(TokenEvent(rid, text))
                 last_at = time.perf_counter()
                 if first_at is None:
                     first_at = last_at
                 if hit_stop:
-                    stop_reason = "stop"
+                    stop_reason = StopReason.STOP
+                    break
+                if loops is not None and loops.feed(text):
+                    stop_reason = StopReason.REPETITION
                     break
                 if generated >= limit:
-                    stop_reason = "length"
+                    stop_reason = StopReason.LENGTH
                     break
                 if len(cached) >= n_ctx:
-                    stop_reason = "context_full"
+                    stop_reason = StopReason.CONTEXT_FULL
                     break
                 try:
                     rt.decode_one(token, len(cached))
                 except ContextFull:
-                    stop_reason = "context_full"
+                    stop_reason = StopReason.CONTEXT_FULL
                     break
                 except DecodeAborted:
-                    stop_reason = "cancelled"
+                    stop_reason = StopReason.CANCELLED
                     break
                 cached.append(token)
         finally:
             sampler.close()
-        tail = utf8.decode(b"", final=True) + (stops.flush() if stop_reason != "stop" else "")
+        tail = utf8.decode(b"", final=True) + (stops.flush() if stop_reason is not StopReason.STOP else "")
         if tail:
-            send({"type": "token", "id": rid, "text": tail})
+            send(TokenEvent(rid, tail))
         self._finish(rid, stats, received, first_at, last_at, generated, stop_reason)
 
     def _finish(
         self,
-        rid: Any,
+        rid: int,
         stats: dict[str, Any],
         received: float,
         first_at: float | None,
         last_at: float | None,
         generated: int,
-        stop_reason: str,
+        stop_reason: StopReason,
     ) -> None:
         stats.update(
             {
@@ -432,27 +472,33 @@ class EngineHost:
                 "workers": self._info.get("workers", []),
             }
         )
-        self.out.send({"type": "done", "id": rid, "stats": stats})
+        self.out.send(DoneEvent(rid, AnswerStats.from_host(stats)))
 
 
-def _read_commands(host: EngineHost, inbox: queue.Queue[dict[str, Any] | None]) -> None:
+def _read_commands(host: EngineHost, inbox: queue.Queue[Command | None]) -> None:
     stream = sys.stdin.buffer
     for line in stream:
         if not line.strip():
             continue
         try:
-            message = decode(line)
-        except ValueError as exc:
-            sys.stderr.write(f"hearth: ignored a malformed command: {exc}\n")
+            command = decode_command(line)
+        except ProtocolError as exc:
+            sys.stderr.write(f"hearth: ignored a line that is not a command: {exc}\n")
+            sys.stderr.flush()
             continue
-        if message["type"] == "cancel":
-            host.cancel(message.get("id"))
+        if isinstance(command, CancelCommand):
+            host.cancel(command.request_id)
+        elif isinstance(command, CancelLoadCommand):
+            host.cancel_load()
         else:
-            inbox.put(message)
+            inbox.put(command)
+            if isinstance(command, ShutdownCommand):
+                # Read no further: a daemon thread inside a read of stdin when the interpreter exits makes Python
+                # abort the process (SIGABRT) instead of exiting cleanly.
+                return
     # The app closed our stdin: it is gone or wants us gone. Stop the answer or the load under way now rather than
     # at its end, so the host never outlives the app by more than a token or a tensor.
-    host.cancel("load")
-    host.cancel(None)
+    host.cancel_all()
     inbox.put(None)
 
 
@@ -464,24 +510,20 @@ def main() -> int:
     sys.stdout = sys.stderr
     out = FdWriter(protocol_fd)
     host = EngineHost(out)
-    inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    threading.Thread(target=_read_commands, args=(host, inbox), name="commands", daemon=True).start()
-    out.send({"type": "ready", "pid": os.getpid()})
+    inbox: queue.Queue[Command | None] = queue.Queue()
+    reader = threading.Thread(target=_read_commands, args=(host, inbox), name="commands", daemon=True)
+    reader.start()
+    out.send(ReadyEvent(os.getpid()))
     while True:
-        message = inbox.get()
-        if message is None or message["type"] == "shutdown":
+        command = inbox.get()
+        if command is None or isinstance(command, ShutdownCommand):
             break
-        kind = message["type"]
-        if kind == "load":
-            host.load(LoadPlan.from_dict(message["plan"]))
-        elif kind == "chat":
-            host.chat(message)
-        elif kind == "unload":
-            host.unload()
-            out.send({"type": "unloaded"})
-        else:
-            sys.stderr.write(f"hearth: unknown command {kind!r}\n")
+        if isinstance(command, LoadCommand):
+            host.load(command.plan)
+        elif isinstance(command, ChatCommand):
+            host.chat(command)
     host.unload()
+    reader.join(timeout=1.0)  # it has stopped reading (shutdown) or reached the end of stdin
     return 0
 
 

@@ -55,15 +55,15 @@ class RoutingEngineClient(EngineClient):
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
              continue_last: bool = False, tools: Sequence[ToolSpec] = (),
              tool_choice: ToolChoice | None = None) -> Iterator[EngineEvent]:
-        """As ``EngineClient.chat``; a server's model is not offered ``tools`` (they run on this computer)."""
+        """As ``EngineClient.chat``; a server's model refuses ``tools`` (they run with a model on this computer)."""
         if self.remote is not None:
-            return self.remote.chat(messages, params, continue_last=continue_last)
+            return self.remote.chat(messages, params, continue_last=continue_last, tools=tools,
+                                    tool_choice=tool_choice)
         return super().chat(messages, params, continue_last=continue_last, tools=tools, tool_choice=tool_choice)
 
     def cancel(self) -> bool:
         if self.remote is not None:
-            self.remote.cancel()
-            return True
+            return self.remote.cancel()
         return super().cancel()
 
     def cancel_load(self) -> None:

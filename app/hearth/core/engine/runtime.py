@@ -26,23 +26,10 @@ _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_EN
           "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}
 
 _backend_ready = False
-_penalties_fn: Any = None
 
-
-def _init_penalties(last_n: int, repeat: float, frequency: float, presence: float) -> Any:
-    """``llama_sampler_init_penalties`` as libllama declares it today (last_n, repeat, freq, present).
-
-    llama-cpp-python 0.3.36 still declares an older form with ``n_vocab`` first, which refuses four arguments and,
-    given five, would pass them in the wrong places on platforms that do not split integer and float registers.
-    """
-    global _penalties_fn
-    if _penalties_fn is None:
-        lib = L.llama_cpp._lib
-        fn = lib._FuncPtr(("llama_sampler_init_penalties", lib))  # a pointer of our own, not the binding's
-        fn.argtypes = [ctypes.c_int32, ctypes.c_float, ctypes.c_float, ctypes.c_float]
-        fn.restype = L.llama_sampler_p_ctypes
-        _penalties_fn = fn
-    return _penalties_fn(last_n, repeat, frequency, presence)
+# Where DRY's memory of a repeated sequence is reset (llama.cpp's defaults): a new line, a colon, a quote, an
+# asterisk. Structured text (lists, code, dialogue) repeats across these legitimately.
+DRY_SEQUENCE_BREAKERS = ("\n", ":", "\"", "*")
 
 
 class _BuftOverride(ctypes.Structure):
@@ -452,33 +439,45 @@ class ModelRuntime:
         repeat_penalty: float,
         repeat_last_n: int,
         seed: int,
+        dry_multiplier: float = 0.0,
+        dry_base: float = 1.75,
+        dry_allowed_length: int = 2,
+        dry_penalty_last_n: int = -1,
         frequency_penalty: float = 0.0,
         presence_penalty: float = 0.0,
         logit_bias: Sequence[tuple[int, float]] = (),
         ignore_eos: bool = False,
         grammar: str | None = None,
     ) -> Sampler:
-        """A sampler chain for one answer.
+        """A sampler chain in llama.cpp's usual order: biases, repetition penalties, DRY, then the truncations and the
+        draw.
 
-        Biases come first (a ban must hold whatever follows), then the penalties and the usual truncations. A grammar
-        is checked apart from the chain (see ``GrammarSampler``).
+        Biases come first (a ban must hold whatever follows). The penalties run before greedy too, so a deterministic
+        answer is guarded against loops as well. A grammar is checked apart from the chain (see ``GrammarSampler``).
 
         Raises:
             InvalidRequestError: llama.cpp refused the grammar.
         """
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        keep: list[Any] = []
+        n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
         biases = dict(logit_bias)
         if ignore_eos:
             biases.update({token: -math.inf for token in self.end_of_turn_tokens()})
         if biases:
-            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
             items = [(t, b) for t, b in biases.items() if 0 <= t < n_vocab]
             array = (L.llama_logit_bias * max(1, len(items)))(*(L.llama_logit_bias(t, b) for t, b in items))
+            keep.append(array)
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(items), array))
         if repeat_penalty != 1.0 or frequency_penalty or presence_penalty:
-            L.llama_sampler_chain_add(
-                chain, _init_penalties(repeat_last_n, repeat_penalty, frequency_penalty, presence_penalty)
-            )
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_penalties(
+                n_vocab, repeat_last_n, repeat_penalty, frequency_penalty, presence_penalty))
+        if dry_multiplier > 0:
+            breakers = (ctypes.c_char_p * len(DRY_SEQUENCE_BREAKERS))(*(b.encode() for b in DRY_SEQUENCE_BREAKERS))
+            keep.append(breakers)
+            last_n = dry_penalty_last_n if dry_penalty_last_n >= 0 else self.n_ctx
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dry(
+                self.vocab, dry_multiplier, dry_base, dry_allowed_length, last_n, breakers, len(breakers)))
         grammar_sampler = None
         if grammar:
             grammar_sampler = L.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root")
@@ -498,8 +497,8 @@ class ModelRuntime:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         if grammar_sampler is not None:
-            return GrammarSampler(chain, self.ctx, grammar_sampler, int(L.llama_vocab_n_tokens(self.vocab)))
-        return Sampler(chain, self.ctx)
+            return GrammarSampler(chain, self.ctx, keep, grammar_sampler, n_vocab)
+        return Sampler(chain, self.ctx, keep)
 
     def end_of_turn_tokens(self) -> list[int]:
         """Every token that ends a turn (EOS, EOT, ``<|im_end|>``...), found once per model."""
@@ -521,11 +520,16 @@ class ModelRuntime:
 
 
 class Sampler:
-    """A llama.cpp sampler chain for one answer; ``close`` frees it."""
+    """A llama.cpp sampler chain for one answer; ``close`` frees it.
 
-    def __init__(self, chain: Any, ctx: Any) -> None:
+    Args:
+        keep: ctypes objects the chain may point into, kept alive as long as the chain.
+    """
+
+    def __init__(self, chain: Any, ctx: Any, keep: Sequence[Any] = ()) -> None:
         self._chain = chain
         self._ctx = ctx
+        self._keep = list(keep)
 
     def sample(self) -> int:
         # llama_sampler_sample also accepts the token into the chain (penalties see it).
@@ -546,8 +550,8 @@ class GrammarSampler(Sampler):
     is left. Either way the token satisfies the grammar.
     """
 
-    def __init__(self, chain: Any, ctx: Any, grammar: Any, n_vocab: int) -> None:
-        super().__init__(chain, ctx)
+    def __init__(self, chain: Any, ctx: Any, keep: Sequence[Any], grammar: Any, n_vocab: int) -> None:
+        super().__init__(chain, ctx, keep)
         self._grammar = grammar
         self._n_vocab = n_vocab
         self._ids = np.arange(n_vocab, dtype=np.int32)

@@ -10,11 +10,19 @@ from typing import Any
 class SamplingParams:
     """How the next token is chosen, and when to stop.
 
-    The defaults are Meta's recommendation for Llama 4 (temperature 0.6, top_p 0.9, min_p 0.01).
+    The defaults are Meta's recommendation for Llama 4 (temperature 0.6, top_p 0.9, min_p 0.01), with the
+    repetition guard on. A model's own recommendation (``hearth.core.models.library.recommended``) replaces them.
 
     Attributes:
         max_tokens: the most tokens in the answer (None: until the model ends its turn or the context is full).
         temperature: 0 picks the most likely token every time.
+        repeat_penalty: llama.cpp's classic penalty on tokens seen in the last ``repeat_last_n`` (1.0: off).
+        dry_multiplier: strength of llama.cpp's DRY sampler ("don't repeat yourself"), which penalises a token that
+            would extend a sequence already seen (0: off). It cuts loops without the classic penalty's side effect
+            of avoiding common words.
+        dry_base, dry_allowed_length, dry_penalty_last_n: DRY's growth per repeated token, the repeat length it
+            tolerates, and how far back it looks (-1: the whole context).
+        loop_guard: end an answer that repeats the same line or passage (stop reason "repetition").
         seed: None for a different answer each time.
         stop: extra strings that end the answer (the model's end-of-turn tokens always do).
         frequency_penalty, presence_penalty: OpenAI's penalties on tokens already in the last ``repeat_last_n``.
@@ -32,6 +40,11 @@ class SamplingParams:
     min_p: float = 0.01
     repeat_penalty: float = 1.0
     repeat_last_n: int = 64
+    dry_multiplier: float = 0.8
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
+    dry_penalty_last_n: int = -1
+    loop_guard: bool = True
     seed: int | None = None
     stop: tuple[str, ...] = ()
     frequency_penalty: float = 0.0

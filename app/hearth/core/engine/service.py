@@ -29,7 +29,7 @@ from enum import Enum
 from typing import Any
 
 from hearth.core.engine.client import EngineClient
-from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, LoadProgress, ModelInfo
+from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, LoadProgress, ModelInfo, StopReason
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolChoice, ToolSpec
@@ -390,7 +390,7 @@ class EngineService:
 
 def cancelled_stats() -> AnswerStats:
     """The statistics of an answer cancelled before it started."""
-    return AnswerStats(0, None, None, 0, "cancelled")
+    return AnswerStats(0, None, None, 0, StopReason.CANCELLED)
 
 
 def _as_error(exc: BaseException) -> HearthError:

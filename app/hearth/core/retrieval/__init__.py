@@ -3,7 +3,9 @@
 Typical use (the GUI's worker, or ``hearth chat --attach``)::
 
     budget = attachment_budget(n_ctx, answer_tokens=reserve, other_tokens=history_tokens)
-    result = select_context(question, documents, budget, count_tokens=tokenizer_count, pinned=pinned_shas)
+    reading = reading_budget(n_ctx, prompt_tokens_per_s)  # about 10 s of reading, at most half the context
+    result = select_context(question, documents, budget, count_tokens=tokenizer_count, pinned=pinned_shas,
+                            reading=reading)
     user_message = build_prompt(result)
     ...
     citations = extract_citations(answer, result.labels)
@@ -16,6 +18,7 @@ from hearth.core.retrieval.budget import CHARS_PER_TOKEN, TokenCounter, attachme
 from hearth.core.retrieval.citations import Citation, extract_citations
 from hearth.core.retrieval.index import Hit, PassageIndex, Ranker, query_terms
 from hearth.core.retrieval.prompt import build_prompt, instructions, render_prompt
+from hearth.core.retrieval.reading import ReadingBudget, estimated_prompt_speed, reading_budget
 from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
 from hearth.core.retrieval.select import named_pages, select_context, unique_names
 
@@ -28,15 +31,18 @@ __all__ = [
     "Mode",
     "PassageIndex",
     "Ranker",
+    "ReadingBudget",
     "RetrievalResult",
     "TokenCounter",
     "attachment_budget",
     "build_prompt",
     "estimate_tokens",
+    "estimated_prompt_speed",
     "extract_citations",
     "instructions",
     "named_pages",
     "query_terms",
+    "reading_budget",
     "render_prompt",
     "select_context",
     "unique_names",

@@ -106,6 +106,9 @@ class RetrievalResult:
         choices: per document, what was used (same order as the documents given).
         tokens: what the blocks and the instructions take, by the counter used.
         budget_tokens: what they were allowed to take.
+        limit: what held the passages back besides space ("about 10 s of reading at 300 tokens/s", "half the
+            context"); empty when only the space left did.
+        more: how many times "Read more of the document" was asked for this question.
     """
 
     question: str
@@ -113,6 +116,14 @@ class RetrievalResult:
     choices: tuple[DocumentChoice, ...]
     tokens: int
     budget_tokens: int
+    limit: str = ""
+    more: int = 0
+
+    @property
+    def can_read_more(self) -> bool:
+        """Whether asking again with a larger budget would send more: a limit held back passages of a document."""
+        return bool(self.limit) and any(
+            c.mode is not Mode.WHOLE and c.passages_used < c.passages_total for c in self.choices)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -127,10 +138,10 @@ class RetrievalResult:
         """Serializable, to store with the message so citation chips work after the conversation is reopened."""
         return {"question": self.question, "blocks": [b.to_dict() for b in self.blocks],
                 "choices": [c.to_dict() for c in self.choices], "tokens": self.tokens,
-                "budget_tokens": self.budget_tokens}
+                "budget_tokens": self.budget_tokens, "limit": self.limit, "more": self.more}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RetrievalResult:
         return cls(str(data["question"]), tuple(ContextBlock.from_dict(b) for b in data["blocks"]),
                    tuple(DocumentChoice.from_dict(c) for c in data["choices"]), int(data["tokens"]),
-                   int(data["budget_tokens"]))
+                   int(data["budget_tokens"]), str(data.get("limit", "")), int(data.get("more", 0)))

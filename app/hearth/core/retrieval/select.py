@@ -2,7 +2,9 @@
 
 1. Every document whole, when all of them fit.
 2. Otherwise pinned documents whole (if they fit), then small documents whole while each takes no more than its
-   fair share of what is left, and the rest as passages.
+   fair share of what is left, and the rest as passages. What is not pinned may be held to a smaller cap than the
+   space left (``hearth.core.retrieval.reading``: what the machine reads in about 10 s, at most half the context),
+   and matches far weaker than the best are left out.
 3. Passages: pages the question names ("page 12"), then for each document its best match, then the best BM25
    matches overall, then the neighbours of matches (the text around a match often completes it). A document
    that matches nothing (a question such as "summarize this") gets passages spread evenly over its length.
@@ -19,6 +21,7 @@ from hearth.core.documents.model import DocumentKind, ExtractedDocument
 from hearth.core.retrieval.budget import TokenCounter, estimate_tokens
 from hearth.core.retrieval.index import PassageIndex, Ranker
 from hearth.core.retrieval.prompt import render_prompt
+from hearth.core.retrieval.reading import ReadingBudget
 from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
 
 _PAGE_REF = re.compile(r"\b(?:pages?|pp?\.|pg\.?)\s*(\d{1,5})(?:\s*(?:-|–|to|and)\s*(\d{1,5}))?", re.I)
@@ -156,6 +159,7 @@ def select_context(
     count_tokens: TokenCounter = estimate_tokens,
     pinned: Collection[str] = (),
     ranker: Ranker | None = None,
+    reading: ReadingBudget | None = None,
 ) -> RetrievalResult:
     """Choose what of the attached documents goes into the prompt.
 
@@ -167,6 +171,8 @@ def select_context(
         pinned: sha256 of documents the user wants whole; honoured when they fit.
         ranker: an index to search (e.g. a ``PassageIndex`` kept for the conversation); None builds a temporary
             in-memory one when passages are needed.
+        reading: the limits by time and relevance for what is not pinned (``reading_budget``); pinned documents
+            are limited by ``budget_tokens`` alone. None: only the space limits.
 
     Returns:
         The blocks for the prompt and, per document, what was used. ``build_prompt(result)`` gives the text.
@@ -177,16 +183,21 @@ def select_context(
     ]))
     whole_cost = [_whole_cost(d, budget_tokens, count_tokens) for d in documents]
     left = budget_tokens - overhead
+    pinned_set = set(pinned)
     modes: dict[int, Mode] = {}
-    if sum(whole_cost) <= left:
-        modes = dict.fromkeys(range(len(documents)), Mode.WHOLE)
+    for d, document in enumerate(documents):
+        if document.sha256 in pinned_set and whole_cost[d] <= left:
+            modes[d] = Mode.WHOLE
+            left -= whole_cost[d]
+    limit = ""
+    if reading is not None and reading.tokens is not None and reading.tokens - overhead < left:
+        left = reading.tokens - overhead
+        limit = reading.reason
+    rest = sorted((d for d in range(len(documents)) if d not in modes), key=lambda d: whole_cost[d])
+    if sum(whole_cost[d] for d in rest) <= left:
+        modes.update(dict.fromkeys(rest, Mode.WHOLE))
+        left -= sum(whole_cost[d] for d in rest)
     else:
-        pinned_set = set(pinned)
-        for d, document in enumerate(documents):
-            if document.sha256 in pinned_set and whole_cost[d] <= left:
-                modes[d] = Mode.WHOLE
-                left -= whole_cost[d]
-        rest = sorted((d for d in range(len(documents)) if d not in modes), key=lambda d: whole_cost[d])
         for n, d in enumerate(rest):
             if whole_cost[d] > left / (len(rest) - n):
                 break
@@ -195,7 +206,8 @@ def select_context(
     selection = _Selection(count_tokens, max(0, left))
     partial = [d for d in range(len(documents)) if d not in modes]
     if partial:
-        _choose_passages(question, documents, partial, selection, ranker)
+        _choose_passages(question, documents, partial, selection, ranker,
+                         reading.min_relative_score if reading is not None else 0.0)
     blocks: list[ContextBlock] = []
     choices: list[DocumentChoice] = []
     for d, document in enumerate(documents):
@@ -212,7 +224,8 @@ def select_context(
         choices.append(DocumentChoice(document.name, document.sha256, mode, len(chosen), total, is_pinned,
                                       whole_cost[d]))
     tokens = count_tokens(render_prompt(question, blocks, choices))
-    return RetrievalResult(question, tuple(blocks), tuple(choices), tokens, budget_tokens)
+    return RetrievalResult(question, tuple(blocks), tuple(choices), tokens, budget_tokens, limit,
+                           reading.more if reading is not None else 0)
 
 
 def _choose_passages(
@@ -221,6 +234,7 @@ def _choose_passages(
     partial: Sequence[int],
     selection: _Selection,
     ranker: Ranker | None,
+    min_relative_score: float = 0.0,
 ) -> None:
     own_index = ranker is None
     index: Ranker = PassageIndex() if ranker is None else ranker
@@ -236,6 +250,11 @@ def _choose_passages(
     finally:
         if own_index and isinstance(index, PassageIndex):
             index.close()
+    if hits and min_relative_score > 0:
+        # BM25 scores are negative, lower is better: keep the hits within the fraction of the best one's strength.
+        strongest = min(hit.score for hit in hits)
+        if strongest < 0:
+            hits = [hit for hit in hits if hit.score <= strongest * min_relative_score]
     ranked: list[tuple[int, int]] = [(d, hit.index) for hit in hits for d in by_sha.get(hit.sha256, ())
                                      if hit.index < len(documents[d].passages)]
     order: list[tuple[int, int]] = []

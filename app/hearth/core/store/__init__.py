@@ -11,6 +11,7 @@ from hearth.core.store.conversations import Conversations
 from hearth.core.store.db import Database, OpenReport, quarantine
 from hearth.core.store.export import conversation_to_json, conversation_to_markdown, import_conversation
 from hearth.core.store.messages import LEAF, MessageTree
+from hearth.core.store.presets import Presets, StoredPreset
 from hearth.core.store.records import (
     Attachment,
     Conversation,
@@ -48,6 +49,7 @@ __all__ = [
     "MessageTree",
     "NewAttachment",
     "OpenReport",
+    "Presets",
     "Role",
     "RunInfo",
     "SalvageReport",
@@ -55,6 +57,7 @@ __all__ = [
     "SearchHit",
     "Store",
     "StoredFile",
+    "StoredPreset",
     "StreamingSaver",
     "TitleSource",
     "ToolCallRecord",

@@ -20,7 +20,7 @@ from hearth.core.store.titles import clean_title
 
 _COLUMNS = (
     "id, uuid, title, title_source, created, updated, pinned, model, system_prompt, settings, "
-    "selected_leaf_id, ui_state, deleted_at"
+    "selected_leaf_id, ui_state, deleted_at, preset"
 )
 
 
@@ -39,14 +39,19 @@ class Conversations:
         model: str = "",
         system_prompt: str = "",
         settings: dict[str, Any] | None = None,
+        preset: str = "",
     ) -> Conversation:
-        """A new, empty conversation. Without a title, the first user message will give it one."""
+        """A new, empty conversation. Without a title, the first user message will give it one.
+
+        Args:
+            preset: the name of the preset ``system_prompt`` came from ("" for none or the user's own words).
+        """
         now = self._clock()
         source = TitleSource.USER if title.strip() else TitleSource.NONE
         with self._db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO conversations (uuid, title, title_source, created, updated, model, system_prompt,"
-                " settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " settings, preset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     str(uuid_module.uuid4()),
                     clean_title(title),
@@ -56,6 +61,7 @@ class Conversations:
                     model,
                     system_prompt,
                     dumps(settings or {}),
+                    preset,
                 ),
             )
             conv_id = int(cur.lastrowid or 0)
@@ -132,8 +138,9 @@ class Conversations:
         """Remember the model the conversation uses now."""
         self._set(conv_id, "model = ?", (model,))
 
-    def set_system_prompt(self, conv_id: int, system_prompt: str) -> None:
-        self._set(conv_id, "system_prompt = ?", (system_prompt,))
+    def set_system_prompt(self, conv_id: int, system_prompt: str, preset: str = "") -> None:
+        """Change the conversation's system prompt (used from its next answer on) and the preset it came from."""
+        self._set(conv_id, "system_prompt = ?, preset = ?", (system_prompt, preset))
 
     def set_settings(self, conv_id: int, settings: dict[str, Any]) -> None:
         """Replace the conversation's settings snapshot (JSON-serialisable)."""

@@ -27,6 +27,7 @@ from hearth.core.store.records import (
 )
 from hearth.core.store.store import Store
 from hearth.core.store.tool_calls import CallStatus, ToolCallRecord, duration_words, insert_tool_calls
+from hearth.core.thinking import split_thinking, strip_thinking
 
 FORMAT = "hearth.conversation"
 FORMAT_VERSION = 1
@@ -40,8 +41,12 @@ _STATUS_NOTES = {
 }
 
 
-def conversation_to_markdown(store: Store, conv_id: int) -> str:
-    """The conversation's active branch as a Markdown document."""
+def conversation_to_markdown(store: Store, conv_id: int, *, thinking: bool = False) -> str:
+    """The conversation's active branch as a Markdown document.
+
+    Args:
+        thinking: include a reasoning model's thoughts (as a folded ``<details>`` block before each answer).
+    """
     conv = store.conversations.get(conv_id, include_deleted=True)
     branch = store.messages.active_branch(conv_id)
     attachments = store.attachments.for_messages(m.id for m in branch)
@@ -52,15 +57,21 @@ def conversation_to_markdown(store: Store, conv_id: int) -> str:
         meta.insert(0, f"Model: {conv.model}")
     lines += ["*" + " · ".join(meta) + "*", ""]
     if conv.system_prompt.strip():
-        lines += ["> **System prompt**", ">"]
+        lines += [f"> **System prompt** ({conv.preset})" if conv.preset else "> **System prompt**", ">"]
         lines += ["> " + line if line else ">" for line in conv.system_prompt.splitlines()]
         lines.append("")
     for msg in branch:
         lines += [f"## {_ROLE_HEADINGS[msg.role]}", ""]
+        content = msg.content
+        if msg.role is Role.ASSISTANT:
+            thoughts = split_thinking(content)
+            content = thoughts.answer
+            if thinking and thoughts.thinking:
+                lines += ["<details><summary>Thinking</summary>", "", thoughts.thinking, "", "</details>", ""]
         for call in calls.get(msg.id, []):
             lines += _call_markdown(call)
-        if msg.content:
-            lines += [msg.content.rstrip("\n"), ""]
+        if content:
+            lines += [content.rstrip("\n"), ""]
         files = attachments.get(msg.id, [])
         if files:
             lines += ["Attached: " + ", ".join(_describe(a) for a in files), ""]
@@ -71,13 +82,15 @@ def conversation_to_markdown(store: Store, conv_id: int) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def conversation_to_json(store: Store, conv_id: int, *, all_branches: bool = False) -> dict[str, Any]:
+def conversation_to_json(store: Store, conv_id: int, *, all_branches: bool = False,
+                         thinking: bool = True) -> dict[str, Any]:
     """The conversation as a JSON-serialisable dict in our format.
 
     Args:
         store: the store.
         conv_id: the conversation.
         all_branches: every edit and regeneration (True) or just the branch on screen (False).
+        thinking: keep a reasoning model's thoughts in the answers (True: the file imports back as it was).
     """
     conv = store.conversations.get(conv_id, include_deleted=True)
     messages = store.messages.all_messages(conv_id) if all_branches else store.messages.active_branch(conv_id)
@@ -91,7 +104,7 @@ def conversation_to_json(store: Store, conv_id: int, *, all_branches: bool = Fal
         "branches": "all" if all_branches else "active",
         "conversation": _conversation_dict(conv),
         "selected_leaf": branch[-1].id if branch else None,
-        "messages": [_message_dict(m, attachments.get(m.id, []), calls.get(m.id, [])) for m in messages],
+        "messages": [_message_dict(m, attachments.get(m.id, []), calls.get(m.id, []), thinking) for m in messages],
     }
 
 
@@ -126,7 +139,7 @@ def import_conversation(
     with store.db.write() as conn:
         cur = conn.execute(
             "INSERT INTO conversations (uuid, title, title_source, created, updated, pinned, model, system_prompt,"
-            " settings, ui_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " settings, ui_state, preset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conv_uuid,
                 str(conv_data.get("title", "")),
@@ -138,6 +151,7 @@ def import_conversation(
                 str(conv_data.get("system_prompt", "")),
                 dumps(conv_data.get("settings") or {}),
                 dumps(conv_data.get("ui_state") or {}),
+                str(conv_data.get("preset", "")),
             ),
         )
         conv_id = int(cur.lastrowid or 0)
@@ -233,17 +247,20 @@ def _conversation_dict(conv: Conversation) -> dict[str, Any]:
         "pinned": conv.pinned,
         "model": conv.model,
         "system_prompt": conv.system_prompt,
+        "preset": conv.preset,
         "settings": conv.settings,
         "ui_state": conv.ui_state,
     }
 
 
-def _message_dict(msg: Message, attachments: list[Attachment], calls: list[ToolCallRecord]) -> dict[str, Any]:
+def _message_dict(msg: Message, attachments: list[Attachment], calls: list[ToolCallRecord],
+                  thinking: bool = True) -> dict[str, Any]:
+    content = msg.content if thinking or msg.role is not Role.ASSISTANT else strip_thinking(msg.content)
     data: dict[str, Any] = {
         "id": msg.id,
         "parent": msg.parent_id,
         "role": msg.role.value,
-        "content": msg.content,
+        "content": content,
         "status": msg.status.value,
         "error": msg.error,
         "created": msg.created,

@@ -65,7 +65,8 @@ class RunInfo:
         tokens: tokens written.
         tokens_per_s: generation speed after the first token.
         ttft_s: seconds to the first token.
-        stop_reason: "stop", "length", "cancelled", "error", ...
+        stop_reason: why the answer ended: a ``StopReason`` value ("eos", "stop", "length", "cancelled", "error"...),
+            "" when not known.
         extra: anything else worth keeping (context used, cached tokens...), JSON-serialisable.
     """
 
@@ -112,7 +113,7 @@ class RunInfo:
             tokens=stats.tokens,
             tokens_per_s=stats.tokens_per_s,
             ttft_s=stats.ttft_s,
-            stop_reason=stats.stop_reason,
+            stop_reason=stats.stop_reason.value,
             extra={
                 "cached_tokens": stats.cached_tokens,
                 "trimmed_turns": stats.trimmed_turns,
@@ -140,6 +141,7 @@ class Conversation:
         selected_leaf_id: the last message of the branch on screen (None when empty).
         ui_state: what the GUI wants back on restart (scroll position, ...), JSON-serialisable.
         deleted_at: set while the conversation waits in the undo window; None otherwise.
+        preset: the name of the preset the system prompt came from ("" for none, or the user's own words).
     """
 
     id: int
@@ -155,6 +157,7 @@ class Conversation:
     selected_leaf_id: int | None
     ui_state: dict[str, Any]
     deleted_at: float | None
+    preset: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Conversation:
@@ -172,6 +175,7 @@ class Conversation:
             selected_leaf_id=row["selected_leaf_id"],
             ui_state=loads_object(row["ui_state"]),
             deleted_at=row["deleted_at"],
+            preset=row["preset"] if "preset" in row.keys() else "",  # noqa: SIM118 - sqlite3.Row has no __contains__
         )
 
     @property

@@ -121,9 +121,20 @@ CREATE TABLE app_state (
 );
 """
 
+# A conversation remembers which preset its system prompt came from (shown in the chat header, exported); the
+# user's own presets live here beside the conversations, so a backup of the database keeps them.
+_V4_PRESETS = """
+ALTER TABLE conversations ADD COLUMN preset TEXT NOT NULL DEFAULT '';
+CREATE TABLE presets (
+    name TEXT PRIMARY KEY,
+    system_prompt TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
 # The tool calls an answer made (tool, server, arguments, result as the model read it, status, time taken), in order,
 # deleted with their message.
-_V4_TOOL_CALLS = """
+_V5_TOOL_CALLS = """
 CREATE TABLE tool_calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
@@ -146,7 +157,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations, message tree, files and attachments", _V1_CORE),
     Migration(2, "full-text search over messages (FTS5)", _V2_SEARCH),
     Migration(3, "GUI state per conversation, delete with undo, app state", _V3_UI_STATE),
-    Migration(4, "tool calls of answers", _V4_TOOL_CALLS),
+    Migration(4, "system prompt presets; the preset a conversation uses", _V4_PRESETS),
+    Migration(5, "tool calls of answers", _V5_TOOL_CALLS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -26,6 +26,7 @@ from hearth.core.store.snippets import (
     make_snippet,
     parse_query,
 )
+from hearth.core.thinking import without_thinking_blocks
 
 __all__ = ["ELLIPSIS", "HIGHLIGHT_END", "HIGHLIGHT_START", "Search", "SearchHit", "fts_query"]
 
@@ -127,7 +128,7 @@ class Search:
                 conversation_title=row["title"],
                 message_id=row["id"],
                 role=Role(row["role"]),
-                snippet=make_snippet(row["content"], terms),
+                snippet=make_snippet(without_thinking_blocks(row["content"]), terms),
                 created=row["created"],
                 score=scores[row["id"]],
             )

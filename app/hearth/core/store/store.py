@@ -30,6 +30,7 @@ from hearth.core.store.attachments import Attachments
 from hearth.core.store.conversations import Conversations
 from hearth.core.store.db import Database, OpenReport
 from hearth.core.store.messages import MessageTree
+from hearth.core.store.presets import Presets
 from hearth.core.store.records import dumps
 from hearth.core.store.search import Search
 from hearth.core.store.tool_calls import ToolCalls
@@ -51,6 +52,7 @@ class Store:
         messages: message trees, branches and streaming answers.
         attachments: attached files (one copy per distinct content).
         search: full-text search.
+        presets: the user's own system-prompt presets.
         tool_calls: the tool calls answers made.
         report: what happened while opening (created, migrated, backup path).
         recovered_message_ids: answers found streaming at open and marked INTERRUPTED.
@@ -68,6 +70,7 @@ class Store:
         self.conversations = Conversations(db, self.attachments, clock)
         self.messages = MessageTree(db, self.attachments, clock)
         self.search = Search(db)
+        self.presets = Presets(db, clock)
         self.tool_calls = ToolCalls(db)
         self.recovered_message_ids: list[int] = []
         self.purged_conversation_ids: list[int] = []

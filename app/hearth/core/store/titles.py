@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from hearth.core.thinking import strip_thinking, without_thinking_blocks
+
 AUTO_TITLE_CHARS = 60
 MAX_TITLE_CHARS = 100
 
@@ -65,7 +67,7 @@ def clean_model_title(reply: str, *, max_chars: int = AUTO_TITLE_CHARS) -> str:
 
     Returns "" when nothing usable is left (the automatic title is then kept).
     """
-    reply = _THINK.sub("", reply)
+    reply = without_thinking_blocks(_THINK.sub("", reply))
     for line in reply.splitlines():
         line = _LABEL.sub("", line).strip().strip(_QUOTES).strip()
         line = line.rstrip(".").strip()
@@ -78,6 +80,6 @@ def title_messages(user_text: str, answer_text: str, *, excerpt_chars: int = 150
     """The chat messages that ask a model for a title of a conversation that starts with these two messages."""
     excerpt = (
         f"User: {shorten(user_text, excerpt_chars)}\n\n"
-        f"Assistant: {shorten(answer_text, excerpt_chars)}"
+        f"Assistant: {shorten(strip_thinking(answer_text), excerpt_chars)}"
     )
     return [{"role": "user", "content": f"{TITLE_INSTRUCTION}\n\n{excerpt}"}]

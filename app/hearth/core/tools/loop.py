@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hearth.core.engine.events import AnswerStats
+from hearth.core.engine.events import AnswerStats, StopReason
 from hearth.core.engine.tool_parser import ToolCallStream
 from hearth.core.engine.tools import ToolCall, ToolChoice, ToolChoiceMode, ToolFormat, ToolSpec
 from hearth.core.errors import HearthError, ToolError
@@ -172,7 +172,7 @@ class ToolLoop:
                 show(parsed.content)
             round_text = "".join(pieces)
             shown.append(round_text)
-            calls = parsed.tool_calls if stats.stop_reason != "cancelled" else []
+            calls = parsed.tool_calls if stats.stop_reason is not StopReason.CANCELLED else []
             if not calls:
                 break
             if self.cancel.is_set():

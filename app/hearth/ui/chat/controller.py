@@ -1,9 +1,23 @@
 """The conversation on screen: sending, streaming, stopping, regenerating, editing, continuing, switching branches.
 
-Order of events for one answer: the user's message is written to the store first (nothing typed is lost), the
-answer is created as a streaming message, the engine streams tokens that the chat view shows and a
-``StreamingSaver`` saves at most once a second, and the final text, status and run info are written at the end.
-Token events carry the answer's message id; events for any other id are dropped.
+The path of one answer:
+
+1. ``send`` (from the composer): attachments, if any, are read on a ``BackgroundTask`` first
+   (``core.chat.attachments``); then the user's message is written to the store (nothing typed is lost) and the
+   answer is created there as a STREAMING message and appended to the ``ChatView``.
+2. ``_run`` hands the ``EngineBridge`` an ``AnswerRequest`` whose ``prepare`` builds the engine's messages on the
+   engine's thread (``core.chat.prompt.engine_messages``: system prompt, history, and the passages of the
+   attachments that ``core.retrieval`` ranks best for the question).
+3. The engine worker runs ``EngineApi.chat`` (``EngineClient``: the host process reads the prompt and writes one
+   token event per token) and re-emits its events as queued signals carrying the answer's message id; events for
+   any other id are dropped.
+4. Tokens go to the view (``append_stream``) and to a ``StreamingSaver`` that saves at most once a second; at the
+   end the final text, status (a ``StopReason`` mapped to a ``MessageStatus``) and run info are written, or, when
+   the engine failed (``HostCrashedError``, a refusal), the text so far is kept and the error is written on the
+   answer. ``ConversationsController`` then announces the conversation as updated, and the side list refreshes.
+
+Stop calls ``EngineBridge.cancel`` directly (it does not queue behind the running answer); the answer then finishes
+as CANCELLED with its partial text.
 """
 
 from __future__ import annotations
@@ -29,15 +43,18 @@ from hearth.core.chat.attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.chat.prompt import engine_messages
-from hearth.core.engine import AnswerStats
+from hearth.core.engine import AnswerStats, StopReason
 from hearth.core.engine.remote import remote_of
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolFormat
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
-from hearth.core.retrieval import Mode, RetrievalResult, extract_citations
+from hearth.core.models.library.names import answer_author, model_display_name
+from hearth.core.retrieval import Mode, RetrievalResult, extract_citations, reading_budget
 from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver, ToolCallRecord
-from hearth.core.store.tool_calls import duration_words
+from hearth.core.store.tool_calls import CallStatus, duration_words
+from hearth.core.thinking import split_thinking, strip_thinking
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController
 from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView, ToolCallView
 from hearth.ui.chat.tool_approval import ApprovalBroker, AskTool, ask_tool
 from hearth.ui.chat.tool_runner import ChatTools, ToolAnswerRunner
@@ -51,12 +68,17 @@ from hearth.ui.tasks import BackgroundTask
 # A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
 # here until it is, and put back into the composer at the next start.
 UNSENT_KEY = "unsent_message"
+# The conversation on screen, remembered whenever it changes (not only at a clean exit): after a crash or a kill the
+# next start opens it, where an interrupted answer waits to be continued.
+LAST_CONVERSATION_KEY = "last_conversation_id"
 
 log = logging.getLogger(__name__)
 
+# A prompt at least this long says how fast this machine reads (shorter ones are dominated by fixed costs).
+_SPEED_SAMPLE_TOKENS = 256
+
 _STATUS = {
-    "cancelled": MessageStatus.CANCELLED,
-    "context_full": MessageStatus.COMPLETE,
+    StopReason.CANCELLED: MessageStatus.CANCELLED,
 }
 
 
@@ -69,6 +91,7 @@ class _Answer:
     started: float = field(default_factory=time.monotonic)
     tokens: int = 0
     reading: tuple[int, int] | None = None
+    thought_until: float | None = None  # when a reasoning model's thinking ended
     calls: list[ToolCallRecord] = field(default_factory=list)
 
 
@@ -84,13 +107,27 @@ class ChatController(QObject):
     ``password`` asks for its password (again, when it was wrong) and it is read with it; the password is kept only
     until the message is sent.
 
+    Changes to the list of conversations (a conversation created by its first message, moved up by a new answer)
+    are announced through ``conversations`` (``ConversationsController.changed``), like those the user makes in the
+    side list; a deletion of the conversation on screen stops its answer and shows a new, empty chat.
+
+    Args:
+        store: where messages are written.
+        bridge: the engine, on its worker thread.
+        session: the loaded model.
+        view: the chat view it fills.
+        sampling_for: the sampling settings for the next answer.
+        system_prompt_for: the system prompt for a new conversation.
+        conversations: the list of conversations (announces changes, handles deletes).
+        ask: asks a yes/no question (tests pass their answer).
+        password: asks for a document's password.
+
     Signals:
         conversation_changed(object): the id of the conversation on screen (None for a new, empty one).
         busy_changed(bool): an answer started or ended.
         status(str): a line for the status bar ("Reading 12,400 tokens… 40%", "12.3 tokens/s").
         context_usage(int, int): tokens used and context size after an answer.
         notice(object): a ``Notice`` to show as a toast.
-        conversations_changed(): titles or order changed (the side list should refresh).
         restore_composer(str, list): put text and attachments back into the composer (a send that failed).
     """
 
@@ -99,7 +136,6 @@ class ChatController(QObject):
     status = Signal(str)
     context_usage = Signal(int, int)
     notice = Signal(object)
-    conversations_changed = Signal()
     restore_composer = Signal(str, list)
 
     def __init__(
@@ -110,19 +146,28 @@ class ChatController(QObject):
         view: ChatView,
         sampling_for: Callable[[], SamplingParams],
         system_prompt_for: Callable[[], str],
+        *,
+        conversations: ConversationsController,
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
+        prompt_speed_for: Callable[[], float | None] | None = None,
         tools: ChatTools | None = None,
         ask_tool: AskTool = ask_tool,
     ) -> None:
         super().__init__()
         self._store = store
+        self._conversations = conversations
         self._bridge = bridge
         self._session = session
         self._view = view
         self._sampling_for = sampling_for
         self._system_prompt_for = system_prompt_for
+        # The prompt speed to budget documents by: ``hearth bench``'s or the plan's (given), else measured here.
+        self._prompt_speed_for = prompt_speed_for or (lambda: None)
+        self._measured_prompt_speed: float | None = None
+        self._next_system_prompt: tuple[str, str] | None = None
         self.conversation_id: int | None = None
+        self._remembered: object = store.get_state(LAST_CONVERSATION_KEY)
         self._answer: _Answer | None = None
         self._preparing: BackgroundTask[PreparedAttachments, tuple[str, float]] | None = None
         self._cancel_preparing = threading.Event()
@@ -160,6 +205,8 @@ class ChatController(QObject):
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
         view.whole_requested.connect(self.set_document_whole)
+        view.read_more_requested.connect(self.read_more)
+        conversations.changed.connect(self._on_conversations_changed)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -171,41 +218,68 @@ class ChatController(QObject):
     def streaming_message_id(self) -> int | None:
         return self._answer.message_id if self._answer else None
 
+    @property
+    def conversations(self) -> ConversationsController:
+        return self._conversations
+
     def branch(self) -> list[Message]:
         return list(self._branch)
+
+    def message(self, message_id: int) -> Message:
+        return self._store.messages.get(message_id)
+
+    def last_conversation_id(self) -> int | None:
+        """The conversation that was on screen when Hearth last ran (None: a new chat, or never)."""
+        value = self._store.get_state(LAST_CONVERSATION_KEY)
+        return value if isinstance(value, int) else None
 
     # --- conversations -------------------------------------------------------------------------------------------
 
     def new_conversation(self) -> None:
         """Show an empty conversation; it is created in the store with its first message."""
         self._finish_preparing()
-        self.conversation_id = None
         self._branch = []
+        self._next_system_prompt = None
         self._view.set_messages([])
-        self.conversation_changed.emit(None)
+        self._show(None)
 
     def open_conversation(self, conversation_id: int, focus_message_id: int | None = None) -> None:
         if self._answer is not None and self._answer.conversation_id != conversation_id:
             self._answer.saver.flush()
-        self.conversation_id = conversation_id
         if focus_message_id is not None:
             self._branch = self._store.messages.select(focus_message_id)
         else:
             self._branch = self._store.messages.active_branch(conversation_id)
-        self._view.set_messages(self._views(self._branch))
         conv = self._store.conversations.get(conversation_id)
+        self.conversation_id = conversation_id
+        self._view.set_messages(self._views(self._branch))
         scroll = conv.ui_state.get("scroll")
         if focus_message_id is not None:
             self._view.restore_scroll_state(float(focus_message_id))
         elif isinstance(scroll, (int, float)):
             self._view.restore_scroll_state(scroll)
-        self.conversation_changed.emit(conversation_id)
+        self._show(conversation_id)
         if self._answer is not None and self._answer.conversation_id == conversation_id:
             self._view.begin_stream(self._answer.message_id, keep_text=True)
 
     def save_ui_state(self) -> None:
         if self.conversation_id is not None:
             self._store.conversations.set_ui_state(self.conversation_id, {"scroll": self._view.scroll_state()})
+
+    def _show(self, conversation_id: int | None) -> None:
+        """Make ``conversation_id`` the one on screen: remember it and tell the window."""
+        self.conversation_id = conversation_id
+        if conversation_id != self._remembered:
+            self._remembered = conversation_id
+            self._store.set_state(LAST_CONVERSATION_KEY, conversation_id)
+        self.conversation_changed.emit(conversation_id)
+
+    @Slot(ConversationsChange)
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.kind is ChangeKind.DELETED and change.conversation_id == self.conversation_id:
+            if self._answer is not None or self._preparing is not None:
+                self.stop()
+            self.new_conversation()
 
     # --- sending -------------------------------------------------------------------------------------------------
 
@@ -338,18 +412,20 @@ class ChatController(QObject):
             )))
             return
         if self.conversation_id is None:
+            system_prompt, preset = self.system_prompt()
             conv = self._store.conversations.create(
                 model=self._session.path.name if self._session.path else "",
-                system_prompt=self._system_prompt_for(),
+                system_prompt=system_prompt, preset=preset,
             )
-            self.conversation_id = conv.id
-            self.conversation_changed.emit(conv.id)
+            self._show(conv.id)
+            self._conversations.created(conv.id)
+        assert self.conversation_id is not None
         user = self._store.messages.add_user_message(self.conversation_id, text, attachments=prepared.new)
         if unsent_saved:
             self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
         self._branch = self._store.messages.active_branch(self.conversation_id)
         self._view.append_message(self._view_for(user))
-        self.conversations_changed.emit()
+        self._conversations.updated(self.conversation_id)
         self._start_answer(user.id)
 
     def restore_unsent(self) -> bool:
@@ -379,6 +455,16 @@ class ChatController(QObject):
             return
         self._start_answer(message.parent_id, reopen=True)
 
+    def read_more(self, message_id: int) -> None:
+        """A new answer beside ``message_id`` given more of the documents (twice the reading time each time)."""
+        if self.busy:
+            return
+        message = self._store.messages.get(message_id)
+        if message.role is not Role.ASSISTANT or message.parent_id is None:
+            return
+        retrieval = retrieval_from_run_extra(message.run_info.extra) if message.run_info else None
+        self._start_answer(message.parent_id, reopen=True, more=(retrieval.more if retrieval else 0) + 1)
+
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Replace a user message with an edited one (the original stays as another version) and answer it."""
         if self.busy:
@@ -390,7 +476,11 @@ class ChatController(QObject):
         """Carry on writing a cut-off, stopped or interrupted answer."""
         if self.busy or not self._session.ready:
             return
-        message = self._store.messages.resume_message(message_id)
+        try:
+            message = self._store.messages.resume_message(message_id)
+        except HearthError as exc:  # finished since the button was drawn, or deleted
+            self.notice.emit(notice_for(exc))
+            return
         self._branch = self._store.messages.select(message.id)
         self._view.set_messages(self._views(self._branch))
         saver = StreamingSaver(self._store.messages, message.id, initial_text=message.content)
@@ -401,6 +491,26 @@ class ChatController(QObject):
             return
         self._branch = self._store.messages.select_sibling(message_id, offset)
         self._view.set_messages(self._views(self._branch))
+
+    def system_prompt(self) -> tuple[str, str]:
+        """The system prompt of the conversation on screen and the preset it came from; for a new chat, the one
+        picked for it, else the model's default."""
+        if self.conversation_id is not None:
+            conv = self._store.conversations.get(self.conversation_id)
+            return conv.system_prompt, conv.preset
+        if self._next_system_prompt is not None:
+            return self._next_system_prompt
+        return self._system_prompt_for(), ""
+
+    @Slot(str, str)
+    def set_system_prompt(self, system_prompt: str, preset: str) -> None:
+        """Use ``system_prompt`` (from the preset named ``preset``, or "" for the user's own words) from the next
+        answer on; a new chat keeps it for when it is created."""
+        if self.conversation_id is None:
+            self._next_system_prompt = (system_prompt, preset)
+            return
+        self._store.conversations.set_system_prompt(self.conversation_id, system_prompt, preset)
+        self.conversation_changed.emit(self.conversation_id)
 
     @Slot(str, bool)
     def set_document_whole(self, sha256: str, whole: bool) -> None:
@@ -427,7 +537,7 @@ class ChatController(QObject):
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def _start_answer(self, parent_id: int, *, reopen: bool = False) -> None:
+    def _start_answer(self, parent_id: int, *, reopen: bool = False, more: int = 0) -> None:
         if not self._session.ready:
             self.busy_changed.emit(False)
             self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
@@ -439,9 +549,9 @@ class ChatController(QObject):
             self._view.set_messages(self._views(self._branch))
         else:
             self._view.append_message(self._view_for(answer))
-        self._run(answer, StreamingSaver(self._store.messages, answer_id))
+        self._run(answer, StreamingSaver(self._store.messages, answer_id), more=more)
 
-    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False) -> None:
+    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False, more: int = 0) -> None:
         assert self.conversation_id is not None
         self._answer = _Answer(answer.id, self.conversation_id, saver)
         self._view.begin_stream(answer.id, keep_text=continue_last)
@@ -452,9 +562,12 @@ class ChatController(QObject):
         info = self._session.info
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
         # take a second, which the window must not wait for.
+        n_ctx = info.n_ctx if info else 4096
+        speed = self._prompt_speed_for() or self._measured_prompt_speed
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=info.n_ctx if info else 4096, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+            n_ctx=n_ctx, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+            reading=reading_budget(n_ctx, speed, more=more),
         )
         if self._uses_tools(continue_last):
             assert self._runner is not None and info is not None
@@ -483,7 +596,7 @@ class ChatController(QObject):
             answer.calls.append(record)
         if answer.conversation_id == self.conversation_id:
             self._view.set_tool_calls(request_id, _call_views(answer.calls))
-        if record.status.value == "running":
+        if record.status is CallStatus.RUNNING:
             self.status.emit(f"Running {record.tool} ({record.server})…")
 
     @Slot(HearthError)
@@ -515,6 +628,10 @@ class ChatController(QObject):
             return  # a stale answer's tokens
         answer.tokens += 1
         answer.saver.add(text)
+        if answer.thought_until is None and ("/" in text or "end_of_thought" in text):
+            thoughts = split_thinking(answer.saver.text)
+            if thoughts.thinking and not thoughts.open:
+                answer.thought_until = time.monotonic()
         if answer.conversation_id == self.conversation_id:
             self._view.append_stream(request_id, text)
         if answer.tokens == 1 or answer.tokens % 16 == 0:
@@ -535,13 +652,17 @@ class ChatController(QObject):
             return
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
         self._save_calls(answer)
+        if stats.prompt_decode_s and stats.prompt_decoded_tokens >= _SPEED_SAMPLE_TOKENS:
+            self._measured_prompt_speed = stats.prompt_decoded_tokens / stats.prompt_decode_s
         run_info = self._run_info(stats, answer.retrieval)
+        if answer.thought_until is not None:
+            run_info.extra["thinking_s"] = round(answer.thought_until - answer.started, 1)
         final = answer.saver.finish(status, run_info=run_info)
         log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
-        note = " · stopped" if stats.stop_reason == "cancelled" else (
-            " · context full" if stats.stop_reason == "context_full" else "")
+        note = {StopReason.CANCELLED: " · stopped", StopReason.CONTEXT_FULL: " · context full",
+                StopReason.REPETITION: " · stopped: the model was repeating itself"}.get(stats.stop_reason, "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
         if stats.trimmed_turns:
@@ -574,7 +695,8 @@ class ChatController(QObject):
             self._branch = [final if m.id == final.id else m for m in self._branch]
             self._view.end_stream(final.id, self._view_for(final))
         self.busy_changed.emit(False)
-        self.conversations_changed.emit()
+        if answer is not None:
+            self._conversations.updated(answer.conversation_id)
 
     def _run_info(self, stats: AnswerStats | None, retrieval: RetrievalResult | None) -> RunInfo:
         session = self._session
@@ -583,7 +705,7 @@ class ChatController(QObject):
         if stats is not None:
             info = RunInfo.from_answer_stats(stats, model_file=model_file, plan_summary=plan_summary)
         else:
-            info = RunInfo(model_file=model_file, plan_summary=plan_summary, stop_reason="error")
+            info = RunInfo(model_file=model_file, plan_summary=plan_summary, stop_reason=StopReason.ERROR.value)
         if retrieval is not None:
             info.extra["retrieval"] = retrieval.to_dict()
         return info
@@ -603,6 +725,7 @@ class ChatController(QObject):
             self._save_calls(self._answer)
             self._answer.saver.flush()
         self.save_ui_state()
+        self._store.set_state(LAST_CONVERSATION_KEY, self.conversation_id)
 
     # --- views ---------------------------------------------------------------------------------------------------
 
@@ -631,31 +754,40 @@ class ChatController(QObject):
         cut_off = False
         citations: tuple[Citation, ...] = ()
         sources = ""
+        thinking_seconds: float | None = None
+        can_read_more = False
         run = message.run_info
         if message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING and self._session.path:
-            author = self._session.path.name.removesuffix(".gguf")
+            author = model_display_name(self._session.path)
         if run is not None and message.role is Role.ASSISTANT:
             parts = []
             if run.tokens:
                 parts.append(f"{run.tokens} tokens")
             if run.tokens_per_s:
                 parts.append(f"{run.tokens_per_s:.1f} tokens/s")
-            if run.stop_reason == "length":
+            stop_reason = StopReason.parse(run.stop_reason)
+            if stop_reason is StopReason.LENGTH:
                 parts.append("cut off at the length limit")
-            elif run.stop_reason == "context_full":
+            elif stop_reason is StopReason.CONTEXT_FULL:
                 parts.append("stopped: context full")
+            elif stop_reason is StopReason.REPETITION:
+                parts.append("stopped: the model was repeating itself")
             stats = " · ".join(parts)
-            author = run.model_file.removesuffix(".gguf")
-            cut_off = run.stop_reason in ("length", "context_full")
+            author = answer_author(run.model_file)
+            cut_off = stop_reason.cut_off
+            thinking_s = run.extra.get("thinking_s")
+            if isinstance(thinking_s, (int, float)):
+                thinking_seconds = float(thinking_s)
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
-                citations = _citations(message.content, retrieval)
+                can_read_more = retrieval.can_read_more
+                citations = _citations(strip_thinking(message.content), retrieval)
                 sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
-            role=message.role.value,
+            role=message.role,
             text=message.content,
-            status=message.status.value,
+            status=message.status,
             error=message.error,
             sibling_index=index,
             sibling_count=count,
@@ -665,14 +797,16 @@ class ChatController(QObject):
             citations=citations,
             sources=sources,
             cut_off=cut_off,
+            thinking_seconds=thinking_seconds,
+            can_read_more=can_read_more,
             tool_calls=_call_views(self._store.tool_calls.for_message(message.id))
             if message.role is Role.ASSISTANT else (),
         )
 
 
 def _call_views(records: Sequence[ToolCallRecord]) -> tuple[ToolCallView, ...]:
-    return tuple(ToolCallView(r.name, r.server, r.arguments_pretty(), r.result, r.status.value,
-                              duration_words(r.duration_s) if r.status.value != "running" else "")
+    return tuple(ToolCallView(r.name, r.server, r.arguments_pretty(), r.result, r.status,
+                              duration_words(r.duration_s) if r.status is not CallStatus.RUNNING else "")
                  for r in records)
 
 

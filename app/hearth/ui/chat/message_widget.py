@@ -9,9 +9,12 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from hearth.core.store import MessageStatus, Role
+from hearth.core.thinking import split_thinking
 from hearth.ui.chat.message_body import MessageBody
 from hearth.ui.chat.message_chips import AttachmentRow, CitationBar, NoticeBox
 from hearth.ui.chat.message_types import MessageView, ToolCallView
+from hearth.ui.chat.thinking_block import ThinkingBlock
 from hearth.ui.chat.tool_blocks import ToolCallsBox
 from hearth.ui.markdown.render import MarkdownRenderer
 from hearth.ui.markdown.stream import MarkdownStream, StreamUpdate, render_blocks
@@ -19,9 +22,11 @@ from hearth.ui.shell.theme import Theme
 
 _USER_BUBBLE_SHARE = 0.82  # of the column width
 _STOPPED_NOTES = {
-    "cancelled": "Stopped. You can continue this answer where it left off.",
-    "interrupted": "This answer was cut off before it finished (Hearth or the model stopped). You can continue it.",
+    MessageStatus.CANCELLED: "Stopped. You can continue this answer where it left off.",
+    MessageStatus.INTERRUPTED: "This answer was cut off before it finished (Hearth or the model stopped). You can "
+                               "continue it.",
 }
+_ROLE_NAMES = {Role.USER: "Your message", Role.ASSISTANT: "Answer", Role.SYSTEM: "System prompt"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class MessageWidget(QFrame):
         regenerate_requested(int): "Regenerate" or "Try again" was clicked.
         edit_requested(int): "Edit" was clicked on a user message.
         continue_requested(int): "Continue" was clicked on a stopped answer.
+        read_more_requested(int): "Read more of the document" was clicked on an answer.
         branch_requested(int, int): The version switcher was clicked (message id, -1 or +1).
         citation_activated(str): A citation chip was clicked (its label).
         link_activated(str): A link in the text was clicked (URL; ``copy:N`` links included).
@@ -50,6 +56,7 @@ class MessageWidget(QFrame):
     regenerate_requested = Signal(int)
     edit_requested = Signal(int)
     continue_requested = Signal(int)
+    read_more_requested = Signal(int)
     branch_requested = Signal(int, int)
     citation_activated = Signal(str)
     link_activated = Signal(str)
@@ -57,12 +64,14 @@ class MessageWidget(QFrame):
 
     def __init__(self, view: MessageView, context: MessageContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName(f"{view.role}Message")
+        self.setObjectName(f"{view.role.value}Message")
         self._context = context
         self.view = view
         self.code_blocks: list[str] = []
         self._stream: MarkdownStream | None = None
         self._rendered_text: str | None = None
+        self._raw_stream = ""  # everything streamed, thinking included
+        self._fed = ""  # the answer part given to the Markdown stream so far
         theme = context.theme
         self._outer = QVBoxLayout(self)
         self._outer.setContentsMargins(0, theme.px(0.6), 0, theme.px(0.6))
@@ -71,6 +80,10 @@ class MessageWidget(QFrame):
         self.body.link_activated.connect(self.link_activated)
         self._bubble: QFrame | None = None
         self._build_header(view)
+        # Made only for answers that have thoughts: most messages never need one, and a long conversation builds
+        # many message widgets.
+        self.thinking_block: ThinkingBlock | None = None
+        self._thinking_at = self._outer.count()
         self.attachment_row: AttachmentRow | None = None
         self._attachments_slot = QVBoxLayout()
         self._attachments_slot.setContentsMargins(0, 0, 0, 0)
@@ -104,33 +117,47 @@ class MessageWidget(QFrame):
     def set_view(self, view: MessageView) -> None:
         """Show ``view``; the body is re-rendered only when its text changed."""
         self.view = view
-        if view.status != "streaming" and (view.text != self._rendered_text or self._stream is not None):
+        streaming = view.status is MessageStatus.STREAMING
+        if not streaming and (view.text != self._rendered_text or self._stream is not None):
             self._stream = None
             self._render_text(view.text)
+        if view.role is Role.ASSISTANT and not streaming:
+            thoughts = split_thinking(view.text)
+            self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
         self._update_attachments(view)
         self.set_tool_calls(view.tool_calls)
         self._update_citations(view)
         self._update_notice(view)
         self.sources_label.setText(f"From your documents: {view.sources}" if view.sources else "")
-        self.sources_label.setVisible(bool(view.sources) and view.status != "streaming")
+        self.sources_label.setVisible(bool(view.sources) and view.status is not MessageStatus.STREAMING)
         self._update_actions(view)
-        self._thinking.setVisible(view.status == "streaming" and not view.text)
-        if view.role == "assistant" and view.author and self._author.text() != view.author:
+        self._thinking.setVisible(view.status is MessageStatus.STREAMING and not view.text)
+        if view.role is Role.ASSISTANT and view.author and self._author.text() != view.author:
             self._author.setText(view.author)
             self._avatar.setText(view.author[:1].upper())
-        role_name = {"user": "Your message", "assistant": "Answer", "system": "System prompt"}[view.role]
+        role_name = _ROLE_NAMES[view.role]
         self.setAccessibleName(role_name)
         self.setAccessibleDescription(view.text[:200])
 
     def _render_text(self, text: str) -> None:
         self._rendered_text = text
-        if self.view.role == "assistant":
-            blocks, self.code_blocks = render_blocks(self._context.renderer, text)
+        if self.view.role is Role.ASSISTANT:
+            thoughts = split_thinking(text)
+            self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=self.view.thinking_seconds)
+            blocks, self.code_blocks = render_blocks(self._context.renderer, thoughts.answer)
             self.body.set_blocks(blocks)
         else:
             self.code_blocks = []
             self.body.set_plain_text(text)
             self._fit_bubble()
+
+    def _show_thoughts(self, thinking: str, *, still_thinking: bool, seconds: float | None) -> None:
+        if self.thinking_block is None:
+            if not thinking and not still_thinking:
+                return
+            self.thinking_block = ThinkingBlock(self)
+            self._outer.insertWidget(self._thinking_at, self.thinking_block)
+        self.thinking_block.show_thoughts(thinking, still_thinking=still_thinking, seconds=seconds)
 
     # Streaming -------------------------------------------------------------------------------------------------
 
@@ -142,28 +169,49 @@ class MessageWidget(QFrame):
         """
         self._stream = MarkdownStream(self._context.renderer)
         self._rendered_text = ""
+        self._raw_stream = ""
+        self._fed = ""
         self.code_blocks = []
         self.body.begin_stream()
-        self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
+        if self.thinking_block is not None:
+            self.thinking_block.hide()
+        self._update_notice(MessageView(self.view.id, self.view.role, "", status=MessageStatus.STREAMING))
         self.sources_label.hide()
         self._actions_row.hide()
         self._thinking.setVisible(not initial)
         if initial:
-            self._apply(self._stream.update(initial))
+            self._feed(initial)
 
     def stream_text(self, delta: str) -> None:
         """Append streamed text (called by the view's repaint timer, not per token)."""
         if self._stream is None:
             self.begin_stream()
-        assert self._stream is not None
         self._thinking.hide()
-        self._apply(self._stream.update(delta))
+        self._feed(delta)
+
+    def _feed(self, delta: str) -> None:
+        """Split what has streamed into thoughts (the block above) and answer (the Markdown stream)."""
+        assert self._stream is not None
+        self._raw_stream += delta
+        thoughts = split_thinking(self._raw_stream)
+        if thoughts.has_thinking:
+            self._show_thoughts(thoughts.thinking, still_thinking=thoughts.open, seconds=None)
+        answer = thoughts.answer
+        if answer.startswith(self._fed):
+            new = answer[len(self._fed):]
+        else:  # what looked like answer turned out to be thoughts (a closing marker arrived): start the body again
+            self._stream = MarkdownStream(self._context.renderer)
+            self.body.begin_stream()
+            new = answer
+        self._fed = answer
+        if new:
+            self._apply(self._stream.update(new))
 
     def end_stream(self, final: MessageView) -> None:
         """Finish streaming and show ``final`` (its text is rendered again only if it differs from the stream)."""
         if self._stream is not None:
             self._apply(self._stream.finish())
-            self._rendered_text = self._stream.text
+            self._rendered_text = self._raw_stream
             self.code_blocks = list(self._stream.code_blocks)
             self._stream = None
         self._actions_row.show()
@@ -171,8 +219,8 @@ class MessageWidget(QFrame):
 
     @property
     def streamed_text(self) -> str:
-        """The text shown so far while streaming (the view's text otherwise)."""
-        return self._stream.text if self._stream is not None else self.view.text
+        """The text streamed so far, thinking included (the view's text otherwise)."""
+        return self._raw_stream if self._stream is not None else self.view.text
 
     def _apply(self, update: StreamUpdate) -> None:
         assert self._stream is not None
@@ -182,7 +230,7 @@ class MessageWidget(QFrame):
     # Layout pieces ---------------------------------------------------------------------------------------------
 
     def _build_header(self, view: MessageView) -> None:
-        if view.role != "assistant":
+        if view.role is not Role.ASSISTANT:
             return
         header = QHBoxLayout()
         header.setSpacing(self._context.theme.px(0.55))
@@ -202,8 +250,8 @@ class MessageWidget(QFrame):
         self._outer.addLayout(header)
 
     def _build_body(self, view: MessageView) -> None:
-        if view.role != "user":
-            if view.role == "system":
+        if view.role is not Role.USER:
+            if view.role is Role.SYSTEM:
                 self.body.view.setObjectName("systemBody")
             self._outer.addWidget(self.body)
             return
@@ -224,13 +272,16 @@ class MessageWidget(QFrame):
         row = QHBoxLayout(self._actions_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
-        if self.view.role == "user":
+        if self.view.role is Role.USER:
             row.addStretch(1)
         self.copy_button = self._action("Copy", "Copy message", self._on_copy_clicked)
         self.edit_button = self._action("Edit", "Edit message", self._on_edit_clicked)
         self.regenerate_button = self._action("Regenerate", "Regenerate answer", self._on_regenerate_clicked)
         self.continue_button = self._action("Continue", "Continue answer", self._on_continue_clicked)
-        for button in (self.copy_button, self.edit_button, self.regenerate_button, self.continue_button):
+        self.read_more_button = self._action("Read more of the document", "Ask again with more of the document",
+                                             self._on_read_more_clicked)
+        for button in (self.copy_button, self.edit_button, self.regenerate_button, self.continue_button,
+                       self.read_more_button):
             row.addWidget(button)
         self.previous_button = self._action("‹", "Previous version", self._on_previous_clicked)
         self.branch_label = QLabel(self._actions_row)
@@ -240,7 +291,7 @@ class MessageWidget(QFrame):
         row.addSpacing(6)
         for widget in (self.previous_button, self.branch_label, self.next_button):
             row.addWidget(widget)
-        if self.view.role != "user":
+        if self.view.role is not Role.USER:
             row.addStretch(1)
         self.stats_label = QLabel(self._actions_row)
         self.stats_label.setObjectName("statsLabel")
@@ -260,12 +311,13 @@ class MessageWidget(QFrame):
         return button
 
     def _update_actions(self, view: MessageView) -> None:
-        is_user, is_assistant = view.role == "user", view.role == "assistant"
-        self._actions_row.setVisible(view.status != "streaming" and view.role != "system")
+        is_user, is_assistant = view.role is Role.USER, view.role is Role.ASSISTANT
+        self._actions_row.setVisible(view.status is not MessageStatus.STREAMING and view.role is not Role.SYSTEM)
         self.edit_button.setVisible(is_user)
         self.regenerate_button.setVisible(is_assistant)
-        self.regenerate_button.setText("Try again" if view.status == "error" else "Regenerate")
+        self.regenerate_button.setText("Try again" if view.status is MessageStatus.ERROR else "Regenerate")
         self.continue_button.setVisible(view.can_continue)
+        self.read_more_button.setVisible(is_assistant and view.can_read_more)
         branches = view.sibling_count > 1
         for widget in (self.previous_button, self.branch_label, self.next_button):
             widget.setVisible(branches)
@@ -302,7 +354,7 @@ class MessageWidget(QFrame):
             self._outer.removeWidget(self._citations)
             self._citations.deleteLater()
             self._citations = None
-        if view.citations and view.status != "streaming":
+        if view.citations and view.status is not MessageStatus.STREAMING:
             self._citations = CitationBar(view.citations, self)
             self._citations.citation_activated.connect(self.citation_activated)
             self._outer.insertWidget(self._outer.indexOf(self._thinking) + 1, self._citations)
@@ -312,7 +364,7 @@ class MessageWidget(QFrame):
             self._notice_slot.removeWidget(self._notice)
             self._notice.deleteLater()
             self._notice = None
-        if view.status == "error":
+        if view.status is MessageStatus.ERROR:
             text = view.error or "Something went wrong while writing this answer. Try again."
             self._notice = NoticeBox(text, error=True, parent=self)
         elif view.status in _STOPPED_NOTES:
@@ -364,6 +416,10 @@ class MessageWidget(QFrame):
     @Slot()
     def _on_continue_clicked(self) -> None:
         self.continue_requested.emit(self.view.id)
+
+    @Slot()
+    def _on_read_more_clicked(self) -> None:
+        self.read_more_requested.emit(self.view.id)
 
     @Slot()
     def _on_previous_clicked(self) -> None:

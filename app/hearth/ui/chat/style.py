@@ -46,4 +46,22 @@ def chat_stylesheet(theme: Theme) -> str:
         #jumpButton {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border};
                        border-radius: {theme.px(1.1)}px; padding: 4px 12px; font-size: {small}; }}
         #jumpButton:hover {{ background: {p.hover}; }}
+        #emptyChat, #emptyColumn {{ background: {p.window}; }}
+        #emptyTitle {{ color: {p.text}; font-size: {theme.font_pt * 1.6:.1f}pt; font-weight: 650; }}
+        #emptyText {{ color: {p.muted}; font-size: {theme.font_pt * 1.02:.1f}pt; }}
+        #emptyHint {{ color: {p.muted}; font-size: {small}; }}
+        #emptyNote {{ background: {p.notice_bg}; border: 1px solid {p.border}; border-radius: 8px; }}
+        #emptyNoteText {{ color: {p.notice_text}; font-size: {small}; }}
+        QPushButton#exampleButton {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border};
+                                     border-radius: {radius}px; padding: 8px 14px; text-align: left;
+                                     min-height: {theme.px(1.5)}px; }}
+        QPushButton#exampleButton:hover, QPushButton#exampleButton:focus {{ background: {p.hover};
+                                                                            border-color: {p.link}; }}
+        QPushButton#emptyModelsButton {{ background: {p.accent}; color: {p.accent_text}; border: none;
+                                         border-radius: {radius}px; padding: 7px 18px; font-weight: 600; }}
+        QToolButton#thinkingToggle {{ color: {p.muted}; background: transparent; border: none; padding: 2px 4px;
+                                      font-size: {small}; font-weight: 600; }}
+        QToolButton#thinkingToggle:hover {{ color: {p.text}; }}
+        #thinkingText {{ color: {p.muted}; border-left: 3px solid {p.quote_bar}; padding: 4px 12px;
+                         font-size: {small}; }}
     """

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
+from hearth.core.store import CallStatus
 from hearth.ui.chat.message_types import ToolCallView
 
 _ARROWS = {False: Qt.ArrowType.RightArrow, True: Qt.ArrowType.DownArrow}
@@ -52,11 +53,11 @@ class ToolCallBlock(QFrame):
         self.call = call
         self.header.setText(f"Tool: {call.summary}")
         self.header.setAccessibleName(f"Tool call {call.summary}; press to show its arguments and result")
-        result = call.result if call.status != "running" else "(running…)"
+        result = call.result if call.status is not CallStatus.RUNNING else "(running…)"
         text = f"Arguments:\n{call.arguments}\n\nResult:\n{result}"
         if self.details.toPlainText() != text:
             self.details.setPlainText(text)
-        self.setProperty("status", call.status)
+        self.setProperty("status", call.status.value)
 
     @property
     def expanded(self) -> bool:

@@ -12,12 +12,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from hearth.core.engine import AnswerStats, EngineEvent, EngineNotice, Finished, PromptProgress, TokenDelta
+from hearth.core.engine import (
+    AnswerStats,
+    EngineEvent,
+    EngineNotice,
+    Finished,
+    PromptProgress,
+    StopReason,
+    TokenDelta,
+)
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolChoice, ToolFormat, ToolSpec
 from hearth.core.errors import HearthError
@@ -143,17 +151,16 @@ class ToolAnswerRunner(QObject):
         except Exception as exc:  # every failure reaches the user as words; the thread must not die silently
             self.answer_failed.emit(rid, as_hearth_error(exc))
             return
-        stats = result.stats or AnswerStats(0, None, None, 0, "cancelled")
-        if cancel.is_set() and stats.stop_reason != "cancelled":
-            stats = AnswerStats(stats.tokens, stats.ttft_s, stats.tokens_per_s, stats.prompt_tokens, "cancelled",
-                                context_used=stats.context_used, n_ctx=stats.n_ctx)
+        stats = result.stats or AnswerStats(0, None, None, 0, StopReason.CANCELLED)
+        if cancel.is_set() and stats.stop_reason is not StopReason.CANCELLED:
+            stats = replace(stats, stop_reason=StopReason.CANCELLED)
         self.answer_finished.emit(rid, stats)
 
     def _generate(self, rid: int, params: SamplingParams, cancel: threading.Event) -> Callable[..., AnswerStats]:
         def generate(messages: list[dict[str, Any]], tools: Sequence[ToolSpec], choice: ToolChoice,
                      on_text: Callable[[str], None]) -> AnswerStats:
             if cancel.is_set():
-                return AnswerStats(0, None, None, 0, "cancelled")
+                return AnswerStats(0, None, None, 0, StopReason.CANCELLED)
             finished: list[AnswerStats] = []
 
             def sink(event: EngineEvent) -> None:
@@ -166,7 +173,7 @@ class ToolAnswerRunner(QObject):
                 elif isinstance(event, EngineNotice):
                     log.info("engine notice during an answer with tools")
 
-            self._bridge.run_round(EngineRound(messages, params, tools, choice, sink))
+            self._bridge.run_round(EngineRound(messages, params, tools, choice, sink, cancel))
             if not finished:
                 raise HearthError("The answer ended without its statistics.")
             return finished[0]

@@ -14,8 +14,11 @@ from dataclasses import replace
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from hearth.core.store import Role
+from hearth.core.thinking import strip_thinking
+from hearth.ui.chat.empty_state import EmptyChat, ModelIntro
 from hearth.ui.chat.message_types import MessageView, ToolCallView
 from hearth.ui.chat.message_widget import MessageContext, MessageWidget
 from hearth.ui.chat.style import chat_stylesheet
@@ -39,6 +42,9 @@ class ChatView(QWidget):
         citation_activated(str): A citation chip was opened (its label).
         link_activated(str): A link in a message was clicked (http, https or mailto URL); open it if you wish.
         whole_requested(str, bool): "Always send whole" was switched on a document chip (its sha256, on).
+        read_more_requested(int): "Read more of the document" on an answer (message id).
+        example_chosen(str): an example prompt of the empty chat was clicked.
+        models_requested(): the empty chat asked for the Models page.
     """
 
     regenerate_requested = Signal(int)
@@ -49,6 +55,9 @@ class ChatView(QWidget):
     citation_activated = Signal(str)
     link_activated = Signal(str)
     whole_requested = Signal(str, bool)
+    read_more_requested = Signal(int)
+    example_chosen = Signal(str)
+    models_requested = Signal()
 
     INITIAL_BUILD = 24  # messages built when a conversation opens
     BATCH = 1  # older messages built per event-loop turn while scrolling up (~10 ms for a long rich answer)
@@ -92,9 +101,16 @@ class ChatView(QWidget):
         centre.addStretch(1)
         self._scroll.setWidget(content)
         self._content = content
+        self.empty = EmptyChat(self)
+        self.empty.example_chosen.connect(self.example_chosen)
+        self.empty.models_requested.connect(self.models_requested)
+        self._pages = QStackedWidget(self)
+        self._pages.addWidget(self._scroll)
+        self._pages.addWidget(self.empty)
+        self._pages.setCurrentWidget(self.empty)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self._scroll)
+        outer.addWidget(self._pages)
 
         self._timer = QTimer(self)
         self._timer.setObjectName("streamFlushTimer")
@@ -118,6 +134,7 @@ class ChatView(QWidget):
         """Show a conversation (replacing the current one); builds only the newest messages now."""
         self._stop_stream()
         self._clear_widgets()
+        self._pages.setCurrentWidget(self._scroll if views else self.empty)
         self._views = list(views)
         self._index = {view.id: i for i, view in enumerate(self._views)}
         self._first_built = max(0, len(self._views) - self.INITIAL_BUILD)
@@ -132,6 +149,7 @@ class ChatView(QWidget):
 
     def append_message(self, view: MessageView) -> None:
         """Add a message at the end (a sent message, or the empty answer about to stream)."""
+        self._pages.setCurrentWidget(self._scroll)
         self._index[view.id] = len(self._views)
         self._views.append(view)
         self._list.insertWidget(self._list.count() - 1, self._make_widget(view))
@@ -170,10 +188,18 @@ class ChatView(QWidget):
     def last_assistant_text(self) -> str:
         """The text of the newest answer (for Ctrl+Shift+C); empty if there is none."""
         for view in reversed(self._views):
-            if view.role == "assistant":
+            if view.role is Role.ASSISTANT:
                 widget = self._widgets.get(view.id)
-                return widget.streamed_text if widget is not None else view.text
+                return strip_thinking(widget.streamed_text if widget is not None else view.text)
         return ""
+
+    def set_intro(self, intro: ModelIntro) -> None:
+        """What the empty chat says about the loaded model."""
+        self.empty.set_intro(intro)
+
+    @property
+    def showing_empty(self) -> bool:
+        return self._pages.currentWidget() is self.empty
 
     # Streaming ---------------------------------------------------------------------------------------------------
 
@@ -321,6 +347,7 @@ class ChatView(QWidget):
         widget.citation_activated.connect(self.citation_activated)
         widget.link_activated.connect(self._on_message_link_activated)
         widget.whole_requested.connect(self.whole_requested)
+        widget.read_more_requested.connect(self.read_more_requested)
         self._widgets[view.id] = widget
         return widget
 
@@ -416,7 +443,8 @@ class ChatView(QWidget):
     def _on_message_copy_requested(self, message_id: int) -> None:
         widget = self._widgets.get(message_id)
         if widget is not None:
-            self._copy(widget.streamed_text)
+            self._copy(strip_thinking(widget.streamed_text) if widget.view.role is Role.ASSISTANT
+                       else widget.streamed_text)
 
     @Slot(str)
     def _on_message_link_activated(self, url: str) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 import hearth
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation, needs_network, scout_problem
+from hearth.core.models.library.starter import STARTER_DISPLAY_NAME
 from hearth.ui.models.style import models_stylesheet
 from hearth.ui.models.widgets import (
     button,
@@ -187,13 +188,14 @@ class FirstRunDialog(QDialog):
         layout.addWidget(text_label("Other ways to start", "section"))
         self.file_button = button("I already have a GGUF file…", accessible="Use a GGUF file I already have")
         self.file_button.clicked.connect(self._on_file_clicked)
-        self.starter_button = button("Use the starter model", tooltip="A tiny model (Gemma 3 270M) that comes "
-                                     "with Hearth: fine for trying things out, not for real questions")
+        self.starter_button = button("Use the starter model",
+                                     tooltip=f"A tiny chat model ({STARTER_DISPLAY_NAME}) that comes with Hearth: "
+                                     "fine for trying things out, not for real questions")
         self.starter_button.clicked.connect(self._on_starter_clicked)
         self.starter_button.setVisible(self._starter)
         layout.addLayout(row(self.file_button, self.starter_button))
-        note = ("The starter model (Gemma 3 270M) comes with Hearth and works right away; it is small, so its "
-                "answers are simple. " if self._starter else "")
+        note = (f"The starter model ({STARTER_DISPLAY_NAME}) comes with Hearth and works right away; it is tiny, "
+                "so its answers are simple and often wrong. " if self._starter else "")
         layout.addWidget(text_label(note + "Downloads continue in the background while you chat; you can pause "
                                     "them on the Models page.", "small", wrap=True))
         layout.addStretch(1)

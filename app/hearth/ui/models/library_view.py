@@ -8,10 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from hearth.core.models.discover.catalog import find_entry
 from hearth.core.models.hub.repo_files import quant_label
 from hearth.core.models.library.fit import InstalledFit
 from hearth.core.models.library.library import FoundModel, InstalledModel
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.starter import is_starter
 from hearth.ui.models.widgets import (
     badge,
     button,
@@ -27,15 +28,11 @@ from hearth.ui.models.widgets import (
 
 def display_name(model: InstalledModel) -> tuple[str, str]:
     """A person's name for an installed model and its quantization ("Llama 4 Scout 17B-16E Instruct", "Q4_K_M")."""
+    name = model_display_name(model.path, model.repo_id)
     if model.repo_id:
-        entry = find_entry(model.repo_id)
-        name = entry.name if entry else model.repo_id.split("/")[-1].removesuffix("-GGUF")
         return name, model.quant or ""
-    if model.path.parent.name == "starter":
-        return "Starter model · Gemma 3 270M", "Q4_K_M"
     quant = quant_label(model.path.name)
-    stem = model.path.name.removesuffix(".gguf")
-    return stem, quant if quant != stem else ""
+    return name, quant if quant != model.path.name.removesuffix(".gguf") else ""
 
 
 class ModelCard(QWidget):
@@ -70,6 +67,8 @@ class ModelCard(QWidget):
         self.loaded_badge = badge("Loaded", "good")
         self.loading_badge = badge("Loading…", "accent")
         badges = [badge(quant, "mono") if quant else None]
+        if is_starter(model.path):
+            badges.append(badge("Starter", "plain"))
         if model.mmproj is not None:
             badges.append(badge("Vision", "plain"))
         if is_default:
@@ -102,7 +101,7 @@ class ModelCard(QWidget):
         self.folder_button = button("Show in folder", "flat")
         self.delete_button = button("Delete", "danger", accessible=f"Delete {name}")
         self.downloads_button = button("Show download", accessible="Show this download")
-        self.default_button.setVisible(model.state == "ready" and not is_default)
+        self.default_button.setVisible(model.state == "ready" and not is_default and (fit is None or fit.chat))
         self.settings_button.setVisible(model.state == "ready")
         self.downloads_button.setVisible(model.state in ("downloading", "paused", "failed"))
         self.delete_button.setVisible(model.state not in ("downloading",))
@@ -123,6 +122,11 @@ class ModelCard(QWidget):
             widgets.append(text_label("Checking how it runs here…", "muted"))
         else:
             widgets.append(verdict_chip(fit.verdict))
+            if not fit.chat:
+                completion = badge("Made for completion, not chat", "warn")
+                completion.setToolTip("This is a base model: it has no chat template, so it continues text rather "
+                                      "than answering. Hearth never picks it to chat with.")
+                widgets.append(completion)
             words = [fit.summary] if fit.summary else []
             if fit.expected_tps:
                 words.append(f"{tokens_words(fit.expected_tps)} expected")

@@ -1,5 +1,9 @@
 """The main window: conversations on the left; the chat (or the Models page) in the centre; the model and its speed in
-the status bar. Built by ``hearth.ui.app`` with everything it needs passed in."""
+the status bar. Built by ``hearth.ui.app`` with everything it needs passed in.
+
+A view: it reads and changes conversations only through the chat controller and its ``ConversationsController``
+(it holds no store), and refreshes the title and the side list when that announces a change.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 import hearth
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.starter import is_starter
 from hearth.core.settings import Settings
-from hearth.core.store import Store, conversation_to_json, conversation_to_markdown
+from hearth.core.store import Role
 from hearth.ui.chat.composer import Composer
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversation_list import ConversationList
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ExportFormat
+from hearth.ui.chat.empty_state import intro_for
+from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.shell.notices import NO_MODEL, Notice, notice_for
@@ -63,10 +72,10 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        store: Store,
         session: ModelSession,
         chat_view: ChatView,
         controller_factory: Callable[[ChatView], ChatController],
+        preset_picker: PresetPicker,
         settings: Settings,
         models_page: QWidget | None = None,
     ) -> None:
@@ -75,18 +84,17 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.resize(1240, 820)
-        self.store = store
         self.session = session
         self.settings = settings
         self._editing_message_id: int | None = None
-        self._remembered_conversation: int | None = store.get_state("last_conversation_id")
 
-        self.sidebar = ConversationList(store)
-        self.sidebar.setMinimumWidth(220)
         self.chat_view = chat_view
         self.composer = Composer()
         self.composer.set_send_on_enter(settings.send_on_enter)
         self.controller = controller_factory(chat_view)
+        self.conversations = self.controller.conversations
+        self.sidebar = ConversationList(self.conversations)
+        self.sidebar.setMinimumWidth(220)
 
         self.model_button = QPushButton("No model")
         self.model_button.setObjectName("modelButton")
@@ -103,6 +111,8 @@ class MainWindow(QMainWindow):
         self.title_label = QLabel("New chat")
         self.title_label.setObjectName("chatTitle")
         header.addWidget(self.title_label, 1)
+        self.preset_picker = preset_picker
+        header.addWidget(self.preset_picker)
         header.addWidget(self.model_button)
         header.addWidget(settings_button)
 
@@ -170,17 +180,17 @@ class MainWindow(QMainWindow):
         c.context_usage.connect(self._on_controller_context_usage)
         c.notice.connect(self.show_notice)
         c.conversation_changed.connect(self._on_controller_conversation_changed)
-        c.conversations_changed.connect(self.sidebar.refresh)
-        c.conversations_changed.connect(self._on_controller_conversations_changed)
         c.restore_composer.connect(self._on_controller_restore_composer)
+        self.conversations.changed.connect(self._on_conversations_changed)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
+        self.chat_view.example_chosen.connect(self._on_chat_view_example_chosen)
+        self.chat_view.models_requested.connect(self.models_requested)
+        self.preset_picker.chosen.connect(c.set_system_prompt)
+        self.preset_picker.failed.connect(self._on_composer_notice)
         self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
         self.sidebar.search_hit_activated.connect(self._on_sidebar_search_hit_activated)
         self.sidebar.new_chat_requested.connect(self.new_chat)
-        self.sidebar.conversation_deleted.connect(self._on_sidebar_conversation_deleted)
-        self.sidebar.conversation_restored.connect(self._on_sidebar_conversation_selected)
         self.sidebar.export_requested.connect(self.export_conversation)
-        self.sidebar.toast.connect(self.toast.show_message)
         self.session.state_changed.connect(self._on_session_state_changed)
         self.session.load_progress.connect(self._on_session_load_progress)
         self.session.notice.connect(self._on_session_notice)
@@ -206,6 +216,8 @@ class MainWindow(QMainWindow):
         bind("Ctrl+=", lambda: self.zoom_requested.emit(1), "zoomInEquals")
         bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
+        # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
+        bind("Ctrl+Q", self.close, "quit")
 
     def set_theme(self, theme: Theme) -> None:
         self.setStyleSheet(window_stylesheet(theme))
@@ -241,7 +253,7 @@ class MainWindow(QMainWindow):
     def edit_last_message(self) -> None:
         branch = self.controller.branch()
         for message in reversed(branch):
-            if message.role.value == "user":
+            if message.role is Role.USER:
                 self._on_chat_view_edit_requested(message.id)
                 return
 
@@ -249,23 +261,16 @@ class MainWindow(QMainWindow):
         action = {"retry": "", "models": "Models", "new_chat": "New chat", "login": ""}.get(notice.action, "")
         self.toast.show_message(notice.text, action, seconds=9)
 
-    def export_conversation(self, conversation_id: int, kind: str) -> None:
-        conv = self.store.conversations.get(conversation_id)
-        suffix, filter_text = (".md", "Markdown (*.md)") if kind == "markdown" else (".json", "JSON (*.json)")
-        safe = "".join(ch for ch in (conv.title or "conversation") if ch.isalnum() or ch in " -_").strip()
-        target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / (safe + suffix)),
-                                                filter_text)
+    @Slot(int, ExportFormat)
+    def export_conversation(self, conversation_id: int, export_format: ExportFormat) -> None:
+        """Ask where to, then export."""
+        name = self.conversations.export_file_name(conversation_id, export_format)
+        target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / name),
+                                                export_format.file_filter)
         if not target:
             return
-        if kind == "markdown":
-            text = conversation_to_markdown(self.store, conversation_id)
-        else:
-            import json
-
-            text = json.dumps(conversation_to_json(self.store, conversation_id, all_branches=True), indent=2,
-                              ensure_ascii=False)
         try:
-            Path(target).write_text(text, encoding="utf-8")
+            self.conversations.export(conversation_id, export_format, Path(target))
         except OSError as exc:
             self.show_notice(notice_for(exc))
             return
@@ -286,9 +291,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.shutdown()
-        self.sidebar.purge_pending()
-        conversation = self.controller.conversation_id
-        self.store.set_state("last_conversation_id", conversation)
+        self.conversations.purge_pending()
         super().closeEvent(event)
 
     @Slot(str, list)
@@ -302,11 +305,19 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_chat_view_edit_requested(self, message_id: int) -> None:
-        message = self.store.messages.get(message_id)
+        message = self.controller.message(message_id)
         self._editing_message_id = message_id
         self.composer.set_text(message.content)
         self.toast.show_message("Editing your message: send it to get a new answer (the old one is kept).",
                                 seconds=5)
+
+    @Slot(str)
+    def _on_chat_view_example_chosen(self, text: str) -> None:
+        if self.session.state is ModelState.READY and not self.controller.busy:
+            self.controller.send(text)
+        else:
+            self.composer.set_text(text)
+            self.focus_composer()
 
     @Slot(str, list)
     def _on_controller_restore_composer(self, text: str, attachments: list[object]) -> None:
@@ -316,20 +327,25 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_controller_conversation_changed(self, conversation_id: int | None) -> None:
-        if conversation_id != self._remembered_conversation:
-            # Remembered now, not only at a clean close: after a crash or a kill the next start opens the
-            # conversation that was on screen, where the interrupted answer waits to be continued.
-            self._remembered_conversation = conversation_id
-            self.store.set_state("last_conversation_id", conversation_id)
         self.sidebar.set_current(conversation_id)
+        self.preset_picker.set_current(*self.controller.system_prompt())
+        self._show_title()
+
+    def _show_title(self) -> None:
+        conversation_id = self.controller.conversation_id
         title = "New chat"
         if conversation_id is not None:
-            title = self.store.conversations.get(conversation_id).title or "New chat"
+            title = self.conversations.get(conversation_id).title or "New chat"
         self.title_label.setText(title)
 
-    @Slot()
-    def _on_controller_conversations_changed(self) -> None:
-        self._on_controller_conversation_changed(self.controller.conversation_id)
+    @Slot(ConversationsChange)
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.kind is ChangeKind.DELETED:
+            self.toast.show_message("Conversation deleted.", "Undo")
+        elif change.kind is ChangeKind.RESTORED:
+            self.open_conversation(change.conversation_id)
+        elif change.conversation_id == self.controller.conversation_id:
+            self._show_title()  # renamed, or titled by its first answer
 
     @Slot(int)
     def _on_sidebar_conversation_selected(self, conversation_id: int) -> None:
@@ -338,13 +354,6 @@ class MainWindow(QMainWindow):
     @Slot(int, int)
     def _on_sidebar_search_hit_activated(self, conversation_id: int, message_id: int) -> None:
         self.open_conversation(conversation_id, message_id)
-
-    @Slot(int)
-    def _on_sidebar_conversation_deleted(self, conversation_id: int) -> None:
-        if self.controller.conversation_id == conversation_id:
-            if self.controller.busy:
-                self.controller.stop()
-            self.controller.new_conversation()
 
     @Slot(int, int)
     def _on_controller_context_usage(self, used: int, size: int) -> None:
@@ -370,7 +379,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_toast_action_clicked(self, action: str) -> None:
         if action == "Undo":
-            self.sidebar.undo_delete()
+            self.conversations.undo_delete()
         elif action == "Models":
             self.show_models()
         elif action == "New chat":
@@ -394,10 +403,14 @@ class MainWindow(QMainWindow):
         self.status_model.setText(session.describe())
         self.privacy_badge.show_for(session.plan if session.state in (ModelState.LOADING, ModelState.READY) else None)
         self.load_bar.setVisible(session.state is ModelState.LOADING)
-        name = session.path.name if session.path else "No model"
-        if session.state is ModelState.READY and session.info is not None:
-            name = session.info.name or name
+        name = model_display_name(session.path) if session.path else "No model"
         self.model_button.setText(f"{name}  ▾" if session.state is not ModelState.NONE else "Choose a model  ▾")
+        shown = session.state in (ModelState.READY, ModelState.LOADING) and session.path is not None
+        info = session.info if session.state is ModelState.READY else None
+        self.chat_view.set_intro(intro_for(
+            name if shown else "", starter=session.path is not None and is_starter(session.path),
+            vision=bool(info and info.vision), loading=session.state is ModelState.LOADING,
+            family=info.architecture if info else ""))
         if session.state is ModelState.READY:
             self.composer.set_blocked("")
         elif session.state is ModelState.LOADING:

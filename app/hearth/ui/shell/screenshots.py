@@ -1,4 +1,5 @@
-"""``hearth --screenshot DIR``: save PNGs of the window (light and dark, with a conversation) and exit.
+"""``hearth --screenshot DIR``: save PNGs of the window (light and dark, with a conversation), the empty chat, an
+answer with a reasoning model's thinking (closed and open) and the preset picker open, and exit.
 
 Runs in a throw-away data folder (``run_app`` points ``HEARTH_HOME`` at one), so the user's conversations are never
 touched. The conversation is written to the real store and drawn by the real views; the model is really loaded.
@@ -13,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from hearth.core.store import MessageStatus, Role, RunInfo, Store
 from hearth.ui.model_session import ModelSession
@@ -101,9 +103,68 @@ def seed_demo(store: Store) -> int:
     return conv.id
 
 
+THINKING_QUESTION = "Is 1,001 a prime number?"
+THINKING_ANSWER = (
+    "<think>\n1001 ends in 1, so not divisible by 2 or 5. Digit sum is 2, so not by 3. Try 7: 7 × 143 = 1001. "
+    "So it is not prime. 143 = 11 × 13, so 1001 = 7 × 11 × 13.\n</think>\n\n"
+    "No. **1,001 = 7 × 11 × 13**, so it has divisors other than 1 and itself.\n\n"
+    "A quick way to spot it: 1,001 × any three-digit number *abc* gives *abcabc* — which is why numbers like "
+    "123,123 are never prime either."
+)
+
+
+def seed_thinking(store: Store) -> int:
+    """A conversation with a reasoning model's answer (its thinking folded away); returns its id."""
+    conv = store.conversations.create(system_prompt="Answer briefly and directly.", preset="Concise answers")
+    user = store.messages.add_user_message(conv.id, THINKING_QUESTION)
+    answer_id = store.messages.start_assistant_message(user.id)
+    store.messages.finish_message(answer_id, THINKING_ANSWER, MessageStatus.COMPLETE, RunInfo(
+        model_file="Qwen3-8B-Q4_K_M.gguf", tokens=118, tokens_per_s=24.6, ttft_s=0.4, stop_reason="eos",
+        plan_summary="GPU", extra={"thinking_s": 12.4}))
+    return conv.id
+
+
+def _with_menu(window: QWidget, button: QWidget, menu: QMenu) -> QPixmap:
+    """The window with a menu drawn where it opens under ``button`` (a menu is a window of its own)."""
+    shot = window.grab()
+    painter = QPainter(shot)
+    corner = button.mapTo(window, button.rect().bottomLeft())
+    painter.drawPixmap(corner.x() + button.width() - menu.sizeHint().width(), corner.y() + 2, menu.grab())
+    painter.end()
+    return shot
+
+
+def chat_screenshots(app: ShownApp, out: Path) -> None:
+    """The empty chat with the starter model, a thinking block, and the preset picker open."""
+    qapp = app.qapp
+    window = app.window
+    window.new_chat()
+    settle(qapp, 0.5)
+    window.grab().save(str(out / "empty-chat.png"))
+    thinking = seed_thinking(app.store)
+    window.sidebar.refresh()
+    window.open_conversation(thinking)
+    settle(qapp, 0.5)
+    window.grab().save(str(out / "thinking.png"))
+    first = app.store.messages.active_branch(thinking)[-1]
+    widget = window.chat_view.message_widget(first.id)
+    if widget is not None and widget.thinking_block is not None:
+        widget.thinking_block.toggle.setChecked(True)
+        settle(qapp, 0.3)
+        window.grab().save(str(out / "thinking-open.png"))
+    picker = window.preset_picker
+    picker.build_menu()
+    picker.menu_.popup(picker.mapToGlobal(picker.rect().bottomLeft()))
+    settle(qapp, 0.3)
+    _with_menu(window, picker, picker.menu_).save(str(out / "presets.png"))
+    picker.menu_.hide()
+
+
 def take_screenshots(app: ShownApp, out: Path) -> int:
-    """Save ``main-light.png`` and ``main-dark.png`` to ``out`` and close the window; returns the exit status."""
+    """Save ``main-light.png``, ``main-dark.png``, ``empty-chat.png``, ``thinking.png``, ``thinking-open.png`` and
+    ``presets.png`` to ``out`` and close the window; returns the exit status."""
     window_screenshots(app, out)
+    chat_screenshots(app, out)
     app.window.close()
     return 0
 

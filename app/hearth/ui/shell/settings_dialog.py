@@ -3,6 +3,7 @@ tools."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -26,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from hearth.core.engine.plan import LoadPlan
-from hearth.core.engine.sampling import SamplingParams
 from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.names import model_display_name
+from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.settings import Settings
 from hearth.core.tools.config import ToolsConfig
 from hearth.ui.shell.tools_settings import ToolsTab
@@ -63,7 +65,7 @@ class _ModelTab(QWidget):
             self.available = False
             return
         self.available = True
-        title = QLabel(f"<b>{Path(model_path).name}</b>")
+        title = QLabel(f"<b>{html.escape(model_display_name(model_path))}</b>")
         title.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(title)
         if plan is not None:
@@ -100,20 +102,36 @@ class _ModelTab(QWidget):
         self.system_prompt.setPlaceholderText("Instructions the model follows in every new chat (optional)")
         self.system_prompt.setFixedHeight(80)
         form.addRow("System prompt", self.system_prompt)
-        recommended_sampling = SamplingParams()
+        recommendation = recommended_sampling(model_path)
+        advised = recommendation.params
+        source = QLabel(f"Sampling marked “Recommended” comes from {recommendation.source}.")
+        source.setObjectName("mutedLabel")
+        source.setWordWrap(True)
+        form.addRow("", source)
         self.temperature = _dspin(-0.01, 2.0, 0.05)
-        self.temperature.setSpecialValueText(f"Recommended ({recommended_sampling.temperature})")
+        self.temperature.setSpecialValueText(f"Recommended ({advised.temperature})")
         self.top_p = _dspin(-0.01, 1.0, 0.05)
-        self.top_p.setSpecialValueText(f"Recommended ({recommended_sampling.top_p})")
-        self.top_k = _spin(-1, 1000, f"Recommended ({recommended_sampling.top_k})")
+        self.top_p.setSpecialValueText(f"Recommended ({advised.top_p})")
+        self.top_k = _spin(-1, 1000, f"Recommended ({advised.top_k})")
         self.min_p = _dspin(-0.001, 1.0, 0.01, decimals=3)
-        self.min_p.setSpecialValueText(f"Recommended ({recommended_sampling.min_p})")
+        self.min_p.setSpecialValueText(f"Recommended ({advised.min_p})")
         self.repeat_penalty = _dspin(0.99, 2.0, 0.05)
-        self.repeat_penalty.setSpecialValueText(f"Recommended ({recommended_sampling.repeat_penalty})")
-        self.max_tokens = _spin(0, 1_000_000, f"Recommended ({recommended_sampling.max_tokens})")
+        self.repeat_penalty.setSpecialValueText(f"Recommended ({advised.repeat_penalty})")
+        self.max_tokens = _spin(0, 1_000_000, f"Recommended ({advised.max_tokens})")
         self.seed = _spin(-1, 2_000_000_000, "Random")
+        self.dry = _dspin(-0.01, 5.0, 0.1)
+        self.dry.setSpecialValueText(f"Recommended ({advised.dry_multiplier})")
+        self.dry.setToolTip("How strongly the model is kept from repeating what it already wrote (DRY; 0 turns "
+                            "it off)")
+        self.loop_guard = QComboBox()
+        guard_choices: tuple[tuple[str, bool | None], ...] = (
+            (f"Recommended ({'on' if advised.loop_guard else 'off'})", None),
+            ("On: end an answer that repeats itself", True), ("Off", False))
+        for text, choice in guard_choices:
+            self.loop_guard.addItem(text, choice)
         for label, widget in (("Temperature", self.temperature), ("Top P", self.top_p), ("Top K", self.top_k),
                               ("Min P", self.min_p), ("Repeat penalty", self.repeat_penalty),
+                              ("Repetition guard", self.dry), ("Stop loops", self.loop_guard),
                               ("Max answer tokens", self.max_tokens), ("Seed", self.seed)):
             widget.setAccessibleName(label)
             form.addRow(label, widget)
@@ -142,6 +160,8 @@ class _ModelTab(QWidget):
         self.repeat_penalty.setValue(0.99 if s.repeat_penalty is None else s.repeat_penalty)
         self.max_tokens.setValue(s.max_tokens or 0)
         self.seed.setValue(-1 if s.seed is None else s.seed)
+        self.dry.setValue(-0.01 if s.dry_multiplier is None else s.dry_multiplier)
+        self.loop_guard.setCurrentIndex({None: 0, True: 1, False: 2}[s.loop_guard])
 
     def values(self) -> ModelSettings:
         placement = str(self.experts.currentData())
@@ -160,6 +180,8 @@ class _ModelTab(QWidget):
             repeat_penalty=None if self.repeat_penalty.value() < 1 else self.repeat_penalty.value(),
             max_tokens=self.max_tokens.value() or None,
             seed=None if self.seed.value() < 0 else self.seed.value(),
+            dry_multiplier=None if self.dry.value() < 0 else self.dry.value(),
+            loop_guard=self.loop_guard.currentData(),
         )
 
     @Slot(int)

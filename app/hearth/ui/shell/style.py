@@ -25,9 +25,10 @@ def window_stylesheet(theme: Theme) -> str:
         padding: {pad}px {pad * 1.5}px; }}
     #chatSearch:focus {{ border-color: {p.accent}; }}
     #chatTitle {{ color: {p.text}; font-weight: 600; }}
-    #modelButton, #settingsButton, #headerButton {{ background: transparent; color: {p.text};
+    #modelButton, #settingsButton, #headerButton, #presetButton {{ background: transparent; color: {p.text};
         border: 1px solid {p.border}; border-radius: {r}px; padding: {pad * 0.8}px {pad * 1.6}px; }}
-    #modelButton:hover, #settingsButton:hover, #headerButton:hover {{ background: {p.hover}; }}
+    #modelButton:hover, #settingsButton:hover, #headerButton:hover, #presetButton:hover {{ background: {p.hover}; }}
+    #presetButton::menu-indicator {{ image: none; width: 0; }}
     #composer {{ background: {p.window}; }}
     #composerBox {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: {r * 2}px; }}
     #composerBox:focus-within {{ border-color: {p.accent}; }}

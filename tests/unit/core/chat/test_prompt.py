@@ -58,3 +58,15 @@ def test_page_pictures_of_a_scan_go_with_their_message(store: Store, tmp_path: P
     assert [ref["name"] for ref in question["images"]] == ["scan.pdf p.1", "scan.pdf p.2"]
     assert all(Path(ref["path"]).read_bytes() == image.data for ref, image in zip(question["images"],
                                                                                 prepared.images, strict=True))
+
+
+def test_thinking_is_never_sent_back_as_history(store: Store) -> None:
+    conv = store.conversations.create()
+    first = store.messages.add_user_message(conv.id, "How many r's in strawberry?")
+    reply_id = store.messages.start_assistant_message(first.id)
+    store.messages.finish_message(reply_id, "<think>s-t-r-a-w-b-e-r-r-y: three.</think>\n\nThree.")
+    follow = store.messages.add_user_message(conv.id, "And in cherry?", parent_id=reply_id)
+    answer = store.messages.get(store.messages.start_assistant_message(follow.id))
+    history = [store.messages.get(first.id), store.messages.get(reply_id), follow]
+    messages, _ = engine_messages(store, answer, history, False, n_ctx=2048, answer_tokens=24)
+    assert [m["content"] for m in messages] == ["How many r's in strawberry?", "Three.", "And in cherry?"]

@@ -28,7 +28,7 @@ HELLO = [{"role": "user", "content": "hello"}]
 
 def answer(client: EngineClient, messages: list[dict[str, str]] = HELLO, max_tokens: int = 8) -> Finished:
     done = None
-    for event in client.chat(messages, SamplingParams(temperature=0.0, max_tokens=max_tokens)):
+    for event in client.chat(messages, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=max_tokens)):
         if isinstance(event, Finished):
             done = event
     assert done is not None
@@ -104,7 +104,7 @@ def test_host_killed_mid_answer_then_chat_again(gemma_path: Path, sig: signal.Si
         assert first_pid is not None
         shown: list[str] = []
         with pytest.raises(HostCrashedError) as caught:
-            for event in client.chat(HELLO, SamplingParams(temperature=0.0, max_tokens=500)):
+            for event in client.chat(HELLO, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=500)):
                 if isinstance(event, TokenDelta):
                     shown.append(event.text)
                     if len(shown) == 3:
@@ -116,7 +116,7 @@ def test_host_killed_mid_answer_then_chat_again(gemma_path: Path, sig: signal.Si
         if sig == signal.SIGKILL:
             assert "ran out of memory" in error.message
         assert len(shown) >= 3, "what was shown before the crash stays with the caller"
-        events = list(client.chat(HELLO, SamplingParams(temperature=0.0, max_tokens=8)))
+        events = list(client.chat(HELLO, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8)))
         assert any(isinstance(e, EngineNotice) for e in events), "the restart is announced"
         finished = [e for e in events if isinstance(e, Finished)]
         assert finished and finished[0].stats.tokens == 8
@@ -131,7 +131,7 @@ def test_host_that_died_while_idle_is_restarted_for_the_next_message(tiny_llama4
         os.kill(pid, signal.SIGSEGV)
         while client.alive:
             time.sleep(0.01)
-        events = list(client.chat(HELLO, SamplingParams(temperature=0.0, max_tokens=8)))
+        events = list(client.chat(HELLO, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8)))
         assert isinstance(events[0], EngineNotice)
         assert next(e for e in events if isinstance(e, Finished)).stats.tokens == 8
 
@@ -155,7 +155,7 @@ def test_first_answer_crash_with_repacked_weights_retries_in_safe_mode(
     with EngineClient() as client:
         info = client.load(LoadPlan(str(tiny_llama4), n_ctx=256, use_extra_bufts=True))
         assert info.use_extra_bufts
-        events = list(client.chat(HELLO, SamplingParams(temperature=0.0, max_tokens=8)))
+        events = list(client.chat(HELLO, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8)))
         notices = [e.message for e in events if isinstance(e, EngineNotice)]
         assert any("safe mode" in n for n in notices)
         assert client.info is not None and not client.info.use_extra_bufts
@@ -183,7 +183,7 @@ def test_first_answer_killed_by_the_system_is_reported_not_retried(
         killer.start()
         events: list[object] = []
         with pytest.raises(HostCrashedError, match="SIGKILL") as caught:
-            events.extend(client.chat(HELLO, SamplingParams(temperature=0.0, max_tokens=8)))
+            events.extend(client.chat(HELLO, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8)))
         killer.join()
         assert caught.value.during == "prompt"
         assert not [e for e in events if isinstance(e, EngineNotice)], "no safe-mode retry"

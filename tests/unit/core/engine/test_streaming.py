@@ -14,7 +14,9 @@ from hearth.core.engine.plan import LoadPlan, expert_patterns
 from hearth.core.engine.sampling import SamplingParams
 from tests.fixtures.tiny_llama4 import expert_tensor_names
 
-GREEDY = SamplingParams(temperature=0.0, max_tokens=24, seed=1)
+# These tests are about streaming, stopping and the cache, so the base model must run to the token limit: the loop
+# guard, which would end its looping answers, is tested on its own below and in test_loops.py.
+GREEDY = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=24, seed=1)
 
 
 def run(client: EngineClient, messages: list[dict[str, str]], params: SamplingParams = GREEDY) -> tuple[
@@ -69,7 +71,7 @@ def test_follow_up_turn_reuses_the_cache(gemma: EngineClient) -> None:
 
 
 def test_stop_mid_answer_ends_within_a_token_and_keeps_model_ready(gemma: EngineClient) -> None:
-    params = SamplingParams(temperature=0.0, max_tokens=400, seed=1)
+    params = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=400, seed=1)
     after_cancel = 0
     cancelled = False
     stats = None
@@ -96,7 +98,7 @@ def test_abort_during_prompt_processing_between_batches(gemma_path: Path) -> Non
         long_prompt = [{"role": "user", "content": "The quick brown fox jumps over the lazy dog. " * 250}]
         progress: list[PromptProgress] = []
         stats = None
-        for event in client.chat(long_prompt, SamplingParams(max_tokens=8)):
+        for event in client.chat(long_prompt, SamplingParams(loop_guard=False, max_tokens=8)):
             if isinstance(event, PromptProgress):
                 progress.append(event)
                 if event.done > 0:
@@ -119,7 +121,7 @@ def test_abort_callback_interrupts_a_single_long_batch(gemma_path: Path) -> None
         client.load(LoadPlan(str(gemma_path), n_ctx=4096, n_batch=4096))
         long_prompt = [{"role": "user", "content": "Rain falls on the quiet town tonight. " * 330}]
         stats = None
-        for event in client.chat(long_prompt, SamplingParams(max_tokens=8)):
+        for event in client.chat(long_prompt, SamplingParams(loop_guard=False, max_tokens=8)):
             if isinstance(event, PromptProgress) and event.done == 0:
                 client.cancel()
             elif isinstance(event, Finished):
@@ -183,7 +185,7 @@ def test_long_context_is_trimmed_oldest_turn_first(tiny_llama4: Path) -> None:
     messages = [{"role": "system", "content": "Be brief."}, *turns, {"role": "user", "content": "last question"}]
     with EngineClient() as client:
         client.load(LoadPlan(str(tiny_llama4), n_ctx=256))
-        _, stats = run(client, messages, SamplingParams(temperature=0.0, max_tokens=16))
+        _, stats = run(client, messages, SamplingParams(loop_guard=False, temperature=0.0, max_tokens=16))
     assert stats.trimmed_turns > 0
     assert stats.prompt_tokens <= 256 - 16
     assert stats.tokens > 0
@@ -192,6 +194,31 @@ def test_long_context_is_trimmed_oldest_turn_first(tiny_llama4: Path) -> None:
 def test_answer_stops_cleanly_when_the_context_is_full(tiny_llama4: Path) -> None:
     with EngineClient() as client:
         client.load(LoadPlan(str(tiny_llama4), n_ctx=128))
-        _, stats = run(client, [{"role": "user", "content": "hello"}], SamplingParams(temperature=0.0, max_tokens=None))
+        unlimited = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=None)
+        _, stats = run(client, [{"role": "user", "content": "hello"}], unlimited)
     assert stats.stop_reason == "context_full"
     assert stats.context_used == stats.n_ctx
+
+
+def test_a_looping_answer_is_ended_and_marked(gemma: EngineClient) -> None:
+    """The base model loops on a chat question; the loop guard ends the answer long before its token limit."""
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    looping = SamplingParams(temperature=0.0, max_tokens=200, dry_multiplier=0.0, loop_guard=True)
+    _, stats = run(gemma, question, looping)
+    assert stats.stop_reason == "repetition"
+    assert stats.tokens < 150
+    _, free = run(gemma, question, looping.with_changes(loop_guard=False, max_tokens=stats.tokens + 8))
+    assert free.stop_reason == "length", "without the guard the same answer runs on"
+
+
+def test_dry_makes_a_greedy_answer_repeat_itself_less(gemma: EngineClient) -> None:
+    question = [{"role": "user", "content": "Say hello in Spanish."}]
+    plain = SamplingParams(temperature=0.0, max_tokens=64, dry_multiplier=0.0, loop_guard=False)
+    without, _ = run(gemma, question, plain)
+    with_dry, _ = run(gemma, question, plain.with_changes(dry_multiplier=0.8))
+
+    def most_repeated_line(deltas: list[str]) -> int:
+        lines = [line.strip() for line in "".join(deltas).splitlines() if line.strip()]
+        return max((lines.count(line) for line in lines), default=0)
+
+    assert most_repeated_line(with_dry) < most_repeated_line(without)

@@ -29,7 +29,7 @@ from hearth.core.errors import (
 from hearth.core.images import prepare_image, prepare_image_bytes
 from tests.fixtures.tiny_mmproj import SLOW_SHAPE, TinyProjectorShape, write_tiny_mmproj
 
-GREEDY = SamplingParams(temperature=0.0, max_tokens=16, seed=1)
+GREEDY = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=16, seed=1)
 TILE_TOKENS = TinyProjectorShape().tokens_per_tile
 _ORIENTATION = 0x0112
 
@@ -198,7 +198,7 @@ def test_cancel_while_the_picture_is_read(tiny_llama4_vision: Path, tmp_path: Pa
         client.load(LoadPlan(str(tiny_llama4_vision), n_ctx=4096, n_threads=1, mmproj_path=str(slow)))
         progress: list[PromptProgress] = []
         stats = None
-        for event in client.chat(look(photo), SamplingParams(temperature=0.0, max_tokens=8)):
+        for event in client.chat(look(photo), SamplingParams(loop_guard=False, temperature=0.0, max_tokens=8)):
             if isinstance(event, PromptProgress):
                 progress.append(event)
                 if event.done > 0:  # the text before the picture is read: Stop while the first tile is encoded
@@ -215,7 +215,7 @@ def test_cancel_while_the_picture_is_read(tiny_llama4_vision: Path, tmp_path: Pa
         kept_of_picture = stats.context_used - before_picture
         assert 0 <= kept_of_picture < stats.image_tokens and kept_of_picture % SLOW_SHAPE.tokens_per_tile == 0
         # The model is ready at once, and what was read stays in the cache.
-        _, again, _ = ask(client, look(photo), SamplingParams(temperature=0.0, max_tokens=4))
+        _, again, _ = ask(client, look(photo), SamplingParams(loop_guard=False, temperature=0.0, max_tokens=4))
         assert again.stop_reason == "length" and again.tokens == 4
         assert again.cached_tokens == stats.context_used
 

@@ -13,6 +13,7 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.errors import HearthError
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.library.library import InstalledModel
+from hearth.core.models.library.starter import is_chat_model
 from hearth.core.models.planning.benchmark import load_result
 from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S, plan_for_path
 
@@ -30,6 +31,7 @@ class InstalledFit:
         measured_tps: generation speed measured by ``hearth bench`` on this machine, None if never measured.
         n_ctx: the context size planned for.
         plan: the planner's plan (what "reset to recommended" returns to), None if the file could not be planned.
+        chat: the file carries a chat template (False: a base model, made for completion, not chat).
     """
 
     path: Path
@@ -40,6 +42,7 @@ class InstalledFit:
     measured_tps: float | None = None
     n_ctx: int = 0
     plan: LoadPlan | None = None
+    chat: bool = True
 
 
 def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = None) -> InstalledFit:
@@ -60,4 +63,5 @@ def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = 
     else:
         verdict = "fits_slow"
     return InstalledFit(model.path, verdict, plan.summary, str(plan.extra.get("explanation", "")),
-                        float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan)
+                        float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan,
+                        is_chat_model(model.path))

@@ -1,7 +1,8 @@
 """Per-model choices the user can make, layered over what the planner recommends.
 
 Stored in ``Settings.model_overrides`` keyed by the model's path. ``None`` means "as recommended": the planner's plan
-and Meta's recommended sampling. "Reset to recommended" simply forgets the overrides.
+and the model's recommended sampling (``hearth.core.models.library.recommended``). "Reset to recommended" simply
+forgets the overrides.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class ModelSettings:
         n_threads: CPU threads.
         system_prompt: the default system prompt for new conversations with this model.
         temperature, top_p, top_k, min_p, repeat_penalty, max_tokens, seed: sampling.
+        dry_multiplier: the DRY repetition guard's strength (0: off).
+        loop_guard: whether an answer that repeats itself is ended.
     """
 
     n_ctx: int | None = None
@@ -41,6 +44,8 @@ class ModelSettings:
     repeat_penalty: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
+    dry_multiplier: float | None = None
+    loop_guard: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         defaults = ModelSettings()
@@ -90,7 +95,8 @@ class ModelSettings:
     def apply_to_sampling(self, params: SamplingParams) -> SamplingParams:
         changes = {
             name: getattr(self, name)
-            for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+            for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed",
+                         "dry_multiplier", "loop_guard")
             if getattr(self, name) is not None
         }
         return params.with_changes(**changes) if changes else params

@@ -231,6 +231,14 @@ def load_result(folder: Path, model_path: str) -> BenchResult | None:
         return None
 
 
+def bench_prompt_speed(folder: Path, model_path: str) -> float | None:
+    """The prompt speed ``hearth bench`` measured for a model (the long prompt's, else the short one's), or None."""
+    result = load_result(folder, model_path)
+    if result is None:
+        return None
+    return result.pp4096_tps or result.pp512_tps or None
+
+
 def format_table(result: BenchResult) -> str:
     def rate(value: float | None) -> str:
         return f"{value:,.1f} tokens/s" if value else "—"
