@@ -219,6 +219,11 @@ class ChatController(QObject):
         return self._answer.message_id if self._answer else None
 
     @property
+    def tools(self) -> ChatTools | None:
+        """The tools this window's answers may call (None: tools are not wired in)."""
+        return self._tools
+
+    @property
     def conversations(self) -> ConversationsController:
         return self._conversations
 

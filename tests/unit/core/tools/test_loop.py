@@ -22,7 +22,7 @@ from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, ToolFormat, ToolSpec, hermes_call_text
-from hearth.core.errors import HearthError
+from hearth.core.errors import ContextOverflowError, HearthError
 from hearth.core.store.tool_calls import CallStatus, ToolCallRecord
 from hearth.core.tools.approval import ApprovalPolicy, ApprovalRequest, Decision
 from hearth.core.tools.config import ServerConfig, ToolsConfig
@@ -97,6 +97,20 @@ def test_forced_call_through_a_real_template(model: str, request: pytest.Fixture
                             "content": lookup_code(word)}
     assert seen[1][-2]["tool_calls"][0]["function"]["name"] == "lookup_word"
     assert result.stats is not None and result.stats.tokens > 0
+
+
+def test_tools_that_fill_the_context_are_named_in_the_error(tiny_llama4_tools: Path, toolbox: Toolbox) -> None:
+    client = EngineClient()
+    try:
+        client.load(LoadPlan(str(tiny_llama4_tools), n_ctx=256, n_threads=2))
+        specs = [ToolSpec(e.name, e.description, dict(e.parameters)) for e in toolbox.tool_set().entries]
+        with pytest.raises(ContextOverflowError, match=f"descriptions of the {len(specs)} tools switched on"):
+            list(client.chat([{"role": "user", "content": "Hi"}], SamplingParams(max_tokens=16), tools=specs))
+        # Without them the same message fits.
+        assert any(isinstance(e, Finished) for e in client.chat([{"role": "user", "content": "Hi"}],
+                                                                SamplingParams(max_tokens=4)))
+    finally:
+        client.close()
 
 
 def scripted_model(*answers: str, seen: list[tuple[list[str], ToolChoice, list[dict[str, Any]]]] | None = None
