@@ -162,14 +162,14 @@ def answer_with_tools(
         tools.records.append(record)
         print_call(record, tools, err)
 
-    loop = ToolLoop(tools.toolbox, tools.tool_set, tools.policy, None, fmt=fmt, choice=tools.choice, n_ctx=n_ctx,
-                    cancel=tools.cancel, servers=tools.servers)
     def notice(words: str) -> None:
         err.write(f"\nhearth: {words}\n")
 
     def failed(error: HearthError) -> None:
         err.write(f"\nhearth: {error.message} {error.hint}".rstrip() + "\n")
 
+    loop = ToolLoop(tools.toolbox, tools.tool_set, tools.policy, None, fmt=fmt, choice=tools.choice, n_ctx=n_ctx,
+                    cancel=tools.cancel, servers=tools.servers)
     events = LoopEvents(text=text, call_finished=finished, notice=notice, error=failed)
     return loop.run(messages, generate, events)
 
