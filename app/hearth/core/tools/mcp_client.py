@@ -346,10 +346,32 @@ class McpManager:
                              f" ({config.command}).",
                              hint="Check that the program is installed and its name is right in Settings → Tools.",
                              details=f"{type(exc).__name__}: {exc}", server=config.name)
+        if config.kind is ServerKind.HTTP:
+            reached = self._http_error(config, exc)
+            if reached is not None:
+                return reached
         what = "stopped while starting" if not conn.ready.done() else "stopped"
         return ToolError(f"The tool server '{config.name}' {what}.",
                          hint=("Check its settings in Settings → Tools." + self._tail_hint(conn)).strip(),
                          details=f"{type(exc).__name__}: {exc}", server=config.name)
+
+    @staticmethod
+    def _http_error(config: ServerConfig, exc: BaseException) -> ToolError | None:
+        """Words for a server at a URL that could not be reached or refused the request (None: another failure)."""
+        import httpx2
+
+        if isinstance(exc, httpx2.HTTPStatusError):
+            status = exc.response.status_code
+            hint = ("It wants credentials: add its Authorization header in Settings → Tools."
+                    if status in (401, 403) else "Check its address in Settings → Tools.")
+            return ToolError(f"The tool server '{config.name}' at {config.url} refused the request "
+                             f"(HTTP {status}).", hint=hint, details=f"{type(exc).__name__}: {exc}",
+                             server=config.name)
+        if isinstance(exc, httpx2.TransportError):
+            return ToolError(f"Hearth could not reach the tool server '{config.name}' at {config.url}.",
+                             hint="Check that the server is running and its address in Settings → Tools.",
+                             details=f"{type(exc).__name__}: {exc}", server=config.name)
+        return None
 
     async def _stop(self, name: str) -> None:
         conn = self._connections.pop(name, None)
@@ -405,6 +427,9 @@ class McpManager:
             return ToolError(f"The tool server '{name}' stopped while {doing}.",
                              hint=("It starts again when a tool of it is next used." + self._tail_hint(conn)).strip(),
                              details=f"{type(exc).__name__}: {exc}", server=name)
+        reached = self._http_error(conn.config, exc) if conn.config.kind is ServerKind.HTTP else None
+        if reached is not None:
+            return reached
         return ToolError(f"The tool server '{name}' answered with something that is not a valid reply while "
                          f"{doing}.", hint="The server may be for another version of MCP; its log may say more.",
                          details=f"{type(exc).__name__}: {str(exc)[:2000]}", server=name)
@@ -429,6 +454,12 @@ class McpManager:
         except MCPError as exc:
             if exc.code in (CONNECTION_CLOSED, REQUEST_TIMEOUT) or not conn.alive:
                 error = self._call_error(conn, exc, doing)
+                if config.kind is ServerKind.HTTP and exc.code == CONNECTION_CLOSED:
+                    error = ToolError(
+                        f"Hearth lost the connection to the tool server '{config.name}' at {config.url} while "
+                        f"{doing}.", hint="Check that the server is still running; Hearth connects again when a "
+                                          "tool of it is next used.",
+                        details=f"{type(exc).__name__}: {exc}", server=config.name)
                 await self._stop(config.name)
                 raise error from exc
             # The server refused the call (unknown tool, bad arguments): the model reads why.

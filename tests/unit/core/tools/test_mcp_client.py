@@ -1,10 +1,11 @@
-"""MCP servers over stdio with the official SDK: tools listed with their hints, calls, and every way a server can
-fail - crashing mid-call, hanging, answering nonsense, not starting - each a plain-words error, after which the
-server starts again when next needed. Servers end when the manager closes."""
+"""MCP servers over stdio and streamable HTTP with the official SDK: tools listed with their hints, calls, and every
+way a server can fail - crashing mid-call, hanging, answering nonsense, not starting, not reachable - each a
+plain-words error, after which the server starts again when next needed. Servers end when the manager closes."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,3 +113,33 @@ def test_servers_end_when_the_manager_closes(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match="closing"):
         manager.list_tools(TEST_SERVER)
     assert os.getpid() != pid
+
+
+def test_a_streamable_http_server(tmp_path: Path) -> None:
+    """A server reached by URL (streamable HTTP, on loopback): listed and called like a local one; when it goes
+    away, the call fails in words and names it."""
+    process = subprocess.Popen([sys.executable, str(SERVER_FILE), "--http"], stdout=subprocess.PIPE, text=True,
+                               stderr=subprocess.DEVNULL)
+    manager = McpManager(tmp_path)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split()[1])
+        web = ServerConfig("web", url=f"http://127.0.0.1:{port}/mcp", timeout_s=10)
+        tools = {t.tool: t for t in manager.list_tools(web)}
+        assert tools["lookup_word"].read_only and not tools["save_note"].read_only
+        assert manager.call(web, "lookup_word", {"word": "ember"}).text == lookup_code("ember")
+        process.terminate()
+        process.wait(timeout=30)
+        with pytest.raises(ToolError, match=f"lost the connection to the tool server 'web' at {web.url} while "
+                                            "running 'lookup_word'"):
+            manager.call(web, "lookup_word", {"word": "ember"})
+        # The next use connects again, and says the server cannot be reached.
+        with pytest.raises(ToolError, match=f"could not reach the tool server 'web' at {web.url}"):
+            manager.call(web, "lookup_word", {"word": "ember"})
+    finally:
+        manager.close()
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
