@@ -281,7 +281,7 @@ def test_attachment_chips_name_the_files(view: ChatView) -> None:
     view.set_messages([MessageView(1, Role.USER, "Read these.", attachments=(chip,))])
     chips = [w for w in widget(view, 1).findChildren(QWidget) if w.objectName() == "attachmentChip"]
     assert len(chips) == 1
-    assert "notes.pdf" in chips[0].text() and "2.1 MB" in chips[0].text()
+    assert "notes.pdf" in chips[0].text() and "2.14 MB" in chips[0].text()
 
 
 def test_code_copy_link_copies_that_block(view: ChatView, qtbot: QtBot) -> None:

@@ -11,11 +11,12 @@ from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
+    models_dir,
     plan_from_args,
     print_error,
 )
 from hearth.core.errors import HearthError
+from hearth.core.models.library.starter import default_chat_model
 from hearth.core.models.planning.benchmark import format_table, run_benchmark, save_result
 
 BENCH_MIN_CTX = 4608
@@ -35,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     try:
-        model = args.model or default_model(paths, current_settings(paths))
+        settings = current_settings(paths)
+        model = args.model or default_chat_model(settings, models_dir(paths, settings))
         plan = plan_from_args(model, args)
         if plan.n_ctx < BENCH_MIN_CTX:
             # Room for the 4,096-token prompt measurement; the placement stays the app's.

@@ -18,7 +18,7 @@ from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
+    models_dir,
     plan_from_args,
     print_error,
     worker_machines,
@@ -35,7 +35,7 @@ from hearth.core.engine import (
     TokenDelta,
 )
 from hearth.core.engine.events import AnswerStats, EngineEvent, ModelInfo
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
+from hearth.core.engine.media import ImageRef, image_ref, no_vision_error
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, privacy_words
 from hearth.core.engine.remote_keys import KeyStore
@@ -46,6 +46,7 @@ from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.library.starter import default_chat_model
 from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.models.planning.planner import DEFAULT_CTX
 from hearth.core.retrieval import estimated_prompt_speed, reading_budget
@@ -74,8 +75,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
     parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
-                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a scanned "
-                             "PDF goes as its page pictures when --mmproj is given; repeatable")
+                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a picture "
+                             "goes as with --image, and a scanned PDF as its page pictures, when --mmproj is given; "
+                             "repeatable")
     parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
                         help="like --attach, but the whole document is sent when the model's context allows, "
                              "instead of the passages that match the question; repeatable")
@@ -164,7 +166,7 @@ def answer(
 
     with _CancelOnInterrupt(cancel):
         try:
-            if tools is not None and isinstance(client, EngineClient):
+            if tools is not None:
                 result = answer_with_tools(client, messages, params, tools, ToolFormat(
                     info.tool_format if info else "hermes"), info.n_ctx if info else 4096, out=out, err=err,
                     on_event=lambda event: _show_event(event, err))
@@ -229,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
             if warning:
                 err.write(f"hearth: {warning}\n")
         else:
-            model = args.model or default_model(paths, settings)
+            model = args.model or default_chat_model(settings, models_dir(paths, settings))
             workers = worker_machines(args.worker, err=err, what_if=False) if args.worker else []
             plan = plan_from_args(model, args, workers=workers)
             client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
@@ -280,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
             bench=bench_prompt_speed(paths.data_dir / "bench", plan.model_path),
             expected_writing=float(expected) if isinstance(expected, (int, float)) else None)
         reading = reading_budget(n_ctx, speed, more=args.read_more)
-        prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens or 1024, err=err,
+        prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens, err=err,
                                        pinned=pinned, reading=reading) if documents else None)
         chat = _Chat(client, params, args.json, out, err, tools, info)
         if args.prompt is not None:
@@ -355,8 +357,7 @@ def _one_shot(
 ) -> int:
     images = images or []
     try:
-        content = (prompter.compose(prompt, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(images))
-                   if prompter else prompt)
+        content = prompter.compose(prompt, messages, pictures=len(images)) if prompter else prompt
     except HearthError as exc:
         print_error(exc)
         return 1
@@ -400,8 +401,7 @@ def _interactive(
             err.write("(conversation cleared)\n")
             continue
         try:
-            content = (prompter.compose(line, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(pending))
-                       if prompter else line)
+            content = prompter.compose(line, messages, pictures=len(pending)) if prompter else line
         except HearthError as exc:
             print_error(exc)
             continue

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from hearth.core.engine.api import EngineApi
 from hearth.core.engine.events import AnswerStats, EngineEvent, EngineNotice, Finished, LoadProgress, PromptProgress
 from hearth.core.engine.events import TokenDelta as TokenEvent
 from hearth.core.engine.sampling import SamplingParams
@@ -121,7 +122,7 @@ def print_call(record: ToolCallRecord, tools: CliTools, err: TextIO) -> None:
 
 
 def answer_with_tools(
-    client: Any,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     tools: CliTools,

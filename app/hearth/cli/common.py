@@ -12,11 +12,11 @@ from hearth.core.engine.workers import parse_endpoint, probe_worker
 from hearth.core.errors import DoesNotFitError, HearthError, WorkerError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.library.starter import ensure_starter_model, is_chat_model
 from hearth.core.models.planning.planner import DEFAULT_CTX
 from hearth.core.models.planning.workers import WorkerMachine, plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings
+from hearth.core.units import format_size
 
 PROBE_BYTES = 8 << 20  # written to and read back from each worker to measure the network
 
@@ -35,14 +35,6 @@ def current_settings(paths: AppPaths) -> Settings:
 
 def models_dir(paths: AppPaths, settings: Settings) -> Path:
     return Path(settings.models_dir).expanduser() if settings.models_dir else paths.models_dir
-
-
-def default_model(paths: AppPaths, settings: Settings) -> Path:
-    """The model to use when none is named: the user's default (a chat model), else the starter model."""
-    if settings.default_model and Path(settings.default_model).is_file() and is_chat_model(
-            Path(settings.default_model)):
-        return Path(settings.default_model)
-    return ensure_starter_model(models_dir(paths, settings))
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +129,7 @@ def worker_machines(specs: list[str], *, err: TextIO | None = None, what_if: boo
         if not status.ready:
             raise status.error()
         if err is not None:
-            err.write(f"Worker {status.endpoint}: protocol {status.version_text}, {status.free_bytes / 1e9:.1f} GB "
+            err.write(f"Worker {status.endpoint}: protocol {status.version_text}, {format_size(status.free_bytes)} "
                       f"free, round trip {1000 * (status.round_trip_s or 0):.2f} ms\n")
         machines.append(WorkerMachine.from_status(status))
     return machines

@@ -19,8 +19,7 @@ from hearth.core.models.planning.planner import VERDICT_WORDS, FitReport, Placem
 from hearth.core.models.planning.workers import plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import load_settings
-
-GB = 1e9
+from hearth.core.units import GB, format_size
 
 
 def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,9 +115,9 @@ def _placement_words(p: Placement) -> str:
 def cell(report: FitReport) -> str:
     """A report in a few words for a table cell."""
     if report.verdict == "does_not_fit":
-        need = (report.placement.ram_bytes + report.placement.vram_bytes) / GB
+        need = report.placement.ram_bytes + report.placement.vram_bytes
         room = report.usable_ram + (0 if report.unified_memory else report.usable_vram)
-        return f"does not fit: needs ~{need:.0f} GB, {room / GB:.0f} GB usable"
+        return f"does not fit: needs ~{format_size(need)}, {format_size(room)} usable"
     return (f"{VERDICT_WORDS[report.verdict]}: {_placement_words(report.placement)}, "
             f"~{report.placement.tokens_per_s:.0f} tok/s")
 
@@ -140,7 +139,7 @@ def flags(report: FitReport) -> str:
 
 def matrix_markdown(targets: Sequence[Target], machines: Sequence[Hardware], n_ctx: int | None) -> str:
     """Machines down, models across: the planner's verdict, placement and speed in each cell."""
-    head = "| Machine | " + " | ".join(f"{t.label.split(':')[-1]} ({t.size / GB:.1f} GB)" for t in targets) + " |"
+    head = "| Machine | " + " | ".join(f"{t.label.split(':')[-1]} ({format_size(t.size)})" for t in targets) + " |"
     lines = [head, "|" + "---|" * (len(targets) + 1)]
     for hw in machines:
         cells = [cell(plan_model(t.info, hw, n_ctx=n_ctx)) for t in targets]
@@ -155,8 +154,8 @@ def _describe_workers(report: FitReport) -> list[str]:
             layers = f"layers {share.first_layer}–{share.first_layer + share.layers - 1}" if share.layers else ""
             output = "the output layer" if share.output_layer else ""
             held = " and ".join(p for p in (layers, output) if p)
-            lines.append(f"Worker {share.endpoint}: {held}, {share.bytes / GB:.1f} GB of {share.usable_bytes / GB:.1f} "
-                         f"usable")
+            lines.append(f"Worker {share.endpoint}: {held}, {format_size(share.bytes)} of "
+                         f"{format_size(share.usable_bytes)} usable")
         else:
             lines.append(f"Worker {share.endpoint}: not needed")
     if report.plan is not None and report.plan.workers:
@@ -170,17 +169,17 @@ def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     if info.expert_count:
         shape += f", {info.expert_count} experts ({info.expert_used_count} used per token)"
     p = report.placement
-    lines = [f"{t.label} — {t.size / GB:.1f} GB, {shape}" + ("" if t.exact else " (estimated from its size)"),
+    lines = [f"{t.label} — {format_size(t.size)}, {shape}" + ("" if t.exact else " (estimated from its size)"),
              f"Verdict: {VERDICT_WORDS[report.verdict]}. {report.explanation}"]
     if report.workers:
-        lines.append(f"Memory here: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
-                     f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); KV cache for "
-                     f"{report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB in all")
+        lines.append(f"Memory here: {format_size(p.vram_bytes)} on the GPU (of {format_size(report.usable_vram)} "
+                     f"usable), {format_size(p.ram_bytes)} of RAM (of {format_size(report.usable_ram)} usable); KV "
+                     f"cache for {report.n_ctx:,} tokens: {format_size(p.kv_bytes)} in all")
         lines += _describe_workers(report)
     elif report.verdict != "does_not_fit":
-        lines.append(f"Memory: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
-                     f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); "
-                     f"KV cache for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
+        lines.append(f"Memory: {format_size(p.vram_bytes)} on the GPU (of {format_size(report.usable_vram)} usable), "
+                     f"{format_size(p.ram_bytes)} of RAM (of {format_size(report.usable_ram)} usable); "
+                     f"KV cache for {report.n_ctx:,} tokens: {format_size(p.kv_bytes)}")
         lines.append(f"Loads like: hearth chat --model … {flags(report)}")
     lines += [f"Note: {n}" for n in (*hw.notes, *report.notes)]
     return lines
@@ -205,6 +204,6 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     print(f"{len(reports)} quantizations (exact for those whose header was read, others estimated from size):")
     for t, r in reports:
         mark = "" if t.exact else " *"
-        print(f"  {t.label.split(':')[-1]:<12} {t.size / GB:6.1f} GB  {VERDICT_WORDS[r.verdict]:<13} "
+        print(f"  {t.label.split(':')[-1]:<12} {format_size(t.size):>9}  {VERDICT_WORDS[r.verdict]:<13} "
               f"{r.explanation}{mark}")
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from hearth.core.errors import CorruptDocumentError, DocumentError, FileTooLargeError, UnsafeDocumentError
-from hearth.core.units import human_size
+from hearth.core.units import MB, format_size
 
 # Formats a user can drop; Pillow is never asked to try others (some, like EPS, call external programs).
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -40,7 +40,7 @@ class ImageOptions:
     max_side: int = 1536
     thumb_side: int = 256
     max_pixels: int = 60_000_000
-    max_bytes: int = 50 * 1024 * 1024
+    max_bytes: int = 50 * MB
     jpeg_quality: int = 90
 
 
@@ -125,7 +125,7 @@ def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
 
 def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
-        f"{name} is {human_size(size)}; pictures up to {human_size(limit)} can be attached.",
+        f"{name} is {format_size(size)}; pictures up to {format_size(limit)} can be attached.",
         hint="Save it at a smaller size or as JPEG and attach it again.",
         size_bytes=size,
         limit_bytes=limit,

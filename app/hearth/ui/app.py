@@ -38,7 +38,6 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
-from hearth.core.models.library.starter import is_chat_model
 from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.paths import AppPaths
 from hearth.core.retrieval import estimated_prompt_speed
@@ -168,13 +167,9 @@ class HearthApp(QObject):
             self.load_default_model()  # the starter (if installed) to chat with meanwhile
 
     def load_default_model(self) -> None:
-        default = self.settings.default_model
-        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
-        # it the default (the old starter was one).
-        if default and Path(default).is_file() and is_chat_model(Path(default)):
-            self.session.load(Path(default))
-        else:
-            self.models.load_starter(make_default=False)
+        """Load the default chat model: the user's default if it is a chat model, else the starter
+        (``default_chat_model``; a base model an older Hearth made the default is passed over)."""
+        self.models.load_default_model()
 
     @Slot()
     def open_settings(self, model_path: Path | None = None, plan: LoadPlan | None = None) -> None:

@@ -72,7 +72,7 @@ class ModelPreferences:
     def plan_for(self, path: Path) -> LoadPlan:
         """The planner's plan for this computer, with the user's overrides on top (reads the GGUF header and the
         hardware: called on the engine's thread)."""
-        from hearth.core.models.planning.planner import plan_for_path  # heavy imports, only when a model loads
+        from hearth.core.models.planning.load import plan_for_path  # heavy imports, only when a model loads
 
         vision = ModelLibrary(self.models_dir).vision_file_for(path)
         plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, workers=self.ready_workers())

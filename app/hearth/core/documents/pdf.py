@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hearth.core.documents.limits import too_much_text
 from hearth.core.documents.model import AnchorKind, Section
 from hearth.core.errors import (
     CorruptDocumentError,
@@ -228,8 +229,6 @@ def _pdf_text(
             sections.append(Section(AnchorKind.PAGE, text, page=number))
             chars += len(text)
             if max_chars is not None and chars > max_chars:
-                from hearth.core.documents.extract import too_much_text  # extract imports this module
-
                 raise too_much_text(name, chars, max_chars, len(data))
         elif page is not None and _image_names(page):
             no_text.append(number)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hearth.core.engine.chat_template import ChatTemplate, Message, fallback_template
 from hearth.core.engine.media import with_markers
 from hearth.core.engine.runtime import ModelRuntime
-from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.sampling import SamplingParams, answer_reserve
 from hearth.core.engine.tools import (
     ToolFormat,
     ToolSpec,
@@ -117,7 +117,7 @@ class PromptBuilder:
             ContextOverflowError: even the newest message alone does not fit.
         """
         n_ctx = self.runtime.n_ctx
-        reserve = min(params.max_tokens or 512, n_ctx // 4)
+        reserve = answer_reserve(n_ctx, params.max_tokens)
         budget = n_ctx - reserve
         system = messages[:1] if messages and messages[0].get("role") == "system" else []
         rest = messages[len(system):]

@@ -70,3 +70,13 @@ class SamplingParams:
 
     def with_changes(self, **changes: Any) -> SamplingParams:
         return replace(self, **changes)
+
+
+# The answer's room when no longest answer is asked for.
+DEFAULT_ANSWER_RESERVE = 512
+
+
+def answer_reserve(n_ctx: int, max_tokens: int | None) -> int:
+    """Context positions the engine keeps free for the answer: ``max_tokens`` (512 when None), at most a quarter of
+    the context. Budgets made outside the engine use the same rule, so they agree with what it trims to."""
+    return min(max_tokens or DEFAULT_ANSWER_RESERVE, n_ctx // 4)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hearth.core.errors import ModelFileError
+from hearth.core.units import format_size
 
 GGUF_MAGIC = b"GGUF"
 
@@ -313,7 +314,7 @@ class _Cursor:
                 hint="If it was downloaded, the download was probably interrupted; download it again.",
                 details=f"needed {n:,} bytes at offset {self.pos:,}; the file has {self.size:,}",
             )
-        raise self.fail(f"{what} would make its header larger than {MAX_HEADER_BYTES // 2**20} MiB")
+        raise self.fail(f"{what} would make its header larger than {format_size(MAX_HEADER_BYTES)}")
 
     def need(self, n: int) -> None:
         self.room(n, "its header")

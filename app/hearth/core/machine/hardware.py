@@ -24,8 +24,6 @@ from hearth.core.machine.gpu import BackendDevice, BackendInfo, GpuInfo, detect_
 
 __all__ = ["BackendDevice", "BackendInfo", "GpuInfo", "Hardware", "detect_hardware", "metal_working_set"]
 
-GIB = 1024**3
-
 
 @dataclass(frozen=True)
 class Hardware:

@@ -20,7 +20,7 @@ from hearth.core.errors import DocumentError
 from hearth.core.tools.calculator import CalculationError, calculate, format_number
 from hearth.core.tools.catalog import BUILTIN_SERVER, ToolEntry
 from hearth.core.tools.results import MAX_RESULT_CHARS, ToolOutput, untrusted
-from hearth.core.units import human_size
+from hearth.core.units import format_size
 
 CALCULATOR = "calculator"
 DATETIME = "current_datetime"
@@ -167,7 +167,7 @@ def run_read_file(arguments: Mapping[str, Any], files: Sequence[str], limit: int
     text = document.text
     part = text[start:start + limit]
     end = start + len(part)
-    header = f"{path.name} ({document.kind.value}, {human_size(document.size_bytes)}, {len(text):,} characters)"
+    header = f"{path.name} ({document.kind.value}, {format_size(document.size_bytes)}, {len(text):,} characters)"
     if start or end < len(text):
         header += f", characters {start:,} to {end:,}"
     more = f"\n[… {len(text) - end:,} more characters: call again with start={end}]" if end < len(text) else ""

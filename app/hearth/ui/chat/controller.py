@@ -43,6 +43,7 @@ from hearth.core.chat.attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.chat.prompt import engine_messages
+from hearth.core.documents import kind_from_name
 from hearth.core.engine import AnswerStats, StopReason
 from hearth.core.engine.remote import remote_of
 from hearth.core.engine.sampling import SamplingParams
@@ -571,7 +572,7 @@ class ChatController(QObject):
         speed = self._prompt_speed_for() or self._measured_prompt_speed
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=n_ctx, answer_tokens=params.max_tokens or 1024, documents=self._documents,
+            n_ctx=n_ctx, max_tokens=params.max_tokens, documents=self._documents,
             reading=reading_budget(n_ctx, speed, more=more),
         )
         if self._uses_tools(continue_last):
@@ -816,10 +817,8 @@ def _call_views(records: Sequence[ToolCallRecord]) -> tuple[ToolCallView, ...]:
 
 
 def _kind(name: str) -> str:
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return {"pdf": "pdf", "docx": "docx", "csv": "csv", "md": "text", "txt": "text", "json": "code",
-            "html": "text", "htm": "text"}.get(suffix, "code" if suffix in ("py", "js", "ts", "c", "cpp", "h", "rs",
-                                                                               "go", "java", "rb") else "file")
+    kind = kind_from_name(name)
+    return kind.value if kind is not None else "file"
 
 
 def _citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:

@@ -125,12 +125,3 @@ class MessageView:
         stopped = self.status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED, MessageStatus.ERROR)
         return self.role is Role.ASSISTANT and (stopped or self.cut_off)
 
-
-def human_size(size: int) -> str:
-    """A byte count for people: "812 B", "14 KB", "3.2 MB"."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") or value >= 100 else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"

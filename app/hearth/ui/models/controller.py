@@ -16,7 +16,7 @@ from hearth.core.engine.remote import RemoteServer, remote_plan
 from hearth.core.errors import HearthError
 from hearth.core.models.discover.recommend import Recommendation
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
-from hearth.core.models.library.starter import ensure_starter_model, starter_available
+from hearth.core.models.library.starter import default_chat_model, starter_available, starter_path
 from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.download_task import DownloadTask
@@ -163,33 +163,35 @@ class ModelsController(QObject):
     def _busy_answering(self) -> bool:
         return self.window is not None and self.window.controller.busy
 
-    # --- the starter model ---------------------------------------------------------------------------------------
+    # --- the default chat model ----------------------------------------------------------------------------------
 
-    def load_starter(self, *, make_default: bool) -> None:
-        """Assemble the starter model in the models folder (in the background), then load it.
+    def load_default_model(self, *, starter_chosen: bool = False) -> None:
+        """Load the default chat model, as ``default_chat_model`` decides (the user's default if its file is there,
+        else the starter model, assembled in the models folder in the background).
 
         Args:
-            make_default: the user chose it (the wizard): it becomes the default model. Otherwise it is what to chat
-                with until the user picks a model, and a model they chose meanwhile wins.
+            starter_chosen: the user chose the starter (the wizard): it becomes the default model. Otherwise the
+                model is what to chat with until the user picks one, and a model they chose meanwhile wins.
         """
-        models_dir = self.models_dir
+        if starter_chosen:
+            self._change(default_model=str(starter_path(self.models_dir)))
+        settings, models_dir = self.settings, self.models_dir
 
         def work(_report: Callable[[object], None]) -> Path:
-            return ensure_starter_model(models_dir)
+            return default_chat_model(settings, models_dir)
 
         def ready(path: Path) -> None:
-            self._on_starter_ready(path, make_default)
+            self._on_default_model_ready(path, starter_chosen)
 
-        self._tasks.run(BackgroundTask(work, parent=self, name="starter model")
+        self._tasks.run(BackgroundTask(work, parent=self, name="default model")
                         .success(ready).failure(self._on_starter_failed))
 
-    def _on_starter_ready(self, path: Path, make_default: bool) -> None:
-        if make_default:
-            self._change(default_model=str(path))
-        elif self.session.state in (ModelState.LOADING, ModelState.READY):
-            return  # assembling takes a moment; a model the user chose meanwhile (a download, a file) wins
+    def _on_default_model_ready(self, path: Path, chosen: bool) -> None:
+        if not chosen and self.session.state in (ModelState.LOADING, ModelState.READY):
+            return  # assembling the starter takes a moment; a model the user chose meanwhile (a download, a file) wins
         self.session.load(path)
-        self.page.refresh_library()
+        if path == starter_path(self.models_dir):
+            self.page.refresh_library()  # it may have just been assembled
 
     def _on_starter_failed(self, error: HearthError) -> None:
         self._toast(notice_for(error))
@@ -257,7 +259,7 @@ class ModelsController(QObject):
 
     @Slot()
     def _on_wizard_starter_chosen(self) -> None:
-        self.load_starter(make_default=True)
+        self.load_default_model(starter_chosen=True)
         self._finish_first_run("starter")
 
     @Slot()

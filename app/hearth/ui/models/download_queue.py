@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.ui.models.download_task import DownloadTask
 
@@ -47,7 +48,7 @@ class DownloadQueue(QObject):
         """Start downloading (or resume the same download if it is already listed)."""
         for task in self.tasks:
             if task.repo_id == repo_id and quant is not None and (task.quant or "").lower() == quant.lower() \
-                    and task.state not in ("cancelled",):
+                    and task.state is not DownloadState.CANCELLED:
                 self.resume(task)
                 return task
         task = DownloadTask(self.manager, repo_id, quant, include_mmproj=include_mmproj, listing=listing,

@@ -23,6 +23,7 @@ from hearth.core.machine.hardware import Hardware, free_disk
 from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation
 from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.client import HubClient, hub_offline
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
@@ -347,13 +348,14 @@ class ModelsPage(QWidget):
 
     def _quant_button_state(self, repo_id: str, quant: str) -> tuple[str, bool, str] | None:
         task = self.queue.find(repo_id, quant)
-        if task is not None and task.state not in ("cancelled", "ready"):
+        if task is not None and task.state not in (DownloadState.CANCELLED, DownloadState.READY):
             share = task.done_bytes / task.total_bytes if task.total_bytes else 0
             if task.running:
                 return f"Downloading {share:.0%}", True, "secondary"
-            return ("Paused" if task.state == "paused" else "Stopped") + f" · {share:.0%}", True, "secondary"
+            words = "Paused" if task.state is DownloadState.PAUSED else "Stopped"
+            return f"{words} · {share:.0%}", True, "secondary"
         for model in self.snapshot.models:
-            if model.repo_id == repo_id and (model.quant or "").lower() == quant.lower() and model.state == "ready":
+            if model.repo_id == repo_id and (model.quant or "").lower() == quant.lower() and model.usable:
                 return "Downloaded", False, "secondary"
         return None
 
@@ -439,7 +441,7 @@ class ModelsPage(QWidget):
             b.setChecked(i == index)
 
     def _update_tab_titles(self) -> None:
-        ready = sum(1 for m in self.snapshot.models if m.state == "ready")
+        ready = sum(1 for m in self.snapshot.models if m.usable)
         running = self.queue.running_count()
         self.tab_buttons[LIBRARY].setText(f"On this computer · {ready}" if ready else "On this computer")
         self.tab_buttons[DOWNLOADS].setText(f"Downloads · {running} active" if running else

@@ -15,7 +15,8 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.library.library import InstalledModel
 from hearth.core.models.library.starter import is_chat_model
 from hearth.core.models.planning.benchmark import load_result
-from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S, plan_for_path
+from hearth.core.models.planning.load import plan_for_path
+from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from hearth.core.engine import EngineClient, Finished
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.units import format_size
 
 # Varied, ordinary English so tokenizers see realistic text (and no two runs share a cached prefix).
 _FILLER = (
@@ -244,7 +245,7 @@ def format_table(result: BenchResult) -> str:
         return f"{value:,.1f} tokens/s" if value else "—"
 
     def size(value: int | None) -> str:
-        return f"{value / 2**30:.2f} GiB" if value else "unknown"
+        return format_size(value) if value else "unknown"
 
     rows = [
         ("Model", result.model),

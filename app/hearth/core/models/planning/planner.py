@@ -11,9 +11,7 @@ with a safety margin wins.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from hearth.core.engine.plan import LoadPlan, expert_patterns
@@ -21,9 +19,8 @@ from hearth.core.gguf.header import GgufInfo
 from hearth.core.machine.bandwidth import gpus_bandwidth, ram_bandwidth
 from hearth.core.machine.hardware import Hardware, metal_working_set
 from hearth.core.models.planning.kv_cache import kv_cache_per_layer
+from hearth.core.units import GB, GiB, format_size
 
-GB = 1e9
-GIB = 1024**3
 Verdict = Literal["fits_well", "fits_slow", "does_not_fit"]
 FITS_WELL_TOKENS_PER_S = 8.0  # faster than most people read: the answer never makes them wait
 DEFAULT_CTX = 8192
@@ -33,7 +30,7 @@ VERDICT_WORDS: dict[str, str] = {"fits_well": "fits well", "fits_slow": "fits bu
 
 def usable_ram(hw: Hardware) -> int:
     """RAM a model may use: all of it less a reserve for the system and other apps (12%, at least 2 GiB)."""
-    return max(0, hw.ram_total - max(2 * GIB, int(0.12 * hw.ram_total)))
+    return max(0, hw.ram_total - max(2 * GiB, int(0.12 * hw.ram_total)))
 
 
 def usable_vram(hw: Hardware) -> int:
@@ -42,8 +39,8 @@ def usable_vram(hw: Hardware) -> int:
         return 0
     if hw.unified_memory:
         limit = min(g.total_bytes or metal_working_set(hw.ram_total) for g in hw.gpus)
-        return max(0, min(limit, usable_ram(hw)) - GIB // 2)
-    reserve = max(GIB // 2, int(0.05 * hw.vram_total))
+        return max(0, min(limit, usable_ram(hw)) - GiB // 2)
+    reserve = max(GiB // 2, int(0.05 * hw.vram_total))
     return max(0, hw.vram_free - reserve)
 
 
@@ -245,14 +242,10 @@ class FitReport:
         }
 
 
-def _gb(n: float) -> str:
-    return f"{n / GB:.1f} GB"
-
-
 def _gpu_words(hw: Hardware) -> str:
     if hw.unified_memory:
         return "your Mac's GPU (unified memory)"
-    return f"your {hw.vram_total / GB:.0f} GB GPU"
+    return f"your {hw.vram_total / GB:.0f} GB GPU"  # the GPU's name as sold, not a measured size
 
 
 def explain(p: Placement, hw: Hardware) -> str:
@@ -309,7 +302,7 @@ def plan_model(info: GgufInfo, hw: Hardware, *, n_ctx: int | None = None, model_
         best = max(good, key=lambda p: (round(p.tokens_per_s, 3), -p.vram_bytes))
         verdict: Verdict = "fits_well" if best.tokens_per_s >= FITS_WELL_TOKENS_PER_S else "fits_slow"
         if hw.ram_available is not None and best.ram_bytes > hw.ram_available:
-            notes.append(f"Only {_gb(hw.ram_available)} of RAM is free right now; close other apps first.")
+            notes.append(f"Only {format_size(hw.ram_available)} of RAM is free right now; close other apps first.")
         plan = LoadPlan(
             model_path=model_path, n_ctx=ctx, n_gpu_layers=best.n_gpu_layers,
             cpu_tensor_patterns=_patterns(best), n_batch=n_batch, mmproj_path=mmproj_path, summary=_summary(best),
@@ -338,11 +331,14 @@ def _shortfall(p: Placement, hw: Hardware) -> str:
     ram_ok, vram_ok = usable_ram(hw), usable_vram(hw)
     need = p.vram_bytes + p.ram_bytes
     if hw.unified_memory:
-        return f"it needs about {_gb(need)} of memory and {_gb(ram_ok)} of this Mac's {_gb(hw.ram_total)} is usable"
+        return (f"it needs about {format_size(need)} of memory and {format_size(ram_ok)} of this Mac's "
+                f"{format_size(hw.ram_total)} is usable")
     if vram_ok and p.vram_bytes:
-        return (f"it needs about {_gb(need)} of RAM and GPU memory together; usable are {_gb(ram_ok)} of RAM "
-                f"and {_gb(vram_ok)} on the GPU ({_gb(need - ram_ok - vram_ok)} short in RAM)")
-    return f"it needs about {_gb(p.ram_bytes)} of RAM and {_gb(ram_ok)} of this machine's {_gb(hw.ram_total)} is usable"
+        return (f"it needs about {format_size(need)} of RAM and GPU memory together; usable are "
+                f"{format_size(ram_ok)} of RAM and {format_size(vram_ok)} on the GPU "
+                f"({format_size(need - ram_ok - vram_ok)} short in RAM)")
+    return (f"it needs about {format_size(p.ram_bytes)} of RAM and {format_size(ram_ok)} of this machine's "
+            f"{format_size(hw.ram_total)} is usable")
 
 
 def _fits_with_less_context(info: GgufInfo, hw: Hardware, ctx: int, n_batch: int, extra: int) -> int | None:
@@ -368,33 +364,12 @@ def machine_matrix() -> list[Hardware]:
     ]
 
 
-def plan_for_path(path: Path, *, hardware: Hardware | None = None, n_ctx: int | None = None,
-                  mmproj_path: str | None = None, workers: Sequence[Any] = ()) -> LoadPlan:
-    """The plan to load a model file with on this computer (what the app calls before loading).
-
-    The header is checked (``check_model_path``) and the machine detected (llama.cpp's probe is cached under the
-    app's cache folder). When no placement fits, the nearest one is returned anyway, with the reason in
-    ``plan.extra["does_not_fit"]``: the app says so and lets the user try, since the margins are conservative.
-
-    ``workers`` (``hearth.core.models.planning.workers.WorkerMachine``) are llama.cpp RPC workers the plan may use.
-
-    Raises:
-        ModelFileError: the file is not a usable model.
-    """
-    from hearth.core.gguf.files import check_model_path
-    from hearth.core.machine.hardware import detect_hardware
-    from hearth.core.models.planning.workers import plan_with_workers
-    from hearth.core.paths import AppPaths
-
-    files = check_model_path(path)
-    assert files.info is not None
-    hw = hardware or detect_hardware(cache_dir=AppPaths.default().cache_dir)
-    extra = Path(mmproj_path).stat().st_size if mmproj_path and Path(mmproj_path).is_file() else 0
-    report = plan_with_workers(files.info, hw, list(workers), n_ctx=n_ctx, model_path=str(files.first),
-                               mmproj_path=mmproj_path, mmproj_bytes=extra)
+def plan_from_report(report: FitReport, model_path: str, mmproj_path: str | None) -> LoadPlan:
+    """The plan a report leads to: its own plan when a placement fits, else the nearest one anyway, with the reason
+    in ``plan.extra["does_not_fit"]`` (the app says so and lets the user try, since the margins are conservative)."""
     if report.plan is not None:
         return report.plan.with_changes(extra={**report.plan.extra, "explanation": report.explanation})
     p = report.placement
-    return LoadPlan(model_path=str(files.first), n_ctx=report.n_ctx, n_gpu_layers=p.n_gpu_layers,
+    return LoadPlan(model_path=model_path, n_ctx=report.n_ctx, n_gpu_layers=p.n_gpu_layers,
                     cpu_tensor_patterns=_patterns(p), mmproj_path=mmproj_path, summary=_summary(p),
                     extra={"does_not_fit": report.explanation, "explanation": report.explanation})

@@ -29,8 +29,6 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.planning.planner import (
     DEFAULT_CTX,
     FITS_WELL_TOKENS_PER_S,
-    GB,
-    GIB,
     FitReport,
     ModelCosts,
     Placement,
@@ -39,6 +37,7 @@ from hearth.core.models.planning.planner import (
     usable_ram,
     usable_vram,
 )
+from hearth.core.units import GB, GiB, format_rate, format_size
 
 GIGABIT_BYTES_PER_S = 110e6  # what gigabit Ethernet delivers
 GIGABIT_ROUND_TRIP_S = 0.0005
@@ -70,8 +69,8 @@ class WorkerMachine:
         """What a model may use of it: a probed worker's free memory less 5% (at least 1 GiB); a "what if" worker's
         RAM less the same reserve as this computer's (12%, at least 2 GiB), since it runs a system too."""
         if self.measured:
-            return max(0, self.memory_bytes - max(GIB, int(0.05 * self.memory_bytes)))
-        return max(0, self.memory_bytes - max(2 * GIB, int(0.12 * self.memory_bytes)))
+            return max(0, self.memory_bytes - max(GiB, int(0.05 * self.memory_bytes)))
+        return max(0, self.memory_bytes - max(2 * GiB, int(0.12 * self.memory_bytes)))
 
     @classmethod
     def what_if(cls, text: str) -> WorkerMachine:
@@ -191,8 +190,9 @@ def plan_with_workers(info: GgufInfo, hw: Hardware, workers: Sequence[WorkerMach
     if best is None:
         assert closest is not None
         over, cand = closest
-        short = (f"it needs about {_gb(cand.ram + cand.vram + _worker_bytes(cand))} in all; this computer and the "
-                 f"workers are {_gb(over)} short")
+        need = cand.ram + cand.vram + _worker_bytes(cand)
+        short = (f"it needs about {format_size(need)} in all; this computer and the workers are "
+                 f"{format_size(over)} short")
         return FitReport("does_not_fit", f"Does not fit, even with the workers: {short}.", None,
                          _placement(cand, costs), ctx, short, ram_ok, vram_ok, tuple(notes), hw.unified_memory,
                          workers=cand.shares)
@@ -200,8 +200,8 @@ def plan_with_workers(info: GgufInfo, hw: Hardware, workers: Sequence[WorkerMach
     sent = _worker_bytes(best)
     if sent:
         slowest = min(w.bandwidth_bytes_per_s for w in workers)
-        notes.append(f"Loading sends {_gb(sent)} to the workers: about {sent / slowest / 60:.0f} minutes at "
-                     f"{slowest / 1e6:.0f} MB/s (a worker started with --cache keeps them for the next load).")
+        notes.append(f"Loading sends {format_size(sent)} to the workers: about {sent / slowest / 60:.0f} minutes at "
+                     f"{format_rate(slowest)} (a worker started with --cache keeps them for the next load).")
     used = [s for s in best.shares if s.layers or s.output_layer]
     if not used:
         notes.append("The model fits on this computer alone, which is faster than sending every token over the "
@@ -310,9 +310,6 @@ def _placement(c: _Candidate, costs: ModelCosts) -> Placement:
                      c.vram, c.ram, sum(costs.kv_bytes), c.tokens_per_s, n)
 
 
-def _gb(n: float) -> str:
-    return f"{n / GB:.1f} GB"
-
 
 def _explain(c: _Candidate, hw: Hardware, n: int) -> str:
     parts = []
@@ -321,7 +318,7 @@ def _explain(c: _Candidate, hw: Hardware, n: int) -> str:
     for s in c.shares:
         if s.layers or s.output_layer:
             what = f"{s.layers} layers" + (" and the output layer" if s.output_layer else "")
-            parts.append(f"{what} on {s.endpoint} ({_gb(s.bytes)})")
+            parts.append(f"{what} on {s.endpoint} ({format_size(s.bytes)})")
     if c.gpu_layers:
         experts = ""
         if c.experts_in_ram == c.gpu_layers:
@@ -344,6 +341,6 @@ def _summary(c: _Candidate, used: Sequence[WorkerShare]) -> str:
 
 def _network_note(w: WorkerMachine) -> str:
     how = "measured" if w.measured else "assumed (gigabit Ethernet)"
-    return (f"Worker {w.endpoint}: {_gb(w.usable_bytes)} usable of {_gb(w.memory_bytes)}; network {how}: "
-            f"{w.round_trip_s * 1000:.2f} ms round trip, {w.bandwidth_bytes_per_s / 1e6:.0f} MB/s; its memory "
+    return (f"Worker {w.endpoint}: {format_size(w.usable_bytes)} usable of {format_size(w.memory_bytes)}; network "
+            f"{how}: {w.round_trip_s * 1000:.2f} ms round trip, {format_rate(w.bandwidth_bytes_per_s)}; its memory "
             f"assumed at {w.memory_gbps:.0f} GB/s.")

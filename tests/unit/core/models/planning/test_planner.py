@@ -173,7 +173,7 @@ def test_context_that_does_not_fit_suggests_a_smaller_one(scout: dict[str, GgufI
 
 def test_plan_for_path_is_what_the_app_loads_with(tiny_llama4: Path, tiny_llama4_split: list[Path],
                                                   tmp_path: Path) -> None:
-    from hearth.core.models.planning.planner import plan_for_path
+    from hearth.core.models.planning.load import plan_for_path
 
     plan = plan_for_path(tiny_llama4_split[1], hardware=CPU_ONLY)
     assert plan.model_path == str(tiny_llama4_split[0]) and plan.n_gpu_layers == 0
