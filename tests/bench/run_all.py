@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT))
 
 from tests.bench import (  # noqa: E402
+    bench_api,
     bench_documents,
     bench_downloads,
     bench_engine,
@@ -64,6 +65,7 @@ def _gui_streaming(quick: bool) -> dict[str, Any]:
 def benchmarks(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
     return {
         "engine": lambda: bench_engine.run(_starter(), reps=1 if quick else 5, max_tokens=16 if quick else 128),
+        "api": lambda: bench_api.run(_starter(), reps=1 if quick else 5, tokens=16 if quick else 128),
         "gui_streaming": lambda: _gui_streaming(quick),
         "startup": lambda: bench_startup.run(reps=1 if quick else 5),
         "store": lambda: bench_store.run(conversations=40 if quick else 10_000, messages=400 if quick else 200_000,

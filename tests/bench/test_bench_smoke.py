@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from tests.bench import bench_engine, bench_gui_streaming, bench_startup, bench_store
+from tests.bench import bench_api, bench_engine, bench_gui_streaming, bench_startup, bench_store
 from tests.bench.bench_documents import run as run_documents
 from tests.bench.bench_downloads import run_bench
 from tests.bench.bench_vision import run as run_vision
@@ -78,3 +78,10 @@ def test_startup_benchmark_runs() -> None:
     result = bench_startup.run(reps=1)
     assert result["hearth_first_paint_s"] > 0 and result["bare_qmainwindow_first_paint_s"] > 0
     assert result["hearth_idle_rss_mib"] > 0
+
+
+def test_api_benchmark_runs(tiny_llama4: Path) -> None:
+    result = bench_api.run(tiny_llama4, reps=1, tokens=8, n_ctx=1024)
+    overhead = result["api_overhead"]
+    assert overhead["direct_tokens_per_s"] > 0 and overhead["api_tokens_per_s"] > 0
+    assert "tokens_per_s_ratio" in overhead and "ttft_delta_ms" in overhead

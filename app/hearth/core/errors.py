@@ -384,6 +384,8 @@ def error_from_wire(data: dict[str, Any]) -> HearthError:
     details = str(data.get("details") or "")
     if cls is HostCrashedError:
         return HostCrashedError(message, hint=hint, details=details)
+    if cls is InvalidRequestError:
+        return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
     if issubclass(cls, WorkerError):
         return cls(message, hint=hint, details=details, endpoint=str(data.get("endpoint") or ""))
     if cls is InvalidRequestError:

@@ -28,6 +28,7 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.service import EngineService
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
@@ -57,8 +58,11 @@ from hearth.ui.model_session import ModelPreferences, ModelSession
 from hearth.ui.models.controller import ModelsController
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.page import ModelsFolder, ModelsPage
+from hearth.ui.shell.api_panel import ApiPanel
+from hearth.ui.shell.api_server import ApiServerControl
 from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password, ask_user, choose_import
 from hearth.ui.shell.main_window import MainWindow
+from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.settings_dialog import SettingsDialog
 from hearth.ui.shell.theme import ThemeController
 from hearth.ui.shell.tools_settings import ToolsTab
@@ -104,7 +108,7 @@ class HearthApp(QObject):
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
                  preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
                  theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
-                 toolbox: Toolbox) -> None:
+                 api: ApiServerControl, toolbox: Toolbox) -> None:
         super().__init__()
         self.qapp = qapp
         self.paths = paths
@@ -118,9 +122,13 @@ class HearthApp(QObject):
         self.chat_view = chat_view
         self.models = models
         self.window = window
+        self.api = api
         self.toolbox = toolbox
         self._closed = False
         window.settings_requested.connect(self.open_settings)
+        window.api_panel_requested.connect(self.open_api_panel)
+        api.state_changed.connect(self._on_api_state_changed)
+        api.failed.connect(self._on_api_failed)
         window.zoom_requested.connect(self._on_window_zoom_requested)
         models.settings_changed.connect(self._on_settings_changed)
         models.model_settings_requested.connect(self._on_models_model_settings_requested)
@@ -150,6 +158,7 @@ class HearthApp(QObject):
         self.models.start()
         if not self.models.run_first_run(self.theme.theme):
             self.load_default_model()
+        self.api.apply(self.settings)
 
     def _open_last_conversation(self) -> None:
         last = self.window.controller.last_conversation_id()
@@ -205,6 +214,27 @@ class HearthApp(QObject):
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
+        self.api.apply(settings)
+
+    @Slot()
+    def open_api_panel(self) -> None:
+        panel = ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window)
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.open()
+
+    @Slot()
+    def _on_api_state_changed(self) -> None:
+        tooltip = ""
+        if self.api.running:
+            tooltip = f"Other apps can use the model at {self.api.base_url}. Click for the key and recent requests."
+            if self.api.answering:
+                tooltip += " The model is answering an app now; your messages wait their turn."
+        self.window.set_api_status(self.api.status_text(), tooltip)
+
+    @Slot(object)
+    def _on_api_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.window.show_notice(notice_for(error))
 
     @Slot(ToolsConfig)
     def _on_tools_changed(self, config: ToolsConfig) -> None:
@@ -233,6 +263,7 @@ class HearthApp(QObject):
             return
         self._closed = True
         self.models.shutdown()
+        self.api.stop()
         if self.toolbox.manager is not None:
             self.toolbox.manager.close()  # the tool servers' processes end with Hearth
         self.bridge.stop()
@@ -260,7 +291,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     client: EngineApi = seams.engine or RoutingEngineClient(
         log_path=paths.log_dir / "engine.log", debug=settings.debug_logging, key_for=keys.get,
         offline=lambda: preferences.settings.offline)
-    bridge = EngineBridge(client)
+    # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
+    service = EngineService(client)
+    bridge = EngineBridge(service)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
     chat_view = ChatView(theme.apply())
@@ -307,6 +340,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                               conversations=conversations, ask=seams.ask, password=seams.password,
                               prompt_speed_for=prompt_speed, tools=ChatTools(toolbox), ask_tool=seams.ask_tool)
 
+    api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
+                           models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
+    bridge.worker.activity.connect(api.on_activity)
     window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
                         preset_picker=PresetPicker(store), settings=settings, models_page=page)
     window.set_theme(theme.theme)
@@ -314,7 +350,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     models.attach(window)
     return HearthApp(qapp=qapp, paths=paths, store=store, lock=lock, preferences=preferences, client=client,
                      bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window,
-                     toolbox=toolbox)
+                     api=api, toolbox=toolbox)
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:

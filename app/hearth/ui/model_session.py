@@ -187,6 +187,7 @@ class ModelSession(QObject):
     @Slot(object)
     def _on_worker_plan_chosen(self, plan: LoadPlan) -> None:
         self.plan = plan
+        self.path = Path(plan.model_path)  # also when another source (the local API) switched the model
         self.state_changed.emit()
 
     @Slot(float)

@@ -13,9 +13,6 @@ The contract:
   with ``StopReason.CANCELLED``). Failures are raised as ``HearthError`` subclasses: ``HostCrashedError`` when the
   engine died (the text streamed so far stays valid; the next call starts afresh), ``EngineNotReadyError`` with no
   model, ``ContextOverflowError``, ``NoVisionError``...
-- ``chat``'s ``tools`` are offered to the model (through its chat template) under ``tool_choice``; the answer's text
-  holds any calls, which ``hearth.core.engine.tool_parser`` reads back. Only a model on this computer can be offered
-  tools: an engine that cannot raises ``InvalidRequestError``.
 - ``info`` is the loaded model (None when none is). ``debug`` is the user's debug-logging setting, which may change
   at any time: when on, the messages of each request may be logged (never otherwise).
 """
@@ -35,6 +32,7 @@ class EngineApi(Protocol):
     """An engine that loads one model and answers conversations with it (see the module's contract)."""
 
     debug: bool
+    plan: LoadPlan | None  # what the loaded model was loaded with (None when none is)
 
     @property
     def info(self) -> ModelInfo | None:
@@ -61,13 +59,15 @@ class EngineApi(Protocol):
         continue_last: bool = False,
         tools: Sequence[ToolSpec] = (),
         tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation (role/content dictionaries, oldest first), streaming events; ends with ``Finished``.
 
         Args:
             continue_last: the last message is a partial assistant answer to carry on.
-            tools: tools the model may call (none: a plain answer).
-            tool_choice: auto (the default), none, required, or one named tool (forced by grammar).
+            tools: tools offered to the model through its chat template (``hearth.core.engine.tools``).
+            tool_choice: whether the model may, must or must not call one (REQUIRED or NAMED force a call).
+            raw: the one message's text is the whole prompt, without the chat template (a plain completion).
         """
         ...
 

@@ -71,7 +71,7 @@ from hearth.core.engine.protocol import (
     encode,
 )
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.engine.tools import ToolChoice, ToolSpec
+from hearth.core.engine.tools import ToolChoice, ToolSpec, tools_to_wire
 from hearth.core.engine.worker_loss import worker_loss
 from hearth.core.errors import (
     EngineNotReadyError,
@@ -452,6 +452,7 @@ class EngineClient:
         continue_last: bool = False,
         tools: Sequence[ToolSpec] = (),
         tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
@@ -459,6 +460,7 @@ class EngineClient:
         its vision file (``ModelInfo.vision``). ``tools`` are offered to the model through its chat template (see
         ``hearth.core.engine.tools``); the answer's text holds any calls, which ``tool_parser`` reads with
         ``ModelInfo.tool_format``. ``tool_choice`` REQUIRED or NAMED makes the engine force a call by grammar.
+        With ``raw`` the one message's text is the whole prompt, without the chat template (plain completion).
 
         Raises:
             EngineNotReadyError: no model was loaded.
@@ -490,7 +492,8 @@ class EngineClient:
             first_answer = self._answers_since_load == 0
             received_tokens = [False]
             try:
-                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice)
+                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice,
+                                        raw)
                 return
             except HostCrashedError as crash:
                 assert self.plan is not None
@@ -534,6 +537,7 @@ class EngineClient:
         received_tokens: list[bool],
         tools: Sequence[ToolSpec] = (),
         tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         rid = next(self._ids)
         self._current = rid
@@ -544,8 +548,9 @@ class EngineClient:
         last_at: float | None = None
         if self.debug:
             log.debug("request %s: %s", rid, json.dumps(messages, ensure_ascii=False, default=str))
-        self._send(ChatCommand(rid, messages, params, continue_last, self.debug, tuple(tools),
-                               tool_choice or ToolChoice()))
+        tool_choice_wire = (tool_choice or ToolChoice()).to_wire() if tools else None
+        self._send(ChatCommand(rid, messages, params, continue_last, self.debug, raw,
+                               tools_to_wire(tools) if tools else [], tool_choice_wire))
         try:
             while True:
                 event = self._next()

@@ -59,7 +59,7 @@ from hearth.core.engine.protocol import (
 from hearth.core.engine.runtime import ContextFull, DecodeAborted, ModelRuntime
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
-from hearth.core.engine.tools import ToolChoiceMode
+from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, tools_from_wire
 from hearth.core.engine.workers import check_workers
 from hearth.core.errors import (
     ContextOverflowError,
@@ -261,8 +261,11 @@ class EngineHost:
         params = request.params
         messages = list(request.messages)
         continue_last = request.continue_last
-        choice = request.tool_choice
-        tools = [] if choice.mode is ToolChoiceMode.NONE else list(request.tools)
+        raw = request.raw
+        tools = tools_from_wire(request.tools)
+        choice = ToolChoice.from_wire(request.tool_choice)
+        if choice.mode is ToolChoiceMode.NONE:
+            tools = []
         assert self.prompts is not None
         # Built before the prompt is read, so that a request the grammar cannot serve costs nothing.
         grammar = answer_grammar(params, tools, choice, self.prompts.tool_format)
@@ -283,7 +286,11 @@ class EngineHost:
             sys.stderr.write(f"hearth: prompt of request {rid}:\n"
                              f"{self.prompts.render(messages, continue_last, tools)}\n")
             sys.stderr.flush()
-        prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last, tools)
+        if raw:
+            prompt = self.prompts.raw_prompt(messages, params)
+            trimmed = 0
+        else:
+            prompt, trimmed = self.prompts.text_prompt(messages, params, continue_last, tools)
         self._answer(rid, params, received, prompt, trimmed, None, grammar)
 
     def _answer(

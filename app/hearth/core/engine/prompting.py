@@ -89,6 +89,24 @@ class PromptBuilder:
         return self.fit(messages, params, lambda kept: self.tokens(self.render(kept, continue_last, tools)),
                         tool_count=len(tools))
 
+    def raw_prompt(self, messages: list[Message], params: SamplingParams) -> list[int]:
+        """Tokens of the messages' text as is, without the template (a plain completion).
+
+        Raises:
+            ContextOverflowError: it does not fit with room for the answer.
+        """
+        text = "".join(str(m.get("content") or "") for m in messages)
+        tokens = self.tokens(text)
+        n_ctx = self.runtime.n_ctx
+        reserve = min(params.max_tokens or 512, n_ctx // 4)
+        if len(tokens) > n_ctx - reserve:
+            raise ContextOverflowError(
+                f"This prompt needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
+                f"(with room for a {reserve:,}-token answer).",
+                hint="Shorten the prompt, or raise the context size in the model's settings.",
+            )
+        return tokens
+
     def image_prompt(
         self, messages: list[Message], params: SamplingParams, continue_last: bool, vision: VisionProjector,
         tools: Sequence[ToolSpec] = (),

@@ -10,10 +10,9 @@ Commands, app → host (``EngineClient`` sends, ``host.main`` executes):
 
 - ``load`` ``LoadCommand(plan)``: load a model (replacing the loaded one); answered by ``load_progress`` events,
   then ``loaded`` or ``load_failed``.
-- ``chat`` ``ChatCommand(request_id, messages, params, continue_last, debug, tools, tool_choice)``: answer a
-  conversation; answered by ``prompt_progress`` and ``token`` events, then ``done`` or ``error``. A message may carry
-  ``images`` (``media``); ``tools`` are offered through the model's template (``hearth.core.engine.tools``), and
-  ``tool_choice`` may force a call by grammar. Both are left off the wire when there are no tools.
+- ``chat`` ``ChatCommand(request_id, messages, params, continue_last, debug, raw, tools, tool_choice)``: answer a
+  conversation (or, ``raw``, complete a plain prompt; ``tools`` offered to the model); answered by
+  ``prompt_progress`` and ``token`` events, then ``done`` or ``error``. A message may carry ``images`` (``media``).
 - ``cancel`` ``CancelCommand(request_id)``: stop that answer (read at once, even while an answer runs).
 - ``cancel_load`` ``CancelLoadCommand()``: stop the running load (it then ends with ``load_failed``).
 - ``shutdown`` ``ShutdownCommand()``: free the model and exit. There is no ``unload`` command: the client frees a
@@ -45,7 +44,6 @@ from typing import Any, ClassVar
 from hearth.core.engine.events import AnswerStats, ModelInfo
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.engine.tools import ToolChoice, ToolSpec, tools_from_wire, tools_to_wire
 from hearth.core.errors import HearthError, error_from_wire
 
 
@@ -85,8 +83,12 @@ class LoadCommand:
 
 @dataclass(frozen=True)
 class ChatCommand:
-    """Answer ``messages`` (role/content dictionaries, oldest first); ``debug`` logs the built prompt in the host;
-    ``tools`` are offered to the model under ``tool_choice``."""
+    """Answer ``messages`` (role/content dictionaries, oldest first); ``debug`` logs the built prompt in the host.
+
+    ``raw`` sends the last message's text as the whole prompt (a plain completion, no chat template). ``tools`` (in
+    OpenAI's function form) and ``tool_choice`` (``ToolChoice.to_wire``) are checked by the host, which answers a
+    bad one with an ``error`` event like any other refused request.
+    """
 
     kind: ClassVar[Kind] = Kind.CHAT
     request_id: int
@@ -94,15 +96,19 @@ class ChatCommand:
     params: SamplingParams = field(default_factory=SamplingParams)
     continue_last: bool = False
     debug: bool = False
-    tools: tuple[ToolSpec, ...] = ()
-    tool_choice: ToolChoice = field(default_factory=ToolChoice)
+    raw: bool = False
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: dict[str, Any] | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        wire = {"type": self.kind, "id": self.request_id, "messages": self.messages, "params": self.params.to_dict(),
-                "continue_last": self.continue_last, "debug": self.debug}
+        wire: dict[str, Any] = {"type": self.kind, "id": self.request_id, "messages": self.messages,
+                                "params": self.params.to_dict(), "continue_last": self.continue_last,
+                                "debug": self.debug}
+        if self.raw:
+            wire["raw"] = True
         if self.tools:
-            wire["tools"] = tools_to_wire(self.tools)
-            wire["tool_choice"] = self.tool_choice.to_wire()
+            wire["tools"] = self.tools
+            wire["tool_choice"] = self.tool_choice
         return wire
 
 
@@ -315,6 +321,17 @@ def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+def _optional_object(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    return None if data.get(key) is None else _object(data, key)
+
+
+def _tools(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    value = data.get("tools") or []
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ProtocolError("'tools' must be a list of objects")
+    return value
+
+
 def _messages(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     value = data["messages"]
     if not isinstance(value, list) or not all(isinstance(m, dict) for m in value):
@@ -322,18 +339,12 @@ def _messages(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return value
 
 
-def _tools(data: Mapping[str, Any]) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
-    try:
-        return tuple(tools_from_wire(data.get("tools"))), ToolChoice.from_wire(data.get("tool_choice"))
-    except HearthError as exc:  # the app checks tools before sending them: this is a foreign or broken line
-        raise ProtocolError(f"malformed tools: {exc}") from None
-
-
 _COMMANDS: dict[Kind, Callable[[dict[str, Any]], Command]] = {
     Kind.LOAD: lambda d: LoadCommand(LoadPlan.from_dict(_object(d, "plan"))),
     Kind.CHAT: lambda d: ChatCommand(
         _int(d, "id"), _messages(d), SamplingParams.from_dict(_object(d, "params")),
-        bool(d.get("continue_last", False)), bool(d.get("debug", False)), *_tools(d)),
+        bool(d.get("continue_last", False)), bool(d.get("debug", False)), bool(d.get("raw", False)),
+        _tools(d), _optional_object(d, "tool_choice")),
     Kind.CANCEL: lambda d: CancelCommand(_int(d, "id")),
     Kind.CANCEL_LOAD: lambda d: CancelLoadCommand(),
     Kind.SHUTDOWN: lambda d: ShutdownCommand(),

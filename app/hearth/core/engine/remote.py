@@ -334,21 +334,23 @@ class RemoteEngineClient:
         self.unload()
 
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
-             continue_last: bool = False, tools: Sequence[ToolSpec] = (),
-             tool_choice: ToolChoice | None = None) -> Iterator[EngineEvent]:
+             continue_last: bool = False, tools: Sequence[ToolSpec] = (), tool_choice: ToolChoice | None = None,
+             raw: bool = False) -> Iterator[EngineEvent]:
         """Stream an answer from the server; ends with ``Finished`` (stop reason "cancelled" after ``cancel``).
 
+        Tools, JSON formats, grammars and plain completions are refused: they need a model on this computer.
+
         Raises:
-            InvalidRequestError: ``tools`` were given: Hearth's tools run with a model on this computer.
             EngineNotReadyError: no model was selected.
+            InvalidRequestError: tools, a JSON format, a grammar or a plain completion was asked for.
             RemoteEngineError: offline, unreachable, refused, or the connection dropped (the tokens already yielded
                 are the answer so far).
         """
-        if tools:
-            raise InvalidRequestError("Tools need a model on this computer; the chosen model is on a remote server.",
-                                      param="tools")
         if self.info is None or self.model is None:
             raise EngineNotReadyError("No model is selected.", hint="Choose a model on the Models page.")
+        if tools or raw or (params is not None and (params.json_schema or params.grammar)):
+            raise InvalidRequestError("Tools, JSON formats, grammars and plain completions need a model on this "
+                                      "computer; the chosen model is on a remote server.")
         self._allowed()
         params = params or SamplingParams()
         body: dict[str, Any] = {

@@ -18,6 +18,7 @@ from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, remote_of
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolChoice, ToolSpec
+from hearth.core.errors import InvalidRequestError
 
 
 class RoutingEngineClient(EngineClient):
@@ -53,17 +54,20 @@ class RoutingEngineClient(EngineClient):
         return info
 
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
-             continue_last: bool = False, tools: Sequence[ToolSpec] = (),
-             tool_choice: ToolChoice | None = None) -> Iterator[EngineEvent]:
-        """As ``EngineClient.chat``; a server's model refuses ``tools`` (they run with a model on this computer)."""
+             continue_last: bool = False, tools: Sequence[ToolSpec] = (), tool_choice: ToolChoice | None = None,
+             raw: bool = False) -> Iterator[EngineEvent]:
         if self.remote is not None:
-            return self.remote.chat(messages, params, continue_last=continue_last, tools=tools,
-                                    tool_choice=tool_choice)
-        return super().chat(messages, params, continue_last=continue_last, tools=tools, tool_choice=tool_choice)
+            if tools or raw or (params is not None and (params.json_schema or params.grammar)):
+                raise InvalidRequestError("Tools, JSON formats, grammars and plain completions need a model on this "
+                                          "computer; the chosen model is on a remote server.")
+            return self.remote.chat(messages, params, continue_last=continue_last)
+        return super().chat(messages, params, continue_last=continue_last, tools=tools, tool_choice=tool_choice,
+                            raw=raw)
 
     def cancel(self) -> bool:
         if self.remote is not None:
-            return self.remote.cancel()
+            self.remote.cancel()
+            return True
         return super().cancel()
 
     def cancel_load(self) -> None:

@@ -1,12 +1,11 @@
 """One engine shared by several sources of requests: the window and the clients of the local API.
 
-There is one model in memory and one engine host, so requests take turns. ``EngineService`` owns the
-``EngineClient`` and runs every call that blocks (loading, answering, unloading) on its own worker thread, one at a
-time. Waiting requests are kept per source (the window; each API client) and served round-robin, so a client that
-sends twenty requests cannot starve the window or another client. The queue is bounded: a request that would wait
-behind ``max_waiting`` others is refused at once with ``EngineBusyError`` (the API answers 429 with Retry-After)
-instead of waiting without end. The window's requests are never refused (a person pressed a button; it sends one at a
-time).
+There is one model in memory and one engine host, so requests take turns. ``EngineService`` owns the ``EngineApi`` (an
+``EngineClient`` in the app) and runs every call that blocks (loading, answering, unloading) on its own worker thread,
+one at a time. Waiting requests are kept per source (the window; each API client) and served round-robin, so a client
+that sends twenty requests cannot starve the window or another client. The queue is bounded: a request that would wait
+behind ``max_waiting`` others is refused at once with ``EngineBusyError`` (the API answers 429 with Retry-After) instead
+of waiting without end. The window's requests are never refused (a person pressed a button; it sends one at a time).
 
 Each request is a ``Ticket``; ``Ticket.cancel()`` takes a waiting request out of the queue, or stops a running answer
 within a token (the client writes the cancel to the host's pipe at once, and llama.cpp's abort callback covers prompt
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from hearth.core.engine.client import EngineClient
+from hearth.core.engine.api import EngineApi
 from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, LoadProgress, ModelInfo, StopReason
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
@@ -79,9 +78,10 @@ class ChatRequest:
     continue_last: bool = False
     tools: Sequence[ToolSpec] = ()
     tool_choice: ToolChoice | None = None
+    raw: bool = False
 
 
-Work = Callable[[EngineClient, "Ticket"], None]
+Work = Callable[[EngineApi, "Ticket"], None]
 Dropped = Callable[[HearthError | None], None]
 """Told that a job will never run: None when its owner cancelled it while it waited, else the reason."""
 
@@ -134,7 +134,7 @@ class EngineService:
         max_waiting_per_source: the most one source may have waiting (default: half of ``max_waiting``).
     """
 
-    def __init__(self, client: EngineClient, *, max_waiting: int = DEFAULT_MAX_WAITING,
+    def __init__(self, client: EngineApi, *, max_waiting: int = DEFAULT_MAX_WAITING,
                  max_waiting_per_source: int | None = None) -> None:
         self.client = client
         self.max_waiting = max(1, max_waiting)
@@ -222,7 +222,7 @@ class EngineService:
                 hint=f"Try again in {retry} s.", retry_after_s=retry,
             )
 
-    def chat(self, source: str, request: ChatRequest, sink: Callable[[EngineEvent | HearthError], None], *,
+    def chat(self, source: str, request: ChatRequest, sink: Callable[[EngineEvent | HearthError], object], *,
              bounded: bool = True) -> Ticket:
         """Queue an answer; its events (ending with ``Finished``) or its error go to ``sink`` on the engine's thread.
 
@@ -242,10 +242,10 @@ class EngineService:
         return stream
 
     def load(self, source: str, plan: LoadPlan, on_progress: Callable[[float], None] | None = None,
-             on_done: Callable[[ModelInfo | HearthError], None] | None = None, *, bounded: bool = False) -> Ticket:
+             on_done: Callable[[ModelInfo | HearthError], object] | None = None, *, bounded: bool = False) -> Ticket:
         """Queue a model load; listeners hear of it when it succeeds."""
 
-        def work(client: EngineClient, _ticket: Ticket) -> None:
+        def work(client: EngineApi, _ticket: Ticket) -> None:
             try:
                 info = client.load(plan, on_progress=on_progress)
             except Exception as exc:
@@ -265,7 +265,7 @@ class EngineService:
     def unload(self, source: str, on_done: Callable[[], None] | None = None) -> Ticket:
         """Queue freeing the model's memory."""
 
-        def work(client: EngineClient, _ticket: Ticket) -> None:
+        def work(client: EngineApi, _ticket: Ticket) -> None:
             client.unload()
             if on_done is not None:
                 on_done()
@@ -399,8 +399,8 @@ def _as_error(exc: BaseException) -> HearthError:
     return HearthError("The model engine failed unexpectedly.", details=f"{type(exc).__name__}: {exc}")
 
 
-def run_chat(client: EngineClient, ticket: Ticket, request: ChatRequest,
-             sink: Callable[[EngineEvent | HearthError], None]) -> None:
+def run_chat(client: EngineApi, ticket: Ticket, request: ChatRequest,
+             sink: Callable[[EngineEvent | HearthError], object]) -> None:
     """Answer ``request`` on the engine's thread, passing events to ``sink`` and honouring ``ticket.cancel()``.
 
     A cancel that arrives before the host has the request (the client has no request id yet) is sent again as soon
@@ -411,7 +411,7 @@ def run_chat(client: EngineClient, ticket: Ticket, request: ChatRequest,
         return
     try:
         for event in client.chat(request.messages, request.params, continue_last=request.continue_last,
-                                 tools=request.tools, tool_choice=request.tool_choice):
+                                 tools=request.tools, tool_choice=request.tool_choice, raw=request.raw):
             if ticket.cancel_requested and not ticket.cancel_delivered and not isinstance(event, LoadProgress):
                 ticket.cancel_delivered = bool(client.cancel())
             sink(event)

@@ -4,8 +4,8 @@ Generating one token reads every active weight once, so tokens per second ≈ ef
 token. The numbers below are *effective* rates for llama.cpp's token generation, not datasheet peaks:
 
 - **System RAM, x86 desktops and laptops**: 50 GB/s. Dual-channel DDR5 peaks at 77–96 GB/s and DDR4 at 43–51 GB/s;
-  llama.cpp reaches 55–70% of peak. Checked against the report in DESIGN.md (RTX 4080 + Ryzen, Scout Q6_K, experts
-  in RAM, ~10.5 tokens/s): this model predicts ~9.
+  llama.cpp reaches 55–70% of peak. Checked against a user's published run (RTX 4080 + Ryzen, Scout Q6_K,
+  experts in RAM, ~10.5 tokens/s): this model predicts ~9.
 - **Per core**: one core streams at most ~12 GB/s, so a machine with few cores cannot reach the RAM's rate.
 - **NVIDIA/AMD GPUs**: 75% of the card's peak (table below by name); an unknown card by its memory size class.
 - **Apple silicon**: 70% of the chip's peak (M-series table); an unknown chip by its RAM size (64 GB machines are

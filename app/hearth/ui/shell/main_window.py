@@ -63,11 +63,13 @@ class MainWindow(QMainWindow):
         settings_requested(): Ctrl+, or the gear button.
         models_requested(): the Models button or a "choose a model" link.
         zoom_requested(int): Ctrl+= (+1), Ctrl+- (-1), Ctrl+0 (0: back to 100%).
+        api_panel_requested(): the status bar's local API button.
     """
 
     settings_requested = Signal()
     models_requested = Signal()
     zoom_requested = Signal(int)
+    api_panel_requested = Signal()
 
     def __init__(
         self,
@@ -156,6 +158,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.load_bar)
         bar.addWidget(self.status_activity, 1)
         bar.addPermanentWidget(self.status_context)
+        self.status_api = QPushButton()
+        self.status_api.setObjectName("statusApi")
+        self.status_api.setFlat(True)
+        self.status_api.setAccessibleName("Local API server")
+        self.status_api.clicked.connect(self.api_panel_requested)
+        self.status_api.hide()
+        bar.addPermanentWidget(self.status_api)
 
         self.toast = Toast(self)
         self.toast.action_clicked.connect(self._on_toast_action_clicked)
@@ -218,6 +227,12 @@ class MainWindow(QMainWindow):
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
         # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
         bind("Ctrl+Q", self.close, "quit")
+
+    def set_api_status(self, text: str, tooltip: str = "") -> None:
+        """The local API's status bar entry ("API on :8080"); hidden when ``text`` is empty."""
+        self.status_api.setText(text)
+        self.status_api.setToolTip(tooltip)
+        self.status_api.setVisible(bool(text))
 
     def set_theme(self, theme: Theme) -> None:
         self.setStyleSheet(window_stylesheet(theme))

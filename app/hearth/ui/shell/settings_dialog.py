@@ -32,6 +32,7 @@ from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.settings import Settings
 from hearth.core.tools.config import ToolsConfig
+from hearth.ui.shell.api_server import LAN_WARNING
 from hearth.ui.shell.tools_settings import ToolsTab
 
 _AUTO = -999  # spin-box value meaning "as recommended"
@@ -227,6 +228,7 @@ class SettingsDialog(QDialog):
         self.model_tab = _ModelTab(model_path, plan, ModelSettings.from_dict(
             settings.model_overrides.get(model_path or "", {})))
         tabs.addTab(self.model_tab, "Model")
+        tabs.addTab(self._api_tab(settings), "Local API server")
         self.tools_tab = tools_tab
         if tools_tab is not None:
             tabs.addTab(tools_tab, "Tools")
@@ -277,6 +279,53 @@ class SettingsDialog(QDialog):
         form.addRow("Models folder", folder_row)
         return page
 
+    def _api_tab(self, s: Settings) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        about = QLabel("Let other apps on this computer (editors, scripts, notebooks) use the loaded model through an "
+                       "OpenAI-compatible API. They need the API key, which the status bar's “API” button shows. "
+                       "The window and the apps share the one model and take turns.")
+        about.setWordWrap(True)
+        layout.addWidget(about)
+        form = QFormLayout()
+        self.api_server = QCheckBox("Serve the loaded model to other apps")
+        self.api_server.setChecked(s.api_server)
+        form.addRow("Local API server", self.api_server)
+        self.api_port = QSpinBox()
+        self.api_port.setAccessibleName("API port")
+        self.api_port.setRange(1024, 65535)
+        self.api_port.setValue(s.api_port)
+        form.addRow("Port", self.api_port)
+        self.api_require_key = QCheckBox("Require the API key (recommended)")
+        self.api_require_key.setChecked(s.api_require_key or s.api_lan)
+        form.addRow("Key", self.api_require_key)
+        self.api_lan = QCheckBox("Let other computers on my network connect")
+        self.api_lan.setChecked(s.api_lan)
+        self.api_lan.toggled.connect(self._on_api_lan_toggled)
+        form.addRow("Network", self.api_lan)
+        self.api_lan_warning = QLabel(f"⚠ {LAN_WARNING} The key is always required then.")
+        self.api_lan_warning.setObjectName("apiLanWarning")
+        self.api_lan_warning.setWordWrap(True)
+        form.addRow("", self.api_lan_warning)
+        self.api_origins = QLineEdit(", ".join(s.api_cors_origins))
+        self.api_origins.setAccessibleName("Allowed web origins")
+        self.api_origins.setPlaceholderText("none: web pages cannot call the API (e.g. http://localhost:3000)")
+        form.addRow("Web pages allowed (CORS)", self.api_origins)
+        self.api_model_switch = QCheckBox("Requests may load another installed model")
+        self.api_model_switch.setChecked(s.api_model_switch)
+        form.addRow("Models", self.api_model_switch)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self._on_api_lan_toggled(s.api_lan)
+        return page
+
+    @Slot(bool)
+    def _on_api_lan_toggled(self, on: bool) -> None:
+        self.api_lan_warning.setVisible(on)
+        if on:
+            self.api_require_key.setChecked(True)
+        self.api_require_key.setEnabled(not on)
+
     def values(self) -> Settings:
         overrides = dict(self._settings.model_overrides)
         if self._model_path and self.model_tab.available:
@@ -293,6 +342,13 @@ class SettingsDialog(QDialog):
             debug_logging=self.debug_logging.isChecked(),
             models_dir=self.models_dir.text().strip() or None,
             model_overrides=overrides,
+            api_server=self.api_server.isChecked(),
+            api_port=self.api_port.value(),
+            api_lan=self.api_lan.isChecked(),
+            api_require_key=self.api_require_key.isChecked() or self.api_lan.isChecked(),
+            api_cors_origins=[o.strip().rstrip("/") for o in self.api_origins.text().replace(";", ",").split(",")
+                              if o.strip()],
+            api_model_switch=self.api_model_switch.isChecked(),
         )
 
     @Slot()

@@ -48,10 +48,10 @@ COMMANDS: list[Command] = [
     ChatCommand(7, [{"role": "user", "content": "naïve 🔥\n", "images": [{"sha256": "ab", "path": "/p.png"}]}],
                 SamplingParams(temperature=0.0, max_tokens=None, seed=3, stop=("</s>",)), continue_last=True,
                 debug=True),
-    ChatCommand(8, [{"role": "user", "content": "define ember"}], tools=(
+    ChatCommand(8, [{"role": "user", "content": "define ember"}], tools=[
         ToolSpec("lookup_word", "Looks a word up.", {"type": "object", "properties": {"word": {"type": "string"}},
-                                                     "required": ["word"]}),), tool_choice=ToolChoice(
-        ToolChoiceMode.NAMED, "lookup_word", parallel=False)),
+                                                     "required": ["word"]}).to_openai()],
+        tool_choice=ToolChoice(ToolChoiceMode.NAMED, "lookup_word", parallel=False).to_wire()),
     CancelCommand(7),
     CancelLoadCommand(),
     ShutdownCommand(),
@@ -155,9 +155,8 @@ def test_malformed_events_are_protocol_errors(line: bytes, words: str | None) ->
         (b'{"type": "chat", "id": 1, "messages": "hi", "params": {}}\n', "'messages' must be a list of objects"),
         (b'{"type": "chat", "id": 1, "messages": [], "params": {"temperature": 0, "nonsense": 1}}\n', None),
         (b'{"type": "load", "plan": {}}\n', "malformed 'load' message"),
-        (b'{"type": "chat", "id": 1, "messages": [], "params": {}, "tools": {"x": 1}}\n', "malformed tools"),
-        (b'{"type": "chat", "id": 1, "messages": [], "params": {}, "tools": [], "tool_choice": {"mode": "some"}}\n',
-         "malformed tools"),
+        (b'{"type": "chat", "id": 1, "messages": [], "params": {}, "tools": {"x": 1}}\n',
+         "'tools' must be a list of objects"),
     ],
 )
 def test_malformed_commands_are_protocol_errors(line: bytes, words: str | None) -> None:

@@ -352,7 +352,7 @@ def _fits_with_less_context(info: GgufInfo, hw: Hardware, ctx: int, n_batch: int
 
 
 def machine_matrix() -> list[Hardware]:
-    """The machines of the README's table (issue 3), as hypothetical ``Hardware``."""
+    """The machines of the README's table, as hypothetical ``Hardware``."""
     return [
         Hardware.hypothetical(16, label="16 GB laptop, no GPU", cores=4),
         Hardware.hypothetical(32, 8, label="32 GB RAM + 8 GB GPU"),
