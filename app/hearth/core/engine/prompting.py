@@ -151,8 +151,9 @@ class PromptBuilder:
             while cut < len(rest) and rest[cut].get("role") != "user":
                 cut += 1
             if cut >= len(rest):
-                tools = (f" The descriptions of the {tool_count} tools switched on are part of it: switching some off "
-                         "in Settings → Tools makes room." if tool_count else "")
+                # Said for the window, the terminal and the local API alike: each chooses the tools it offers.
+                tools = (f" The descriptions of the {tool_count} tools offered with it take part of that: fewer tools "
+                         "make room." if tool_count else "")
                 raise ContextOverflowError(
                     f"This message needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
                     f"(with room for a {reserve:,}-token answer).{tools}",
