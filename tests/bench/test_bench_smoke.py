@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from tests.bench import bench_api, bench_engine, bench_gui_streaming, bench_startup, bench_store
+from tests.bench import bench_api, bench_engine, bench_gui_blocks, bench_gui_streaming, bench_startup, bench_store
 from tests.bench.bench_documents import run as run_documents
 from tests.bench.bench_downloads import run_bench
 from tests.bench.bench_vision import run as run_vision
@@ -78,6 +78,19 @@ def test_startup_benchmark_runs() -> None:
     result = bench_startup.run(reps=1)
     assert result["hearth_first_paint_s"] > 0 and result["bare_qmainwindow_first_paint_s"] > 0
     assert result["hearth_idle_rss_mib"] > 0
+
+
+def test_gui_blocks_benchmark_runs(qtbot: QtBot) -> None:
+    result = bench_gui_blocks.run(["idle", "hostile"], reps=1, quick=True, hostile_names=["pdf-nested-dictionaries"])
+    assert result["idle"]["runs"][0]["ticks"] > 0
+    nested = result["hostile"]["pdf-nested-dictionaries"]
+    assert nested["worst_block_ms_median"] >= 0 and nested["runs"][0]["ticks"] > 0
+
+
+def test_gui_blocks_download_runs(qtbot: QtBot) -> None:
+    result = bench_gui_blocks.run(["download"], reps=1, quick=True)
+    run = result["download"]["runs"][0]
+    assert run["ticks"] > 0 and run["worst_event_cpu_ms"] >= 0
 
 
 def test_api_benchmark_runs(tiny_llama4: Path) -> None:

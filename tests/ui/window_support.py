@@ -58,6 +58,8 @@ class Harness:
         qtbot.keyClicks(self.window.composer.editor, text)
         with qtbot.waitSignal(self.controller.busy_changed, timeout=60_000):
             qtbot.keyClick(self.window.composer.editor, Qt.Key.Key_Return)
+        # The message and its answer are written by a worker: back once the answer started (or nothing goes on).
+        qtbot.waitUntil(self.attachments_read, timeout=120_000)
 
     def wait_idle(self, qtbot: QtBot) -> None:
         qtbot.waitUntil(lambda: not self.controller.busy, timeout=120_000)

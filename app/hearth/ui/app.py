@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QIcon
@@ -33,7 +33,6 @@ from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptErr
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
@@ -57,15 +56,16 @@ from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
 from hearth.ui.models.controller import ModelsController
 from hearth.ui.models.download_queue import DownloadQueue
-from hearth.ui.models.page import ModelsFolder, ModelsPage
-from hearth.ui.shell.api_panel import ApiPanel
+from hearth.ui.models.folder import ModelsFolder
 from hearth.ui.shell.api_server import ApiServerControl
 from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password, ask_user, choose_import
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import notice_for
-from hearth.ui.shell.settings_dialog import SettingsDialog
 from hearth.ui.shell.theme import ThemeController
 from hearth.ui.shell.tools_settings import ToolsTab
+
+if TYPE_CHECKING:
+    from hearth.ui.models.page import ModelsPage
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
@@ -183,6 +183,8 @@ class HearthApp(QObject):
     @Slot()
     def open_settings(self, model_path: Path | None = None, plan: LoadPlan | None = None) -> None:
         """The settings dialog, on the loaded model's settings or on ``model_path``'s (from the Models page)."""
+        from hearth.ui.shell.settings_dialog import SettingsDialog  # not needed for the window's first paint
+
         if model_path is None or model_path == self.session.path:
             model_path, plan = self.session.path, self.session.plan or plan
         dialog = SettingsDialog(
@@ -218,6 +220,8 @@ class HearthApp(QObject):
 
     @Slot()
     def open_api_panel(self) -> None:
+        from hearth.ui.shell.api_panel import ApiPanel  # not needed for the window's first paint
+
         panel = ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window)
         panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         panel.open()
@@ -312,11 +316,21 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
 
     folder = open_folder(preferences.models_dir)
     queue = DownloadQueue(folder.downloads, ActiveDownloads(paths.data_dir / "active-downloads.json"))
-    page = ModelsPage(library=folder.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir), hub=hub,
-                      session=session, hardware=seams.hardware or detect, bench_dir=paths.data_dir / "bench",
-                      settings=settings, discover_home=seams.discover_home, ask=seams.ask,
-                      pick_import=seams.pick_import, keys=keys)
-    models = ModelsController(page=page, session=session, settings=settings, open_folder=open_folder)
+
+    def make_page(current: ModelsFolder) -> ModelsPage:
+        # Built the first time the page is shown (or the first-run wizard needs it): its widgets, the catalog and
+        # the modules behind them are not part of the window's start.
+        from hearth.core.models.discover.catalog import CatalogService
+        from hearth.ui.models.page import ModelsPage
+
+        return ModelsPage(library=current.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir),
+                          hub=hub, session=session, hardware=seams.hardware or detect,
+                          bench_dir=paths.data_dir / "bench", settings=models.settings,
+                          discover_home=seams.discover_home, ask=seams.ask, pick_import=seams.pick_import,
+                          keys=keys)
+
+    models = ModelsController(folder=folder, queue=queue, hub=hub, make_page=make_page, session=session,
+                              settings=settings, open_folder=open_folder)
 
     def sampling() -> SamplingParams:
         return preferences.sampling(session.path)
@@ -344,7 +358,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                            models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
     bridge.worker.activity.connect(api.on_activity)
     window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        preset_picker=PresetPicker(store), settings=settings, models_page=page)
+                        preset_picker=PresetPicker(store), settings=settings, models_page=models.page_widget)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)

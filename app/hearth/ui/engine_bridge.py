@@ -80,6 +80,8 @@ class AnswerRequest:
         continue_last: the last message is a partial assistant answer to continue.
         prepare: builds ``messages`` on the engine's thread instead (work the window must not wait for, such as
             ranking the passages of big attachments); its second value comes back with ``answer_prepared``.
+        on_token: called on the engine's thread with each text delta before it goes to the window (the answer's
+            ``StreamingSaver.add``: the partial answer is saved there, never on the GUI thread).
     """
 
     request_id: int
@@ -87,6 +89,7 @@ class AnswerRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     continue_last: bool = False
     prepare: Callable[[], tuple[list[dict[str, Any]], object]] | None = None
+    on_token: Callable[[str], object] | None = None
 
 
 class EngineWorker(QObject):
@@ -161,12 +164,15 @@ class EngineWorker(QObject):
                 self.answer_finished.emit(rid, cancelled_stats())
                 return
             chat = ChatRequest(messages, request.params, continue_last=request.continue_last)
-            run_chat(self._client, ticket, chat, lambda item: self._report(rid, item))
+            run_chat(self._client, ticket, chat, lambda item: self._report(rid, item, request.on_token))
         except Exception as exc:
             self.answer_failed.emit(rid, as_hearth_error(exc))
 
-    def _report(self, rid: int, item: EngineEvent | HearthError) -> None:
+    def _report(self, rid: int, item: EngineEvent | HearthError,
+                on_token: Callable[[str], object] | None = None) -> None:
         if isinstance(item, TokenDelta):
+            if on_token is not None:
+                on_token(item.text)  # the answer's saver, here on the engine's thread: never on the GUI thread
             self.token.emit(rid, item.text)
         elif isinstance(item, PromptProgress):
             self.prompt_progress.emit(rid, item.done, item.total)

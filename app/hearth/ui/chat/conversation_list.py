@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,8 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hearth.core.errors import HearthError
 from hearth.core.store import Conversation, SearchHit
-from hearth.ui.chat.conversations import ConversationsChange, ConversationsController, ExportFormat
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController, ExportFormat
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 _KIND = Qt.ItemDataRole.UserRole + 1
 _ID = Qt.ItemDataRole.UserRole + 2
@@ -213,6 +216,10 @@ class ConversationList(QWidget):
         self.setObjectName("sidebar")
         self._conversations = conversations
         self._current_id: int | None = None
+        self._refreshing: BackgroundTask[tuple[str, int, list[_Row]], object] | None = None
+        self._shown_generation = 0
+        self._refresh_again = False
+        self._tasks = TaskGroup()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 10, 8, 8)
@@ -259,12 +266,43 @@ class ConversationList(QWidget):
 
     def refresh(self) -> None:
         """Reload the list (or re-run the search)."""
-        query = self.search.text().strip()
-        if query:
-            self._model.set_rows(self._search_rows(query))
-        else:
-            self._model.set_rows(grouped_rows(self._conversations.list_all(), time.time()))
+        self._shown_generation += 1  # a background read begun before this is older: it is not shown
+        self._model.set_rows(self._rows_for(self.search.text().strip()))
         self._select_current()
+
+    def refresh_in_background(self) -> None:
+        """``refresh``, with the store read on a worker thread: for the refreshes an answer causes as it starts and
+        ends, when the answer's own work (reading back big documents) may be holding the database."""
+        if self._refreshing is not None:
+            self._refresh_again = True
+            return
+        query, generation = self.search.text().strip(), self._shown_generation
+
+        def work(_report: Callable[[object], None]) -> tuple[str, int, list[_Row]]:
+            return query, generation, self._rows_for(query)
+
+        self._refreshing = self._tasks.run(BackgroundTask(work, parent=self, name="conversation list")
+                                           .success(self._on_refresh_finished).failure(self._on_refresh_failed))
+
+    def _on_refresh_finished(self, result: tuple[str, int, list[_Row]]) -> None:
+        self._refreshing = None
+        query, generation, rows = result
+        if query == self.search.text().strip() and generation == self._shown_generation:
+            self._model.set_rows(rows)
+            self._select_current()
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh_in_background()
+
+    def _on_refresh_failed(self, _error: HearthError) -> None:
+        self._refreshing = None
+        self._refresh_again = False
+
+    def _rows_for(self, query: str) -> list[_Row]:
+        """The rows to show for ``query`` (the search's, or every conversation); reads the store only."""
+        if query:
+            return self._search_rows(query)
+        return grouped_rows(self._conversations.list_all(), time.time())
 
     def set_current(self, conversation_id: int | None) -> None:
         self._current_id = conversation_id
@@ -280,6 +318,10 @@ class ConversationList(QWidget):
         title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=conv.title)
         if ok:
             self._conversations.rename(conversation_id, title)
+
+    def shutdown(self) -> None:
+        """Wait for the list's background reads (at exit)."""
+        self._tasks.close()
 
     # --- internals -----------------------------------------------------------------------------------------------
 
@@ -305,8 +347,13 @@ class ConversationList(QWidget):
             self.view.setCurrentIndex(self._model.index(row))
 
     @Slot(ConversationsChange)
-    def _on_conversations_changed(self, _change: ConversationsChange) -> None:
-        self.refresh()
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.kind in (ChangeKind.CREATED, ChangeKind.UPDATED):
+            # An answer starting or ending: read on a worker thread (the answer's own work may be holding the
+            # database; the window never waits for it).
+            self.refresh_in_background()
+        else:
+            self.refresh()  # the user's own change, shown at once
 
     @Slot(str)
     def _on_search_text_changed(self, _text: str) -> None:

@@ -100,13 +100,15 @@ class ToolAnswerRunner(QObject):
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, request_id: int, conversation_id: int, prepare: Prepare, params: SamplingParams,
-              fmt: ToolFormat, n_ctx: int) -> None:
-        """Answer on a new thread; the outcome arrives as ``answer_finished`` or ``answer_failed``."""
+              fmt: ToolFormat, n_ctx: int, on_token: Callable[[str], object] | None = None) -> None:
+        """Answer on a new thread; the outcome arrives as ``answer_finished`` or ``answer_failed``. ``on_token`` gets
+        each piece of text on the answer's thread before ``token`` is emitted (the streaming saver: the GUI thread
+        does no store work while an answer streams)."""
         self._cancel = threading.Event()
         policy = self.tools.policy(conversation_id)
         cancel = self._cancel
         self._thread = threading.Thread(
-            target=self._run, args=(request_id, prepare, params, fmt, n_ctx, policy, cancel),
+            target=self._run, args=(request_id, prepare, params, fmt, n_ctx, policy, cancel, on_token),
             name="answer with tools", daemon=True)
         self._thread.start()
 
@@ -131,7 +133,12 @@ class ToolAnswerRunner(QObject):
         return ask
 
     def _run(self, rid: int, prepare: Prepare, params: SamplingParams, fmt: ToolFormat, n_ctx: int,
-             policy: ApprovalPolicy, cancel: threading.Event) -> None:
+             policy: ApprovalPolicy, cancel: threading.Event, on_token: Callable[[str], object] | None) -> None:
+        def text(piece: str) -> None:
+            if on_token is not None:
+                on_token(piece)
+            self.token.emit(rid, piece)
+
         try:
             messages, extra = prepare()
             self.answer_prepared.emit(rid, extra)
@@ -141,7 +148,7 @@ class ToolAnswerRunner(QObject):
             loop = ToolLoop(self.tools.toolbox, tool_set, policy, self._ask(cancel), fmt=fmt,
                             choice=self.tools.choice, n_ctx=n_ctx, cancel=cancel)
             events = LoopEvents(
-                text=lambda text: self.token.emit(rid, text),
+                text=text,
                 call_started=lambda record: self.call_changed.emit(rid, record),
                 call_finished=lambda record: self.call_changed.emit(rid, record),
                 notice=self.limit_reached.emit,

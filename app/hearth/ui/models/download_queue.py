@@ -13,6 +13,7 @@ from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.ui.models.download_task import DownloadTask
+from hearth.ui.shell.notices import Notice, info
 
 
 class DownloadQueue(QObject):
@@ -147,3 +148,9 @@ class DownloadQueue(QObject):
             if self.active is not None:
                 self.active.discard(task.id)
             self.dismiss(task)
+
+
+def download_complete(task: DownloadTask) -> Notice:
+    """What the user is told when a download is verified and ready."""
+    return info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this computer”.",
+                "Download complete")

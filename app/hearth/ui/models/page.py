@@ -9,7 +9,7 @@ folders, Hub requests (only ones the user asked for: a refresh, a search, a down
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal, Slot
@@ -22,7 +22,6 @@ from hearth.core.errors import HearthError
 from hearth.core.machine.hardware import Hardware, free_disk
 from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation
-from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.client import HubClient, hub_offline
 from hearth.core.models.hub.repo_files import RepoListing
@@ -33,9 +32,10 @@ from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.catalog_controller import OFFLINE_WORDS, CatalogController
 from hearth.ui.models.discover_view import DiscoverView
-from hearth.ui.models.download_queue import DownloadQueue
+from hearth.ui.models.download_queue import DownloadQueue, download_complete
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.downloads_view import DownloadsView
+from hearth.ui.models.folder import ModelsFolder
 from hearth.ui.models.hub_sign_in import HubSignIn
 from hearth.ui.models.library_controller import LibraryController
 from hearth.ui.models.library_view import LibraryView
@@ -48,15 +48,6 @@ from hearth.ui.shell.notices import Notice, info, notice_for
 from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 LIBRARY, DISCOVER, DOWNLOADS, WORKERS, SERVERS = 0, 1, 2, 3, 4
-
-
-@dataclass(frozen=True)
-class ModelsFolder:
-    """What works on one models folder: the library (what is in it) and the download manager (what comes into it).
-    Built by the composition root, again when the user picks another folder."""
-
-    library: ModelLibrary
-    downloads: DownloadManager
 
 
 class ModelsPage(QWidget):
@@ -327,8 +318,7 @@ class ModelsPage(QWidget):
     @Slot(DownloadTask)
     def _on_queue_task_finished(self, task: DownloadTask) -> None:
         self.refresh_library()
-        self.notice.emit(info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this "
-                              "computer”.", "Download complete"))
+        self.notice.emit(download_complete(task))
         self.download_finished.emit(task)
 
     @Slot()

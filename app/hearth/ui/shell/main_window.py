@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         controller_factory: Callable[[ChatView], ChatController],
         preset_picker: PresetPicker,
         settings: Settings,
-        models_page: QWidget | None = None,
+        models_page: Callable[[], QWidget] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(hearth.APP_NAME)
@@ -129,8 +129,8 @@ class MainWindow(QMainWindow):
 
         self.pages = QStackedWidget()
         self.pages.addWidget(chat_page)
-        self.models_page = models_page or QLabel("Models")
-        self.pages.addWidget(self.models_page)
+        self._make_models_page = models_page
+        self._models_page: QWidget | None = None
 
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
@@ -257,7 +257,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_models(self) -> None:
-        self.pages.setCurrentIndex(MODELS_PAGE)
+        self.pages.setCurrentWidget(self.models_page)
+
+    @property
+    def models_page(self) -> QWidget:
+        """The Models page, built the first time it is shown: the window's first paint does not wait for it."""
+        if self._models_page is None:
+            self._models_page = self._make_models_page() if self._make_models_page else QLabel("Models")
+            self.pages.insertWidget(MODELS_PAGE, self._models_page)
+        return self._models_page
 
     def copy_last_answer(self) -> None:
         text = self.chat_view.last_assistant_text()
@@ -307,6 +315,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.shutdown()
         self.conversations.purge_pending()
+        self.sidebar.shutdown()
         super().closeEvent(event)
 
     @Slot(str, list)
@@ -347,11 +356,7 @@ class MainWindow(QMainWindow):
         self._show_title()
 
     def _show_title(self) -> None:
-        conversation_id = self.controller.conversation_id
-        title = "New chat"
-        if conversation_id is not None:
-            title = self.conversations.get(conversation_id).title or "New chat"
-        self.title_label.setText(title)
+        self.title_label.setText(self.controller.title())
 
     @Slot(ConversationsChange)
     def _on_conversations_changed(self, change: ConversationsChange) -> None:
