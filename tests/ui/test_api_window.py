@@ -81,7 +81,9 @@ def test_the_window_and_an_app_are_answered_by_one_engine(qtbot: QtBot, app: Hea
     probe.start()
     other = threading.Thread(target=ask_from_another_app)
     other.start()
-    qtbot.waitUntil(lambda: app.api.answering, timeout=WAIT_MS)  # the engine is now writing for the app
+    # The engine is now writing for the app. Waited for by what the status bar was told, not by polling the state:
+    # its start and end can reach a busy GUI thread in one turn of the event loop, and a poll would miss it.
+    qtbot.waitUntil(lambda: any("answering" in status for status in statuses), timeout=WAIT_MS)
     qtbot.keyClicks(window.composer.editor, "Tell me about rivers.")
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not other.is_alive() and not window.controller.busy, timeout=WAIT_MS)

@@ -7,11 +7,13 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
 from hearth.cli.attachments import AttachmentPrompter, read_attachments
+from hearth.cli.chat_tools import CliTools, add_tool_arguments, answer_with_tools, calls_summary, open_tools
 from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
@@ -32,13 +34,14 @@ from hearth.core.engine import (
     StopReason,
     TokenDelta,
 )
-from hearth.core.engine.events import AnswerStats, ModelInfo
+from hearth.core.engine.events import AnswerStats, EngineEvent, ModelInfo
 from hearth.core.engine.media import ImageRef, image_ref, no_vision_error
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, privacy_words
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, WorkerLostError
+from hearth.core.engine.tools import ToolFormat
+from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, ToolConfigError, WorkerLostError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
@@ -102,6 +105,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     remote.add_argument("--remote-model", "--served-model", dest="remote_model", metavar="NAME",
                         help="the server's model (default: the first it lists); with --remote, --model NAME works too")
     add_plan_arguments(parser)
+    add_tool_arguments(parser)
 
 
 class _CancelOnInterrupt:
@@ -132,6 +136,18 @@ def _progress_line(text: str, err: TextIO) -> None:
         err.flush()
 
 
+def _show_event(event: EngineEvent, err: TextIO) -> None:
+    if isinstance(event, PromptProgress):
+        if event.total > 512:
+            _progress_line(f"Reading {event.total:,} tokens… {100 * event.done // event.total}%", err)
+            if event.done == event.total:
+                _progress_line("", err)
+    elif isinstance(event, LoadProgress):
+        _progress_line(f"Loading the model… {event.fraction:.0%}", err)
+    elif isinstance(event, EngineNotice):
+        err.write(f"\nhearth: {event.message}\n")
+
+
 def answer(
     client: EngineApi,
     messages: list[dict[str, Any]],
@@ -139,28 +155,38 @@ def answer(
     *,
     out: TextIO,
     err: TextIO,
+    tools: CliTools | None = None,
+    info: ModelInfo | None = None,
 ) -> tuple[str, AnswerStats | None]:
-    """Stream one answer to ``out``; return its text and statistics (None if the engine crashed)."""
+    """Stream one answer to ``out`` (calling ``tools`` as the model asks); return its text and statistics (None if
+    the engine crashed). With tools, ``messages`` gains the calls and results of the answer."""
     parts: list[str] = []
     stats: AnswerStats | None = None
-    with _CancelOnInterrupt(client.cancel):
+
+    def cancel() -> None:
+        if tools is not None:
+            tools.cancel.set()
+        client.cancel()
+
+    with _CancelOnInterrupt(cancel):
         try:
-            for event in client.chat(messages, params):
-                if isinstance(event, TokenDelta):
-                    parts.append(event.text)
-                    out.write(event.text)
-                    out.flush()
-                elif isinstance(event, PromptProgress):
-                    if event.total > 512:
-                        _progress_line(f"Reading {event.total:,} tokens… {100 * event.done // event.total}%", err)
-                        if event.done == event.total:
-                            _progress_line("", err)
-                elif isinstance(event, LoadProgress):
-                    _progress_line(f"Loading the model… {event.fraction:.0%}", err)
-                elif isinstance(event, EngineNotice):
-                    err.write(f"\nhearth: {event.message}\n")
-                elif isinstance(event, Finished):
-                    stats = event.stats
+            if tools is not None:
+                result = answer_with_tools(client, messages, params, tools, ToolFormat(
+                    info.tool_format if info else "hermes"), info.n_ctx if info else 4096, out=out, err=err,
+                    on_event=lambda event: _show_event(event, err))
+                parts.append(result.text)
+                stats = result.stats
+                messages[:] = result.messages
+            else:
+                for event in client.chat(messages, params):
+                    if isinstance(event, TokenDelta):
+                        parts.append(event.text)
+                        out.write(event.text)
+                        out.flush()
+                    elif isinstance(event, Finished):
+                        stats = event.stats
+                    else:
+                        _show_event(event, err)
         except (HostCrashedError, WorkerLostError, RemoteEngineError) as crash:
             if isinstance(crash, RemoteEngineError) and not parts:
                 raise
@@ -172,7 +198,7 @@ def answer(
     out.flush()
     if stats is not None and stats.stop_reason is StopReason.CANCELLED:
         err.write("(stopped)\n")
-    elif stats is not None and stats.stop_reason == "repetition":
+    elif stats is not None and stats.stop_reason is StopReason.REPETITION:
         err.write("(stopped: the model was repeating itself)\n")
     return "".join(parts), stats
 
@@ -230,6 +256,15 @@ def run(args: argparse.Namespace) -> int:
     except HearthError as exc:
         print_error(exc)
         return 1
+    tools: CliTools | None = None
+    try:
+        if args.mcp and args.remote:
+            raise ToolConfigError("--mcp cannot be combined with --remote: tools run with a model on this computer.")
+        tools = open_tools(args, paths, settings, err) if not args.remote else None
+    except HearthError as exc:
+        print_error(exc)
+        client.close()
+        return 1
     try:
         try:
             info = client.load(plan, on_progress=lambda f: _progress_line(f"Loading {model.name}… {f:.0%}", err))
@@ -257,10 +292,13 @@ def run(args: argparse.Namespace) -> int:
         reading = reading_budget(n_ctx, speed, more=args.read_more)
         prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens, err=err,
                                        pinned=pinned, reading=reading) if documents else None)
+        chat = _Chat(client, params, args.json, out, err, tools, info)
         if args.prompt is not None:
-            return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
-        return _interactive(client, messages, params, args.json, out, err, prompter, images)
+            return _one_shot(chat, messages, args.prompt, prompter, images)
+        return _interactive(chat, messages, prompter, images)
     finally:
+        if tools is not None:
+            tools.close()
         if args.verbose:
             err.write("\n".join(client.log_tail(200)) + "\n")
         client.close()
@@ -301,20 +339,35 @@ def _user_message(content: str, images: list[ImageRef]) -> dict[str, Any]:
     return message
 
 
-def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
-    if stats is not None:
-        out.write(json.dumps(stats.summary()) + "\n")
-        out.flush()
+@dataclass
+class _Chat:
+    """What every answer of one ``hearth chat`` session uses."""
+
+    client: EngineApi
+    params: SamplingParams
+    as_json: bool
+    out: TextIO
+    err: TextIO
+    tools: CliTools | None = None
+    info: ModelInfo | None = None
+
+    def answer(self, messages: list[dict[str, Any]]) -> tuple[str, AnswerStats | None]:
+        return answer(self.client, messages, self.params, out=self.out, err=self.err, tools=self.tools,
+                      info=self.info)
+
+    def emit_stats(self, stats: AnswerStats | None) -> None:
+        if stats is not None and self.as_json:
+            summary = stats.summary()
+            if self.tools is not None:
+                summary["tool_calls"] = calls_summary(self.tools.records)
+            self.out.write(json.dumps(summary) + "\n")
+            self.out.flush()
 
 
 def _one_shot(
-    client: EngineApi,
+    chat: _Chat,
     messages: list[dict[str, Any]],
     prompt: str,
-    params: SamplingParams,
-    as_json: bool,
-    out: TextIO,
-    err: TextIO,
     prompter: AttachmentPrompter | None = None,
     images: list[ImageRef] | None = None,
 ) -> int:
@@ -326,25 +379,21 @@ def _one_shot(
         return 1
     messages.append(_user_message(content, images))
     try:
-        _text, stats = answer(client, messages, params, out=out, err=err)
+        _text, stats = chat.answer(messages)
     except HearthError as exc:
         print_error(exc)
         return 1
-    if as_json:
-        _emit_stats(stats, out)
+    chat.emit_stats(stats)
     return 0 if stats is not None else 1
 
 
 def _interactive(
-    client: EngineApi,
+    chat: _Chat,
     messages: list[dict[str, Any]],
-    params: SamplingParams,
-    as_json: bool,
-    out: TextIO,
-    err: TextIO,
     prompter: AttachmentPrompter | None = None,
     images: list[ImageRef] | None = None,
 ) -> int:
+    err = chat.err
     # The pictures go with the first message and stay in the history, so later questions can refer to them.
     pending = list(images or [])
     if err.isatty():
@@ -372,16 +421,17 @@ def _interactive(
         except HearthError as exc:
             print_error(exc)
             continue
+        asked = len(messages)
         messages.append(_user_message(content, pending))
         try:
-            reply, stats = answer(client, messages, params, out=out, err=err)
+            reply, stats = chat.answer(messages)
         except HearthError as exc:
-            messages.pop()
+            del messages[asked:]
             print_error(exc)
             continue
         # History keeps the question alone: the next question gets passages chosen for it.
-        messages[-1] = _user_message(line, pending)
+        messages[asked] = _user_message(line, pending)
         pending = []
-        messages.append({"role": "assistant", "content": reply})
-        if as_json:
-            _emit_stats(stats, out)
+        if len(messages) == asked + 1:  # with tools, the answer's calls, results and text are in already
+            messages.append({"role": "assistant", "content": reply})
+        chat.emit_stats(stats)

@@ -340,6 +340,32 @@ class VisionFileError(ModelLoadError):
     title = "The vision file could not be loaded"
 
 
+class ToolError(HearthError):
+    """A tool could not be used: its server would not start, crashed, hung, or answered with nonsense.
+
+    Attributes:
+        server: the tool server's name ("" for Hearth's own tools).
+    """
+
+    title = "A tool could not be used"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", server: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.server = server
+
+
+class ToolTimeoutError(ToolError):
+    """A tool server did not answer in time (it was stopped; it starts again when next needed)."""
+
+    title = "A tool did not answer in time"
+
+
+class ToolConfigError(HearthError):
+    """A tool server's settings cannot be used (imported JSON that is not an ``mcpServers`` list, a bad URL...)."""
+
+    title = "These tool settings cannot be used"
+
+
 def _all_error_types() -> dict[str, type[HearthError]]:
     found: dict[str, type[HearthError]] = {}
     pending: list[type[HearthError]] = [HearthError]
@@ -362,4 +388,6 @@ def error_from_wire(data: dict[str, Any]) -> HearthError:
         return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
     if issubclass(cls, WorkerError):
         return cls(message, hint=hint, details=details, endpoint=str(data.get("endpoint") or ""))
+    if cls is InvalidRequestError:
+        return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
     return cls(message, hint=hint, details=details)

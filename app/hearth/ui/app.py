@@ -45,9 +45,14 @@ from hearth.core.paths import AppPaths
 from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
+from hearth.core.tools.config import ToolsConfig, load_tools_config, save_tools_config, tools_path
+from hearth.core.tools.mcp_client import McpManager
+from hearth.core.tools.toolbox import Toolbox
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversations import ConversationsController
 from hearth.ui.chat.preset_picker import PresetPicker
+from hearth.ui.chat.tool_approval import AskTool, ask_tool
+from hearth.ui.chat.tool_runner import ChatTools
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
@@ -59,6 +64,7 @@ from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.theme import ThemeController
+from hearth.ui.shell.tools_settings import ToolsTab
 
 if TYPE_CHECKING:
     from hearth.ui.models.page import ModelsPage
@@ -81,6 +87,7 @@ class AppSeams:
         download_manager: builds the download manager for a models folder and the Hub client.
         ask, password, pick_import: the questions put to the user (yes/no, a document's password, a file to import).
         discover_home: the home folder searched for other apps' models (None: the user's).
+        ask_tool: asks whether a tool call may run (the approval dialog).
     """
 
     engine: EngineApi | None = None
@@ -93,6 +100,7 @@ class AppSeams:
     password: AskPassword = ask_password
     pick_import: ChooseImport = choose_import
     discover_home: Path | None = None
+    ask_tool: AskTool = ask_tool
 
 
 class HearthApp(QObject):
@@ -102,7 +110,7 @@ class HearthApp(QObject):
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
                  preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
                  theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
-                 api: ApiServerControl) -> None:
+                 api: ApiServerControl, toolbox: Toolbox) -> None:
         super().__init__()
         self.qapp = qapp
         self.paths = paths
@@ -117,6 +125,7 @@ class HearthApp(QObject):
         self.models = models
         self.window = window
         self.api = api
+        self.toolbox = toolbox
         self._closed = False
         window.settings_requested.connect(self.open_settings)
         window.api_panel_requested.connect(self.open_api_panel)
@@ -186,10 +195,12 @@ class HearthApp(QObject):
             model_path=str(model_path) if model_path else None,
             plan=plan,
             context_choices=functools.partial(self.preferences.context_choices, model_path) if model_path else None,
+            tools_tab=ToolsTab(self.toolbox.config, self.toolbox.manager),
             parent=self.window,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_changed.connect(self._on_settings_changed)
+        dialog.tools_changed.connect(self._on_tools_changed)
         dialog.model_settings_changed.connect(self._on_model_settings_changed)
         dialog.open()  # modal to the window, without a nested event loop
 
@@ -232,6 +243,11 @@ class HearthApp(QObject):
         if isinstance(error, BaseException):
             self.window.show_notice(notice_for(error))
 
+    @Slot(ToolsConfig)
+    def _on_tools_changed(self, config: ToolsConfig) -> None:
+        save_tools_config(config, tools_path(self.paths.config_dir))
+        self.toolbox.set_config(config)
+
     @Slot(str, ModelSettings)
     def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
         if self.session.path is not None and path == str(self.session.path):
@@ -255,6 +271,8 @@ class HearthApp(QObject):
         self._closed = True
         self.models.shutdown()
         self.api.stop()
+        if self.toolbox.manager is not None:
+            self.toolbox.manager.close()  # the tool servers' processes end with Hearth
         self.bridge.stop()
         self.store.close()
         if self.lock is not None:
@@ -288,6 +306,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     chat_view = ChatView(theme.apply())
     theme.theme_changed.connect(chat_view.set_theme)
 
+    toolbox = Toolbox(load_tools_config(tools_path(paths.config_dir)),
+                      McpManager(paths.log_dir, offline=lambda: preferences.settings.offline))
     hub = seams.hub or HubClient(offline=settings.offline)
     make_manager = seams.download_manager
 
@@ -336,7 +356,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
                               conversations=conversations, ask=seams.ask, password=seams.password,
-                              prompt_speed_for=prompt_speed)
+                              prompt_speed_for=prompt_speed, tools=ChatTools(toolbox), ask_tool=seams.ask_tool)
 
     api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
                            models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
@@ -348,7 +368,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     models.attach(window)
     return HearthApp(qapp=qapp, paths=paths, store=store, lock=lock, preferences=preferences, client=client,
                      bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window,
-                     api=api)
+                     api=api, toolbox=toolbox)
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:

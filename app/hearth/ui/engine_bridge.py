@@ -11,7 +11,7 @@ queue; a running one stops within a token) and never an API client's.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,33 @@ from hearth.core.engine.service import (
     cancelled_stats,
     run_chat,
 )
-from hearth.core.errors import HearthError
+from hearth.core.engine.tools import ToolChoice, ToolSpec
+from hearth.core.errors import EngineNotReadyError, HearthError
 from hearth.ui.tasks import as_hearth_error
+
+
+@dataclass
+class EngineRound:
+    """One round of an answer with tools, run as a window job of the engine service for a caller on another thread.
+
+    Attributes:
+        messages: the conversation so far, with earlier rounds' calls and results.
+        params: sampling settings.
+        tools: the tools offered.
+        choice: auto, none, required or a named tool.
+        sink: gets each event (on the engine's thread).
+        cancel: set by Stop: a round not begun yet never starts, a running one is stopped within a token.
+        done: set when the round has ended; ``error`` then says whether it failed.
+    """
+
+    messages: list[dict[str, Any]]
+    params: SamplingParams
+    tools: Sequence[ToolSpec]
+    choice: ToolChoice
+    sink: Callable[[EngineEvent], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: HearthError | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +214,7 @@ class EngineBridge(QObject):
         self.client = self.service.client
         self.worker = EngineWorker(self.client)
         self._answer: Ticket | None = None
+        self._stopped = threading.Event()
         self.service.add_activity_listener(self.worker.on_activity)
         self.service.add_model_listener(self.worker.on_model_changed)
 
@@ -213,6 +239,52 @@ class EngineBridge(QObject):
         except HearthError as exc:
             self.worker.answer_failed.emit(request.request_id, exc)
 
+    def run_round(self, request: EngineRound) -> None:
+        """Run one round of an answer with tools as a window job and wait for it (from a thread that is not the
+        GUI's: the answer's tool loop). ``cancel`` (or ``request.cancel``) ends it within a token.
+
+        Raises:
+            HearthError: the round failed (the engine crashed, the prompt did not fit...), or Hearth is closing.
+        """
+
+        def work(client: EngineApi, ticket: Ticket) -> None:
+            try:
+                if request.cancel.is_set() or ticket.cancel_requested:
+                    request.sink(Finished(0, cancelled_stats()))
+                    return
+                chat = ChatRequest(request.messages, request.params, tools=request.tools, tool_choice=request.choice)
+                run_chat(client, ticket, chat, on_item)
+            except Exception as exc:
+                request.error = as_hearth_error(exc)
+            finally:
+                request.done.set()
+
+        def on_item(item: EngineEvent | HearthError) -> None:
+            if isinstance(item, HearthError):
+                request.error = item
+            else:
+                request.sink(item)
+
+        def dropped(error: HearthError | None) -> None:
+            if error is None:
+                request.sink(Finished(0, cancelled_stats()))
+            else:
+                request.error = error
+            request.done.set()
+
+        try:
+            ticket = self.service.submit(WINDOW, work, kind=JobKind.CHAT, bounded=False, on_dropped=dropped)
+        except HearthError as exc:
+            raise EngineNotReadyError("Hearth is closing.") from exc
+        self._answer = ticket
+        while not request.done.wait(0.1):
+            if request.cancel.is_set():
+                ticket.cancel()
+            if self._stopped.is_set():
+                raise EngineNotReadyError("Hearth is closing.")
+        if request.error is not None:
+            raise request.error
+
     def _dropped(self, rid: int, error: HearthError | None) -> None:
         if error is None:
             self.worker.answer_finished.emit(rid, cancelled_stats())
@@ -234,6 +306,7 @@ class EngineBridge(QObject):
 
     def stop(self) -> None:
         """End the engine and the service's thread (at application exit)."""
+        self._stopped.set()
         self.cancel()
         self.client.cancel_load()
         self.service.close()

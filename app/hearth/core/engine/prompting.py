@@ -87,7 +87,8 @@ class PromptBuilder:
         self, messages: list[Message], params: SamplingParams, continue_last: bool, tools: Sequence[ToolSpec] = ()
     ) -> tuple[list[int], int]:
         """Tokens of the prompt and how many old turns were dropped to make it fit."""
-        return self.fit(messages, params, lambda kept: self.tokens(self.render(kept, continue_last, tools)))
+        return self.fit(messages, params, lambda kept: self.tokens(self.render(kept, continue_last, tools)),
+                        tool_count=len(tools))
 
     def raw_prompt(self, messages: list[Message], params: SamplingParams) -> list[int]:
         """Tokens of the messages' text as is, without the template (a plain completion).
@@ -118,7 +119,7 @@ class PromptBuilder:
             text = self.render(plain, continue_last, tools)
             return vision.tokenize(text, images, add_special=self.adds_bos(text))
 
-        return self.fit(messages, params, tokenize, release=lambda prompt: prompt.close())
+        return self.fit(messages, params, tokenize, release=lambda prompt: prompt.close(), tool_count=len(tools))
 
     def fit(
         self,
@@ -126,8 +127,10 @@ class PromptBuilder:
         params: SamplingParams,
         tokenize: Callable[[list[Message]], _Prompt],
         release: Callable[[_Prompt], None] | None = None,
+        tool_count: int = 0,
     ) -> tuple[_Prompt, int]:
-        """The prompt ``tokenize`` makes of the newest turns that fit with room for the answer.
+        """The prompt ``tokenize`` makes of the newest turns that fit with room for the answer (``tool_count``: how
+        many tools' descriptions it holds, named in the error).
 
         Raises:
             ContextOverflowError: even the newest message alone does not fit.
@@ -151,9 +154,12 @@ class PromptBuilder:
             while cut < len(rest) and rest[cut].get("role") != "user":
                 cut += 1
             if cut >= len(rest):
+                # Said for the window, the terminal and the local API alike: each chooses the tools it offers.
+                tools = (f" The descriptions of the {tool_count} tools offered with it take part of that: fewer tools "
+                         "make room." if tool_count else "")
                 raise ContextOverflowError(
                     f"This message needs {len(tokens):,} tokens but the model's context holds {n_ctx:,} "
-                    f"(with room for a {reserve:,}-token answer).",
+                    f"(with room for a {reserve:,}-token answer).{tools}",
                     hint="Shorten the message or attachment, or raise the context size in the model's settings.",
                 )
             rest = rest[cut:]

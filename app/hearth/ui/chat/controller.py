@@ -48,15 +48,29 @@ from hearth.core.chat.prompt import engine_messages
 from hearth.core.chat.summary import SUMMARY_FILE_NAME, SUMMARY_REQUEST, conversation_transcript
 from hearth.core.documents import kind_from_name
 from hearth.core.engine import AnswerStats, StopReason
+from hearth.core.engine.remote import remote_of
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolFormat
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
 from hearth.core.models.library.names import answer_author, model_display_name
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations, reading_budget
-from hearth.core.store import Conversation, Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
+from hearth.core.store import (
+    Conversation,
+    Message,
+    MessageStatus,
+    Role,
+    RunInfo,
+    Store,
+    StreamingSaver,
+    ToolCallRecord,
+)
+from hearth.core.store.tool_calls import CallStatus, duration_words
 from hearth.core.thinking import split_thinking, strip_thinking
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
 from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController
-from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
+from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView, ToolCallView
+from hearth.ui.chat.tool_approval import ApprovalBroker, AskTool, ask_tool
+from hearth.ui.chat.tool_runner import ChatTools, ToolAnswerRunner
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import AnswerRequest, EngineBridge
 from hearth.ui.markdown.render import warm_up as warm_up_markdown
@@ -92,6 +106,7 @@ class _Answer:
     tokens: int = 0
     reading: tuple[int, int] | None = None
     thought_until: float | None = None  # when a reasoning model's thinking ended
+    calls: list[ToolCallRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,10 @@ class _Turn:
 
 class ChatController(QObject):
     """Connects the chat view and composer to the store and the engine.
+
+    With tools switched on (``tools``), an answer runs the tool loop off the GUI thread (``ToolAnswerRunner``): the
+    model's rounds, the user's decisions (``ask_tool``: Allow once, Allow for this chat, Deny) and the calls; each call
+    shows as a block on the answer as it starts and ends, and is stored with the answer when it ends.
 
     A scanned PDF (no text to read) attached while a model that can see is loaded: ``ask`` puts a yes/no question
     (tests pass their answer), and on yes its pages go with the message as pictures. A password-protected PDF:
@@ -177,6 +196,8 @@ class ChatController(QObject):
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
         prompt_speed_for: Callable[[], float | None] | None = None,
+        tools: ChatTools | None = None,
+        ask_tool: AskTool = ask_tool,
     ) -> None:
         super().__init__()
         self._store = store
@@ -211,6 +232,20 @@ class ChatController(QObject):
         worker.prompt_progress.connect(self._on_worker_prompt_progress)
         worker.answer_finished.connect(self._on_worker_answer_finished)
         worker.answer_failed.connect(self._on_worker_answer_failed)
+        self._tools = tools
+        self._runner: ToolAnswerRunner | None = None
+        if tools is not None:
+            if tools.broker is None:
+                tools.broker = ApprovalBroker(view, ask_tool)
+            runner = self._runner = ToolAnswerRunner(bridge, tools)
+            runner.answer_prepared.connect(self._on_worker_answer_prepared)
+            runner.token.connect(self._on_worker_token)
+            runner.prompt_progress.connect(self._on_worker_prompt_progress)
+            runner.answer_finished.connect(self._on_worker_answer_finished)
+            runner.answer_failed.connect(self._on_worker_answer_failed)
+            runner.call_changed.connect(self._on_runner_call_changed)
+            runner.tool_failed.connect(self._on_runner_tool_failed)
+            runner.limit_reached.connect(self._on_runner_limit_reached)
         view.regenerate_requested.connect(self.regenerate)
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
@@ -228,6 +263,11 @@ class ChatController(QObject):
     @property
     def streaming_message_id(self) -> int | None:
         return self._answer.message_id if self._answer else None
+
+    @property
+    def tools(self) -> ChatTools | None:
+        """The tools this window's answers may call (None: tools are not wired in)."""
+        return self._tools
 
     @property
     def conversations(self) -> ConversationsController:
@@ -665,6 +705,8 @@ class ChatController(QObject):
         if self._preparing is not None:
             self._cancel_preparing.set()
         if self._answer is not None:
+            if self._runner is not None and self._runner.running:
+                self._runner.cancel()
             self._bridge.cancel()
 
     # --- answering -----------------------------------------------------------------------------------------------
@@ -689,7 +731,43 @@ class ChatController(QObject):
             n_ctx=n_ctx, max_tokens=params.max_tokens, documents=self._documents,
             reading=reading_budget(n_ctx, speed, more=more),
         )
+        if self._uses_tools(continue_last):
+            assert self._runner is not None and info is not None
+            self._runner.start(answer.id, answer.conversation_id, prepare, params, ToolFormat(info.tool_format),
+                               info.n_ctx, on_token=saver.add)
+            return
         self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare, on_token=saver.add))
+
+    def _uses_tools(self, continue_last: bool) -> bool:
+        """Tools are offered when some are switched on, to a model on this computer, for a new answer."""
+        plan = self._session.plan
+        remote = plan is not None and remote_of(plan) is not None
+        return (self._runner is not None and self._tools is not None and self._tools.toolbox.any_enabled
+                and not continue_last and self._session.info is not None and not remote)
+
+    @Slot(int, ToolCallRecord)
+    def _on_runner_call_changed(self, request_id: int, record: ToolCallRecord) -> None:
+        answer = self._answer
+        if answer is None or request_id != answer.message_id:
+            return
+        for index, known in enumerate(answer.calls):
+            if known.call_id == record.call_id:
+                answer.calls[index] = record
+                break
+        else:
+            answer.calls.append(record)
+        if answer.conversation_id == self.conversation_id:
+            self._view.set_tool_calls(request_id, _call_views(answer.calls))
+        if record.status is CallStatus.RUNNING:
+            self.status.emit(f"Running {record.tool} ({record.server})…")
+
+    @Slot(HearthError)
+    def _on_runner_tool_failed(self, error: HearthError) -> None:
+        self.notice.emit(notice_for(error))
+
+    @Slot(str)
+    def _on_runner_limit_reached(self, words: str) -> None:
+        self.notice.emit(info(words, "Tool rounds limit"))
 
     @Slot(int, object)
     def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
@@ -734,6 +812,7 @@ class ChatController(QObject):
         if answer is None or request_id != answer.message_id:
             return
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
+        self._save_calls(answer)
         if stats.prompt_decode_s and stats.prompt_decoded_tokens >= _SPEED_SAMPLE_TOKENS:
             self._measured_prompt_speed = stats.prompt_decoded_tokens / stats.prompt_decode_s
         run_info = self._run_info(stats, answer.retrieval)
@@ -758,9 +837,14 @@ class ChatController(QObject):
             return
         notice = notice_for(error)
         log.warning("answer %s failed: %s (%s)", request_id, notice.title, type(error).__name__)
+        self._save_calls(answer)
         final = answer.saver.fail(notice.text, run_info=self._run_info(None, answer.retrieval))
         self._end_answer(final)
         self.status.emit(notice.title)
+
+    def _save_calls(self, answer: _Answer) -> None:
+        if answer.calls:
+            self._store.tool_calls.set_for_message(answer.message_id, answer.calls)
 
     def _end_answer(self, final: Message) -> None:
         answer = self._answer
@@ -788,6 +872,10 @@ class ChatController(QObject):
         """Keep everything shown: the partial answer is saved; the next start marks it interrupted."""
         self._finish_preparing()
         if self._answer is not None:
+            if self._runner is not None and self._runner.running:
+                self._runner.cancel()
+                self._runner.wait()
+            self._save_calls(self._answer)
             self._answer.saver.flush()
         self.save_ui_state()
         self._store.set_state(LAST_CONVERSATION_KEY, self.conversation_id)
@@ -864,7 +952,15 @@ class ChatController(QObject):
             cut_off=cut_off,
             thinking_seconds=thinking_seconds,
             can_read_more=can_read_more,
+            tool_calls=_call_views(self._store.tool_calls.for_message(message.id))
+            if message.role is Role.ASSISTANT else (),
         )
+
+
+def _call_views(records: Sequence[ToolCallRecord]) -> tuple[ToolCallView, ...]:
+    return tuple(ToolCallView(r.name, r.server, r.arguments_pretty(), r.result, r.status,
+                              duration_words(r.duration_s) if r.status is not CallStatus.RUNNING else "")
+                 for r in records)
 
 
 def _kind(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hearth.core.store import MessageStatus, Role
+from hearth.core.store import CallStatus, MessageStatus, Role
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,37 @@ class Citation:
     invented: bool = False
 
 
+_STATUS_WORDS = {CallStatus.RUNNING: "running…", CallStatus.OK: "done", CallStatus.ERROR: "failed",
+                 CallStatus.DENIED: "not allowed", CallStatus.SKIPPED: "not run"}
+
+
+@dataclass(frozen=True)
+class ToolCallView:
+    """A tool call an answer made, as its collapsible block shows it.
+
+    Attributes:
+        name: the tool's name as the model called it.
+        server: its server ("Hearth" for built-in tools).
+        arguments: the arguments in full (indented JSON).
+        result: what came back (plain text, never rendered), or why it did not run.
+        status: how it went (running while it runs).
+        duration: how long it took, in words ("0.4 s"); "" while running.
+    """
+
+    name: str
+    server: str
+    arguments: str
+    result: str = ""
+    status: CallStatus = CallStatus.RUNNING
+    duration: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The block's one-line header: "lookup_word · notes · ok · 0.4 s"."""
+        words = _STATUS_WORDS[self.status]
+        return " · ".join(p for p in (self.name, self.server, words, self.duration) if p)
+
+
 @dataclass(frozen=True)
 class MessageView:
     """Everything the chat view needs to draw one message.
@@ -68,6 +99,7 @@ class MessageView:
         thinking_seconds: How long a reasoning model thought before answering (None: unknown or no thinking).
         can_read_more: The answer was given part of a document, held back by reading time or half the context;
             "Read more of the document" asks again with more.
+        tool_calls: The tools the answer called, in order.
     """
 
     id: int
@@ -85,6 +117,7 @@ class MessageView:
     cut_off: bool = False
     thinking_seconds: float | None = None
     can_read_more: bool = False
+    tool_calls: tuple[ToolCallView, ...] = ()
 
     @property
     def can_continue(self) -> bool:

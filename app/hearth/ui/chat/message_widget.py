@@ -22,8 +22,9 @@ from hearth.core.store import MessageStatus, Role
 from hearth.core.thinking import split_thinking
 from hearth.ui.chat.message_body import MessageBody
 from hearth.ui.chat.message_chips import AttachmentRow, CitationBar, NoticeBox
-from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.message_types import MessageView, ToolCallView
 from hearth.ui.chat.thinking_block import ThinkingBlock
+from hearth.ui.chat.tool_blocks import ToolCallsBox
 from hearth.ui.markdown.render import MarkdownRenderer
 from hearth.ui.markdown.stream import MarkdownStream, StreamUpdate, render_blocks
 from hearth.ui.shell.theme import Theme
@@ -97,6 +98,10 @@ class MessageWidget(QFrame):
         self._attachments_slot = QVBoxLayout()
         self._attachments_slot.setContentsMargins(0, 0, 0, 0)
         self._outer.addLayout(self._attachments_slot)
+        self.tool_calls_box: ToolCallsBox | None = None
+        self._tools_slot = QVBoxLayout()
+        self._tools_slot.setContentsMargins(0, 0, 0, 0)
+        self._outer.addLayout(self._tools_slot)
         self._build_body(view)
         self._thinking = QLabel("Thinking…", self)
         self._thinking.setObjectName("mutedLabel")
@@ -144,6 +149,7 @@ class MessageWidget(QFrame):
             thoughts = split_thinking(view.text)
             self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
         self._update_attachments(view)
+        self.set_tool_calls(view.tool_calls)
         self._update_citations(view)
         self._update_notice(view)
         self.sources_label.setText(f"From your documents: {view.sources}" if view.sources else "")
@@ -357,6 +363,15 @@ class MessageWidget(QFrame):
             self.attachment_row = AttachmentRow(view.attachments, self)
             self.attachment_row.whole_requested.connect(self.whole_requested)
             self._attachments_slot.addWidget(self.attachment_row)
+
+    def set_tool_calls(self, calls: tuple[ToolCallView, ...]) -> None:
+        """Show the answer's tool calls (also while it streams)."""
+        if not calls and self.tool_calls_box is None:
+            return
+        if self.tool_calls_box is None:
+            self.tool_calls_box = ToolCallsBox(self._context.theme.mono_font(), self)
+            self._tools_slot.addWidget(self.tool_calls_box)
+        self.tool_calls_box.set_calls(calls)
 
     def _update_citations(self, view: MessageView) -> None:
         if self._citations is not None:

@@ -10,6 +10,8 @@ single-shot timer flushes the buffer into the message, which re-renders only its
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
@@ -18,7 +20,7 @@ from hearth.core.store import Role
 from hearth.core.thinking import strip_thinking
 from hearth.ui.chat.empty_state import EmptyChat, ModelIntro
 from hearth.ui.chat.memory_banner import MemoryBanner
-from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.message_types import MessageView, ToolCallView
 from hearth.ui.chat.message_widget import MessageContext, MessageWidget
 from hearth.ui.chat.style import chat_stylesheet
 from hearth.ui.markdown.render import MarkdownRenderer
@@ -181,6 +183,16 @@ class ChatView(QWidget):
 
     def forgotten_count(self) -> int:
         return self._forgotten
+
+    def set_tool_calls(self, message_id: int, calls: tuple[ToolCallView, ...]) -> None:
+        """Show an answer's tool calls as they run (also while it streams)."""
+        position = self._index.get(message_id)
+        if position is None:
+            return
+        self._views[position] = replace(self._views[position], tool_calls=calls)
+        widget = self._widgets.get(message_id)
+        if widget is not None:
+            widget.set_tool_calls(calls)
 
     def messages(self) -> list[MessageView]:
         """The messages shown, oldest first."""

@@ -1,4 +1,5 @@
-"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model."""
+"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model;
+tools."""
 
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.recommended import recommended_sampling
 from hearth.core.models.planning.context import ContextChoices
 from hearth.core.settings import Settings
+from hearth.core.tools.config import ToolsConfig
 from hearth.ui.shell.api_server import LAN_WARNING
 from hearth.ui.shell.context_table import ContextTable
+from hearth.ui.shell.tools_settings import ToolsTab
 from hearth.ui.tasks import BackgroundTask
 
 _AUTO = -999  # spin-box value meaning "as recommended"
@@ -279,10 +282,12 @@ class SettingsDialog(QDialog):
     Signals:
         settings_changed(Settings): the new settings.
         model_settings_changed(str, ModelSettings): model path and its new settings.
+        tools_changed(ToolsConfig): the new tool settings (only with a Tools page).
     """
 
     settings_changed = Signal(Settings)
     model_settings_changed = Signal(str, ModelSettings)
+    tools_changed = Signal(ToolsConfig)
 
     def __init__(
         self,
@@ -293,6 +298,7 @@ class SettingsDialog(QDialog):
         plan: LoadPlan | None = None,
         about_text: str = "",
         context_choices: Callable[[], ContextChoices] | None = None,
+        tools_tab: ToolsTab | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -310,6 +316,9 @@ class SettingsDialog(QDialog):
         model_scroll.setWidget(self.model_tab)
         tabs.addTab(model_scroll, "Model")
         tabs.addTab(self._api_tab(settings), "Local API server")
+        self.tools_tab = tools_tab
+        if tools_tab is not None:
+            tabs.addTab(tools_tab, "Tools")
         about = QLabel(about_text or "Hearth")
         about.setWordWrap(True)
         about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -443,4 +452,6 @@ class SettingsDialog(QDialog):
             if self.model_tab.values() != old:
                 self.model_settings_changed.emit(self._model_path, self.model_tab.values())
         self.settings_changed.emit(new)
+        if self.tools_tab is not None:
+            self.tools_changed.emit(self.tools_tab.config())
         self.accept()

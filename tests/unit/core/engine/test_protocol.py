@@ -39,6 +39,7 @@ from hearth.core.engine.protocol import (
     encode,
 )
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolChoiceMode, ToolSpec
 from hearth.core.errors import ContextOverflowError, EngineNotReadyError, ModelFileError
 
 COMMANDS: list[Command] = [
@@ -47,6 +48,10 @@ COMMANDS: list[Command] = [
     ChatCommand(7, [{"role": "user", "content": "naïve 🔥\n", "images": [{"sha256": "ab", "path": "/p.png"}]}],
                 SamplingParams(temperature=0.0, max_tokens=None, seed=3, stop=("</s>",)), continue_last=True,
                 debug=True),
+    ChatCommand(8, [{"role": "user", "content": "define ember"}], tools=[
+        ToolSpec("lookup_word", "Looks a word up.", {"type": "object", "properties": {"word": {"type": "string"}},
+                                                     "required": ["word"]}).to_openai()],
+        tool_choice=ToolChoice(ToolChoiceMode.NAMED, "lookup_word", parallel=False).to_wire()),
     CancelCommand(7),
     CancelLoadCommand(),
     ShutdownCommand(),
@@ -67,6 +72,11 @@ EVENTS: list[Event] = [
     DoneEvent(7, STATS),
     ErrorEvent(7, ContextOverflowError("Too long.", hint="Start a new chat.")),
 ]
+
+
+def test_a_chat_without_tools_leaves_them_off_the_wire() -> None:
+    wire = ChatCommand(1, []).to_wire()
+    assert "tools" not in wire and "tool_choice" not in wire
 
 
 def test_every_kind_has_a_message_here() -> None:
@@ -145,6 +155,8 @@ def test_malformed_events_are_protocol_errors(line: bytes, words: str | None) ->
         (b'{"type": "chat", "id": 1, "messages": "hi", "params": {}}\n', "'messages' must be a list of objects"),
         (b'{"type": "chat", "id": 1, "messages": [], "params": {"temperature": 0, "nonsense": 1}}\n', None),
         (b'{"type": "load", "plan": {}}\n', "malformed 'load' message"),
+        (b'{"type": "chat", "id": 1, "messages": [], "params": {}, "tools": {"x": 1}}\n',
+         "'tools' must be a list of objects"),
     ],
 )
 def test_malformed_commands_are_protocol_errors(line: bytes, words: str | None) -> None:
