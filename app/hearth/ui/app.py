@@ -271,6 +271,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def system_prompt() -> str:
         return preferences.system_prompt(session.path)
 
+    def default_system_prompt() -> str:
+        return preferences.recommended_system_prompt(session.path)
+
     def prompt_speed() -> float | None:
         """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
         if session.path is None:
@@ -282,7 +285,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
 
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password, prompt_speed_for=prompt_speed)
+                              ask=seams.ask, password=seams.password, prompt_speed_for=prompt_speed,
+                              default_system_prompt_for=default_system_prompt)
 
     window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
                         settings=settings, models_page=page)

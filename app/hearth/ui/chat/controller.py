@@ -109,6 +109,7 @@ class ChatController(QObject):
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
         prompt_speed_for: Callable[[], float | None] | None = None,
+        default_system_prompt_for: Callable[[], str] | None = None,
     ) -> None:
         super().__init__()
         self._store = store
@@ -117,6 +118,8 @@ class ChatController(QObject):
         self._view = view
         self._sampling_for = sampling_for
         self._system_prompt_for = system_prompt_for
+        # The loaded model's recommended system prompt, for conversations with none of their own.
+        self._default_system_prompt_for = default_system_prompt_for or (lambda: "")
         # The prompt speed to budget documents by: ``hearth bench``'s or the plan's (given), else measured here.
         self._prompt_speed_for = prompt_speed_for or (lambda: None)
         self._measured_prompt_speed: float | None = None
@@ -473,7 +476,7 @@ class ChatController(QObject):
         prepare = functools.partial(
             engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
             n_ctx=n_ctx, answer_tokens=params.max_tokens or 1024, documents=self._documents,
-            reading=reading_budget(n_ctx, speed, more=more),
+            reading=reading_budget(n_ctx, speed, more=more), default_system_prompt=self._default_system_prompt_for(),
         )
         self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
 
