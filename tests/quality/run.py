@@ -5,9 +5,10 @@ themselves, right answers and length; then a question about a real multi-page PD
     python tests/quality/run.py --json     # one JSON object (what tests/bench/README.md quotes)
     python tests/quality/run.py --model path/to/model.gguf --reduced
 
-The model is loaded with the planner's plan and its recommended sampling, exactly as a fresh install chats (a fixed
-seed per prompt, so two runs on one machine agree). ``--no-guard`` switches the repetition guard and loop detector
-off, to see what they save.
+The model is loaded with the planner's plan, its recommended sampling and its recommended system prompt, exactly as
+a fresh install chats (a fixed seed per prompt, so two runs on one machine agree). ``--no-guard`` switches the
+repetition guard and loop detector off, to see what they save; ``--no-system-prompt`` leaves the recommended system
+prompt out (the chat template's own default applies), to see what it changes.
 """
 
 from __future__ import annotations
@@ -78,10 +79,12 @@ def judge(item: EverydayPrompt, answer: str, stop_reason: str, tokens: int, seco
 
 
 def run(model: Path, prompts: tuple[EverydayPrompt, ...], *, guard: bool = True, max_tokens: int | None = None,
-        manual: bool = True) -> dict[str, Any]:
+        manual: bool = True, system_prompt: bool = True) -> dict[str, Any]:
     plan = plan_for_path(model)
     recommendation = recommended_sampling(model)
     params = recommendation.params
+    system = recommendation.system_prompt if system_prompt else ""
+    head = [{"role": "system", "content": system}] if system else []
     if not guard:
         params = params.with_changes(dry_multiplier=0.0, loop_guard=False)
     if max_tokens is not None:
@@ -90,17 +93,18 @@ def run(model: Path, prompts: tuple[EverydayPrompt, ...], *, guard: bool = True,
     with EngineClient() as client:
         info = client.load(plan)
         for n, item in enumerate(prompts):
-            answer, stats, seconds = ask(client, [{"role": "user", "content": item.text}],
+            answer, stats, seconds = ask(client, [*head, {"role": "user", "content": item.text}],
                                          params.with_changes(seed=1000 + n))
             results.append(judge(item, answer, stats.stop_reason, stats.tokens, seconds))
             print(f"[{n + 1}/{len(prompts)}] {stats.stop_reason}, {stats.tokens} tokens, {seconds:.0f} s: "
                   f"{item.text}", file=sys.stderr, flush=True)
-        document = _manual_check(client, info.n_ctx, params, plan) if manual else None
+        document = _manual_check(client, info.n_ctx, params, plan, head) if manual else None
     count = len(results)
     capital = next((r for r in results if r.prompt == "What is the capital of France?"), None)
     return {
         "model": model.name,
         "sampling": {"source": recommendation.source, **{k: v for k, v in params.to_dict().items() if k != "stop"}},
+        "system_prompt": system,
         "n_ctx": info.n_ctx,
         "prompts": count,
         "loops": sum(r.looped for r in results),
@@ -116,7 +120,8 @@ def run(model: Path, prompts: tuple[EverydayPrompt, ...], *, guard: bool = True,
     }
 
 
-def _manual_check(client: EngineClient, n_ctx: int, params: SamplingParams, plan: Any) -> dict[str, Any]:
+def _manual_check(client: EngineClient, n_ctx: int, params: SamplingParams, plan: Any,
+                  head: list[dict[str, Any]]) -> dict[str, Any]:
     """A question about a 36-page manual: how much of the context the passages take, whether the page with the
     answer is among them, and what the model answers."""
     document = extract_bytes(make_pdf(manual_pages(36)), "aurora-manual.pdf")
@@ -126,7 +131,7 @@ def _manual_check(client: EngineClient, n_ctx: int, params: SamplingParams, plan
     content, result = question_with_documents(MANUAL_QUESTION, [document], n_ctx=n_ctx,
                                               max_tokens=params.max_tokens, reading=reading)
     assert result is not None
-    answer, stats, seconds = ask(client, [{"role": "user", "content": content}], params.with_changes(seed=7))
+    answer, stats, seconds = ask(client, [*head, {"role": "user", "content": content}], params.with_changes(seed=7))
     page = f"aurora-manual.pdf p.{MANUAL_ANSWER_PAGE}"
     return {
         "question": MANUAL_QUESTION,
@@ -152,15 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reduced", action="store_true", help=f"{len(REDUCED)} prompts instead of "
                         f"{len(EVERYDAY_PROMPTS)}, no document")
     parser.add_argument("--no-guard", action="store_true", help="repetition guard and loop detector off")
+    parser.add_argument("--no-system-prompt", action="store_true", help="leave the recommended system prompt out")
     parser.add_argument("--max-tokens", type=int, help="override the answer length limit")
     args = parser.parse_args(argv)
     model = args.model or ensure_starter_model(AppPaths.default().ensure().models_dir)
     report = run(model, REDUCED if args.reduced else EVERYDAY_PROMPTS, guard=not args.no_guard,
-                 max_tokens=args.max_tokens, manual=not args.reduced)
+                 max_tokens=args.max_tokens, manual=not args.reduced, system_prompt=not args.no_system_prompt)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(f"{report['model']} · sampling: {report['sampling']['source']} · context {report['n_ctx']:,}")
+    print(f"{report['model']} · sampling: {report['sampling']['source']} · context {report['n_ctx']:,} · system "
+          f"prompt: {report['system_prompt'] or '(none)'}")
     for r in report["answers"]:
         mark = "LOOP" if r["looped"] else ("ends" if r["ended_by_itself"] else r["stop_reason"])
         right = "" if r["right"] is None else (" right" if r["right"] else " WRONG")

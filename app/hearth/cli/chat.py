@@ -59,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--model", type=Path, help="GGUF file (or the first part of a split model); with --remote, the "
                                                    "server's model name")
     parser.add_argument("--prompt", help="ask one thing, print the answer and exit")
-    parser.add_argument("--system", help="system prompt")
+    parser.add_argument("--system", help="system prompt (default: the model's in Hearth, else its recommended one; "
+                        "'' for none)")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="longest answer (default 1024)")
     sampling = parser.add_argument_group("sampling (default: the model's recommendation, then its settings in Hearth)")
     sampling.add_argument("--temperature", type=float, metavar="T", help="0 = deterministic")
@@ -213,6 +214,15 @@ def sampling_for(model: Path, settings: Settings, args: argparse.Namespace) -> S
     return params.with_changes(**{k: v for k, v in flags.items() if v is not None})
 
 
+def system_prompt_for(model: Path, settings: Settings, args: argparse.Namespace) -> str:
+    """The system prompt when ``--system`` is not given: the user's for the model in Hearth, else the model's
+    recommended one (none for a remote server's model: the server decides)."""
+    if args.remote:
+        return ""
+    own = ModelSettings.from_dict(settings.model_overrides.get(str(model))).system_prompt
+    return own or recommended_sampling(model).system_prompt
+
+
 def run(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
     paths = app_paths()
@@ -282,8 +292,9 @@ def run(args: argparse.Namespace) -> int:
             if plan.extra.get("explanation"):
                 err.write(f"{plan.extra['explanation']}\n")
         messages: list[dict[str, Any]] = []
-        if args.system:
-            messages.append({"role": "system", "content": args.system})
+        system = args.system if args.system is not None else system_prompt_for(Path(plan.model_path), settings, args)
+        if system:
+            messages.append({"role": "system", "content": system})
         n_ctx = info.n_ctx or plan.n_ctx
         expected = plan.extra.get("expected_tokens_per_s")
         speed = estimated_prompt_speed(

@@ -342,6 +342,9 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def system_prompt() -> str:
         return preferences.system_prompt(session.path)
 
+    def default_system_prompt() -> str:
+        return preferences.recommended_system_prompt(session.path)
+
     def prompt_speed() -> float | None:
         """This machine's prompt speed for the loaded model: ``hearth bench``'s, else the plan's guess."""
         if session.path is None:
@@ -356,7 +359,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
                               conversations=conversations, ask=seams.ask, password=seams.password,
-                              prompt_speed_for=prompt_speed, tools=ChatTools(toolbox), ask_tool=seams.ask_tool)
+                              prompt_speed_for=prompt_speed, tools=ChatTools(toolbox), ask_tool=seams.ask_tool,
+                              default_system_prompt_for=default_system_prompt)
 
     api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
                            models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)

@@ -70,6 +70,11 @@ class ModelPreferences:
     def system_prompt(self, path: Path | None) -> str:
         return self.for_model(path).system_prompt
 
+    def recommended_system_prompt(self, path: Path | None) -> str:
+        """What the model is told in a conversation that has no system prompt of its own ("": nothing, the chat
+        template's own default applies)."""
+        return recommended_sampling(path).system_prompt
+
     def plan_for(self, path: Path) -> LoadPlan:
         """The planner's plan for this computer, with the user's overrides on top (reads the GGUF header and the
         hardware: called on the engine's thread).

@@ -24,17 +24,25 @@ def engine_messages(
     max_tokens: int | None,
     documents: DocumentCache | None = None,
     reading: ReadingBudget | None = None,
+    default_system_prompt: str = "",
 ) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
     passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
     store may be used from any thread).
 
     The passages are chosen by ``question_with_documents``, the same as ``hearth chat --attach`` does, within the
-    context ``n_ctx`` less the answer's room (``max_tokens``) and the rest of the prompt."""
+    context ``n_ctx`` less the answer's room (``max_tokens``) and the rest of the prompt.
+
+    Args:
+        default_system_prompt: the model's recommended system prompt, sent when the conversation has none of its
+            own ("No preset"). Without it some chat templates put in their own (SmolLM2's "You are a helpful AI
+            assistant named SmolLM, ..."), with which the starter model answers worse.
+    """
     conv = store.conversations.get(answer.conversation_id)
     out: list[dict[str, Any]] = []
-    if conv.system_prompt.strip():
-        out.append({"role": "system", "content": conv.system_prompt})
+    system = conv.system_prompt if conv.system_prompt.strip() else default_system_prompt
+    if system.strip():
+        out.append({"role": "system", "content": system})
     retrieval = None
     last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
     attached = branch_documents(store, history, documents)

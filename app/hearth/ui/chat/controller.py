@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -198,6 +199,7 @@ class ChatController(QObject):
         prompt_speed_for: Callable[[], float | None] | None = None,
         tools: ChatTools | None = None,
         ask_tool: AskTool = ask_tool,
+        default_system_prompt_for: Callable[[], str] | None = None,
     ) -> None:
         super().__init__()
         self._store = store
@@ -207,6 +209,8 @@ class ChatController(QObject):
         self._view = view
         self._sampling_for = sampling_for
         self._system_prompt_for = system_prompt_for
+        # The loaded model's recommended system prompt, for conversations with none of their own.
+        self._default_system_prompt_for = default_system_prompt_for or (lambda: "")
         # The prompt speed to budget documents by: ``hearth bench``'s or the plan's (given), else measured here.
         self._prompt_speed_for = prompt_speed_for or (lambda: None)
         self._measured_prompt_speed: float | None = None
@@ -727,7 +731,8 @@ class ChatController(QObject):
         n_ctx = info.n_ctx if info else 4096
         speed = self._prompt_speed_for() or self._measured_prompt_speed
         prepare = functools.partial(
-            engine_messages, self._store, answer, [m for m in branch if m.id != answer.id], continue_last,
+            _with_default_system_prompt, self._default_system_prompt_for, self._store, answer,
+            [m for m in branch if m.id != answer.id], continue_last,
             n_ctx=n_ctx, max_tokens=params.max_tokens, documents=self._documents,
             reading=reading_budget(n_ctx, speed, more=more),
         )
@@ -955,6 +960,13 @@ class ChatController(QObject):
             tool_calls=_call_views(self._store.tool_calls.for_message(message.id))
             if message.role is Role.ASSISTANT else (),
         )
+
+
+def _with_default_system_prompt(default_for: Callable[[], str], *args: Any,
+                                **kwargs: Any) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
+    """``engine_messages`` with the model's recommended system prompt, looked up on the answer's worker (it reads the
+    model file's header)."""
+    return engine_messages(*args, default_system_prompt=default_for(), **kwargs)
 
 
 def _call_views(records: Sequence[ToolCallRecord]) -> tuple[ToolCallView, ...]:

@@ -141,10 +141,12 @@ class _ModelTab(QWidget):
         form.addRow("Drafting ahead", draft_row)
         self.system_prompt = QPlainTextEdit()
         self.system_prompt.setAccessibleName("System prompt")
-        self.system_prompt.setPlaceholderText("Instructions the model follows in every new chat (optional)")
+        recommendation = recommended_sampling(model_path)
+        self.system_prompt.setPlaceholderText(
+            f"Recommended (used when this is empty): {recommendation.system_prompt}" if recommendation.system_prompt
+            else "Instructions the model follows in every new chat (optional)")
         self.system_prompt.setFixedHeight(80)
         form.addRow("System prompt", self.system_prompt)
-        recommendation = recommended_sampling(model_path)
         advised = recommendation.params
         source = QLabel(f"Sampling marked “Recommended” comes from {recommendation.source}.")
         source.setObjectName("mutedLabel")

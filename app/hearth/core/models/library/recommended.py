@@ -2,6 +2,16 @@
 defaults. This is what "Recommended" means in a model's settings; the user's own choices go on top
 (``ModelSettings.apply_to_sampling``).
 
+Some families also get a recommended system prompt: what a new conversation starts with when the user has set none
+for the model. It matters for templates that put in their own system message when a conversation has none:
+SmolLM2's writes "You are a helpful AI assistant named SmolLM, trained by Hugging Face", and the 135M starter,
+given that line, answers worse. Asked "What is the capital of France?" it starts with "The" (on to "Paris") at
+probability 0.14 and with "L" (on to "L'Étoile, la Marseillaise, la femme, ...") at 0.15; given "You are a helpful
+assistant. Keep your answers short." it starts with "The" at 0.62. Over the everyday prompts of
+``tests/quality`` the short instruction also makes it end its answers by itself instead of running into loops (a
+list of the days of the week begun again, a walk through emoji): see the answer-quality section of the benchmarks
+README.
+
 A GGUF may carry its makers' sampling under ``general.sampling.*`` (``temp``, ``top_k``, ``top_p``, ``min_p``,
 ``penalty_repeat``, ``penalty_last_n``); those values win. Otherwise the model family decides, by the file's
 ``general.basename`` and ``general.architecture``.
@@ -22,21 +32,24 @@ from hearth.core.gguf.header import read_gguf_info
 #: When nothing is known about a model: a moderate temperature, min_p to cut the long tail, DRY against loops.
 SAFE_DEFAULTS = SamplingParams(temperature=0.7, top_p=0.9, top_k=40, min_p=0.05)
 
-# (words in the basename or architecture, who recommends, the values). The first match wins; order matters
-# (``llama4`` before ``llama``, ``qwen3`` before ``qwen``).
-_FAMILIES: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
+#: The starter's system prompt (see the module's docstring for why it has one).
+SMOLLM_SYSTEM_PROMPT = "You are a helpful assistant. Keep your answers short."
+
+# (words in the basename or architecture, who recommends, the values, the system prompt). The first match wins;
+# order matters (``llama4`` before ``llama``, ``qwen3`` before ``qwen``).
+_FAMILIES: tuple[tuple[tuple[str, ...], str, dict[str, Any], str], ...] = (
     (("llama4", "llama-4"), "Meta's recommendation for Llama 4",
-     {"temperature": 0.6, "top_p": 0.9, "min_p": 0.01, "top_k": 0}),
+     {"temperature": 0.6, "top_p": 0.9, "min_p": 0.01, "top_k": 0}, ""),
     (("smollm",), "Hugging Face's recommendation for SmolLM2",
-     {"temperature": 0.2, "top_p": 0.9, "top_k": 0, "min_p": 0.0}),
+     {"temperature": 0.2, "top_p": 0.9, "top_k": 0, "min_p": 0.0}, SMOLLM_SYSTEM_PROMPT),
     (("gemma",), "Google's recommendation for Gemma 3",
-     {"temperature": 1.0, "top_k": 64, "top_p": 0.95, "min_p": 0.0}),
+     {"temperature": 1.0, "top_k": 64, "top_p": 0.95, "min_p": 0.0}, ""),
     (("qwen3",), "Qwen's recommendation for Qwen3",
-     {"temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": 0.0}),
+     {"temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": 0.0}, ""),
     (("qwen",), "Qwen's recommendation for Qwen2.5",
-     {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "min_p": 0.0, "repeat_penalty": 1.05}),
+     {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "min_p": 0.0, "repeat_penalty": 1.05}, ""),
     (("llama",), "Meta's recommendation for Llama 3",
-     {"temperature": 0.6, "top_p": 0.9, "top_k": 0, "min_p": 0.0}),
+     {"temperature": 0.6, "top_p": 0.9, "top_k": 0, "min_p": 0.0}, ""),
 )
 
 # general.sampling.<key> -> SamplingParams field, and the type it must have.
@@ -58,20 +71,23 @@ class Recommendation:
         params: the recommended values (with the repetition guard on).
         source: who recommends them, in words ("the model file", "Meta's recommendation for Llama 4",
             "Hearth's safe defaults").
+        system_prompt: what a new conversation with the model starts with when the user has set no system prompt
+            for it ("": none, the chat template's own default applies).
     """
 
     params: SamplingParams
     source: str
+    system_prompt: str = ""
 
 
 def recommendation_from_metadata(metadata: Mapping[str, Any]) -> Recommendation:
     """The recommendation for a model with this GGUF metadata."""
     words = " ".join(str(metadata.get(key, "")).lower() for key in ("general.basename", "general.architecture",
                                                                      "general.name"))
-    params, source = SAFE_DEFAULTS, "Hearth's safe defaults"
-    for keys, who, values in _FAMILIES:
+    params, source, system_prompt = SAFE_DEFAULTS, "Hearth's safe defaults", ""
+    for keys, who, values, system in _FAMILIES:
         if any(key in words for key in keys):
-            params, source = SAFE_DEFAULTS.with_changes(**values), who
+            params, source, system_prompt = SAFE_DEFAULTS.with_changes(**values), who, system
             break
     from_file: dict[str, Any] = {}
     for key, (field, kind) in _GGUF_KEYS.items():
@@ -81,7 +97,7 @@ def recommendation_from_metadata(metadata: Mapping[str, Any]) -> Recommendation:
     if from_file:
         params = params.with_changes(**from_file)
         source = "the model file"
-    return Recommendation(params, source)
+    return Recommendation(params, source, system_prompt)
 
 
 def recommended_sampling(path: Path | str | None) -> Recommendation:

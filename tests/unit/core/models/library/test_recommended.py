@@ -10,6 +10,7 @@ import pytest
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.recommended import (
     SAFE_DEFAULTS,
+    SMOLLM_SYSTEM_PROMPT,
     recommendation_from_metadata,
     recommended_sampling,
 )
@@ -42,6 +43,17 @@ def test_family_by_basename_before_architecture() -> None:
     assert llama3.source == "Meta's recommendation for Llama 3"
 
 
+def test_smollm2_gets_a_system_prompt_of_its_own() -> None:
+    """SmolLM2's template puts in its own identity line when a conversation has none, and the starter answers
+    worse with it; the others have none (their templates' defaults apply)."""
+    smol = recommendation_from_metadata({"general.architecture": "llama", "general.basename": "smollm2"})
+    assert smol.system_prompt == SMOLLM_SYSTEM_PROMPT
+    from_file = recommendation_from_metadata({"general.basename": "smollm2", "general.sampling.temp": 0.3})
+    assert from_file.system_prompt == SMOLLM_SYSTEM_PROMPT, "the file's sampling keys do not drop it"
+    assert recommendation_from_metadata({"general.architecture": "llama4"}).system_prompt == ""
+    assert recommendation_from_metadata({"general.architecture": "mamba"}).system_prompt == ""
+
+
 def test_unknown_models_get_safe_defaults() -> None:
     rec = recommendation_from_metadata({"general.architecture": "mamba"})
     assert rec.params == SAFE_DEFAULTS and rec.source == "Hearth's safe defaults"
@@ -51,6 +63,7 @@ def test_unknown_models_get_safe_defaults() -> None:
 
 def test_from_a_real_file_and_an_unreadable_one(starter_model: Path, tmp_path: Path) -> None:
     assert recommended_sampling(starter_model).source == "Hugging Face's recommendation for SmolLM2"
+    assert recommended_sampling(starter_model).system_prompt == SMOLLM_SYSTEM_PROMPT
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"not a model")
     assert recommended_sampling(broken).params == SAFE_DEFAULTS
