@@ -77,14 +77,14 @@ def test_the_models_recommended_system_prompt_stands_in_for_none(store: Store) -
     plain = store.conversations.create()
     user = store.messages.add_user_message(plain.id, "What is the capital of France?")
     answer = store.messages.get(store.messages.start_assistant_message(user.id))
-    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24,
+    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=64,
                                   default_system_prompt="Keep your answers short.")
     assert messages[0] == {"role": "system", "content": "Keep your answers short."}
-    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24)
+    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=24)
     assert [m["role"] for m in messages] == ["user"], "no recommendation: nothing is added"
     teacher = store.conversations.create(system_prompt="You are a patient teacher.")
     user = store.messages.add_user_message(teacher.id, "What is a prime number?")
     answer = store.messages.get(store.messages.start_assistant_message(user.id))
-    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24,
+    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=24,
                                   default_system_prompt="Keep your answers short.")
     assert messages[0] == {"role": "system", "content": "You are a patient teacher."}
