@@ -44,7 +44,7 @@ def no_leftover_timers_or_threads(qapp: QApplication, monkeypatch: pytest.Monkey
     if running:
         problems.append(f"{len(running)} QTimer(s) still running: {[t.objectName() or repr(t) for t in running]}")
     if alive:
-        problems.append(f"{len(alive)} QThread(s) still running")
+        problems.append(f"{len(alive)} QThread(s) still running: {[t.objectName() or repr(t) for t in alive]}")
     if pool:
         problems.append(f"{pool} QThreadPool job(s) still running")
     if problems:

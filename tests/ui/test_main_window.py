@@ -103,6 +103,7 @@ def test_keyboard_shortcuts(qtbot: QtBot, harness: Harness) -> None:
         qtbot.keyClick(harness.window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     dialog = QApplication.activeModalWidget()
     assert isinstance(dialog, SettingsDialog), "the settings open"
+    qtbot.waitUntil(lambda: not dialog.model_tab.working_out_contexts, timeout=60_000)
     dialog.reject()
     # Up in an empty composer edits the last message of the open conversation.
     harness.window.sidebar.conversation_selected.emit(harness.store.conversations.list_all()[0].id)

@@ -265,6 +265,11 @@ class _ModelTab(QWidget):
             self.draft_model.setText(path)
             self.speculative.setCurrentIndex(self.speculative.findData("draft"))
 
+    @property
+    def working_out_contexts(self) -> bool:
+        """Whether the context sizes this machine holds are still being worked out (on a worker thread)."""
+        return self._context_task is not None and self._context_task.running
+
     def _on_context_task_finished(self, choices: ContextChoices) -> None:
         self.contexts.set_choices(choices)
 
