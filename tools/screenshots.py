@@ -35,7 +35,14 @@ from tests.fixtures.hub_server import HubServer  # noqa: E402
 
 from hearth.core.machine.hardware import Hardware  # noqa: E402
 from hearth.core.models.discover.recommend import catalog_rows, recommend  # noqa: E402
-from hearth.core.models.download.state import FileRecord, Manifest, mark_verified, save_manifest  # noqa: E402
+from hearth.core.models.download.state import (  # noqa: E402
+    DownloadState,
+    FileRecord,
+    FileState,
+    Manifest,
+    mark_verified,
+    save_manifest,
+)
 from hearth.core.models.hub.client import HubClient  # noqa: E402
 from hearth.core.models.library.starter import ensure_starter_model, starter_available  # noqa: E402
 from hearth.core.paths import AppPaths  # noqa: E402
@@ -80,17 +87,17 @@ def _installed(models: Path, hub_files: dict[str, Path]) -> None:
     gguf.write_scout(folder, "UD-Q2_K_XL")
     mmproj = folder / "mmproj-F16.gguf"
     mmproj.hardlink_to(hub_files["mmproj-F16.gguf"])
-    records = [FileRecord(SCOUT_Q2, hub_files[SCOUT_Q2].stat().st_size, None, "model", "ready"),
-               FileRecord("mmproj-F16.gguf", mmproj.stat().st_size, None, "mmproj", "ready")]
-    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q2_K_XL", records, state="ready"))
+    records = [FileRecord(SCOUT_Q2, hub_files[SCOUT_Q2].stat().st_size, None, "model", FileState.READY),
+               FileRecord("mmproj-F16.gguf", mmproj.stat().st_size, None, "mmproj", FileState.READY)]
+    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q2_K_XL", records, state=DownloadState.READY))
     for r in records:
         mark_verified(folder, r.path, None, folder / r.path)
     q3 = "Llama-4-Scout-17B-16E-Instruct-UD-Q3_K_XL.gguf"
     size = hub_files[q3].stat().st_size
     with (folder / (q3 + ".part")).open("wb") as fh:
         fh.truncate(int(size * 0.41))
-    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q3_K_XL", [FileRecord(q3, size, None, "model", "partial")],
-                                   state="paused"))
+    partial = FileRecord(q3, size, None, "model", FileState.PARTIAL)
+    save_manifest(folder, Manifest(SCOUT, "main", "UD-Q3_K_XL", [partial], state=DownloadState.PAUSED))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Engine overhead and follow-up-turn benchmarks (issue 8, benchmarks 1 and 2).
+"""Engine overhead and follow-up-turn benchmarks (benchmarks 1 and 2 of tests/bench/README.md).
 
 1. Generation tokens/s and time to first token through Hearth's engine (child process, pipe, detokenization,
    measured where the app sees the tokens) against a bare in-process llama-cpp-python loop on the same model with the

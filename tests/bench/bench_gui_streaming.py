@@ -41,6 +41,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer, Slot  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser  # noqa: E402
 
+from hearth.core.store import MessageStatus, Role  # noqa: E402
 from hearth.ui.chat.message_types import MessageView  # noqa: E402
 from hearth.ui.chat.view import ChatView  # noqa: E402
 from hearth.ui.shell.theme import resolve_theme  # noqa: E402
@@ -136,8 +137,8 @@ def _stream_into_chat_view(app: QApplication, tokens: list[str], window: int) ->
     view.resize(*SIZE)
     # A conversation with some history, so the window is full from the first token (as it is in real use).
     view.set_messages(sample_conversation())
-    view.append_message(MessageView(100, "user", "Explain how to configure the model, with examples."))
-    view.append_message(MessageView(101, "assistant", "", status="streaming", author="Llama 4 Scout"))
+    view.append_message(MessageView(100, Role.USER, "Explain how to configure the model, with examples."))
+    view.append_message(MessageView(101, Role.ASSISTANT, "", status=MessageStatus.STREAMING, author="Llama 4 Scout"))
     view.show()
     _settle(app)
     view.begin_stream(101)
@@ -148,7 +149,7 @@ def _stream_into_chat_view(app: QApplication, tokens: list[str], window: int) ->
         view.append_stream(101, token)
 
     def finish() -> None:
-        view.end_stream(101, MessageView(101, "assistant", "".join(chunks), author="Llama 4 Scout",
+        view.end_stream(101, MessageView(101, Role.ASSISTANT, "".join(chunks), author="Llama 4 Scout",
                                          stats=f"{len(tokens)} tokens · 200.0 tok/s"))
 
     replay = _Replay(tokens, feed, finish, window)

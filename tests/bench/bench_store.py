@@ -1,4 +1,4 @@
-"""Conversation store benchmarks (issue 5).
+"""Conversation store benchmarks.
 
 1. Full-text search latency at 10,000 conversations / 200,000 messages: the median of several runs of each query
    through ``Store.search.messages`` (ranked, with snippets, first 50 hits), against two baselines in the same run

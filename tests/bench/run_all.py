@@ -27,9 +27,11 @@ sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT))
 
 from tests.bench import (  # noqa: E402
+    bench_api,
     bench_documents,
     bench_downloads,
     bench_engine,
+    bench_speculative,
     bench_startup,
     bench_store,
     bench_vision,
@@ -51,20 +53,22 @@ def _vision_pair(work: Path, quick: bool) -> tuple[Path, Path]:
     return model, write_tiny_mmproj(work / "tiny-mmproj.gguf", shape=None if quick else SLOW_SHAPE)
 
 
-def _gui_streaming(quick: bool) -> dict[str, Any]:
-    # The GUI benchmark needs a QApplication of its own: run it as a process.
+def _gui_process(script: str, quick: bool) -> dict[str, Any]:
+    # The GUI benchmarks need a QApplication of their own: each runs as a process.
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "gui.json"
         args = ["--quick"] if quick else []
-        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_gui_streaming.py")), *args,
-                        "--json", str(out)], check=True, timeout=3600)
+        subprocess.run([sys.executable, str(Path(__file__).with_name(script)), *args, "--json", str(out)],
+                       check=True, timeout=3600)
         return dict(json.loads(out.read_text()))
 
 
 def benchmarks(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
     return {
         "engine": lambda: bench_engine.run(_starter(), reps=1 if quick else 5, max_tokens=16 if quick else 128),
-        "gui_streaming": lambda: _gui_streaming(quick),
+        "api": lambda: bench_api.run(_starter(), reps=1 if quick else 5, tokens=16 if quick else 128),
+        "gui_streaming": lambda: _gui_process("bench_gui_streaming.py", quick),
+        "gui_blocks": lambda: _gui_process("bench_gui_blocks.py", quick),
         "startup": lambda: bench_startup.run(reps=1 if quick else 5),
         "store": lambda: bench_store.run(conversations=40 if quick else 10_000, messages=400 if quick else 200_000,
                                          reps=1 if quick else 7, db=work / "bench-store.db"),
@@ -74,6 +78,8 @@ def benchmarks(quick: bool, work: Path) -> dict[str, Callable[[], dict[str, Any]
                                                        work=work / "downloads", kill=not quick),
         "vision": lambda: bench_vision.run(*_vision_pair(work, quick), reps=1 if quick else 3,
                                            side=90 if quick else 1400),
+        "speculative": lambda: bench_speculative.run(_starter(), reps=1 if quick else 3,
+                                                     max_tokens=48 if quick else 400),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from tests.bench import bench_engine, bench_gui_streaming, bench_startup, bench_store
+from tests.bench import bench_api, bench_engine, bench_gui_blocks, bench_gui_streaming, bench_startup, bench_store
 from tests.bench.bench_documents import run as run_documents
 from tests.bench.bench_downloads import run_bench
 from tests.bench.bench_vision import run as run_vision
@@ -78,3 +78,33 @@ def test_startup_benchmark_runs() -> None:
     result = bench_startup.run(reps=1)
     assert result["hearth_first_paint_s"] > 0 and result["bare_qmainwindow_first_paint_s"] > 0
     assert result["hearth_idle_rss_mib"] > 0
+
+
+def test_speculative_benchmark_runs(tiny_llama4: Path) -> None:
+    from tests.bench import bench_speculative
+
+    result = bench_speculative.run(tiny_llama4, reps=1, max_tokens=8, n_ctx=2048, kv_ctx=2048, words=60)
+    summary = result["summary"]
+    assert set(summary) >= {"speedup", "identical_output", "kv_q8_0_over_f16", "flash_prompt_on_over_off"}
+    assert result["lookup"]["runs"]["lookup"][0]["tokens"] == 8
+    assert result["kv_cache"]["f16"]["kv_cache_bytes"] > 0
+
+
+def test_gui_blocks_benchmark_runs(qtbot: QtBot) -> None:
+    result = bench_gui_blocks.run(["idle", "hostile"], reps=1, quick=True, hostile_names=["pdf-nested-dictionaries"])
+    assert result["idle"]["runs"][0]["ticks"] > 0
+    nested = result["hostile"]["pdf-nested-dictionaries"]
+    assert nested["worst_block_ms_median"] >= 0 and nested["runs"][0]["ticks"] > 0
+
+
+def test_gui_blocks_download_runs(qtbot: QtBot) -> None:
+    result = bench_gui_blocks.run(["download"], reps=1, quick=True)
+    run = result["download"]["runs"][0]
+    assert run["ticks"] > 0 and run["worst_event_cpu_ms"] >= 0
+
+
+def test_api_benchmark_runs(tiny_llama4: Path) -> None:
+    result = bench_api.run(tiny_llama4, reps=1, tokens=8, n_ctx=1024)
+    overhead = result["api_overhead"]
+    assert overhead["direct_tokens_per_s"] > 0 and overhead["api_tokens_per_s"] > 0
+    assert "tokens_per_s_ratio" in overhead and "ttft_delta_ms" in overhead

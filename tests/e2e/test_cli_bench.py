@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hearth.core.models.planning.benchmark import BenchResult, format_table, load_result, save_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +30,24 @@ def test_bench_json_and_saved_result(tiny_llama4: Path, hearth_home: Path) -> No
     assert data["peak_ram_bytes"] is None or data["peak_ram_bytes"] > 1_000_000
     saved = load_result(hearth_home / "data" / "bench", str(tiny_llama4))
     assert saved is not None and saved.tg128_tps == data["tg128_tps"]
+
+
+def test_bench_reports_the_kv_cache_llama_cpp_allocated(gemma_path: Path, hearth_home: Path) -> None:
+    from hearth.core.gguf.header import read_gguf_info
+    from hearth.core.models.planning.kv_cache import kv_cache_bytes
+
+    result = bench("--model", str(gemma_path), "--reps", "1", "--ctx", "16384", "--kv-type", "q8_0", "--json",
+                   home=hearth_home)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["cache_type_k"], data["cache_type_v"]) == ("q8_0", "q8_0") and data["flash_attn"] is True
+    info = read_gguf_info(gemma_path)
+    # Measured (llama.cpp's own buffer sizes), and what the planner computes agrees with it.
+    assert data["kv_cache_bytes"] == pytest.approx(kv_cache_bytes(info, 16384, "q8_0"), rel=0.02)
+    assert data["kv_cache_bytes"] / kv_cache_bytes(info, 16384, "f16") <= 0.56
+    calibration = json.loads((hearth_home / "config" / "calibration.json").read_text())
+    (samples,) = calibration["machines"].values()
+    assert samples[-1]["model"] == gemma_path.name, "hearth bench calibrates the planner"
 
 
 def test_bench_table_explains_the_numbers(gemma_path: Path, hearth_home: Path) -> None:

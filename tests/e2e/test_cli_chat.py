@@ -107,3 +107,20 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(gemma_path: Path, hearth_h
     assert first_stats["tokens"] < 300
     assert second_stats["stop_reason"] in ("length", "eos")
     assert "(stopped)" in err
+
+
+def test_engine_flags_and_what_the_stats_line_says_was_used(gemma_path: Path, tiny_llama4: Path,
+                                                            hearth_home: Path) -> None:
+    result = hearth("chat", "--model", str(gemma_path), "--prompt", "Hello", "--max-tokens", "4", "--json",
+                    "--kv-type", "q8_0", "--flash-attn", "on", "--speculative", "lookup", home=hearth_home)
+    assert result.returncode == 0, result.stderr
+    (stats,) = stats_lines(result.stdout)
+    assert stats["flash_attn"] is True and stats["kv_type"] == "q8_0" and stats["speculative"] == "lookup"
+    assert {"drafted_tokens", "accepted_tokens", "trimmed_messages"} <= set(stats)
+    drafted = hearth("chat", "--model", str(tiny_llama4), "--prompt", "Hello", "--max-tokens", "8", "--json",
+                     "--speculative", str(tiny_llama4), home=hearth_home)
+    assert drafted.returncode == 0, drafted.stderr
+    assert stats_lines(drafted.stdout)[0]["speculative"] == "draft"
+    missing = hearth("chat", "--model", str(tiny_llama4), "--prompt", "Hi", "--speculative", "nowhere.gguf",
+                     home=hearth_home)
+    assert missing.returncode == 1 and "nowhere.gguf" in missing.stderr and "Traceback" not in missing.stderr

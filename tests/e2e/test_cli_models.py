@@ -66,7 +66,7 @@ def test_download_list_chat_remove(hub: HubServer, hearth_home: Path) -> None:
                   home=hearth_home, timeout=240)
     assert chat.returncode == 0, chat.stderr
     removed = hearth("models", "remove", f"{TINY}:F32", "--yes", home=hearth_home)
-    assert removed.returncode == 0 and "GB freed" in removed.stdout, removed.stderr
+    assert removed.returncode == 0 and " MB freed." in removed.stdout, removed.stderr
     assert not Path(model["path"]).exists() and not Path(model["mmproj"]).exists()
 
 

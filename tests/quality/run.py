@@ -27,14 +27,14 @@ if str(ROOT / "app") not in sys.path:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hearth.core.chat.attachments import question_with_documents  # noqa: E402
+from hearth.core.chat.budget import question_with_documents  # noqa: E402
 from hearth.core.documents import extract_bytes  # noqa: E402
 from hearth.core.engine import EngineClient, Finished, TokenDelta  # noqa: E402
 from hearth.core.engine.loops import repeats_in  # noqa: E402
 from hearth.core.engine.sampling import SamplingParams  # noqa: E402
 from hearth.core.models.library.recommended import recommended_sampling  # noqa: E402
 from hearth.core.models.library.starter import ensure_starter_model  # noqa: E402
-from hearth.core.models.planning.planner import plan_for_path  # noqa: E402
+from hearth.core.models.planning.load import plan_for_path  # noqa: E402
 from hearth.core.paths import AppPaths  # noqa: E402
 from hearth.core.retrieval import estimated_prompt_speed, reading_budget  # noqa: E402
 from tests.fixtures.documents import MANUAL_ANSWER_PAGE, make_pdf, manual_pages  # noqa: E402
@@ -129,8 +129,7 @@ def _manual_check(client: EngineClient, n_ctx: int, params: SamplingParams, plan
     reading = reading_budget(n_ctx, estimated_prompt_speed(
         expected_writing=float(expected) if isinstance(expected, (int, float)) else None))
     content, result = question_with_documents(MANUAL_QUESTION, [document], n_ctx=n_ctx,
-                                              answer_tokens=params.max_tokens or 1024, history_text="",
-                                              reading=reading)
+                                              max_tokens=params.max_tokens, reading=reading)
     assert result is not None
     answer, stats, seconds = ask(client, [*head, {"role": "user", "content": content}], params.with_changes(seed=7))
     page = f"aurora-manual.pdf p.{MANUAL_ANSWER_PAGE}"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hearth.core.models.library.recommended import SMOLLM_SYSTEM_PROMPT
 from tests.quality.prompts import EVERYDAY_PROMPTS
 from tests.quality.run import run
 
 
+@pytest.mark.timeout(900)  # 14 answers of up to 256 tokens on a busy 2-core machine; a hang guard, not a target
 def test_the_starter_answers_everyday_prompts_without_looping(starter_model: Path) -> None:
     report = run(starter_model, EVERYDAY_PROMPTS, manual=False, max_tokens=256)
     summary = [(a["prompt"], a["stop_reason"], a["tokens"], a["answer"][:120]) for a in report["answers"]]

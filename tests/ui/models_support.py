@@ -22,7 +22,7 @@ from hearth.core.machine.hardware import Hardware, detect_hardware
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.starter import STARTER_NAME
-from hearth.core.models.planning.planner import plan_for_path
+from hearth.core.models.planning.load import plan_for_path
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import Store, default_db_path

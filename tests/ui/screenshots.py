@@ -12,6 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from hearth.core.store import MessageStatus, Role  # noqa: E402
 from hearth.ui.chat.message_types import MessageView  # noqa: E402
 from hearth.ui.chat.view import ChatView  # noqa: E402
 from hearth.ui.shell.theme import apply_theme, resolve_theme  # noqa: E402
@@ -46,8 +47,8 @@ def save_screenshots(out: Path, width: int = 1000, height: int = 2600) -> list[P
         view.grab().save(str(path))
         written.append(path)
         # Mid-answer: an open code fence streaming in.
-        view.append_message(MessageView(20, "user", "Show me how to load it from Python."))
-        view.append_message(MessageView(21, "assistant", "", status="streaming", author="Llama 4 Scout"))
+        view.append_message(MessageView(20, Role.USER, "Show me how to load it from Python."))
+        view.append_message(MessageView(21, Role.ASSISTANT, "", status=MessageStatus.STREAMING, author="Llama 4 Scout"))
         view.begin_stream(21)
         message = view.message_widget(21)
         assert message is not None

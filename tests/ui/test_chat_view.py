@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication, QTextCursor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
 from pytestqt.qtbot import QtBot
 
+from hearth.core.store import MessageStatus, Role
 from hearth.ui.chat.message_body import SEGMENT_BLOCKS
 from hearth.ui.chat.message_types import AttachmentChip, MessageView
 from hearth.ui.chat.message_widget import MessageWidget
@@ -44,8 +45,9 @@ def widget(chat: ChatView, message_id: int) -> MessageWidget:
 
 
 def start_answer(chat: ChatView, message_id: int = 2) -> MessageWidget:
-    chat.set_messages([MessageView(1, "user", "Explain, please.")])
-    chat.append_message(MessageView(message_id, "assistant", "", status="streaming", author="Llama 4 Scout"))
+    chat.set_messages([MessageView(1, Role.USER, "Explain, please.")])
+    chat.append_message(MessageView(message_id, Role.ASSISTANT, "", status=MessageStatus.STREAMING,
+                                    author="Llama 4 Scout"))
     chat.begin_stream(message_id)
     return widget(chat, message_id)
 
@@ -58,7 +60,7 @@ def table_count(browser: QTextBrowser) -> int:
 
 
 def test_assistant_markdown_renders_in_the_document(view: ChatView) -> None:
-    view.set_messages([MessageView(1, "assistant", RICH_ANSWER)])
+    view.set_messages([MessageView(1, Role.ASSISTANT, RICH_ANSWER)])
     body = widget(view, 1).body
     text = body.plain_text()
     assert len(body.segments) == 1
@@ -79,7 +81,7 @@ def test_assistant_markdown_renders_in_the_document(view: ChatView) -> None:
 
 def test_user_message_is_plain_text_with_line_breaks(view: ChatView) -> None:
     text = "Is **this** bold?\nSecond line <b>tag</b>\n\n# not a heading"
-    view.set_messages([MessageView(1, "user", text)])
+    view.set_messages([MessageView(1, Role.USER, text)])
     body = widget(view, 1).body
     assert body.plain_text() == text
     assert body.view.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
@@ -87,14 +89,14 @@ def test_user_message_is_plain_text_with_line_breaks(view: ChatView) -> None:
 
 
 def test_model_html_is_shown_as_text_never_run_or_loaded(view: ChatView) -> None:
-    view.set_messages([MessageView(1, "assistant", "<script>alert(1)</script> ![x](https://evil.example/p.png)")])
+    view.set_messages([MessageView(1, Role.ASSISTANT, "<script>alert(1)</script> ![x](https://evil.example/p.png)")])
     body = widget(view, 1).body
     assert "<script>alert(1)</script>" in body.plain_text()
     assert "<img" not in body.view.toHtml()
 
 
 def test_copying_a_selection_leaves_out_the_layout_sentinels(view: ChatView) -> None:
-    view.set_messages([MessageView(1, "assistant", "First paragraph.\n\nSecond paragraph.")])
+    view.set_messages([MessageView(1, Role.ASSISTANT, "First paragraph.\n\nSecond paragraph.")])
     body = widget(view, 1).body.view
     body.selectAll()
     body.copy()
@@ -112,7 +114,7 @@ def test_streamed_text_is_buffered_then_shown_by_the_repaint_timer(view: ChatVie
     view.append_stream(2, "**world**")
     assert "Hello" not in message.body.plain_text()  # append_stream only buffers
     qtbot.waitUntil(lambda: "Hello world" in message.body.plain_text())
-    view.end_stream(2, MessageView(2, "assistant", "Hello **world**", stats="2 tokens · 10.0 tok/s"))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, "Hello **world**", stats="2 tokens · 10.0 tok/s"))
     assert not view.is_streaming()
     assert message.stats_label.text() == "2 tokens · 10.0 tok/s"
     assert not message.stats_label.isHidden()
@@ -126,11 +128,11 @@ def test_a_streamed_answer_looks_the_same_as_a_reloaded_one(view: ChatView) -> N
         step = rng.randint(1, 30)
         message.stream_text(text[pos:pos + step])
         pos += step
-    view.end_stream(2, MessageView(2, "assistant", text))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, text))
     streamed_text, streamed_codes = message.body.plain_text(), message.code_blocks
     streamed_blocks = message.body.view.document().blockCount()
 
-    view.set_messages([MessageView(1, "user", "Explain, please."), MessageView(2, "assistant", text)])
+    view.set_messages([MessageView(1, Role.USER, "Explain, please."), MessageView(2, Role.ASSISTANT, text)])
     reloaded = widget(view, 2)
     assert reloaded is not message
     assert streamed_text == reloaded.body.plain_text()
@@ -157,11 +159,11 @@ def test_stale_ids_are_ignored(view: ChatView) -> None:
     message = start_answer(view)
     view.append_stream(99, "stale")
     view.append_stream(1, "not streaming")
-    view.end_stream(99, MessageView(99, "assistant", "stale"))
+    view.end_stream(99, MessageView(99, Role.ASSISTANT, "stale"))
     view.begin_stream(12345)
     assert view.is_streaming()
     assert not flush_timer(view).isActive()  # nothing was buffered
-    view.end_stream(2, MessageView(2, "assistant", "ok"))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, "ok"))
     view.append_stream(2, "after the end")
     assert message.body.plain_text() == "ok"
     assert not flush_timer(view).isActive()
@@ -169,11 +171,11 @@ def test_stale_ids_are_ignored(view: ChatView) -> None:
 
 def test_updates_to_the_streaming_message_wait_for_the_end(view: ChatView, qtbot: QtBot) -> None:
     message = start_answer(view)
-    view.update_message(MessageView(2, "assistant", "replaced", status="error", error="no"))
+    view.update_message(MessageView(2, Role.ASSISTANT, "replaced", status=MessageStatus.ERROR, error="no"))
     view.append_stream(2, "streamed")
     qtbot.waitUntil(lambda: "streamed" in message.body.plain_text())
     assert message.notice_text == ""
-    view.end_stream(2, MessageView(2, "assistant", "streamed"))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, "streamed"))
 
 
 def test_work_per_repaint_stays_bounded_as_the_answer_grows(view: ChatView) -> None:
@@ -199,7 +201,7 @@ def test_work_per_repaint_stays_bounded_as_the_answer_grows(view: ChatView) -> N
     # The document being edited stays small: new segments start instead of one document growing without end.
     assert max(segment_sizes) < SEGMENT_BLOCKS + 60
     assert len(message.body.segments) > 2
-    view.end_stream(2, MessageView(2, "assistant", "".join(tokens)))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, "".join(tokens)))
     assert "Part 1: configuring the model" in message.body.plain_text()
 
 
@@ -243,7 +245,7 @@ def test_branch_switcher_shows_the_version(view: ChatView) -> None:
     assert question.branch_label.text() == "2/2"
     assert question.previous_button.isEnabled() and not question.next_button.isEnabled()
     assert not single.branch_label.isVisibleTo(single)
-    view.update_message(MessageView(4, "assistant", RICH_ANSWER, sibling_index=2, sibling_count=3))
+    view.update_message(MessageView(4, Role.ASSISTANT, RICH_ANSWER, sibling_index=2, sibling_count=3))
     assert answer.branch_label.text() == "3/3"
     assert not answer.next_button.isEnabled()
 
@@ -256,7 +258,7 @@ def test_an_error_is_shown_on_the_message_in_plain_words(view: ChatView, qtbot: 
     assert QApplication.activeModalWidget() is None
     with qtbot.waitSignal(view.regenerate_requested, check_params_cb=lambda i: i == 6):
         qtbot.mouseClick(failed.regenerate_button, Qt.MouseButton.LeftButton)
-    view.update_message(MessageView(6, "assistant", "Fixed.", author="Llama 4 Scout"))
+    view.update_message(MessageView(6, Role.ASSISTANT, "Fixed.", author="Llama 4 Scout"))
     assert failed.notice_text == ""
     assert "Stopped" in widget(view, 8).notice_text
 
@@ -276,14 +278,14 @@ def test_citation_chips_show_their_passage(view: ChatView, qtbot: QtBot) -> None
 
 def test_attachment_chips_name_the_files(view: ChatView) -> None:
     chip = AttachmentChip("notes.pdf", 2_140_000, "pdf")
-    view.set_messages([MessageView(1, "user", "Read these.", attachments=(chip,))])
+    view.set_messages([MessageView(1, Role.USER, "Read these.", attachments=(chip,))])
     chips = [w for w in widget(view, 1).findChildren(QWidget) if w.objectName() == "attachmentChip"]
     assert len(chips) == 1
-    assert "notes.pdf" in chips[0].text() and "2.1 MB" in chips[0].text()
+    assert "notes.pdf" in chips[0].text() and "2.14 MB" in chips[0].text()
 
 
 def test_code_copy_link_copies_that_block(view: ChatView, qtbot: QtBot) -> None:
-    view.set_messages([MessageView(1, "assistant", "```sh\necho one\n```\n\n```python\nprint('two')\n```")])
+    view.set_messages([MessageView(1, Role.ASSISTANT, "```sh\necho one\n```\n\n```python\nprint('two')\n```")])
     body = widget(view, 1).body.view
     doc = body.document()
     found = doc.find("Copy", doc.find("Copy").position())  # the second block's link
@@ -297,7 +299,7 @@ def test_code_copy_link_copies_that_block(view: ChatView, qtbot: QtBot) -> None:
 
 
 def test_web_links_are_reported_not_opened(view: ChatView, qtbot: QtBot) -> None:
-    view.set_messages([MessageView(1, "assistant", "See [the docs](https://example.com/docs).")])
+    view.set_messages([MessageView(1, Role.ASSISTANT, "See [the docs](https://example.com/docs).")])
     body = widget(view, 1).body.view
     doc = body.document()
     cursor = QTextCursor(doc.find("the docs"))
@@ -309,12 +311,12 @@ def test_web_links_are_reported_not_opened(view: ChatView, qtbot: QtBot) -> None
 def test_last_assistant_text(view: ChatView, qtbot: QtBot) -> None:
     view.set_messages(sample_conversation())
     assert view.last_assistant_text() == "Fans hum in the dark —\nten thousand cores"
-    view.append_message(MessageView(9, "user", "Another?"))
-    view.append_message(MessageView(10, "assistant", "", status="streaming"))
+    view.append_message(MessageView(9, Role.USER, "Another?"))
+    view.append_message(MessageView(10, Role.ASSISTANT, "", status=MessageStatus.STREAMING))
     view.begin_stream(10)
     view.append_stream(10, "Silicon dreams")
     qtbot.waitUntil(lambda: view.last_assistant_text() == "Silicon dreams")
-    view.end_stream(10, MessageView(10, "assistant", "Silicon dreams"))
+    view.end_stream(10, MessageView(10, Role.ASSISTANT, "Silicon dreams"))
 
 
 # Scrolling and long conversations -----------------------------------------------------------------------------------
@@ -324,20 +326,20 @@ def test_streaming_follows_the_bottom_when_the_user_is_there(view: ChatView, qtb
     view.set_messages(long_conversation(30))
     bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
-    view.append_message(MessageView(100, "assistant", "", status="streaming"))
+    view.append_message(MessageView(100, Role.ASSISTANT, "", status=MessageStatus.STREAMING))
     view.begin_stream(100)
     before = bar.maximum()
     view.append_stream(100, "A line of the answer.\n\n" * 60)
     qtbot.waitUntil(lambda: bar.maximum() > before + 500 and bar.value() == bar.maximum())
     assert view.is_following()
-    view.end_stream(100, MessageView(100, "assistant", "done"))
+    view.end_stream(100, MessageView(100, Role.ASSISTANT, "done"))
 
 
 def test_streaming_does_not_yank_a_user_who_scrolled_up(view: ChatView, qtbot: QtBot) -> None:
     view.set_messages(long_conversation(30))
     bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 2000 and bar.value() == bar.maximum())
-    view.append_message(MessageView(100, "assistant", "", status="streaming"))
+    view.append_message(MessageView(100, Role.ASSISTANT, "", status=MessageStatus.STREAMING))
     view.begin_stream(100)
     bar.setValue(bar.maximum() - 1500)  # the user scrolls up to reread
     assert not view.is_following()
@@ -345,7 +347,7 @@ def test_streaming_does_not_yank_a_user_who_scrolled_up(view: ChatView, qtbot: Q
     view.append_stream(100, "A line of the answer.\n\n" * 60)
     qtbot.waitUntil(lambda: bar.maximum() > before + 500)
     assert bar.value() == kept
-    view.end_stream(100, MessageView(100, "assistant", "done"))
+    view.end_stream(100, MessageView(100, Role.ASSISTANT, "done"))
 
 
 def test_a_500_message_conversation_opens_with_only_the_newest_built(view: ChatView, qtbot: QtBot) -> None:
@@ -400,7 +402,7 @@ def test_a_theme_switch_redraws_and_keeps_streaming(view: ChatView, qtbot: QtBot
     assert redrawn is not message
     view.append_stream(2, "After.")
     qtbot.waitUntil(lambda: "Before the switch. After." in redrawn.body.plain_text())
-    view.end_stream(2, MessageView(2, "assistant", "Before the switch. After."))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, "Before the switch. After."))
 
 
 
@@ -408,7 +410,7 @@ def test_a_theme_switch_redraws_and_keeps_streaming(view: ChatView, qtbot: QtBot
 
 def test_short_messages_still_fill_the_window_with_older_ones(view: ChatView, qtbot: QtBot) -> None:
     view.resize(900, 3000)  # taller than the newest messages: without older ones there would be nothing to scroll
-    view.set_messages([MessageView(i, "user" if i % 2 else "assistant", "ok") for i in range(1, 201)])
+    view.set_messages([MessageView(i, Role.USER if i % 2 else Role.ASSISTANT, "ok") for i in range(1, 201)])
     qtbot.waitUntil(lambda: view.built_count() > ChatView.INITIAL_BUILD)
     bar = chat_scroll_area(view).verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() >= ChatView.PRELOAD or view.built_count() == 200)
@@ -424,7 +426,7 @@ def test_continue_streams_after_the_existing_text(view: ChatView, qtbot: QtBot) 
     qtbot.waitUntil(lambda: "warm the winter room" in stopped.body.plain_text())
     assert stopped.body.plain_text().startswith("Fans hum in the dark")
     final = "Fans hum in the dark —\nten thousand cores\nwarm the winter room"
-    view.end_stream(8, MessageView(8, "assistant", final, author="Llama 4 Scout"))
+    view.end_stream(8, MessageView(8, Role.ASSISTANT, final, author="Llama 4 Scout"))
     assert view.last_assistant_text() == final
     assert not stopped.continue_button.isVisibleTo(stopped)
 
@@ -441,7 +443,7 @@ def test_thinking_streams_into_its_own_block_and_folds_when_done(view: ChatView,
     qtbot.waitUntil(lambda: "Here it is." in message.body.plain_text())
     assert "short answer" not in message.body.plain_text()
     final = "<think>\nFirst, the user wants a short answer.\n</think>\n\nHere it **is**."
-    view.end_stream(2, MessageView(2, "assistant", final, author="Qwen3 8B", thinking_seconds=3.2))
+    view.end_stream(2, MessageView(2, Role.ASSISTANT, final, author="Qwen3 8B", thinking_seconds=3.2))
     assert block.toggle.text() == "Thought for 3 s" and not block.text.isVisible()
     assert block.text.text() == "First, the user wants a short answer."
 

@@ -93,7 +93,7 @@ def test_files_become_chips_that_can_be_removed(qtbot: QtBot, tmp_path: Path) ->
     composer.add_files([doc, img])
     assert [(a.name, a.kind) for a in composer.attachments] == [("report.pdf", "document"), ("photo.png", "image")]
     chips = composer.findChildren(QFrame, "attachmentChip")
-    assert any("report.pdf" in c.accessibleName() and "2 KB" in c.accessibleName() for c in chips)
+    assert any("report.pdf" in c.accessibleName() and "2.01 kB" in c.accessibleName() for c in chips)
     remove = [b for b in composer.findChildren(QToolButton) if b.accessibleName() == "Remove report.pdf"]
     remove[0].click()
     assert [a.name for a in composer.attachments] == ["photo.png"]

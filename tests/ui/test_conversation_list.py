@@ -1,16 +1,21 @@
-"""The side list: date groups, pinned first, search with snippets, rename, delete with undo."""
+"""The side list and the conversations controller behind it: date groups, pinned first, search with snippets; rename,
+pin, export and delete with undo go through ``ConversationsController``, and the list refreshes on its one
+``changed`` notification."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QInputDialog, QMenu
 from pytestqt.qtbot import QtBot
 
 from hearth.core.store import Store
 from hearth.ui.chat.conversation_list import ConversationList, date_group
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController, ExportFormat
 
 
 @pytest.fixture()
@@ -19,9 +24,22 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+@pytest.fixture()
+def conversations(store: Store) -> Iterator[ConversationsController]:
+    controller = ConversationsController(store)
+    yield controller
+    controller.purge_pending()
+
+
 def texts(widget: ConversationList) -> list[str]:
     model = widget.view.model()
     return [str(model.index(i, 0).data()) for i in range(model.rowCount())]
+
+
+def action(menu: QMenu, text: str) -> None:
+    chosen = [a for a in menu.actions() if a.text() == text]
+    assert chosen, f"no {text!r} in {[a.text() for a in menu.actions()]}"
+    chosen[0].trigger()
 
 
 def test_date_groups() -> None:
@@ -35,29 +53,30 @@ def test_date_groups() -> None:
     assert date_group(now - 400 * day, now) == "2025"
 
 
-def test_pinned_first_then_groups(qtbot: QtBot, store: Store) -> None:
+def test_pinned_first_then_groups(qtbot: QtBot, store: Store, conversations: ConversationsController) -> None:
     a = store.conversations.create(title="Trip to Lisbon")
     store.conversations.create(title="Tax questions")
     store.conversations.set_pinned(a.id, True)
-    widget = ConversationList(store)
+    widget = ConversationList(conversations)
     qtbot.addWidget(widget)
     assert texts(widget) == ["Pinned", "★ Trip to Lisbon", "Today", "Tax questions"]
 
 
-def test_selecting_emits_the_id(qtbot: QtBot, store: Store) -> None:
+def test_selecting_emits_the_id(qtbot: QtBot, store: Store, conversations: ConversationsController) -> None:
     conv = store.conversations.create(title="Hello")
-    widget = ConversationList(store)
+    widget = ConversationList(conversations)
     qtbot.addWidget(widget)
     with qtbot.waitSignal(widget.conversation_selected) as chosen:
         widget.view.clicked.emit(widget.view.model().index(1, 0))
     assert chosen.args == [conv.id]
 
 
-def test_search_finds_titles_and_message_text(qtbot: QtBot, store: Store) -> None:
+def test_search_finds_titles_and_message_text(qtbot: QtBot, store: Store,
+                                              conversations: ConversationsController) -> None:
     conv = store.conversations.create(title="Garden")
     message = store.messages.add_user_message(conv.id, "How deep should I plant tulip bulbs?")
     other = store.conversations.create(title="Tulip festival")
-    widget = ConversationList(store)
+    widget = ConversationList(conversations)
     qtbot.addWidget(widget)
     widget.search.setText("tulip")
     qtbot.waitUntil(lambda: "Messages" in texts(widget))
@@ -75,29 +94,75 @@ def test_search_finds_titles_and_message_text(qtbot: QtBot, store: Store) -> Non
     assert other.id
 
 
-def test_delete_then_undo_then_purge(qtbot: QtBot, store: Store) -> None:
-    conv = store.conversations.create(title="Private")
-    widget = ConversationList(store)
+def test_the_menu_renames_pins_and_deletes_through_the_controller(
+        qtbot: QtBot, store: Store, conversations: ConversationsController, monkeypatch: pytest.MonkeyPatch) -> None:
+    conv = store.conversations.create(title="Notes")
+    store.conversations.create(title="Other")
+    widget = ConversationList(conversations)
     qtbot.addWidget(widget)
-    with qtbot.waitSignal(widget.toast) as toast:
-        widget.delete_conversation(conv.id)
-    assert toast.args == ["Conversation deleted.", "Undo"]
-    assert "Private" not in texts(widget)
-    widget.undo_delete()
-    assert "Private" in texts(widget)
-    widget.delete_conversation(conv.id)
-    widget.purge_pending()
+    changes: list[ConversationsChange] = []
+    conversations.changed.connect(changes.append)
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_args, **_kwargs: ("Garden plans", True))
+    action(widget.context_menu(conv.id), "Rename…")
+    assert store.conversations.get(conv.id).title == "Garden plans"
+    assert "Garden plans" in texts(widget), "the list refreshed on the change"
+
+    action(widget.context_menu(conv.id), "Pin")
+    assert store.conversations.get(conv.id).pinned
+    assert texts(widget)[:2] == ["Pinned", "★ Garden plans"]
+    action(widget.context_menu(conv.id), "Unpin")
+    assert not store.conversations.get(conv.id).pinned
+
+    with qtbot.waitSignal(widget.export_requested) as export:
+        action(widget.context_menu(conv.id), "Export as JSON…")
+    assert export.args == [conv.id, ExportFormat.JSON]
+
+    action(widget.context_menu(conv.id), "Delete")
+    assert "Garden plans" not in texts(widget)
+    assert [(c.kind, c.conversation_id) for c in changes] == [
+        (ChangeKind.RENAMED, conv.id), (ChangeKind.PINNED, conv.id), (ChangeKind.PINNED, conv.id),
+        (ChangeKind.DELETED, conv.id)]
+
+
+def test_delete_then_undo_then_purge(qtbot: QtBot, store: Store, conversations: ConversationsController) -> None:
+    conv = store.conversations.create(title="Private")
+    widget = ConversationList(conversations)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(conversations.changed) as deleted:
+        conversations.delete(conv.id)
+    assert deleted.args == [ConversationsChange(ChangeKind.DELETED, conv.id)]
+    assert "Private" not in texts(widget) and conversations.can_undo
+    with qtbot.waitSignal(conversations.changed) as restored:
+        assert conversations.undo_delete() == conv.id
+    assert restored.args == [ConversationsChange(ChangeKind.RESTORED, conv.id)]
+    assert "Private" in texts(widget) and not conversations.can_undo
+    assert conversations.undo_delete() is None, "nothing left to undo"
+    conversations.delete(conv.id)
+    conversations.purge_pending()
     assert store.conversations.count() == 0
     assert store.conversations.deleted() == []
 
 
-def test_delete_for_good_when_the_undo_window_closes(qtbot: QtBot, store: Store,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ConversationList, "UNDO_SECONDS", 0.05)
+def test_delete_for_good_when_the_undo_window_closes(qtbot: QtBot, store: Store) -> None:
+    conversations = ConversationsController(store, undo_seconds=0.05)
     conv = store.conversations.create(title="Old")
-    widget = ConversationList(store)
-    qtbot.addWidget(widget)
-    widget.delete_conversation(conv.id)
+    conversations.delete(conv.id)
     qtbot.waitUntil(lambda: store.conversations.deleted() == [], timeout=5000)
-    widget.undo_delete()
+    assert conversations.undo_delete() is None
     assert store.conversations.count() == 0
+
+
+def test_export_writes_markdown_and_json(tmp_path: Path, store: Store,
+                                         conversations: ConversationsController) -> None:
+    conv = store.conversations.create(title="Tides: why/how?")
+    store.messages.add_user_message(conv.id, "Why are there two tides a day?")
+    assert conversations.export_file_name(conv.id, ExportFormat.MARKDOWN) == "Tides whyhow.md"
+    markdown = tmp_path / "tides.md"
+    conversations.export(conv.id, ExportFormat.MARKDOWN, markdown)
+    assert "Why are there two tides a day?" in markdown.read_text(encoding="utf-8")
+    as_json = tmp_path / "tides.json"
+    conversations.export(conv.id, ExportFormat.JSON, as_json)
+    assert "Why are there two tides a day?" in json.dumps(json.loads(as_json.read_text(encoding="utf-8")))
+    with pytest.raises(OSError):
+        conversations.export(conv.id, ExportFormat.JSON, tmp_path / "missing-folder" / "x.json")

@@ -96,10 +96,12 @@ def start(qtbot: QtBot, tmp_path: Path, model: Path, made: list[Harness]) -> Har
 
 
 def send(qtbot: QtBot, h: Harness, text: str) -> None:
-    """Type and send a message (the composer may be long: set its text rather than typing every key)."""
+    """Type and send a message (the composer may be long: set its text rather than typing every key); returns once
+    its answer started (the message and the answer are written by a worker first), or nothing is going on."""
     h.window.composer.set_text(text)
     with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
         h.window.composer.submit()
+    qtbot.waitUntil(h.attachments_read, timeout=60_000)
 
 
 def shown_text(h: Harness, message_id: int) -> str:

@@ -1,6 +1,9 @@
 """Hostile and broken attachments sent through the real window: the reason in plain words (a notice; the message and
-its attachment go back into the composer), nothing half-stored, and the window's event loop keeps turning while the
-file is read on a worker thread — a 10 ms timer is never more than 50 ms late.
+its attachment go back into the composer), nothing half-stored, and the file is read on a worker thread: from Send
+until it is read (or refused) the GUI thread neither reads it nor touches the store (``GuiThreadLog``), and the
+window's event loop keeps turning (a 10 ms timer keeps firing, and the GUI thread's own work between two ticks never
+adds up to a visible freeze, ``FREEZE_MS``; the benchmark, tests/bench/bench_gui_blocks.py, holds each file to one
+frame).
 
 ``HEARTH_HOSTILE_REPORT=path.json`` collects the worst lateness per file (README, "Reliability").
 """
@@ -15,12 +18,12 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+import hearth.ui.chat.controller as chat_controller
 from hearth.core.engine.sampling import SamplingParams
 from tests.fixtures.hostile_files import HOSTILE, text_near_the_limit
+from tests.ui.gui_thread import GuiThreadLog, watch_store, watch_thread
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
 from tests.ui.window_support import Harness, build
-
-STALL_LIMIT_MS = FREEZE_MS
 
 # name -> words the user is told (None: the file is read and the message sent)
 TOLD = {
@@ -59,53 +62,50 @@ def closed(h: Harness) -> None:
     h.close()
 
 
-def send_probed(qtbot: QtBot, h: Harness, path: Path) -> LatenessProbe:
+def send_probed(qtbot: QtBot, h: Harness, path: Path, log: GuiThreadLog) -> LatenessProbe:
     """Send a message with ``path`` attached; the probe runs until the attachment has been read (or refused)."""
     composer = h.window.composer
     composer.set_text("What is in this file?")
     composer.add_files([path])
     probe = LatenessProbe()
-    probe.start()
-    with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
-        assert composer.submit()
-    # The file is read off the GUI thread; the event loop turns meanwhile (the probe's ticks prove it).
-    qtbot.waitUntil(h.attachments_read, timeout=120_000)
-    probe.stop()
+    with log.record():
+        probe.start()
+        with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
+            assert composer.submit()
+        # The file is read off the GUI thread; the event loop turns meanwhile (the probe's ticks prove it).
+        qtbot.waitUntil(h.attachments_read, timeout=120_000)
+        probe.stop()
+    assert "prepare_attachments" in log.elsewhere and "prepare_attachments" not in log.gui
+    assert log.store_calls_on_gui() == [], f"the GUI thread used the store while {path.name} was read: {log.gui}"
     return probe
 
 
-def record(name: str, worst_ms: float) -> None:
+def record(name: str, worst_ms: float, busy_ms: float) -> None:
     target = os.environ.get("HEARTH_HOSTILE_REPORT")
     if target:
         path = Path(target)
         figures = json.loads(path.read_text()) if path.is_file() else {}
         figures.setdefault(name, {})["gui_worst_lateness_ms"] = round(worst_ms, 1)
+        figures[name]["gui_worst_busy_ms"] = round(busy_ms, 1)
         path.write_text(json.dumps(figures, indent=1, sort_keys=True))
 
 
 @pytest.mark.parametrize("name", list(TOLD))
 def test_hostile_attachment_in_the_window(qtbot: QtBot, tmp_path: Path, tiny_llama4: Path,
-                                          hostile: dict[str, Path], name: str) -> None:
+                                          hostile: dict[str, Path], name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = GuiThreadLog()
+    watch_store(monkeypatch, log)
+    watch_thread(monkeypatch, log, chat_controller, "prepare_attachments")
     path = hostile[name]
     h = started(qtbot, tmp_path / "first", tiny_llama4)
     try:
-        probe = send_probed(qtbot, h, path)
+        probe = send_probed(qtbot, h, path, log)
         check_outcome(qtbot, h, path, TOLD[name])
     finally:
         closed(h)
-    worst = probe.worst_ms
-    if worst >= STALL_LIMIT_MS:
-        # The machine may have been busy (other processes share its cores): a stall of Hearth's own happens
-        # again; a scheduling hiccup does not. Judge by the better of two runs, and report both.
-        again = started(qtbot, tmp_path / "second", tiny_llama4)
-        try:
-            worst = min(worst, send_probed(qtbot, again, path).worst_ms)
-            check_outcome(qtbot, again, path, TOLD[name])
-        finally:
-            closed(again)
-    record(name, worst)
+    record(name, probe.worst_ms, probe.worst_busy_ms)
     assert probe.ticks > 0
-    assert worst < STALL_LIMIT_MS, f"the window stalled {worst:.0f} ms while {name} was read"
+    assert probe.worst_busy_ms < FREEZE_MS, f"the GUI thread worked {probe.worst_busy_ms:.0f} ms while {name} was read"
 
 
 def check_outcome(qtbot: QtBot, h: Harness, path: Path, told: str | None) -> None:

@@ -3,6 +3,7 @@ loopback Hub (progress, pause/resume/cancel, a gated repository, a full disk, of
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from hearth.core.models.download.state import manifest_path
 from hearth.core.models.library.library import InstalledModel
 from hearth.core.models.planning.benchmark import BenchResult, save_result
 from hearth.core.settings import Settings
+from hearth.core.units import format_size
 from hearth.ui.model_session import ModelState
 from hearth.ui.models.download_row import DownloadRow
 from hearth.ui.models.download_task import DownloadTask
@@ -102,6 +104,7 @@ def test_lists_installed_models_with_verdicts_speeds_and_found_files(qtbot: QtBo
             assert fit.verdict in ("fits_well", "fits_slow") and fit.summary == "CPU", fit
             text = " ".join(w.text() for w in card.fit_line.findChildren(type(card.title)))
             assert "CPU" in text and "tokens/s expected" in text
+            assert fit.expected_range is not None and re.search(r"\d–\d[\d.]* tokens/s expected", text), "a range"
             assert "Fits" in text
         starter = view.card_for(files["starter"])
         assert starter is not None
@@ -156,7 +159,7 @@ def test_load_unload_default_settings_and_delete_from_the_page(qtbot: QtBot, har
     with qtbot.waitSignal(h.page.model_deleted, timeout=30_000) as deleted:
         qtbot.mouseClick(tiny.delete_button, Qt.MouseButton.LeftButton)
     assert deleted.args == [files["tiny"]] and not files["tiny"].exists()
-    assert h.asked and f"{size / 1e6:.0f} MB" in h.asked[0], h.asked
+    assert h.asked and f"frees {format_size(size)} of disk space" in h.asked[0], h.asked
     qtbot.waitUntil(lambda: len(h.page.library_view.cards) == 1 and not h.page.busy, timeout=30_000)
 
 
@@ -319,7 +322,7 @@ def test_a_full_disk_is_said_on_the_row_with_how_much_is_missing(
         row = _download_row(h, task)
         assert isinstance(task.error, DiskFullError)
         text = row.message.text()
-        assert row.message.isVisible() and "Not enough disk space" in text and "Free up" in text and " GB" in text
+        assert row.message.isVisible() and "Not enough disk space" in text and "Free up 274 MB" in text
         assert row.resume_button.isVisible() and row.resume_button.text() == "Retry"
         assert not hub.requests("/cdn/"), "nothing is fetched when the disk is known to be too small"
         # Space is freed (and no margin asked, on this 24 MB disk); then another program fills it mid-download.

@@ -13,8 +13,6 @@ from tests.fixtures.hostile_files import text_near_the_limit
 from tests.ui.lateness import FREEZE_MS, LatenessProbe
 from tests.ui.window_support import build
 
-STALL_LIMIT_MS = FREEZE_MS
-
 
 def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path: Path, gemma_path: Path) -> None:
     h = build(qtbot, tmp_path, gemma_path)
@@ -27,19 +25,16 @@ def test_follow_ups_in_a_conversation_with_a_big_document(qtbot: QtBot, tmp_path
         h.wait_idle(qtbot)
 
         # A follow-up: the log's 3 MB are read back from the store and its passages ranked again, off the window.
-        worst = []
-        for attempt in range(2):  # the better of two: the machine's other work can delay any one tick
-            probe = LatenessProbe()
-            probe.start()
-            h.send(qtbot, f"And what about the errors? ({attempt})")
-            h.wait_idle(qtbot)
-            worst.append(probe.stop())
-            answer = h.controller.branch()[-1]
-            assert answer.status is MessageStatus.COMPLETE, answer
-            assert answer.run_info is not None and answer.run_info.extra.get("retrieval"), "passages were chosen"
-            if worst[-1] < STALL_LIMIT_MS:
-                break
-        assert min(worst) < STALL_LIMIT_MS, f"the window stalled {worst} ms"
+        probe = LatenessProbe()
+        probe.start()
+        h.send(qtbot, "And what about the errors?")
+        h.wait_idle(qtbot)
+        probe.stop()
+        answer = h.controller.branch()[-1]
+        assert answer.status is MessageStatus.COMPLETE, answer
+        assert answer.run_info is not None and answer.run_info.extra.get("retrieval"), "passages were chosen"
+        assert probe.ticks > 0
+        assert probe.worst_busy_ms < FREEZE_MS, f"the GUI thread worked {probe.worst_busy_ms:.0f} ms without turning"
 
         # Stop at once, while the engine's thread is still preparing the prompt.
         h.params[0] = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=500, seed=1)

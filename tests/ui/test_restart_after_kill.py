@@ -5,9 +5,12 @@ these are the same two paths, step by step)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pytestqt.qtbot import QtBot
 
+import hearth.ui.chat.controller as chat_controller
 from hearth.core.store import Store
 from hearth.ui.chat.controller import UNSENT_KEY
 from tests.fixtures.documents import make_pdf, report_pages
@@ -29,7 +32,8 @@ def test_the_conversation_on_screen_is_remembered_before_any_close(qtbot: QtBot,
 
 
 def test_a_message_cut_off_while_its_attachments_were_read_comes_back(qtbot: QtBot, tmp_path: Path,
-                                                                     tiny_llama4: Path) -> None:
+                                                                     tiny_llama4: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     pdf = tmp_path / "minutes.pdf"
     make_pdf(report_pages(3), pdf)
     store = Store.open(tmp_path / "hearth.db")
@@ -45,10 +49,30 @@ def test_a_message_cut_off_while_its_attachments_were_read_comes_back(qtbot: QtB
         assert h.controller.conversation_id == conv.id
         assert "back in the message box" in h.window.toast.label.text()
         assert store.get_state(UNSENT_KEY) is None, "restored once, not at every start"
-        with qtbot.waitSignal(h.controller.busy_changed, timeout=60_000):
-            assert h.window.composer.submit()
-        assert store.get_state(UNSENT_KEY) is not None, "kept while the attachments are read"
+        # The order of what the send does (on its worker thread), not a moment to look at: the message is kept
+        # before its attachments are read, and forgotten only once it is in the conversation.
+        steps: list[str] = []
+        set_state, read, add = store.set_state, chat_controller.prepare_attachments, store.messages.add_user_message
+
+        def noted_set_state(key: str, value: Any) -> None:
+            if key == UNSENT_KEY:
+                steps.append("kept" if value is not None else "forgotten")
+            set_state(key, value)
+
+        def noted_read(*args: Any, **kwargs: Any) -> Any:
+            steps.append("read")
+            return read(*args, **kwargs)
+
+        def noted_add(*args: Any, **kwargs: Any) -> Any:
+            steps.append("written")
+            return add(*args, **kwargs)
+
+        monkeypatch.setattr(store, "set_state", noted_set_state)
+        monkeypatch.setattr(chat_controller, "prepare_attachments", noted_read)
+        monkeypatch.setattr(store.messages, "add_user_message", noted_add)
+        assert h.window.composer.submit()
         h.wait_idle(qtbot)
+        assert steps == ["kept", "read", "written", "forgotten"], steps
         user = h.controller.branch()[-2]
         assert user.content == "What do the minutes say?"
         assert [a.file_name for a in store.attachments.for_message(user.id)] == ["minutes.pdf"]

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from hearth.core.store import Role
 from hearth.ui.chat.message_types import MessageView
 from hearth.ui.chat.view import ChatView
 from hearth.ui.shell.theme import DARK, LIGHT, ThemeController, apply_theme, resolve_theme
@@ -76,7 +77,7 @@ def test_zooming_the_chat_view_enlarges_its_text(qtbot: QtBot) -> None:
     qtbot.addWidget(view)
     view.resize(900, 600)
     view.show()
-    view.set_messages([MessageView(1, "assistant", "Some text " * 80)])
+    view.set_messages([MessageView(1, Role.ASSISTANT, "Some text " * 80)])
     message = view.message_widget(1)
     assert message is not None
     before = message.body.view.height()

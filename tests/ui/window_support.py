@@ -11,14 +11,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
+from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.core.store import Store
+from hearth.core.tools.approval import ApprovalRequest, Decision
 from hearth.ui.app import AppSeams, HearthApp, build_app
 from hearth.ui.chat.composer import Composer
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.tool_approval import AskTool
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelSession, ModelState
@@ -55,6 +58,8 @@ class Harness:
         qtbot.keyClicks(self.window.composer.editor, text)
         with qtbot.waitSignal(self.controller.busy_changed, timeout=60_000):
             qtbot.keyClick(self.window.composer.editor, Qt.Key.Key_Return)
+        # The message and its answer are written by a worker: back once the answer started (or nothing goes on).
+        qtbot.waitUntil(self.attachments_read, timeout=120_000)
 
     def wait_idle(self, qtbot: QtBot) -> None:
         qtbot.waitUntil(lambda: not self.controller.busy, timeout=120_000)
@@ -81,6 +86,15 @@ def qt_app() -> QApplication:
     return qapp
 
 
+def app_paths(tmp_path: Path) -> AppPaths:
+    """Where ``build`` keeps the app's settings and data for a test (a test may write settings there first)."""
+    return AppPaths.under(tmp_path / "app").ensure()
+
+
+def _no_tool_calls(_parent: QWidget, request: ApprovalRequest) -> Decision:
+    raise AssertionError(f"unexpected tool approval question: {request.tool}")
+
+
 def _no_questions(_parent: QWidget, title: str, text: str) -> bool:
     raise AssertionError(f"unexpected question: {title}: {text}")
 
@@ -91,9 +105,12 @@ def _no_password(_parent: QWidget, title: str, text: str) -> str | None:
 
 def build(qtbot: QtBot, tmp_path: Path, model: Path | None, store: Store | None = None,
           mmproj: Path | None = None, n_ctx: int = 2048, ask: Ask = _no_questions,
-          password: AskPassword = _no_password, n_threads: int | None = None) -> Harness:
-    """The app on ``store`` (default: a new one in ``tmp_path``), its window shown, ``model`` loaded (None: none)."""
-    paths = AppPaths.under(tmp_path / "app").ensure()
+          password: AskPassword = _no_password, n_threads: int | None = None,
+          engine: EngineApi | None = None, ask_tool: AskTool | None = None) -> Harness:
+    """The app on ``store`` (default: a new one in ``tmp_path``), its window shown, ``model`` loaded (None: none);
+    ``engine`` replaces the real one (e.g. a ``FakeEngineClient``); ``ask_tool`` answers the tool approval dialog
+    (default: no tool call expected). The app's settings live under ``app_paths(tmp_path)``."""
+    paths = app_paths(tmp_path)
     store = store or Store.open(tmp_path / "hearth.db")
     # The loop guard is off: tests of the window need a model that writes to the token limit (the base model
     # loops, and the guard would end its answers early); tests/ui/test_answers.py tests the guarded defaults.
@@ -107,7 +124,8 @@ def build(qtbot: QtBot, tmp_path: Path, model: Path | None, store: Store | None 
         return params[0]
 
     app = build_app(qt_app(), paths, Settings(), store,
-                    seams=AppSeams(plan_for=plan_for, sampling=sampling, ask=ask, password=password))
+                    seams=AppSeams(engine=engine, plan_for=plan_for, sampling=sampling, ask=ask, password=password,
+                                   ask_tool=ask_tool or _no_tool_calls))
     qtbot.addWidget(app.window)
     app.window.show()
     if model is not None:

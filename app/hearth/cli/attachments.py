@@ -1,35 +1,25 @@
 """``hearth chat --attach FILE``: read the files, choose what fits the model's context, and say what was used.
 
-The engine tokenizes in its child process, so the terminal counts tokens with ``estimate_tokens`` (ASCII at 3.5
-characters a token) and keeps a 10% margin for its errors; the engine still trims or refuses a prompt that does
-not fit, so an estimate that is off costs a clear error, never a wrong answer.
+What fits is decided by ``hearth.core.chat.budget``, the same budget the window uses, so one question about one
+document gets the same passages in the terminal and in the window.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from hearth.core.chat.attachments import page_pictures
-from hearth.core.documents import ExtractedDocument, extract_document, read_document_file
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref
+from hearth.core.chat.budget import question_with_documents
+from hearth.core.documents import DocumentKind, ExtractedDocument, detect, extract_bytes, read_document_file
+from hearth.core.engine.media import ImageRef, image_ref
 from hearth.core.errors import EncryptedDocumentError, NoTextLayerError
-from hearth.core.retrieval import (
-    ReadingBudget,
-    RetrievalResult,
-    TokenCounter,
-    attachment_budget,
-    build_prompt,
-    estimate_tokens,
-    select_context,
-)
+from hearth.core.images import prepare_image_bytes
+from hearth.core.retrieval import ReadingBudget, RetrievalResult
 
-# Tokens a chat template adds around the messages (turn markers, BOS); generous for every template we know.
-TEMPLATE_OVERHEAD_TOKENS = 64
-ESTIMATE_MARGIN = 0.10
 _PASSWORD_TRIES = 3
 
 
@@ -48,6 +38,7 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
                      ) -> tuple[list[ExtractedDocument], list[ImageRef]]:
     """Extract every attached file, and take the page pictures of scanned PDFs when the model can see. Warnings
     are printed, the first failure is raised; an encrypted PDF asks for its password when the terminal is interactive.
+    A picture (its content decides, as in the window: ``hearth.core.documents.detect``) goes as a picture.
 
     Args:
         paths: the files.
@@ -56,7 +47,8 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
             cannot see (a scanned PDF is then refused).
 
     Returns:
-        The documents, and the page pictures (``report.pdf p.1``...) to send with the first message.
+        The documents, and the pictures (attached pictures, and page pictures ``report.pdf p.1``...) to send with
+        the first message.
 
     Raises:
         DocumentError: a file could not be read (its subclasses say why).
@@ -64,14 +56,18 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
     documents: list[ExtractedDocument] = []
     pictures: list[ImageRef] = []
     for path in paths:
+        data = read_document_file(path)
+        if detect(path.name, data).kind is DocumentKind.IMAGE:
+            pictures.append(image_ref(prepare_image_bytes(data, path.name), path.name))
+            continue
         try:
-            document = _extract(path, err)
+            document = _extract(path, data, err)
         except NoTextLayerError as exc:
             if not page_limit:
                 raise NoTextLayerError(exc.message, page_count=exc.page_count, name=exc.name,
                                        hint="Give the model its vision file (--mmproj) to send the pages as "
                                             "pictures, or run the PDF through OCR first.") from exc
-            pages, notes = page_pictures(path.name, read_document_file(path), page_limit)
+            pages, notes = page_pictures(path.name, data, page_limit)
             err.write(f"{path.name} has no text: sending {len(pages):,} of its {exc.page_count:,} "
                       f"page{'s' if exc.page_count != 1 else ''} to the model as pictures.\n")
             for note in notes:
@@ -84,12 +80,12 @@ def read_attachments(paths: Sequence[Path], *, err: TextIO, page_limit: int = 0
     return documents, pictures
 
 
-def _extract(path: Path, err: TextIO) -> ExtractedDocument:
+def _extract(path: Path, data: bytes, err: TextIO) -> ExtractedDocument:
     password: str | None = None
     tries = 0
     while True:
         try:
-            return extract_document(path, password=password, on_progress=_progress(path.name, err))
+            return extract_bytes(data, path.name, password=password, on_progress=_progress(path.name, err))
         except EncryptedDocumentError as exc:
             tries += 1
             if not sys.stdin.isatty() or tries > _PASSWORD_TRIES:
@@ -113,71 +109,43 @@ def format_report(result: RetrievalResult) -> str:
     return "\n".join(lines)
 
 
-def build_attachment_context(
-    documents: Sequence[ExtractedDocument],
-    question: str,
-    budget_tokens: int,
-    count_tokens: TokenCounter = estimate_tokens,
-    pinned: Collection[str] = (),
-    reading: ReadingBudget | None = None,
-) -> tuple[str, str]:
-    """The user message carrying the attachments, and the report of what it used.
-
-    Args:
-        documents: extracted attachments.
-        question: the user's question.
-        budget_tokens: tokens the user message may take.
-        count_tokens: a token counter (the estimate by default).
-        pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
-        reading: the limits by reading time and relevance (``reading_budget``).
-
-    Returns:
-        (user message text with the labelled passages and the question, report for stderr).
-    """
-    result = select_context(question, documents, budget_tokens, count_tokens=count_tokens, pinned=pinned,
-                            reading=reading)
-    return build_prompt(result), format_report(result)
-
-
 class AttachmentPrompter:
     """Turns each question into a user message with the attachments, within the loaded model's context.
 
     Args:
         documents: the extracted attachments.
         n_ctx: the model's context size as loaded.
-        max_tokens: the longest answer asked for (the engine keeps ``min(max_tokens, n_ctx / 4)`` for it).
+        max_tokens: the longest answer asked for (the engine keeps room for it: ``answer_reserve``).
         err: where the report of used passages goes.
         pinned: sha256 of the documents to send whole when they fit (``--attach-whole``).
         reading: the limits by reading time and relevance (``reading_budget``); None: only the space left.
     """
 
-    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int, err: TextIO,
+    def __init__(self, documents: Sequence[ExtractedDocument], *, n_ctx: int, max_tokens: int | None, err: TextIO,
                  pinned: Collection[str] = (), reading: ReadingBudget | None = None) -> None:
         self.documents = list(documents)
         self.pinned = frozenset(pinned)
         self.reading = reading
         self.n_ctx = n_ctx
-        self.answer_tokens = min(max_tokens, n_ctx // 4)
+        self.max_tokens = max_tokens
         self.err = err
 
-    def budget(self, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> int:
-        """Tokens the next user message may take, after the earlier messages and the answer's room.
+    def choose(self, question: str, history: Sequence[Mapping[str, Any]], pictures: int = 0
+               ) -> tuple[str, RetrievalResult | None]:
+        """The user message for ``question`` and what it carries (the window's rule: ``question_with_documents``).
 
         Args:
-            history: the earlier messages (their pictures count as ``IMAGE_TOKENS_ESTIMATE`` each).
-            extra_tokens: what else the next message holds (its pictures).
+            question: what the user typed.
+            history: the messages before it, as sent to the engine (the system prompt included).
+            pictures: the pictures sent with this message.
         """
-        other = TEMPLATE_OVERHEAD_TOKENS + extra_tokens + sum(
-            estimate_tokens(str(m.get("content", ""))) + 8 + IMAGE_TOKENS_ESTIMATE * len(m.get("images") or ())
-            for m in history
-        )
-        return attachment_budget(self.n_ctx, answer_tokens=self.answer_tokens, other_tokens=other,
-                                 margin=ESTIMATE_MARGIN)
+        return question_with_documents(question, self.documents, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
+                                       before=history, pictures=pictures, pinned=self.pinned, reading=self.reading)
 
-    def compose(self, question: str, history: Sequence[dict[str, Any]], extra_tokens: int = 0) -> str:
+    def compose(self, question: str, history: Sequence[Mapping[str, Any]], pictures: int = 0) -> str:
         """The user message for ``question``; prints which passages it used."""
-        text, report = build_attachment_context(self.documents, question, self.budget(history, extra_tokens),
-                                                pinned=self.pinned, reading=self.reading)
-        self.err.write(report + "\n")
-        self.err.flush()
+        text, result = self.choose(question, history, pictures)
+        if result is not None:
+            self.err.write(format_report(result) + "\n")
+            self.err.flush()
         return text

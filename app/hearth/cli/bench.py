@@ -11,12 +11,17 @@ from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
+    models_dir,
     plan_from_args,
     print_error,
+    this_machine,
 )
 from hearth.core.errors import HearthError
-from hearth.core.models.planning.benchmark import format_table, run_benchmark, save_result
+from hearth.core.gguf.files import check_model_path
+from hearth.core.models.library.starter import default_chat_model
+from hearth.core.models.planning.benchmark import BenchResult, format_table, run_benchmark, save_result
+from hearth.core.models.planning.calibration import add_sample, make_sample
+from hearth.core.paths import AppPaths
 
 BENCH_MIN_CTX = 4608
 
@@ -35,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     try:
-        model = args.model or default_model(paths, current_settings(paths))
+        settings = current_settings(paths)
+        model = args.model or default_chat_model(settings, models_dir(paths, settings))
         plan = plan_from_args(model, args)
         if plan.n_ctx < BENCH_MIN_CTX:
             # Room for the 4,096-token prompt measurement; the placement stays the app's.
@@ -48,8 +54,26 @@ def run(args: argparse.Namespace) -> int:
         print_error(exc)
         return 1
     save_result(paths.data_dir / "bench", result)
+    _calibrate(paths, model, result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(format_table(result))
     return 0
+
+
+def _calibrate(paths: AppPaths, model: Path, result: BenchResult) -> None:
+    """Teach the planner what this run measured (its speed and memory assumptions, for this machine)."""
+    if not result.tg128_tps:
+        return
+    try:
+        info = check_model_path(model).info
+    except HearthError:
+        return
+    if info is None:
+        return
+    sample = make_sample(info, this_machine(paths), model=result.model, n_ctx=result.n_ctx,
+                         n_gpu_layers=result.n_gpu_layers, cpu_expert_layers=result.cpu_expert_layers,
+                         tokens_per_s=result.tg128_tps, peak_ram_bytes=result.peak_ram_bytes,
+                         cache_type_k=result.cache_type_k, cache_type_v=result.cache_type_v)
+    add_sample(paths.config_dir, this_machine(paths), sample)

@@ -7,33 +7,46 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
 from hearth.cli.attachments import AttachmentPrompter, read_attachments
+from hearth.cli.chat_tools import CliTools, add_tool_arguments, answer_with_tools, calls_summary, open_tools
 from hearth.cli.common import (
     add_plan_arguments,
     app_paths,
     current_settings,
-    default_model,
+    models_dir,
     plan_from_args,
     print_error,
     worker_machines,
 )
 from hearth.core.chat.attachments import page_picture_limit
-from hearth.core.engine import EngineClient, EngineNotice, Finished, LoadProgress, PromptProgress, TokenDelta
-from hearth.core.engine.events import AnswerStats
-from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE, ImageRef, image_ref, no_vision_error
+from hearth.core.engine import (
+    EngineApi,
+    EngineClient,
+    EngineNotice,
+    Finished,
+    LoadProgress,
+    PromptProgress,
+    StopReason,
+    TokenDelta,
+)
+from hearth.core.engine.events import AnswerStats, EngineEvent, ModelInfo
+from hearth.core.engine.media import ImageRef, image_ref, no_vision_error
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, privacy_words
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.sampling import SamplingParams
-from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, WorkerLostError
+from hearth.core.engine.tools import ToolFormat
+from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, ToolConfigError, WorkerLostError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.library.starter import default_chat_model
 from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.models.planning.planner import DEFAULT_CTX
 from hearth.core.retrieval import estimated_prompt_speed, reading_budget
@@ -63,8 +76,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--json", action="store_true", help="end each answer with one JSON line of statistics")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's log on stderr when done")
     parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
-                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a scanned "
-                             "PDF goes as its page pictures when --mmproj is given; repeatable")
+                        help="a document to ask about (PDF, DOCX, text, Markdown, HTML, CSV, JSON, code); a picture "
+                             "goes as with --image, and a scanned PDF as its page pictures, when --mmproj is given; "
+                             "repeatable")
     parser.add_argument("--attach-whole", type=Path, action="append", default=[], metavar="FILE",
                         help="like --attach, but the whole document is sent when the model's context allows, "
                              "instead of the passages that match the question; repeatable")
@@ -75,6 +89,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         help="a picture to ask about (PNG, JPEG, WebP, GIF, BMP); needs --mmproj; repeatable")
     parser.add_argument("--mmproj", type=Path, metavar="PATH",
                         help="the model's vision file (mmproj GGUF), so that it can see pictures")
+    parser.add_argument("--speculative", metavar="MODE",
+                        help="draft answers ahead: 'lookup' (prompt lookup: fast when the answer quotes its input), "
+                             "'off', 'auto' (lookup when a document or code is attached; the default), or a small "
+                             "draft model's GGUF with the same tokenizer")
     parser.add_argument("--worker", action="append", default=[], metavar="HOST:PORT",
                         help="a computer running `hearth worker` that holds part of the model (llama.cpp RPC); "
                              "repeatable. The planner spreads the model over this computer and the workers")
@@ -88,15 +106,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     remote.add_argument("--remote-model", "--served-model", dest="remote_model", metavar="NAME",
                         help="the server's model (default: the first it lists); with --remote, --model NAME works too")
     add_plan_arguments(parser)
-
-
-ChatEngine = EngineClient | RemoteEngineClient
+    add_tool_arguments(parser)
 
 
 class _CancelOnInterrupt:
     """While active, Ctrl+C stops the answer instead of the program; a second Ctrl+C exits."""
 
-    def __init__(self, cancel: Callable[[], None]) -> None:
+    def __init__(self, cancel: Callable[[], object]) -> None:
         self._cancel = cancel
         self._previous: Any = None
         self.pressed = 0
@@ -121,35 +137,57 @@ def _progress_line(text: str, err: TextIO) -> None:
         err.flush()
 
 
+def _show_event(event: EngineEvent, err: TextIO) -> None:
+    if isinstance(event, PromptProgress):
+        if event.total > 512:
+            _progress_line(f"Reading {event.total:,} tokens… {100 * event.done // event.total}%", err)
+            if event.done == event.total:
+                _progress_line("", err)
+    elif isinstance(event, LoadProgress):
+        _progress_line(f"Loading the model… {event.fraction:.0%}", err)
+    elif isinstance(event, EngineNotice):
+        err.write(f"\nhearth: {event.message}\n")
+
+
 def answer(
-    client: ChatEngine,
+    client: EngineApi,
     messages: list[dict[str, Any]],
     params: SamplingParams,
     *,
     out: TextIO,
     err: TextIO,
+    tools: CliTools | None = None,
+    info: ModelInfo | None = None,
 ) -> tuple[str, AnswerStats | None]:
-    """Stream one answer to ``out``; return its text and statistics (None if the engine crashed)."""
+    """Stream one answer to ``out`` (calling ``tools`` as the model asks); return its text and statistics (None if
+    the engine crashed). With tools, ``messages`` gains the calls and results of the answer."""
     parts: list[str] = []
     stats: AnswerStats | None = None
-    with _CancelOnInterrupt(client.cancel):
+
+    def cancel() -> None:
+        if tools is not None:
+            tools.cancel.set()
+        client.cancel()
+
+    with _CancelOnInterrupt(cancel):
         try:
-            for event in client.chat(messages, params):
-                if isinstance(event, TokenDelta):
-                    parts.append(event.text)
-                    out.write(event.text)
-                    out.flush()
-                elif isinstance(event, PromptProgress):
-                    if event.total > 512:
-                        _progress_line(f"Reading {event.total:,} tokens… {100 * event.done // event.total}%", err)
-                        if event.done == event.total:
-                            _progress_line("", err)
-                elif isinstance(event, LoadProgress):
-                    _progress_line(f"Loading the model… {event.fraction:.0%}", err)
-                elif isinstance(event, EngineNotice):
-                    err.write(f"\nhearth: {event.message}\n")
-                elif isinstance(event, Finished):
-                    stats = event.stats
+            if tools is not None:
+                result = answer_with_tools(client, messages, params, tools, ToolFormat(
+                    info.tool_format if info else "hermes"), info.n_ctx if info else 4096, out=out, err=err,
+                    on_event=lambda event: _show_event(event, err))
+                parts.append(result.text)
+                stats = result.stats
+                messages[:] = result.messages
+            else:
+                for event in client.chat(messages, params):
+                    if isinstance(event, TokenDelta):
+                        parts.append(event.text)
+                        out.write(event.text)
+                        out.flush()
+                    elif isinstance(event, Finished):
+                        stats = event.stats
+                    else:
+                        _show_event(event, err)
         except (HostCrashedError, WorkerLostError, RemoteEngineError) as crash:
             if isinstance(crash, RemoteEngineError) and not parts:
                 raise
@@ -159,9 +197,9 @@ def answer(
             return "".join(parts), None
     out.write("\n")
     out.flush()
-    if stats is not None and stats.stop_reason == "cancelled":
+    if stats is not None and stats.stop_reason is StopReason.CANCELLED:
         err.write("(stopped)\n")
-    elif stats is not None and stats.stop_reason == "repetition":
+    elif stats is not None and stats.stop_reason is StopReason.REPETITION:
         err.write("(stopped: the model was repeating itself)\n")
     return "".join(parts), stats
 
@@ -190,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     paths = app_paths()
     settings = current_settings(paths)
     configure_logging(paths.log_dir, debug=settings.debug_logging)
-    client: ChatEngine
+    client: EngineClient | RemoteEngineClient
     try:
         if args.remote:
             if args.worker or args.mmproj:
@@ -207,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
             if warning:
                 err.write(f"hearth: {warning}\n")
         else:
-            model = args.model or default_model(paths, settings)
+            model = args.model or default_chat_model(settings, models_dir(paths, settings))
             workers = worker_machines(args.worker, err=err, what_if=False) if args.worker else []
             plan = plan_from_args(model, args, workers=workers)
             client = EngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging)
@@ -228,6 +266,15 @@ def run(args: argparse.Namespace) -> int:
     except HearthError as exc:
         print_error(exc)
         return 1
+    tools: CliTools | None = None
+    try:
+        if args.mcp and args.remote:
+            raise ToolConfigError("--mcp cannot be combined with --remote: tools run with a model on this computer.")
+        tools = open_tools(args, paths, settings, err) if not args.remote else None
+    except HearthError as exc:
+        print_error(exc)
+        client.close()
+        return 1
     try:
         try:
             info = client.load(plan, on_progress=lambda f: _progress_line(f"Loading {model.name}… {f:.0%}", err))
@@ -237,7 +284,11 @@ def run(args: argparse.Namespace) -> int:
             return 1
         _progress_line("", err)
         if not args.json and err.isatty():
-            err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens\n")
+            err.write(f"{info.name or model.name} · {info.architecture} · context {info.n_ctx:,} tokens · "
+                      f"{_engine_words(info)}\n")
+            for note in (info.cache_note, info.speculative_note):
+                if note:
+                    err.write(f"{note}\n")
             if plan.extra.get("explanation"):
                 err.write(f"{plan.extra['explanation']}\n")
         messages: list[dict[str, Any]] = []
@@ -250,15 +301,26 @@ def run(args: argparse.Namespace) -> int:
             bench=bench_prompt_speed(paths.data_dir / "bench", plan.model_path),
             expected_writing=float(expected) if isinstance(expected, (int, float)) else None)
         reading = reading_budget(n_ctx, speed, more=args.read_more)
-        prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens or 1024, err=err,
+        prompter = (AttachmentPrompter(documents, n_ctx=n_ctx, max_tokens=params.max_tokens, err=err,
                                        pinned=pinned, reading=reading) if documents else None)
+        chat = _Chat(client, params, args.json, out, err, tools, info)
         if args.prompt is not None:
-            return _one_shot(client, messages, args.prompt, params, args.json, out, err, prompter, images)
-        return _interactive(client, messages, params, args.json, out, err, prompter, images)
+            return _one_shot(chat, messages, args.prompt, prompter, images)
+        return _interactive(chat, messages, prompter, images)
     finally:
+        if tools is not None:
+            tools.close()
         if args.verbose:
             err.write("\n".join(client.log_tail(200)) + "\n")
         client.close()
+
+
+def _engine_words(info: ModelInfo) -> str:
+    """Flash attention, the KV cache and drafting as loaded ("flash attention on · 8-bit cache (q8_0)")."""
+    flash = "flash attention " + ("?" if info.flash_attn is None else "on" if info.flash_attn else "off")
+    kv = info.cache_type_k if info.cache_type_k == info.cache_type_v else f"{info.cache_type_k}/{info.cache_type_v}"
+    cache = f"cache {kv}, {info.kv_cache_bytes / 2**20:,.0f} MiB" if info.kv_cache_bytes else f"cache {kv}"
+    return f"{flash} · {cache} · drafting: {info.speculative}"
 
 
 def load_images(paths: list[Path], *, err: TextIO) -> list[ImageRef]:
@@ -288,51 +350,61 @@ def _user_message(content: str, images: list[ImageRef]) -> dict[str, Any]:
     return message
 
 
-def _emit_stats(stats: AnswerStats | None, out: TextIO) -> None:
-    if stats is not None:
-        out.write(json.dumps(stats.summary()) + "\n")
-        out.flush()
+@dataclass
+class _Chat:
+    """What every answer of one ``hearth chat`` session uses."""
+
+    client: EngineApi
+    params: SamplingParams
+    as_json: bool
+    out: TextIO
+    err: TextIO
+    tools: CliTools | None = None
+    info: ModelInfo | None = None
+
+    def answer(self, messages: list[dict[str, Any]]) -> tuple[str, AnswerStats | None]:
+        return answer(self.client, messages, self.params, out=self.out, err=self.err, tools=self.tools,
+                      info=self.info)
+
+    def emit_stats(self, stats: AnswerStats | None) -> None:
+        if stats is not None and self.as_json:
+            summary = stats.summary()
+            if self.tools is not None:
+                summary["tool_calls"] = calls_summary(self.tools.records)
+            self.out.write(json.dumps(summary) + "\n")
+            self.out.flush()
 
 
 def _one_shot(
-    client: ChatEngine,
+    chat: _Chat,
     messages: list[dict[str, Any]],
     prompt: str,
-    params: SamplingParams,
-    as_json: bool,
-    out: TextIO,
-    err: TextIO,
     prompter: AttachmentPrompter | None = None,
     images: list[ImageRef] | None = None,
 ) -> int:
     images = images or []
     try:
-        content = (prompter.compose(prompt, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(images))
-                   if prompter else prompt)
+        content = prompter.compose(prompt, messages, pictures=len(images)) if prompter else prompt
     except HearthError as exc:
         print_error(exc)
         return 1
     messages.append(_user_message(content, images))
     try:
-        _text, stats = answer(client, messages, params, out=out, err=err)
+        _text, stats = chat.answer(messages)
     except HearthError as exc:
         print_error(exc)
         return 1
-    if as_json:
-        _emit_stats(stats, out)
+    chat.emit_stats(stats)
     return 0 if stats is not None else 1
 
 
 def _interactive(
-    client: ChatEngine,
+    chat: _Chat,
     messages: list[dict[str, Any]],
-    params: SamplingParams,
-    as_json: bool,
-    out: TextIO,
-    err: TextIO,
     prompter: AttachmentPrompter | None = None,
     images: list[ImageRef] | None = None,
 ) -> int:
+    err = chat.err
     # The pictures go with the first message and stay in the history, so later questions can refer to them.
     pending = list(images or [])
     if err.isatty():
@@ -356,21 +428,21 @@ def _interactive(
             err.write("(conversation cleared)\n")
             continue
         try:
-            content = (prompter.compose(line, messages, extra_tokens=IMAGE_TOKENS_ESTIMATE * len(pending))
-                       if prompter else line)
+            content = prompter.compose(line, messages, pictures=len(pending)) if prompter else line
         except HearthError as exc:
             print_error(exc)
             continue
+        asked = len(messages)
         messages.append(_user_message(content, pending))
         try:
-            reply, stats = answer(client, messages, params, out=out, err=err)
+            reply, stats = chat.answer(messages)
         except HearthError as exc:
-            messages.pop()
+            del messages[asked:]
             print_error(exc)
             continue
         # History keeps the question alone: the next question gets passages chosen for it.
-        messages[-1] = _user_message(line, pending)
+        messages[asked] = _user_message(line, pending)
         pending = []
-        messages.append({"role": "assistant", "content": reply})
-        if as_json:
-            _emit_stats(stats, out)
+        if len(messages) == asked + 1:  # with tools, the answer's calls, results and text are in already
+            messages.append({"role": "assistant", "content": reply})
+        chat.emit_stats(stats)

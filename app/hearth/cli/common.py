@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from hearth.core.engine.plan import LoadPlan, expert_patterns
+from hearth.core.engine.plan import CACHE_TYPES, FlashAttention, LoadPlan, expert_patterns
 from hearth.core.engine.workers import parse_endpoint, probe_worker
 from hearth.core.errors import DoesNotFitError, HearthError, WorkerError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.library.starter import ensure_starter_model, is_chat_model
+from hearth.core.models.planning.calibration import apply_calibration
 from hearth.core.models.planning.planner import DEFAULT_CTX
 from hearth.core.models.planning.workers import WorkerMachine, plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings, load_settings
+from hearth.core.units import format_size
 
 PROBE_BYTES = 8 << 20  # written to and read back from each worker to measure the network
 
@@ -37,14 +38,6 @@ def models_dir(paths: AppPaths, settings: Settings) -> Path:
     return Path(settings.models_dir).expanduser() if settings.models_dir else paths.models_dir
 
 
-def default_model(paths: AppPaths, settings: Settings) -> Path:
-    """The model to use when none is named: the user's default (a chat model), else the starter model."""
-    if settings.default_model and Path(settings.default_model).is_file() and is_chat_model(
-            Path(settings.default_model)):
-        return Path(settings.default_model)
-    return ensure_starter_model(models_dir(paths, settings))
-
-
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("placement (default: the planner picks the fastest plan that fits)")
     group.add_argument("--ctx", type=int, metavar="N",
@@ -58,12 +51,18 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         "--safe-mode", action="store_true",
         help="don't use llama.cpp's repacked CPU weights (slower; avoids the AMX crash)",
     )
+    group.add_argument("--kv-type", choices=CACHE_TYPES, metavar="T",
+                       help="KV cache type: f16, q8_0 or q4_0 (default: 16-bit, or 8-bit when the context only fits "
+                            "that way; a quantized V cache needs flash attention)")
+    group.add_argument("--flash-attn", choices=("auto", "on", "off"), default="auto",
+                       help="flash attention (default auto: llama.cpp uses it where it can)")
 
 
 def this_machine(paths: AppPaths | None = None) -> Hardware:
-    """This computer, with llama.cpp's build probed once and cached."""
+    """This computer, with llama.cpp's build probed once and cached, and what ``hearth bench`` measured on it."""
     paths = paths or app_paths()
-    return detect_hardware(models_dir(paths, current_settings(paths)), cache_dir=paths.cache_dir)
+    hw = detect_hardware(models_dir(paths, current_settings(paths)), cache_dir=paths.cache_dir)
+    return apply_calibration(hw, paths.config_dir)
 
 
 def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | None = None,
@@ -81,16 +80,21 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
     mmproj = str(args.mmproj) if getattr(args, "mmproj", None) else None
     files = check_model_path(model)
     ctx = getattr(args, "ctx", None)
+    kv_type = getattr(args, "kv_type", None)
+    flash: FlashAttention = getattr(args, "flash_attn", None) or "auto"
+    speculative = speculative_changes(getattr(args, "speculative", None))
     if not explicit:
         assert files.info is not None
         mmproj_bytes = Path(mmproj).stat().st_size if mmproj and Path(mmproj).is_file() else 0
         report = plan_with_workers(files.info, hardware or this_machine(), workers or [], n_ctx=ctx,
-                                   model_path=str(files.first), mmproj_path=mmproj, mmproj_bytes=mmproj_bytes)
+                                   model_path=str(files.first), mmproj_path=mmproj, mmproj_bytes=mmproj_bytes,
+                                   cache_type=kv_type or "auto", flash_attn=flash)
         if report.plan is None:
-            raise DoesNotFitError(report.explanation, hint="Try a smaller quantization or --ctx; placement flags "
-                                  "(--gpu-layers, --cpu-moe) load it anyway.", details="\n".join(report.notes))
+            raise DoesNotFitError(report.explanation, hint="Try a smaller quantization, --ctx or --kv-type q8_0; "
+                                  "placement flags (--gpu-layers, --cpu-moe) load it anyway.",
+                                  details="\n".join(report.notes))
         extra = {**report.plan.extra, "explanation": report.explanation}
-        return report.plan.with_changes(n_threads=args.threads, use_extra_bufts=safe, extra=extra)
+        return report.plan.with_changes(n_threads=args.threads, use_extra_bufts=safe, extra=extra, **speculative)
     patterns: tuple[str, ...] = ()
     if getattr(args, "cpu_moe", False):
         patterns = expert_patterns()
@@ -104,7 +108,8 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
             n_gpu_layers=gpu_layers, cpu_tensor_patterns=patterns, n_threads=args.threads, use_extra_bufts=safe,
             mmproj_path=mmproj, workers=tuple(w.endpoint for w in workers),
             summary=f"{len(workers)} worker{'s' if len(workers) > 1 else ''}" + (" + experts in RAM" if patterns
-                                                                                  else ""))
+                                                                                  else ""),
+            flash_attn=flash, cache_type_k=kv_type or "f16", cache_type_v=kv_type or "f16", **speculative)
     return LoadPlan(
         model_path=str(files.first),
         n_ctx=ctx or min(DEFAULT_CTX, trained or DEFAULT_CTX),
@@ -114,7 +119,25 @@ def plan_from_args(model: Path, args: argparse.Namespace, hardware: Hardware | N
         use_extra_bufts=safe,
         mmproj_path=mmproj,
         summary="experts in RAM" if patterns else ("GPU" if gpu_layers else "CPU"),
+        flash_attn=flash,
+        cache_type_k=kv_type or "f16",
+        cache_type_v=kv_type or "f16",
+        **speculative,
     )
+
+
+def speculative_changes(choice: str | None) -> dict[str, Any]:
+    """The plan's speculative-decoding fields for ``--speculative lookup|off|auto|DRAFT.gguf``.
+
+    Raises:
+        ModelFileError: a draft model file that is missing or not a GGUF model.
+    """
+    if not choice:
+        return {}
+    if choice in ("lookup", "off", "auto"):
+        return {"speculative": choice}
+    draft = check_model_path(Path(choice).expanduser())
+    return {"speculative": "draft", "draft_model_path": str(draft.first)}
 
 
 def worker_machines(specs: list[str], *, err: TextIO | None = None, what_if: bool = True) -> list[WorkerMachine]:
@@ -137,7 +160,7 @@ def worker_machines(specs: list[str], *, err: TextIO | None = None, what_if: boo
         if not status.ready:
             raise status.error()
         if err is not None:
-            err.write(f"Worker {status.endpoint}: protocol {status.version_text}, {status.free_bytes / 1e9:.1f} GB "
+            err.write(f"Worker {status.endpoint}: protocol {status.version_text}, {format_size(status.free_bytes)} "
                       f"free, round trip {1000 * (status.round_trip_s or 0):.2f} ms\n")
         machines.append(WorkerMachine.from_status(status))
     return machines

@@ -12,8 +12,7 @@ from hearth.core.machine.bandwidth import gpus_bandwidth, ram_bandwidth
 from hearth.core.machine.gpu import offload_advice
 from hearth.core.machine.hardware import BackendInfo, Hardware, detect_hardware
 from hearth.core.models.planning.planner import usable_ram, usable_vram
-
-GB = 1e9
+from hearth.core.units import format_size
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,10 +20,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                             description="Show what this computer offers for running models and what to fix.")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--cached", action="store_true", help="use the cached llama.cpp probe (faster)")
-
-
-def _gb(n: int | None) -> str:
-    return "unknown" if n is None else f"{n / GB:.1f} GB"
 
 
 def report(hw: Hardware) -> list[str]:
@@ -38,11 +33,11 @@ def report(hw: Hardware) -> list[str]:
         lines.append("Safe mode: off (no Intel AMX); `hearth chat --safe-mode` turns it on if a model crashes.")
     if not cpu.has_avx2 and "neon" not in cpu.flags:
         lines.append("  No AVX2: models will run slowly on this CPU.")
-    lines.append(f"RAM: {_gb(hw.ram_total)} total, {_gb(hw.ram_available)} available now, "
-                 f"{_gb(usable_ram(hw))} usable for a model")
+    lines.append(f"RAM: {format_size(hw.ram_total)} total, {format_size(hw.ram_available)} available now, "
+                 f"{format_size(usable_ram(hw))} usable for a model")
     if hw.gpus:
         for gpu in hw.gpus:
-            lines.append(f"GPU: {gpu.name} — {_gb(gpu.total_bytes)} memory, {_gb(gpu.free_bytes)} free "
+            lines.append(f"GPU: {gpu.name} — {format_size(gpu.total_bytes)} memory, {format_size(gpu.free_bytes)} free "
                          f"(from {gpu.source})")
         if hw.unified_memory:
             lines.append("  Unified memory: the GPU uses system RAM (Metal's default share shown above).")
@@ -56,15 +51,15 @@ def report(hw: Hardware) -> list[str]:
             lines.append(f"  {backend.system_info}")
         for dev in backend.devices:
             lines.append(f"  device {dev.name} ({dev.kind}): {dev.description}, "
-                         f"{_gb(dev.memory_free)} free of {_gb(dev.memory_total)}")
+                         f"{format_size(dev.memory_free)} free of {format_size(dev.memory_total)}")
     lines.append(f"GPU offload: {offload_advice(hw.gpus, backend)}")
     lines.append(f"Workers: {workers_advice(backend)}")
     cpu_bw, cpu_why = ram_bandwidth(hw)
     lines.append(f"Speed estimates assume RAM at {cpu_bw:.0f} GB/s ({cpu_why})")
     if hw.gpus:
         gpu_bw, gpu_why = gpus_bandwidth(hw)
-        lines.append(f"  and the GPU at {gpu_bw:.0f} GB/s ({gpu_why}); {_gb(usable_vram(hw))} of it usable.")
-    lines.append(f"Models folder: {hw.models_dir} — {_gb(hw.disk_free)} free on that disk")
+        lines.append(f"  and the GPU at {gpu_bw:.0f} GB/s ({gpu_why}); {format_size(usable_vram(hw))} of it usable.")
+    lines.append(f"Models folder: {hw.models_dir} — {format_size(hw.disk_free)} free on that disk")
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         lines.append("Hugging Face: offline (HF_HUB_OFFLINE is set).")
     return lines

@@ -12,7 +12,7 @@ import hearth
 
 # Each sub-command module offers add_parser(subparsers) and run(args) -> exit status. They are imported only when
 # the command line names a sub-command, so opening the window does not pay for the terminal commands' imports.
-COMMAND_NAMES = ("chat", "bench", "doctor", "models", "worker")
+COMMAND_NAMES = ("chat", "serve", "bench", "doctor", "models", "worker")
 
 
 def _command(name: str) -> ModuleType:

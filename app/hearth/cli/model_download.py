@@ -12,12 +12,13 @@ from typing import TextIO
 
 from hearth.cli.common import current_settings, models_dir
 from hearth.core.models.discover.catalog import find_entry
-from hearth.core.models.download.manager import DownloadJob, DownloadManager
+from hearth.core.models.download.job import DownloadJob
+from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.download.progress import Progress
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.client import HubClient
 from hearth.core.paths import AppPaths
-
-GB = 1e9
+from hearth.core.units import format_progress, format_rate, format_size
 
 
 def _duration(seconds: float | None) -> str:
@@ -40,19 +41,19 @@ class ProgressPrinter:
 
     def __call__(self, p: Progress) -> None:
         if self.as_json:
-            self.out.write(json.dumps({"state": p.state, "done": p.done, "total": p.total,
+            self.out.write(json.dumps({"state": p.state.value, "done": p.done, "total": p.total,
                                        "speed_bps": round(p.speed_bps), "eta_s": p.eta_s, "file": p.current,
                                        "message": p.message}) + "\n")
             self.out.flush()
             return
-        line = (f"{p.fraction:6.1%}  {p.done / GB:.2f}/{p.total / GB:.2f} GB  {p.speed_bps / 1e6:7.1f} MB/s  "
+        line = (f"{p.fraction:6.1%}  {format_progress(p.done, p.total)}  {format_rate(p.speed_bps):>11}  "
                 f"ETA {_duration(p.eta_s)}  {p.current or ''}")
         if p.message:
             self.err.write(("\r\033[K" if self.tty else "") + p.message + "\n")
         now = time.monotonic()
         if self.tty:
             self.err.write("\r\033[K" + line)
-        elif now - self.last_line >= 5 or p.state != "downloading":
+        elif now - self.last_line >= 5 or p.state is not DownloadState.DOWNLOADING:
             self.err.write(line + "\n")
             self.last_line = now
         self.err.flush()
@@ -67,17 +68,17 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     job = manager.prepare(repo_id, quant or None, include_mmproj=args.include_mmproj)
     left = job.remaining_bytes()
     total = job.manifest.total_bytes
-    sys.stderr.write(f"{job.id}: {len(job.manifest.files)} file(s), {total / GB:.2f} GB"
-                     + (f", {left / GB:.2f} GB left" if left != total else "") + f"\n  into {job.folder}\n")
+    sys.stderr.write(f"{job.id}: {len(job.manifest.files)} file(s), {format_size(total)}"
+                     + (f", {format_size(left)} left" if left != total else "") + f"\n  into {job.folder}\n")
     printer = ProgressPrinter(sys.stderr, sys.stdout, args.json)
     with _PauseOnSignal(job):
         manager.run(job, on_progress=printer)
     if printer.tty:
         sys.stderr.write("\n")
-    if job.state == "paused":
+    if job.state is DownloadState.PAUSED:
         sys.stderr.write("Paused. Run the same command again to resume where it stopped.\n")
         return 130
-    if job.state == "cancelled":
+    if job.state is DownloadState.CANCELLED:
         return 130
     sys.stderr.write(f"Ready: {job.model_path}\n" + (f"  vision projector: {job.mmproj_path}\n"
                                                       if job.mmproj_path else ""))

@@ -9,18 +9,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearth.cli.common import this_machine, worker_machines
+from hearth.core.engine.plan import CACHE_TYPE_WORDS, CACHE_TYPES
 from hearth.core.errors import HearthError
 from hearth.core.gguf.files import check_model_path
 from hearth.core.gguf.header import GgufInfo
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import CatalogService, find_entry, scaled_info
 from hearth.core.models.hub.client import HubClient
-from hearth.core.models.planning.planner import VERDICT_WORDS, FitReport, Placement, machine_matrix, plan_model
+from hearth.core.models.planning.context import compare_with_advertised, context_table
+from hearth.core.models.planning.kv_cache import kv_cache_bytes
+from hearth.core.models.planning.planner import (
+    VERDICT_WORDS,
+    FitReport,
+    Placement,
+    context_words,
+    machine_matrix,
+    plan_model,
+)
 from hearth.core.models.planning.workers import plan_with_workers
 from hearth.core.paths import AppPaths
 from hearth.core.settings import load_settings
-
-GB = 1e9
+from hearth.core.units import GB, format_size
 
 
 def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +38,10 @@ def add_machine_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vram-gb", type=float, metavar="Y", help="plan for a GPU with Y GB (0: no GPU)")
     group.add_argument("--unified", action="store_true", help="plan for an Apple silicon Mac (unified memory)")
     group.add_argument("--ctx", type=int, metavar="N", help="context size in tokens (default 8,192)")
+    group.add_argument("--kv-type", choices=CACHE_TYPES, metavar="T",
+                       help="KV cache type f16, q8_0 or q4_0 (default: 16-bit, 8-bit when only that fits)")
+    group.add_argument("--contexts", action="store_true",
+                       help="list the context sizes this machine holds with each cache type, and their cost")
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,9 +129,9 @@ def _placement_words(p: Placement) -> str:
 def cell(report: FitReport) -> str:
     """A report in a few words for a table cell."""
     if report.verdict == "does_not_fit":
-        need = (report.placement.ram_bytes + report.placement.vram_bytes) / GB
+        need = report.placement.ram_bytes + report.placement.vram_bytes
         room = report.usable_ram + (0 if report.unified_memory else report.usable_vram)
-        return f"does not fit: needs ~{need:.0f} GB, {room / GB:.0f} GB usable"
+        return f"does not fit: needs ~{format_size(need)}, {format_size(room)} usable"
     return (f"{VERDICT_WORDS[report.verdict]}: {_placement_words(report.placement)}, "
             f"~{report.placement.tokens_per_s:.0f} tok/s")
 
@@ -129,6 +142,8 @@ def flags(report: FitReport) -> str:
         return ""
     plan = report.plan
     parts = [f"--ctx {plan.n_ctx}"]
+    if plan.cache_type_k != "f16":
+        parts.append(f"--kv-type {plan.cache_type_k}")
     if plan.n_gpu_layers:
         parts.append(f"--gpu-layers {plan.n_gpu_layers}")
         if report.placement.cpu_expert_layers >= report.placement.n_layer:
@@ -140,7 +155,7 @@ def flags(report: FitReport) -> str:
 
 def matrix_markdown(targets: Sequence[Target], machines: Sequence[Hardware], n_ctx: int | None) -> str:
     """Machines down, models across: the planner's verdict, placement and speed in each cell."""
-    head = "| Machine | " + " | ".join(f"{t.label.split(':')[-1]} ({t.size / GB:.1f} GB)" for t in targets) + " |"
+    head = "| Machine | " + " | ".join(f"{t.label.split(':')[-1]} ({format_size(t.size)})" for t in targets) + " |"
     lines = [head, "|" + "---|" * (len(targets) + 1)]
     for hw in machines:
         cells = [cell(plan_model(t.info, hw, n_ctx=n_ctx)) for t in targets]
@@ -155,8 +170,8 @@ def _describe_workers(report: FitReport) -> list[str]:
             layers = f"layers {share.first_layer}–{share.first_layer + share.layers - 1}" if share.layers else ""
             output = "the output layer" if share.output_layer else ""
             held = " and ".join(p for p in (layers, output) if p)
-            lines.append(f"Worker {share.endpoint}: {held}, {share.bytes / GB:.1f} GB of {share.usable_bytes / GB:.1f} "
-                         f"usable")
+            lines.append(f"Worker {share.endpoint}: {held}, {format_size(share.bytes)} of "
+                         f"{format_size(share.usable_bytes)} usable")
         else:
             lines.append(f"Worker {share.endpoint}: not needed")
     if report.plan is not None and report.plan.workers:
@@ -170,18 +185,26 @@ def _describe(t: Target, report: FitReport, hw: Hardware) -> list[str]:
     if info.expert_count:
         shape += f", {info.expert_count} experts ({info.expert_used_count} used per token)"
     p = report.placement
-    lines = [f"{t.label} — {t.size / GB:.1f} GB, {shape}" + ("" if t.exact else " (estimated from its size)"),
+    lines = [f"{t.label} — {format_size(t.size)}, {shape}" + ("" if t.exact else " (estimated from its size)"),
              f"Verdict: {VERDICT_WORDS[report.verdict]}. {report.explanation}"]
     if report.workers:
-        lines.append(f"Memory here: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
-                     f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); KV cache for "
-                     f"{report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB in all")
+        lines.append(f"Memory here: {format_size(p.vram_bytes)} on the GPU (of {format_size(report.usable_vram)} "
+                     f"usable), {format_size(p.ram_bytes)} of RAM (of {format_size(report.usable_ram)} usable); KV "
+                     f"cache for {report.n_ctx:,} tokens: {format_size(p.kv_bytes)} in all")
         lines += _describe_workers(report)
     elif report.verdict != "does_not_fit":
-        lines.append(f"Memory: {p.vram_bytes / GB:.1f} GB on the GPU (of {report.usable_vram / GB:.1f} usable), "
-                     f"{p.ram_bytes / GB:.1f} GB of RAM (of {report.usable_ram / GB:.1f} usable); "
-                     f"KV cache for {report.n_ctx:,} tokens: {p.kv_bytes / GB:.2f} GB")
+        lines.append(f"Memory: {format_size(p.vram_bytes)} on the GPU (of {format_size(report.usable_vram)} usable), "
+                     f"{format_size(p.ram_bytes)} of RAM (of {format_size(report.usable_ram)} usable); "
+                     f"KV cache ({report.cache_type}) for {report.n_ctx:,} tokens: {format_size(p.kv_bytes)}")
+        speed = report.tokens_per_s_range
+        if speed:
+            lines.append(f"Speed: {_rate(speed[0])}–{_rate(speed[1])} tokens/s"
+                         + (" (measured here: calibrated by hearth bench)" if report.calibrated
+                            else " (estimated; run hearth bench to measure this machine)"))
         lines.append(f"Loads like: hearth chat --model … {flags(report)}")
+    lines.append(f"KV cache for {report.n_ctx:,} tokens by type: " + ", ".join(
+        f"{kind} ({CACHE_TYPE_WORDS[kind]}) {kv_cache_bytes(info, report.n_ctx, kind) / GB:.2f} GB"
+        for kind in CACHE_TYPES))
     lines += [f"Note: {n}" for n in (*hw.notes, *report.notes)]
     return lines
 
@@ -192,9 +215,13 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         print(matrix_markdown(targets, machine_matrix(), args.ctx))
         return 0
     hw = machine_from_args(args, paths)
+    kv_type = getattr(args, "kv_type", None) or "auto"
+    if getattr(args, "contexts", False):
+        print("\n\n".join(contexts_text(t, hw) for t in targets))
+        return 0
     workers = worker_machines(list(getattr(args, "worker", []) or []))
     reports = [(t, plan_with_workers(t.info, hw, workers, n_ctx=args.ctx, model_path=t.path,
-                                     mmproj_bytes=t.mmproj_bytes)) for t in targets]
+                                     mmproj_bytes=t.mmproj_bytes, cache_type=kv_type)) for t in targets]
     if args.json:
         print(json.dumps([{"model": t.label, "size": t.size, "exact": t.exact, "header": t.info.summary(),
                            **r.to_dict()} for t, r in reports], indent=2))
@@ -205,6 +232,27 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     print(f"{len(reports)} quantizations (exact for those whose header was read, others estimated from size):")
     for t, r in reports:
         mark = "" if t.exact else " *"
-        print(f"  {t.label.split(':')[-1]:<12} {t.size / GB:6.1f} GB  {VERDICT_WORDS[r.verdict]:<13} "
+        print(f"  {t.label.split(':')[-1]:<12} {format_size(t.size):>9}  {VERDICT_WORDS[r.verdict]:<13} "
               f"{r.explanation}{mark}")
     return 0
+
+
+def contexts_text(t: Target, hw: Hardware) -> str:
+    """The context sizes this machine holds with each cache type, what they cost, and the comparison with 10M."""
+    rows = context_table(t.info, hw, mmproj_bytes=t.mmproj_bytes)
+    lines = [f"{t.label}: context sizes on this machine (memory in all: model, cache and buffers)",
+             f"{'context':>9}  " + "  ".join(f"{kind + ' (' + CACHE_TYPE_WORDS[kind] + ')':>24}"
+                                             for kind in CACHE_TYPES)]
+    for n_ctx in sorted({r.n_ctx for r in rows}):
+        cells = []
+        for kind in CACHE_TYPES:
+            row = next(r for r in rows if r.n_ctx == n_ctx and r.cache_type == kind)
+            mark = "" if row.fits else " ✗"
+            cells.append(f"{row.kv_bytes / GB:7.2f} GB cache / {row.total_bytes / GB:5.1f} GB{mark}".rjust(24))
+        lines.append(f"{context_words(n_ctx):>9}  " + "  ".join(cells))
+    lines.append(("✗: does not fit. " if not all(r.fits for r in rows) else "") + compare_with_advertised(t.info, rows))
+    return "\n".join(lines)
+
+
+def _rate(tokens_per_s: float) -> str:
+    return f"{tokens_per_s:.0f}" if tokens_per_s >= 10 else f"{tokens_per_s:.2g}"

@@ -16,8 +16,7 @@ from hearth.core.models.discover.catalog import CATALOG, CatalogService, listing
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.paths import AppPaths
-
-GB = 1e9
+from hearth.core.units import format_size
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,7 +139,7 @@ def _catalog(args: argparse.Namespace, paths: AppPaths) -> int:
             continue
         print(f"    {listing.repo_id} — file list from {listing_age_words(listing)}")
         for v in verdicts:
-            print(f"    {v.quant.label:<12} {v.quant.size / GB:6.1f} GB  {v.verdict.replace('_', ' '):<13} "
+            print(f"    {v.quant.label:<12} {format_size(v.quant.size):>9}  {v.verdict.replace('_', ' '):<13} "
                   f"{v.explanation}")
     return 0
 
@@ -151,7 +150,7 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
     found = lib.discover() if args.discover else []
     if args.json:
         print(json.dumps({
-            "models": [{"name": m.name, "path": str(m.path), "state": m.state, "size": m.size_bytes,
+            "models": [{"name": m.name, "path": str(m.path), "state": m.state.value, "size": m.size_bytes,
                         "total": m.total_bytes, "repo_id": m.repo_id, "quant": m.quant, "files": [str(f) for f in
                         m.files], "mmproj": str(m.mmproj) if m.mmproj else None, "problem": m.problem}
                        for m in models],
@@ -161,15 +160,15 @@ def _list(args: argparse.Namespace, paths: AppPaths) -> int:
     if not models:
         print(f"No models in {lib.models_dir} yet. Try `hearth models catalog`.")
     for m in models:
-        progress = "" if m.state == "ready" else f" {m.size_bytes / max(1, m.total_bytes):.0%}"
+        progress = "" if m.usable else f" {m.size_bytes / max(1, m.total_bytes):.0%}"
         extra = f" — {m.problem}" if m.problem else ""
-        print(f"{m.state:<11}{progress:>5}  {m.total_bytes / GB:6.1f} GB  {m.name}{extra}")
+        print(f"{m.state.value:<11}{progress:>5}  {format_size(m.total_bytes):>9}  {m.name}{extra}")
         print(f"                   {m.path}{'  + vision projector' if m.mmproj else ''}")
     if args.discover:
         print("\nFound elsewhere (import with `hearth models import PATH --link`):" if found else
               "\nNo GGUF files found in Hugging Face's cache or LM Studio's folders.")
         for f in found:
-            print(f"  {f.size_bytes / GB:6.1f} GB  {f.path}  ({f.source})")
+            print(f"  {format_size(f.size_bytes):>9}  {f.path}  ({f.source})")
     return 0
 
 
@@ -180,11 +179,11 @@ def _remove(args: argparse.Namespace, paths: AppPaths) -> int:
         print(f"hearth: no model called {args.model!r} (see `hearth models list`).", file=sys.stderr)
         return 1
     if not args.yes:
-        answer = input(f"Delete {model.name} ({model.size_bytes / GB:.1f} GB)? [y/N] ")
+        answer = input(f"Delete {model.name} ({format_size(model.size_bytes)})? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return 1
     freed = lib.remove(model)
-    print(f"Removed {model.name}: {freed / GB:.2f} GB freed.")
+    print(f"Removed {model.name}: {format_size(freed)} freed.")
     return 0
 
 

@@ -15,6 +15,7 @@ import sys
 from hearth.core.engine.workers import DEFAULT_PORT, PROTOCOL_VERSION, is_loopback_host
 from hearth.core.errors import HearthError, WorkerError
 from hearth.core.machine.cpu import detect_cpu
+from hearth.core.units import format_size
 
 SECURITY_WARNING = (
     "llama.cpp's RPC protocol has no password and no encryption: anyone who can reach this port can use this "
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         err.write(f"hearth: {WorkerError('llama.cpp found no device to lend on this computer.').message}\n")
         return 1
     threads = args.threads or detect_cpu().physical_cores
-    lent = ", ".join(f"{d.description or d.name} ({d.memory_free / 1e9:.1f} GB free)" for d in devices)
+    lent = ", ".join(f"{d.description or d.name} ({format_size(d.memory_free)} free)" for d in devices)
     endpoint = f"{host}:{args.port}"
     err.write(f"Hearth worker on {endpoint} (llama.cpp RPC protocol {'.'.join(map(str, PROTOCOL_VERSION))}), "
               f"lending {lent}, {threads} threads.\n")

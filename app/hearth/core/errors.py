@@ -54,7 +54,8 @@ class HostCrashedError(HearthError):
     Attributes:
         returncode: the process's exit status (negative: killed by that signal), or None.
         log_tail: the last lines llama.cpp printed before it ended.
-        during: what the engine was doing: "load", "prompt", "generate" or "idle".
+        during: what the engine was doing: an ``EnginePhase`` of ``hearth.core.engine.events`` (a ``str`` enum:
+            "start", "load", "prompt", "generate" or "idle").
     """
 
     title = "The model engine stopped"
@@ -103,6 +104,39 @@ class GenerationError(HearthError):
     """llama.cpp failed while reading the prompt or writing the answer."""
 
     title = "The answer could not be generated"
+
+
+class InvalidRequestError(HearthError):
+    """A request is malformed or asks for something impossible (a bad JSON schema, an unknown tool name...).
+
+    Raised for requests from other programs (the local API); the message says which field is wrong.
+
+    Attributes:
+        param: the request field at fault, or "".
+    """
+
+    title = "The request is not valid"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", param: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.param = param
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**super().to_wire(), "param": self.param}
+
+
+class EngineBusyError(HearthError):
+    """The engine's queue is full: the request was refused rather than kept waiting without end.
+
+    Attributes:
+        retry_after_s: a fair guess of when to try again, in whole seconds.
+    """
+
+    title = "The model is busy"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", retry_after_s: int = 1) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.retry_after_s = retry_after_s
 
 
 class DownloadError(HearthError):
@@ -306,6 +340,32 @@ class VisionFileError(ModelLoadError):
     title = "The vision file could not be loaded"
 
 
+class ToolError(HearthError):
+    """A tool could not be used: its server would not start, crashed, hung, or answered with nonsense.
+
+    Attributes:
+        server: the tool server's name ("" for Hearth's own tools).
+    """
+
+    title = "A tool could not be used"
+
+    def __init__(self, message: str, *, hint: str = "", details: str = "", server: str = "") -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.server = server
+
+
+class ToolTimeoutError(ToolError):
+    """A tool server did not answer in time (it was stopped; it starts again when next needed)."""
+
+    title = "A tool did not answer in time"
+
+
+class ToolConfigError(HearthError):
+    """A tool server's settings cannot be used (imported JSON that is not an ``mcpServers`` list, a bad URL...)."""
+
+    title = "These tool settings cannot be used"
+
+
 def _all_error_types() -> dict[str, type[HearthError]]:
     found: dict[str, type[HearthError]] = {}
     pending: list[type[HearthError]] = [HearthError]
@@ -324,6 +384,10 @@ def error_from_wire(data: dict[str, Any]) -> HearthError:
     details = str(data.get("details") or "")
     if cls is HostCrashedError:
         return HostCrashedError(message, hint=hint, details=details)
+    if cls is InvalidRequestError:
+        return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
     if issubclass(cls, WorkerError):
         return cls(message, hint=hint, details=details, endpoint=str(data.get("endpoint") or ""))
+    if cls is InvalidRequestError:
+        return InvalidRequestError(message, hint=hint, details=details, param=str(data.get("param") or ""))
     return cls(message, hint=hint, details=details)

@@ -13,11 +13,13 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from hearth.core.errors import CorruptDocumentError, DocumentError, FileTooLargeError, UnsafeDocumentError
-from hearth.core.units import human_size
+from hearth.core.units import MB, format_size
+
+if TYPE_CHECKING:
+    from PIL import Image  # imported where it is used: the window's start does not need Pillow
 
 # Formats a user can drop; Pillow is never asked to try others (some, like EPS, call external programs).
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -40,7 +42,7 @@ class ImageOptions:
     max_side: int = 1536
     thumb_side: int = 256
     max_pixels: int = 60_000_000
-    max_bytes: int = 50 * 1024 * 1024
+    max_bytes: int = 50 * MB
     jpeg_quality: int = 90
 
 
@@ -86,6 +88,8 @@ def _fit(width: int, height: int, side: int) -> tuple[int, int]:
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
+    from PIL import ImageCms
+
     profile = image.info.get("icc_profile")
     if not profile or image.mode not in ("RGB", "RGBA"):
         return image
@@ -100,6 +104,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB pixels; transparency becomes white (vision encoders drop alpha, which would often leave black)."""
+    from PIL import Image, ImageOps
+
     if image.mode == "F":
         image = ImageOps.autocontrast(image.convert("L"))
     elif image.mode.startswith("I"):
@@ -125,7 +131,7 @@ def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
 
 def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
-        f"{name} is {human_size(size)}; pictures up to {human_size(limit)} can be attached.",
+        f"{name} is {format_size(size)}; pictures up to {format_size(limit)} can be attached.",
         hint="Save it at a smaller size or as JPEG and attach it again.",
         size_bytes=size,
         limit_bytes=limit,
@@ -134,6 +140,8 @@ def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
 
 def _upright_pixels(image: Image.Image, name: str, options: ImageOptions) -> tuple[Image.Image, int, int]:
     """RGB pixels turned upright and scaled to fit ``options.max_side``, and the upright size of the original."""
+    from PIL import Image, ImageOps
+
     source_format = (image.format or "PNG").upper()
     width, height = image.size
     if width * height > options.max_pixels:
@@ -175,6 +183,8 @@ def prepare_pil_image(image: Image.Image, name: str, options: ImageOptions | Non
         UnsafeDocumentError: the image has more pixels than ``options.max_pixels``.
         CorruptDocumentError: the pixels cannot be decoded.
     """
+    from PIL import Image
+
     options = options or ImageOptions()
     source_format = (image.format or "PNG").upper()
     animated = bool(getattr(image, "is_animated", False))
@@ -225,6 +235,8 @@ def prepare_image_bytes(data: bytes, name: str, options: ImageOptions | None = N
 
 
 def _open(data: bytes, name: str, options: ImageOptions) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
+
     if not data:
         raise CorruptDocumentError(f"{name} is empty (0 bytes).", hint="Check that this is the picture you meant.")
     if len(data) > options.max_bytes:

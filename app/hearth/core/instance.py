@@ -87,6 +87,27 @@ class InstanceLock:
             return None
         return int(text) if text.isdigit() else None
 
+    def taken(self) -> bool:
+        """Whether some holder (another process, or another ``InstanceLock`` on the same file here) has the lock now.
+
+        Asks by trying the lock for an instant, without creating or writing anything; a lock this object holds
+        counts as taken.
+        """
+        if self._file is not None:
+            return True
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115 - closed below, after the lock is given back
+        except OSError:
+            return False  # no lock file: nobody ever held it
+        try:
+            if not _lock(f):
+                return True
+            with contextlib.suppress(OSError):
+                _unlock(f)
+            return False
+        finally:
+            f.close()
+
     def release(self) -> None:
         """Give the lock back (it is also released when the process ends)."""
         if self._file is None:

@@ -25,6 +25,12 @@ class Settings:
         model_overrides: per-model settings keyed by model path (context, sampling, system prompt...).
         workers: llama.cpp RPC workers (HOST:PORT) the planner may spread a model over (Models → Workers).
         remote_servers: base URLs of OpenAI-compatible servers (Models → Servers); their keys are kept elsewhere.
+        api_server: serve the loaded model through the local OpenAI-compatible API while the window is open.
+        api_port: its TCP port.
+        api_lan: listen on every network interface, so other computers can connect (off: this computer only).
+        api_require_key: clients must send the API key (may be off only without ``api_lan``).
+        api_cors_origins: web origins allowed to call from a browser (none: browsers are refused).
+        api_model_switch: a request's ``model`` may load another installed model.
     """
 
     version: int = SETTINGS_VERSION
@@ -39,6 +45,12 @@ class Settings:
     model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     workers: list[str] = field(default_factory=list)
     remote_servers: list[str] = field(default_factory=list)
+    api_server: bool = False
+    api_port: int = 8080
+    api_lan: bool = False
+    api_require_key: bool = True
+    api_cors_origins: list[str] = field(default_factory=list)
+    api_model_switch: bool = False
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **changes)

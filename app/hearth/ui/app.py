@@ -9,6 +9,7 @@ only what ``AppSeams`` names.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -16,45 +17,57 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 import hearth
-from hearth.core.engine import EngineClient
+from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.service import EngineService
 from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.machine.hardware import Hardware, detect_hardware
-from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library.library import ModelLibrary
 from hearth.core.models.library.model_settings import ModelSettings
-from hearth.core.models.library.starter import is_chat_model
 from hearth.core.models.planning.benchmark import bench_prompt_speed
+from hearth.core.models.planning.calibration import apply_calibration
 from hearth.core.paths import AppPaths
 from hearth.core.retrieval import estimated_prompt_speed
 from hearth.core.settings import Settings, load_settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
+from hearth.core.tools.config import ToolsConfig, load_tools_config, save_tools_config, tools_path
+from hearth.core.tools.mcp_client import McpManager
+from hearth.core.tools.toolbox import Toolbox
 from hearth.ui.chat.controller import ChatController
+from hearth.ui.chat.conversations import ConversationsController
+from hearth.ui.chat.preset_picker import PresetPicker
+from hearth.ui.chat.tool_approval import AskTool, ask_tool
+from hearth.ui.chat.tool_runner import ChatTools
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import EngineBridge
 from hearth.ui.model_session import ModelPreferences, ModelSession
 from hearth.ui.models.controller import ModelsController
 from hearth.ui.models.download_queue import DownloadQueue
-from hearth.ui.models.page import ModelsFolder, ModelsPage
+from hearth.ui.models.folder import ModelsFolder
+from hearth.ui.shell.api_server import ApiServerControl
 from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password, ask_user, choose_import
 from hearth.ui.shell.main_window import MainWindow
-from hearth.ui.shell.settings_dialog import SettingsDialog
+from hearth.ui.shell.notices import notice_for
 from hearth.ui.shell.theme import ThemeController
+from hearth.ui.shell.tools_settings import ToolsTab
+
+if TYPE_CHECKING:
+    from hearth.ui.models.page import ModelsPage
 
 ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
 
@@ -65,7 +78,8 @@ class AppSeams:
     is what the app itself uses.
 
     Attributes:
-        engine: the engine client (None: one logging to the app's log folder).
+        engine: the engine (None: an ``EngineClient`` logging to the app's log folder; tests may pass the
+            scripted ``FakeEngineClient``).
         hub: the Hugging Face client (None: the real Hub, following the offline setting).
         plan_for: how a model path becomes its load plan (None: the planner with the user's overrides).
         sampling: the sampling settings for the next answer (None: the loaded model's settings).
@@ -73,9 +87,10 @@ class AppSeams:
         download_manager: builds the download manager for a models folder and the Hub client.
         ask, password, pick_import: the questions put to the user (yes/no, a document's password, a file to import).
         discover_home: the home folder searched for other apps' models (None: the user's).
+        ask_tool: asks whether a tool call may run (the approval dialog).
     """
 
-    engine: EngineClient | None = None
+    engine: EngineApi | None = None
     hub: HubClient | None = None
     plan_for: Callable[[Path], LoadPlan] | None = None
     sampling: Callable[[], SamplingParams] | None = None
@@ -85,6 +100,7 @@ class AppSeams:
     password: AskPassword = ask_password
     pick_import: ChooseImport = choose_import
     discover_home: Path | None = None
+    ask_tool: AskTool = ask_tool
 
 
 class HearthApp(QObject):
@@ -92,8 +108,9 @@ class HearthApp(QObject):
     the model to start with, the settings dialog, start and shutdown."""
 
     def __init__(self, *, qapp: QApplication, paths: AppPaths, store: Store, lock: InstanceLock | None,
-                 preferences: ModelPreferences, client: EngineClient, bridge: EngineBridge, session: ModelSession,
-                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow) -> None:
+                 preferences: ModelPreferences, client: EngineApi, bridge: EngineBridge, session: ModelSession,
+                 theme: ThemeController, chat_view: ChatView, models: ModelsController, window: MainWindow,
+                 api: ApiServerControl, toolbox: Toolbox) -> None:
         super().__init__()
         self.qapp = qapp
         self.paths = paths
@@ -107,8 +124,13 @@ class HearthApp(QObject):
         self.chat_view = chat_view
         self.models = models
         self.window = window
+        self.api = api
+        self.toolbox = toolbox
         self._closed = False
         window.settings_requested.connect(self.open_settings)
+        window.api_panel_requested.connect(self.open_api_panel)
+        api.state_changed.connect(self._on_api_state_changed)
+        api.failed.connect(self._on_api_failed)
         window.zoom_requested.connect(self._on_window_zoom_requested)
         models.settings_changed.connect(self._on_settings_changed)
         models.model_settings_requested.connect(self._on_models_model_settings_requested)
@@ -138,10 +160,11 @@ class HearthApp(QObject):
         self.models.start()
         if not self.models.run_first_run(self.theme.theme):
             self.load_default_model()
+        self.api.apply(self.settings)
 
     def _open_last_conversation(self) -> None:
-        last = self.store.get_state("last_conversation_id")
-        if isinstance(last, int):
+        last = self.window.controller.last_conversation_id()
+        if last is not None:
             try:
                 self.window.open_conversation(last)
                 return
@@ -155,17 +178,15 @@ class HearthApp(QObject):
             self.load_default_model()  # the starter (if installed) to chat with meanwhile
 
     def load_default_model(self) -> None:
-        default = self.settings.default_model
-        # A base model (no chat template) is never the model to chat with by default, even if an older Hearth made
-        # it the default (the old starter was one).
-        if default and Path(default).is_file() and is_chat_model(Path(default)):
-            self.session.load(Path(default))
-        else:
-            self.models.load_starter(make_default=False)
+        """Load the default chat model: the user's default if it is a chat model, else the starter
+        (``default_chat_model``; a base model an older Hearth made the default is passed over)."""
+        self.models.load_default_model()
 
     @Slot()
     def open_settings(self, model_path: Path | None = None, plan: LoadPlan | None = None) -> None:
         """The settings dialog, on the loaded model's settings or on ``model_path``'s (from the Models page)."""
+        from hearth.ui.shell.settings_dialog import SettingsDialog  # not needed for the window's first paint
+
         if model_path is None or model_path == self.session.path:
             model_path, plan = self.session.path, self.session.plan or plan
         dialog = SettingsDialog(
@@ -173,10 +194,13 @@ class HearthApp(QObject):
             models_dir=self.paths.models_dir,
             model_path=str(model_path) if model_path else None,
             plan=plan,
+            context_choices=functools.partial(self.preferences.context_choices, model_path) if model_path else None,
+            tools_tab=ToolsTab(self.toolbox.config, self.toolbox.manager),
             parent=self.window,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_changed.connect(self._on_settings_changed)
+        dialog.tools_changed.connect(self._on_tools_changed)
         dialog.model_settings_changed.connect(self._on_model_settings_changed)
         dialog.open()  # modal to the window, without a nested event loop
 
@@ -195,6 +219,34 @@ class HearthApp(QObject):
         self.theme.set_mode(_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
+        self.api.apply(settings)
+
+    @Slot()
+    def open_api_panel(self) -> None:
+        from hearth.ui.shell.api_panel import ApiPanel  # not needed for the window's first paint
+
+        panel = ApiPanel(self.api, lan=self.settings.api_lan, parent=self.window)
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.open()
+
+    @Slot()
+    def _on_api_state_changed(self) -> None:
+        tooltip = ""
+        if self.api.running:
+            tooltip = f"Other apps can use the model at {self.api.base_url}. Click for the key and recent requests."
+            if self.api.answering:
+                tooltip += " The model is answering an app now; your messages wait their turn."
+        self.window.set_api_status(self.api.status_text(), tooltip)
+
+    @Slot(object)
+    def _on_api_failed(self, error: object) -> None:
+        if isinstance(error, BaseException):
+            self.window.show_notice(notice_for(error))
+
+    @Slot(ToolsConfig)
+    def _on_tools_changed(self, config: ToolsConfig) -> None:
+        save_tools_config(config, tools_path(self.paths.config_dir))
+        self.toolbox.set_config(config)
 
     @Slot(str, ModelSettings)
     def _on_model_settings_changed(self, path: str, _settings: ModelSettings) -> None:
@@ -218,6 +270,9 @@ class HearthApp(QObject):
             return
         self._closed = True
         self.models.shutdown()
+        self.api.stop()
+        if self.toolbox.manager is not None:
+            self.toolbox.manager.close()  # the tool servers' processes end with Hearth
         self.bridge.stop()
         self.store.close()
         if self.lock is not None:
@@ -240,14 +295,19 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     seams = seams or AppSeams()
     preferences = ModelPreferences(settings, paths)
     keys = KeyStore(paths.config_dir)
-    client = seams.engine or RoutingEngineClient(log_path=paths.log_dir / "engine.log", debug=settings.debug_logging,
-                                                 key_for=keys.get, offline=lambda: preferences.settings.offline)
-    bridge = EngineBridge(client)
+    client: EngineApi = seams.engine or RoutingEngineClient(
+        log_path=paths.log_dir / "engine.log", debug=settings.debug_logging, key_for=keys.get,
+        offline=lambda: preferences.settings.offline)
+    # One engine for the window and the local API: one host process, one copy of the weights, fair turns.
+    service = EngineService(client)
+    bridge = EngineBridge(service)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
     theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
     chat_view = ChatView(theme.apply())
     theme.theme_changed.connect(chat_view.set_theme)
 
+    toolbox = Toolbox(load_tools_config(tools_path(paths.config_dir)),
+                      McpManager(paths.log_dir, offline=lambda: preferences.settings.offline))
     hub = seams.hub or HubClient(offline=settings.offline)
     make_manager = seams.download_manager
 
@@ -255,15 +315,26 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
         return ModelsFolder(ModelLibrary(models_dir), make_manager(models_dir, hub))
 
     def detect(models_dir: Path) -> Hardware:
-        return detect_hardware(models_dir, cache_dir=paths.cache_dir)
+        # With what ``hearth bench`` measured on this machine: estimates say "measured here".
+        return apply_calibration(detect_hardware(models_dir, cache_dir=paths.cache_dir), paths.config_dir)
 
     folder = open_folder(preferences.models_dir)
     queue = DownloadQueue(folder.downloads, ActiveDownloads(paths.data_dir / "active-downloads.json"))
-    page = ModelsPage(library=folder.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir), hub=hub,
-                      session=session, hardware=seams.hardware or detect, bench_dir=paths.data_dir / "bench",
-                      settings=settings, discover_home=seams.discover_home, ask=seams.ask,
-                      pick_import=seams.pick_import, keys=keys)
-    models = ModelsController(page=page, session=session, settings=settings, open_folder=open_folder)
+
+    def make_page(current: ModelsFolder) -> ModelsPage:
+        # Built the first time the page is shown (or the first-run wizard needs it): its widgets, the catalog and
+        # the modules behind them are not part of the window's start.
+        from hearth.core.models.discover.catalog import CatalogService
+        from hearth.ui.models.page import ModelsPage
+
+        return ModelsPage(library=current.library, queue=queue, catalog=CatalogService(hub, paths.cache_dir),
+                          hub=hub, session=session, hardware=seams.hardware or detect,
+                          bench_dir=paths.data_dir / "bench", settings=models.settings,
+                          discover_home=seams.discover_home, ask=seams.ask, pick_import=seams.pick_import,
+                          keys=keys)
+
+    models = ModelsController(folder=folder, queue=queue, hub=hub, make_page=make_page, session=session,
+                              settings=settings, open_folder=open_folder)
 
     def sampling() -> SamplingParams:
         return preferences.sampling(session.path)
@@ -283,18 +354,25 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                                       expected_writing=float(expected) if isinstance(expected, (int, float))
                                       else None)
 
+    conversations = ConversationsController(store)
+
     def chat_controller(view: ChatView) -> ChatController:
         return ChatController(store, bridge, session, view, seams.sampling or sampling, system_prompt,
-                              ask=seams.ask, password=seams.password, prompt_speed_for=prompt_speed,
+                              conversations=conversations, ask=seams.ask, password=seams.password,
+                              prompt_speed_for=prompt_speed, tools=ChatTools(toolbox), ask_tool=seams.ask_tool,
                               default_system_prompt_for=default_system_prompt)
 
-    window = MainWindow(store=store, session=session, chat_view=chat_view, controller_factory=chat_controller,
-                        settings=settings, models_page=page)
+    api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
+                           models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
+    bridge.worker.activity.connect(api.on_activity)
+    window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
+                        preset_picker=PresetPicker(store), settings=settings, models_page=models.page_widget)
     window.set_theme(theme.theme)
     theme.theme_changed.connect(window.set_theme)
     models.attach(window)
     return HearthApp(qapp=qapp, paths=paths, store=store, lock=lock, preferences=preferences, client=client,
-                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window)
+                     bridge=bridge, session=session, theme=theme, chat_view=chat_view, models=models, window=window,
+                     api=api, toolbox=toolbox)
 
 
 def _mode(theme: str) -> Literal["system", "light", "dark"]:

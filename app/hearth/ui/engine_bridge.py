@@ -1,32 +1,72 @@
-"""The GUI's bridge to the engine: blocking engine calls run on a worker thread, results come back as signals.
+"""The GUI's bridge to the engine: blocking engine calls run on the engine service's thread, results come back as
+signals.
 
-The engine worker owns the ``EngineClient`` calls that block (loading, answering). The GUI never waits on it: it asks
-through queued signals and hears back through the worker's signals. Stop does not queue behind a running answer: the
-GUI calls ``EngineBridge.cancel()`` directly, which writes the cancel command to the engine's pipe at once.
+The window shares one ``EngineService`` (one engine host, one copy of the weights) with the local API server. Its
+loads, answers and unloads are jobs in the service's queue under the source ``WINDOW``, which is never refused and
+takes its turn with API clients. The GUI never waits: it hears back through the worker's signals. Stop does not queue
+behind a running answer: ``EngineBridge.cancel()`` cancels the window's own request at once (a waiting one leaves the
+queue; a running one stops within a token) and never an API client's.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from hearth.core.engine import (
-    AnswerStats,
-    EngineClient,
+    EngineApi,
+    EngineEvent,
     EngineNotice,
     Finished,
     LoadProgress,
+    ModelInfo,
     PromptProgress,
     TokenDelta,
 )
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.service import (
+    WINDOW,
+    Activity,
+    ChatRequest,
+    EngineService,
+    JobKind,
+    Ticket,
+    cancelled_stats,
+    run_chat,
+)
+from hearth.core.engine.tools import ToolChoice, ToolSpec
+from hearth.core.errors import EngineNotReadyError, HearthError
 from hearth.ui.tasks import as_hearth_error
+
+
+@dataclass
+class EngineRound:
+    """One round of an answer with tools, run as a window job of the engine service for a caller on another thread.
+
+    Attributes:
+        messages: the conversation so far, with earlier rounds' calls and results.
+        params: sampling settings.
+        tools: the tools offered.
+        choice: auto, none, required or a named tool.
+        sink: gets each event (on the engine's thread).
+        cancel: set by Stop: a round not begun yet never starts, a running one is stopped within a token.
+        done: set when the round has ended; ``error`` then says whether it failed.
+    """
+
+    messages: list[dict[str, Any]]
+    params: SamplingParams
+    tools: Sequence[ToolSpec]
+    choice: ToolChoice
+    sink: Callable[[EngineEvent], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    error: HearthError | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +80,8 @@ class AnswerRequest:
         continue_last: the last message is a partial assistant answer to continue.
         prepare: builds ``messages`` on the engine's thread instead (work the window must not wait for, such as
             ranking the passages of big attachments); its second value comes back with ``answer_prepared``.
+        on_token: called on the engine's thread with each text delta before it goes to the window (the answer's
+            ``StreamingSaver.add``: the partial answer is saved there, never on the GUI thread).
     """
 
     request_id: int
@@ -47,15 +89,19 @@ class AnswerRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     continue_last: bool = False
     prepare: Callable[[], tuple[list[dict[str, Any]], object]] | None = None
+    on_token: Callable[[str], object] | None = None
 
 
 class EngineWorker(QObject):
-    """Runs engine calls on its own thread.
+    """Runs the window's engine calls as jobs of the shared ``EngineService`` (on its thread) and reports back.
+
+    The worker object lives on the GUI thread; its methods run on the service's thread, so its signals reach the
+    GUI queued.
 
     Signals:
         load_progress(float): loading fraction 0..1.
-        plan_chosen(object): the ``LoadPlan`` a ``load_path`` request will load with.
-        model_loaded(object): the ``ModelInfo`` of the loaded model.
+        plan_chosen(object): the ``LoadPlan`` a ``load_path`` request will load with (or another source loaded).
+        model_loaded(object): the ``ModelInfo`` of the loaded model (also when another source loaded it).
         load_failed(object): a ``HearthError`` saying why.
         notice(str): something the user should know (e.g. the engine restarted).
         answer_prepared(int, object): request id, what ``AnswerRequest.prepare`` returned besides the messages.
@@ -64,6 +110,7 @@ class EngineWorker(QObject):
         answer_finished(int, object): request id, ``AnswerStats``.
         answer_failed(int, object): request id, ``HearthError`` (a crash, an overflow...).
         model_unloaded(): the model's memory was released.
+        activity(object): the engine's ``Activity`` (whom it is working for, how many wait).
     """
 
     load_progress = Signal(float)
@@ -77,13 +124,13 @@ class EngineWorker(QObject):
     answer_finished = Signal(int, object)
     answer_failed = Signal(int, object)
     model_unloaded = Signal()
+    activity = Signal(object)
 
-    def __init__(self, client: EngineClient) -> None:
+    def __init__(self, client: EngineApi) -> None:
         super().__init__()
         self._client = client
         self.cancel_requested = threading.Event()  # Stop pressed while the prompt was being prepared
 
-    @Slot(object)
     def load(self, plan: LoadPlan) -> None:
         try:
             info = self._client.load(plan, on_progress=self.load_progress.emit)
@@ -92,7 +139,6 @@ class EngineWorker(QObject):
             return
         self.model_loaded.emit(info)
 
-    @Slot(object, object)
     def load_path(self, path: Path, plan_for: Callable[[Path], LoadPlan]) -> None:
         """Plan (reads the GGUF header, detects the hardware: not for the GUI thread), then load."""
         try:
@@ -103,96 +149,164 @@ class EngineWorker(QObject):
         self.plan_chosen.emit(plan)
         self.load(plan)
 
-    @Slot()
     def unload(self) -> None:
         self._client.unload()
         self.model_unloaded.emit()
 
-    @Slot(object)
-    def answer(self, request: AnswerRequest) -> None:
+    def answer(self, request: AnswerRequest, ticket: Ticket) -> None:
         rid = request.request_id
         try:
             messages = request.messages
             if request.prepare is not None:
                 messages, extra = request.prepare()
                 self.answer_prepared.emit(rid, extra)
-            if self.cancel_requested.is_set():
-                self.answer_finished.emit(rid, AnswerStats(0, None, None, 0, "cancelled"))
+            if self.cancel_requested.is_set() or ticket.cancel_requested:
+                self.answer_finished.emit(rid, cancelled_stats())
                 return
-            for event in self._client.chat(messages, request.params, continue_last=request.continue_last):
-                if isinstance(event, TokenDelta):
-                    self.token.emit(rid, event.text)
-                elif isinstance(event, PromptProgress):
-                    self.prompt_progress.emit(rid, event.done, event.total)
-                elif isinstance(event, Finished):
-                    self.answer_finished.emit(rid, event.stats)
-                elif isinstance(event, EngineNotice):
-                    self.notice.emit(event.message)
-                elif isinstance(event, LoadProgress):
-                    self.load_progress.emit(event.fraction)
+            chat = ChatRequest(messages, request.params, continue_last=request.continue_last)
+            run_chat(self._client, ticket, chat, lambda item: self._report(rid, item, request.on_token))
         except Exception as exc:
             self.answer_failed.emit(rid, as_hearth_error(exc))
 
-    @Slot()
-    def shutdown(self) -> None:
-        self._client.close()
+    def _report(self, rid: int, item: EngineEvent | HearthError,
+                on_token: Callable[[str], object] | None = None) -> None:
+        if isinstance(item, TokenDelta):
+            if on_token is not None:
+                on_token(item.text)  # the answer's saver, here on the engine's thread: never on the GUI thread
+            self.token.emit(rid, item.text)
+        elif isinstance(item, PromptProgress):
+            self.prompt_progress.emit(rid, item.done, item.total)
+        elif isinstance(item, Finished):
+            self.answer_finished.emit(rid, item.stats)
+        elif isinstance(item, EngineNotice):
+            self.notice.emit(item.message)
+        elif isinstance(item, LoadProgress):
+            self.load_progress.emit(item.fraction)
+        elif isinstance(item, HearthError):
+            self.answer_failed.emit(rid, item)
+
+    def on_activity(self, activity: Activity) -> None:
+        self.activity.emit(activity)
+
+    def on_model_changed(self, source: str, info: ModelInfo | None, plan: LoadPlan | None) -> None:
+        """Another source (an API request allowed to switch models) changed the model: the window follows."""
+        if source == WINDOW:
+            return
+        if info is None:
+            self.model_unloaded.emit()
+            return
+        if plan is not None:
+            self.plan_chosen.emit(plan)
+        self.model_loaded.emit(info)
 
 
 class EngineBridge(QObject):
-    """The GUI thread's handle on the engine worker.
+    """The GUI thread's handle on the engine: the window's requests go to the shared ``EngineService``.
 
-    Signals:
-        request_load(object), request_load_path(object, object), request_answer(object), request_unload(),
-        request_shutdown(): queued to the worker.
+    Args:
+        engine: the service the window shares with the local API, or an ``EngineApi`` (the real ``EngineClient``,
+            or a test's ``FakeEngineClient``) to wrap in a service of the bridge's own.
     """
 
-    request_load = Signal(object)
-    request_load_path = Signal(object, object)
-    request_answer = Signal(object)
-    request_unload = Signal()
-    request_shutdown = Signal()
-
-    def __init__(self, client: EngineClient, parent: QObject | None = None) -> None:
+    def __init__(self, engine: EngineService | EngineApi, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.client = client
-        self.worker_thread = QThread()
-        self.worker_thread.setObjectName("engine")
-        self.worker = EngineWorker(client)
-        self.worker.moveToThread(self.worker_thread)
-        self.request_load.connect(self.worker.load)
-        self.request_load_path.connect(self.worker.load_path)
-        self.request_answer.connect(self.worker.answer)
-        self.request_unload.connect(self.worker.unload)
-        self.request_shutdown.connect(self.worker.shutdown)
-        self.worker_thread.start()
+        self.service = engine if isinstance(engine, EngineService) else EngineService(engine)
+        self.client = self.service.client
+        self.worker = EngineWorker(self.client)
+        self._answer: Ticket | None = None
+        self._stopped = threading.Event()
+        self.service.add_activity_listener(self.worker.on_activity)
+        self.service.add_model_listener(self.worker.on_model_changed)
+
+    def _submit(self, work: Callable[[], None], kind: JobKind) -> Ticket | None:
+        try:
+            return self.service.submit(WINDOW, lambda _client, _ticket: work(), kind=kind, bounded=False)
+        except HearthError:  # the service is closing: nothing more will run
+            return None
 
     def load(self, plan: LoadPlan) -> None:
-        self.request_load.emit(plan)
+        self._submit(lambda: self.worker.load(plan), JobKind.LOAD)
 
     def load_path(self, path: Path, plan_for: Callable[[Path], LoadPlan]) -> None:
-        self.request_load_path.emit(path, plan_for)
+        self._submit(lambda: self.worker.load_path(path, plan_for), JobKind.LOAD)
 
     def answer(self, request: AnswerRequest) -> None:
         self.worker.cancel_requested.clear()
-        self.request_answer.emit(request)
+        try:
+            self._answer = self.service.submit(
+                WINDOW, lambda _client, ticket: self.worker.answer(request, ticket), kind=JobKind.CHAT, bounded=False,
+                on_dropped=lambda error: self._dropped(request.request_id, error))
+        except HearthError as exc:
+            self.worker.answer_failed.emit(request.request_id, exc)
+
+    def run_round(self, request: EngineRound) -> None:
+        """Run one round of an answer with tools as a window job and wait for it (from a thread that is not the
+        GUI's: the answer's tool loop). ``cancel`` (or ``request.cancel``) ends it within a token.
+
+        Raises:
+            HearthError: the round failed (the engine crashed, the prompt did not fit...), or Hearth is closing.
+        """
+
+        def work(client: EngineApi, ticket: Ticket) -> None:
+            try:
+                if request.cancel.is_set() or ticket.cancel_requested:
+                    request.sink(Finished(0, cancelled_stats()))
+                    return
+                chat = ChatRequest(request.messages, request.params, tools=request.tools, tool_choice=request.choice)
+                run_chat(client, ticket, chat, on_item)
+            except Exception as exc:
+                request.error = as_hearth_error(exc)
+            finally:
+                request.done.set()
+
+        def on_item(item: EngineEvent | HearthError) -> None:
+            if isinstance(item, HearthError):
+                request.error = item
+            else:
+                request.sink(item)
+
+        def dropped(error: HearthError | None) -> None:
+            if error is None:
+                request.sink(Finished(0, cancelled_stats()))
+            else:
+                request.error = error
+            request.done.set()
+
+        try:
+            ticket = self.service.submit(WINDOW, work, kind=JobKind.CHAT, bounded=False, on_dropped=dropped)
+        except HearthError as exc:
+            raise EngineNotReadyError("Hearth is closing.") from exc
+        self._answer = ticket
+        while not request.done.wait(0.1):
+            if request.cancel.is_set():
+                ticket.cancel()
+            if self._stopped.is_set():
+                raise EngineNotReadyError("Hearth is closing.")
+        if request.error is not None:
+            raise request.error
+
+    def _dropped(self, rid: int, error: HearthError | None) -> None:
+        if error is None:
+            self.worker.answer_finished.emit(rid, cancelled_stats())
+        else:
+            self.worker.answer_failed.emit(rid, error)
 
     def unload(self) -> None:
-        self.request_unload.emit()
+        self._submit(self.worker.unload, JobKind.UNLOAD)
 
     def cancel(self) -> None:
-        """Stop the running answer now (thread-safe; does not wait behind the worker)."""
+        """Stop the window's answer now, waiting or running (thread-safe; never touches an API client's answer)."""
         self.worker.cancel_requested.set()
-        self.client.cancel()
+        ticket = self._answer
+        if ticket is not None:
+            ticket.cancel()
 
     def cancel_load(self) -> None:
         self.client.cancel_load()
 
     def stop(self) -> None:
-        """End the engine and the worker thread (at application exit)."""
-        self.client.cancel()
+        """End the engine and the service's thread (at application exit)."""
+        self._stopped.set()
+        self.cancel()
         self.client.cancel_load()
-        self.request_shutdown.emit()
-        self.worker_thread.quit()
-        if not self.worker_thread.wait(15_000):
-            self.worker_thread.terminate()
-            self.worker_thread.wait()
+        self.service.close()

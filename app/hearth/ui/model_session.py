@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.engine import ModelInfo
-from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.plan import FlashAttention, LoadPlan
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
 from hearth.core.models.library.library import ModelLibrary
-from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.model_settings import KV_TYPES, ModelSettings
 from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.planning.context import ContextChoices
 from hearth.core.paths import AppPaths
 from hearth.core.settings import Settings
 from hearth.ui.engine_bridge import EngineBridge
@@ -76,12 +77,26 @@ class ModelPreferences:
 
     def plan_for(self, path: Path) -> LoadPlan:
         """The planner's plan for this computer, with the user's overrides on top (reads the GGUF header and the
-        hardware: called on the engine's thread)."""
-        from hearth.core.models.planning.planner import plan_for_path  # heavy imports, only when a model loads
+        hardware: called on the engine's thread).
+
+        The planner costs the user's context size, cache type and flash attention itself (it may then put less on
+        the GPU), on this machine as ``hearth bench`` measured it.
+        """
+        from hearth.core.models.planning.load import plan_for_path  # heavy imports, only when a model loads
 
         vision = ModelLibrary(self.models_dir).vision_file_for(path)
-        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, workers=self.ready_workers())
-        return self.for_model(path).apply_to_plan(plan)
+        chosen = self.for_model(path)
+        plan = plan_for_path(path, mmproj_path=str(vision) if vision else None, n_ctx=chosen.n_ctx,
+                             cache_type=chosen.kv_type if chosen.kv_type in KV_TYPES else "auto",
+                             flash_attn=flash_choice(chosen), config_dir=self.paths.config_dir,
+                             workers=self.ready_workers())
+        return chosen.apply_to_plan(plan)
+
+    def context_choices(self, path: Path) -> ContextChoices:
+        """The context sizes this machine holds for a model, per cache type (reads the header: a worker's job)."""
+        from hearth.core.models.planning.context import context_choices
+
+        return context_choices(path, self.paths.config_dir, flash_attn=flash_choice(self.for_model(path)))
 
     def ready_workers(self) -> list[WorkerMachine]:
         """The saved llama.cpp RPC workers that answer now, with their network measured (on the engine's thread)."""
@@ -192,6 +207,7 @@ class ModelSession(QObject):
     @Slot(object)
     def _on_worker_plan_chosen(self, plan: LoadPlan) -> None:
         self.plan = plan
+        self.path = Path(plan.model_path)  # also when another source (the local API) switched the model
         self.state_changed.emit()
 
     @Slot(float)
@@ -205,6 +221,11 @@ class ModelSession(QObject):
         self.state = ModelState.READY
         self.error = None
         self.state_changed.emit()
+        # What the engine could not do as asked (a quantized V cache without flash attention, a draft model with
+        # another tokenizer) is said once, when the model is ready.
+        for note in (info.cache_note, info.speculative_note):
+            if note:
+                self.notice.emit(note)
 
     @Slot(object)
     def _on_worker_load_failed(self, error: HearthError) -> None:
@@ -216,3 +237,8 @@ class ModelSession(QObject):
         self.info = None
         self.plan = None
         self.state_changed.emit()
+
+
+def flash_choice(chosen: ModelSettings) -> FlashAttention:
+    """The flash-attention setting of a model's choices ("auto" for anything unknown)."""
+    return "on" if chosen.flash_attn == "on" else "off" if chosen.flash_attn == "off" else "auto"

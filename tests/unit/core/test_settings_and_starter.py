@@ -15,6 +15,7 @@ from hearth.core.models.library import starter as starter_module
 from hearth.core.models.library.starter import (
     STARTER_NAME,
     STARTER_SHA256,
+    default_chat_model,
     ensure_starter_model,
     is_chat_model,
     is_starter,
@@ -99,12 +100,11 @@ def test_a_missing_starter_package_says_what_to_do(tmp_path: Path, monkeypatch: 
 
 
 def test_a_base_model_is_never_the_default_chat_model(starter_model: Path, gemma_path: Path, tmp_path: Path) -> None:
-    from hearth.cli.common import default_model
-
     assert is_chat_model(starter_model) and not is_chat_model(gemma_path)
     paths = AppPaths.under(tmp_path).ensure()
     shutil.copyfile(starter_model, starter_path(paths.models_dir).parent.mkdir(parents=True) or
                     starter_path(paths.models_dir))
     # An older Hearth made the template-less Gemma the default: the starter answers instead.
-    assert default_model(paths, Settings(default_model=str(gemma_path))) == starter_path(paths.models_dir)
-    assert default_model(paths, Settings(default_model=str(starter_model))) == starter_model
+    assert default_chat_model(Settings(default_model=str(gemma_path)), paths.models_dir) == \
+        starter_path(paths.models_dir)
+    assert default_chat_model(Settings(default_model=str(starter_model)), paths.models_dir) == starter_model

@@ -30,14 +30,7 @@ from hearth.core.documents import (
 from hearth.core.engine.media import IMAGE_TOKENS_ESTIMATE
 from hearth.core.errors import DocumentError
 from hearth.core.images import PreparedImage, prepare_image_bytes
-from hearth.core.retrieval import (
-    ReadingBudget,
-    RetrievalResult,
-    attachment_budget,
-    build_prompt,
-    estimate_tokens,
-    select_context,
-)
+from hearth.core.retrieval import RetrievalResult
 from hearth.core.store import Message, NewAttachment, Store, StoredFile
 
 EXTRACTOR = "hearth.documents/1"
@@ -320,25 +313,6 @@ def branch_images(store: Store, message: Message) -> list[bytes]:
             if path is not None:
                 images.append(path.read_bytes())
     return images
-
-
-def question_with_documents(
-    question: str,
-    documents: Sequence[ExtractedDocument],
-    *,
-    n_ctx: int,
-    answer_tokens: int,
-    history_text: str,
-    pinned: Sequence[str] = (),
-    reading: ReadingBudget | None = None,
-) -> tuple[str, RetrievalResult | None]:
-    """The user turn to send: the question with the passages that fit (and that ``reading`` allows: about 10 s of
-    reading, at most half the context), or the question alone."""
-    if not documents:
-        return question, None
-    budget = attachment_budget(n_ctx, answer_tokens=answer_tokens, other_tokens=estimate_tokens(history_text))
-    result = select_context(question, list(documents), budget, pinned=tuple(pinned), reading=reading)
-    return build_prompt(result), result
 
 
 def retrieval_from_run_extra(extra: dict[str, object]) -> RetrievalResult | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hearth.core.chat.attachments import IMAGE_REFERENCE, DocumentCache, branch_documents, question_with_documents
+from hearth.core.chat.attachments import IMAGE_REFERENCE, DocumentCache, branch_documents
+from hearth.core.chat.budget import question_with_documents
 from hearth.core.engine.media import image_file_ref
 from hearth.core.retrieval import ReadingBudget, RetrievalResult
 from hearth.core.store import Message, Role, Store
@@ -20,7 +21,7 @@ def engine_messages(
     continue_last: bool,
     *,
     n_ctx: int,
-    answer_tokens: int,
+    max_tokens: int | None,
     documents: DocumentCache | None = None,
     reading: ReadingBudget | None = None,
     default_system_prompt: str = "",
@@ -28,6 +29,9 @@ def engine_messages(
     """The conversation as the engine sees it: system prompt, history, and the latest question with any document
     passages that fit (the documents pinned "always whole" whole, when they fit). Runs on the engine's thread (the
     store may be used from any thread).
+
+    The passages are chosen by ``question_with_documents``, the same as ``hearth chat --attach`` does, within the
+    context ``n_ctx`` less the answer's room (``max_tokens``) and the rest of the prompt.
 
     Args:
         default_system_prompt: the model's recommended system prompt, sent when the conversation has none of its
@@ -42,24 +46,26 @@ def engine_messages(
     retrieval = None
     last_user = max((i for i, m in enumerate(history) if m.role is Role.USER), default=-1)
     attached = branch_documents(store, history, documents)
+    partial = [{"role": "assistant", "content": answer.content}] if continue_last else []
     for i, message in enumerate(history):
         # An answer's thinking is never sent back: the model reasons afresh each turn, and old thoughts would
         # crowd the context.
         content = strip_thinking(message.content) if message.role is Role.ASSISTANT else message.content
+        images = _image_refs(store, message) if message.role is Role.USER else []
         if i == last_user and attached:
-            earlier = "\n".join(m.content for m in history[:i])
+            # Everything else the prompt holds: the messages so far, the ones after this one, a continued answer.
+            later = [{"role": m.role.value, "content": strip_thinking(m.content) if m.role is Role.ASSISTANT
+                      else m.content} for m in history[i + 1:]]
+            others = out + later + partial
             content, retrieval = question_with_documents(
-                message.content, attached, n_ctx=n_ctx, answer_tokens=answer_tokens, history_text=earlier,
-                pinned=conv.whole_documents, reading=reading,
+                message.content, attached, n_ctx=n_ctx, max_tokens=max_tokens, before=others,
+                pictures=len(images), pinned=conv.whole_documents, reading=reading,
             )
         entry: dict[str, Any] = {"role": message.role.value, "content": content}
-        if message.role is Role.USER:
-            images = _image_refs(store, message)
-            if images:
-                entry["images"] = images
+        if images:
+            entry["images"] = images
         out.append(entry)
-    if continue_last:
-        out.append({"role": "assistant", "content": answer.content})
+    out.extend(partial)
     return out, retrieval
 
 

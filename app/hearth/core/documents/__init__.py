@@ -4,10 +4,9 @@ The GUI calls ``extract_document`` in a worker thread (progress and cancel are c
 ``ExtractedDocument.to_dict()`` under its ``sha256``, and hands the documents to ``hearth.core.retrieval``.
 """
 
-from hearth.core.documents.detect import Detection, detect, kind_from_name
+from hearth.core.documents.detect import Detection, detect, kind_from_name, readable_patterns
+from hearth.core.documents.document import ExtractedDocument
 from hearth.core.documents.extract import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_TEXT_CHARS,
     CancelCheck,
     ExtractOptions,
     ProgressCallback,
@@ -16,14 +15,8 @@ from hearth.core.documents.extract import (
     file_sha256,
     read_document_file,
 )
-from hearth.core.documents.model import (
-    AnchorKind,
-    ChunkOptions,
-    DocumentKind,
-    ExtractedDocument,
-    Passage,
-    Section,
-)
+from hearth.core.documents.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_TEXT_CHARS
+from hearth.core.documents.model import AnchorKind, ChunkOptions, DocumentKind, Passage, Section
 from hearth.core.documents.pdf import PageImage, PageImages, pdf_page_images
 from hearth.core.documents.word import ZipLimits
 
@@ -50,4 +43,5 @@ __all__ = [
     "kind_from_name",
     "pdf_page_images",
     "read_document_file",
+    "readable_patterns",
 ]

@@ -1,7 +1,10 @@
-"""What a file is: by its name and, above all, by its content.
+"""What a file is: by its name and, above all, by its content. The one place that knows file kinds.
 
 The name suggests; the bytes decide. A PDF saved as ``.txt`` is read as a PDF, a web page saved as ``.pdf`` is read
 as a web page (with a note), and a binary file named ``.txt`` is refused instead of filling the prompt with noise.
+The window, the CLI and the store ask here: ``detect`` when the bytes are at hand (whether an attachment is a
+picture or a document), ``kind_from_name`` for what a name suggests before reading (a chip's label), and
+``readable_patterns`` for a file dialog's filter.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ CODE_EXTENSIONS = frozenset(
         ".diff", ".patch", ".asm", ".s", ".zig", ".nim", ".v", ".sv", ".vhd",
     )
 )
+IMAGE_EXTENSIONS = frozenset(suffix for suffix, kind in _BY_EXTENSION.items() if kind is DocumentKind.IMAGE)
 _CODE_NAMES = frozenset({"makefile", "dockerfile", "cmakelists.txt", "gemfile", "rakefile", "justfile", "procfile"})
 
 # Formats people will try; each gets a next step instead of a bare "unsupported".
@@ -93,6 +97,11 @@ def kind_from_name(name: str) -> DocumentKind | None:
     if suffix in CODE_EXTENSIONS or path.name.lower() in _CODE_NAMES:
         return DocumentKind.CODE
     return None
+
+
+def readable_patterns() -> tuple[str, ...]:
+    """Glob patterns (``*.pdf``...) of the names of files Hearth reads, documents and pictures, for a file dialog."""
+    return tuple(sorted({f"*{suffix}" for suffix in (*_BY_EXTENSION, *CODE_EXTENSIONS)}))
 
 
 def looks_binary(head: bytes) -> bool:

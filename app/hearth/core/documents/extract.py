@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth.core.documents.detect import detect
+from hearth.core.documents.document import ExtractedDocument
+from hearth.core.documents.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_TEXT_CHARS, empty, too_large, too_much_text
 from hearth.core.documents.markdown import markdown_sections
-from hearth.core.documents.model import ChunkOptions, DocumentKind, ExtractedDocument, Section
+from hearth.core.documents.model import ChunkOptions, DocumentKind, Section
 from hearth.core.documents.pdf import pdf_text
 from hearth.core.documents.plain import decode_text, json_sections, line_sections
 from hearth.core.documents.table import csv_sections
@@ -25,24 +27,17 @@ from hearth.core.errors import (
     DocumentError,
     EmptyDocumentError,
     ExtractionCancelled,
-    FileTooLargeError,
     NoTextLayerError,
     UnsupportedDocumentError,
 )
-from hearth.core.units import human_size
+from hearth.core.units import MiB, format_size
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-# The most text one document may hold: ~2 million tokens (~2,700 pages), far beyond any context (retrieval picks
-# passages). It keeps reading within ~150 MB of memory (the text is held several times over while it is cut up and
-# stored; a 190 MB log file took 2.3 GB before this limit) and each step that holds the interpreter's lock (storing
-# the text in SQLite, serialising it) short enough that the window does not stall.
-DEFAULT_MAX_TEXT_CHARS = 8_000_000
 # Text decodes to at least one character per three bytes (UTF-8 CJK); larger text files are refused unread.
 _MAX_BYTES_PER_CHAR = 3
-_HASH_BLOCK = 1024 * 1024
+_HASH_BLOCK = MiB
 
 
 @dataclass(frozen=True)
@@ -84,32 +79,6 @@ def _unreadable(path: Path, exc: OSError) -> DocumentError:
                          hint="Check that the file exists and that you may read it.", details=repr(exc))
 
 
-def _too_large(name: str, size: int, limit: int) -> FileTooLargeError:
-    return FileTooLargeError(
-        f"{name} is {human_size(size)}; Hearth reads documents up to {human_size(limit)}.",
-        hint="Split it into smaller files, or attach only the part you need.",
-        size_bytes=size,
-        limit_bytes=limit,
-    )
-
-
-def _empty(name: str) -> EmptyDocumentError:
-    return EmptyDocumentError(f"{name} is empty (0 bytes).", hint="Check that this is the file you meant.")
-
-
-def too_much_text(name: str, chars: int | None, limit: int, size: int = 0) -> FileTooLargeError:
-    """The error for a document with more than ``limit`` characters of text (``chars`` None: its size says so)."""
-    what = f"holds about {chars / 1e6:,.0f} million characters of text" if chars is not None else \
-        f"is {human_size(size)} of text"
-    return FileTooLargeError(
-        f"{name} {what}; Hearth reads up to {limit / 1e6:,.0f} million characters from one document (about "
-        f"{limit // 3000:,} pages).",
-        hint="Split it into smaller files, or attach only the part you need.",
-        size_bytes=size,
-        limit_bytes=limit,
-    )
-
-
 def read_document_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """A document's bytes, read once.
 
@@ -130,17 +99,17 @@ def read_document_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size == 0:
-                raise _empty(path.name)
+                raise empty(path.name)
             if size > max_bytes:
-                raise _too_large(path.name, size, max_bytes)
+                raise too_large(path.name, size, max_bytes)
             data = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise DocumentError(f"{path.name} is no longer there.", hint="Attach it again.", details=repr(exc)) from exc
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     if len(data) != size:
-        raise DocumentError(f"{path.name} changed while it was being read ({human_size(size)} when opened, "
-                            f"{human_size(len(data))} read).", hint="Attach it again once it has been saved.")
+        raise DocumentError(f"{path.name} changed while it was being read ({format_size(size)} when opened, "
+                            f"{format_size(len(data))} read).", hint="Attach it again once it has been saved.")
     return data
 
 
@@ -184,9 +153,9 @@ def extract_bytes(
     """Like ``extract_document``, for content already in memory (a paste, a stored attachment)."""
     options = options or ExtractOptions()
     if not data:
-        raise _empty(name)
+        raise empty(name)
     if len(data) > options.max_bytes:
-        raise _too_large(name, len(data), options.max_bytes)
+        raise too_large(name, len(data), options.max_bytes)
     if should_cancel is not None and should_cancel():
         raise ExtractionCancelled(f"Reading {name} was stopped.")
     sha256 = hashlib.sha256(data).hexdigest()

@@ -4,18 +4,15 @@ A *section* is the unit a reader would point at: a PDF page, the text under a he
 file, the rows of a table. A *passage* is a slice of one section, a few hundred tokens long, small enough to rank
 and to put in a prompt; passages never cross sections, so a PDF passage always belongs to exactly one page.
 
-Only sections are serialized (``to_dict``); passages are cut again on load, deterministically, so a stored document
-costs the size of its text once.
+The whole document (``ExtractedDocument``, in ``hearth.core.documents.document``) holds its sections and the
+passages ``chunking`` cuts from them.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
-
-FORMAT_VERSION = 1
 
 
 class DocumentKind(str, Enum):
@@ -164,96 +161,3 @@ class ChunkOptions:
     def __post_init__(self) -> None:
         if self.target_chars < 100 or not 0 <= self.overlap_chars < self.target_chars // 2:
             raise ValueError("target_chars must be >= 100 and overlap_chars below half of it")
-
-
-@dataclass(frozen=True)
-class ExtractedDocument:
-    """The text of one file, with anchors, ready to store (``to_dict``) and to retrieve from.
-
-    Attributes:
-        name: the file name shown in labels (``report.pdf``).
-        sha256: hex digest of the file's bytes: the key to store and re-use extracted text.
-        kind: what the file holds.
-        size_bytes: the file's size.
-        sections: the text, by anchor, in document order.
-        page_count: pages in the file (PDF), else 0.
-        pages_without_text: 1-based pages that have pictures but no text (scanned pages).
-        warnings: plain-words notes about what was not read perfectly (replaced bytes, unreadable pages...).
-        chunking: how passages are cut.
-        passages: the sections cut into passages (computed, not serialized).
-    """
-
-    name: str
-    sha256: str
-    kind: DocumentKind
-    size_bytes: int
-    sections: tuple[Section, ...]
-    page_count: int = 0
-    pages_without_text: tuple[int, ...] = ()
-    warnings: tuple[str, ...] = ()
-    chunking: ChunkOptions = ChunkOptions()
-    passages: tuple[Passage, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        from hearth.core.documents.chunking import cut_passages  # chunking imports this module
-
-        object.__setattr__(self, "passages", cut_passages(self.name, self.sections, self.chunking))
-
-    @property
-    def needs_ocr(self) -> bool:
-        """True when some pages are pictures without text: offer their images to a vision model."""
-        return bool(self.pages_without_text)
-
-    @property
-    def text(self) -> str:
-        """All the text, sections separated by blank lines."""
-        return "\n\n".join(s.shown_text() for s in self.sections)
-
-    @property
-    def char_count(self) -> int:
-        return sum(len(s.text) + len(s.preamble) for s in self.sections)
-
-    def renamed(self, name: str) -> ExtractedDocument:
-        """The same document under another display name (two attachments called ``report.pdf``)."""
-        return dataclasses.replace(self, name=name)
-
-    def section_label(self, index: int) -> str:
-        return self.sections[index].span_label(self.name)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serializable dictionary; ``from_dict`` gives back an equal document."""
-        return {
-            "format": FORMAT_VERSION,
-            "name": self.name,
-            "sha256": self.sha256,
-            "kind": self.kind.value,
-            "size_bytes": self.size_bytes,
-            "page_count": self.page_count,
-            "pages_without_text": list(self.pages_without_text),
-            "warnings": list(self.warnings),
-            "chunking": {"target_chars": self.chunking.target_chars, "overlap_chars": self.chunking.overlap_chars},
-            "sections": [s.to_dict() for s in self.sections],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ExtractedDocument:
-        """Rebuild a document saved with ``to_dict``.
-
-        Raises:
-            ValueError: the dictionary is from a newer, unknown format.
-        """
-        version = int(data.get("format", 0))
-        if version != FORMAT_VERSION:
-            raise ValueError(f"unknown extracted-document format {version}")
-        chunking = data.get("chunking") or {}
-        return cls(
-            name=str(data["name"]),
-            sha256=str(data["sha256"]),
-            kind=DocumentKind(data["kind"]),
-            size_bytes=int(data["size_bytes"]),
-            sections=tuple(Section.from_dict(s) for s in data["sections"]),
-            page_count=int(data.get("page_count", 0)),
-            pages_without_text=tuple(int(p) for p in data.get("pages_without_text", ())),
-            warnings=tuple(str(w) for w in data.get("warnings", ())),
-            chunking=ChunkOptions(**chunking),
-        )

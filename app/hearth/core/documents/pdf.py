@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hearth.core.documents.limits import too_much_text
 from hearth.core.documents.model import AnchorKind, Section
+from hearth.core.documents.pdf_nesting import MAX_NESTING, too_deeply_nested
 from hearth.core.errors import (
     CorruptDocumentError,
     DocumentError,
@@ -59,6 +61,13 @@ def open_pdf(name: str, data: bytes, password: str | None) -> Any:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, PdfReadError
 
+    if too_deeply_nested(data):  # before pypdf recurses into it, level by level, for seconds
+        raise CorruptDocumentError(
+            f"{name} is damaged and could not be read as a PDF: it nests its contents more than "
+            f"{MAX_NESTING} levels deep, which no real document does.",
+            hint="If it came from a download or an e-mail, get it again; or open it in a PDF viewer and "
+                 "print it to a new PDF.",
+        )
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
     except (PdfReadError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
@@ -228,8 +237,6 @@ def _pdf_text(
             sections.append(Section(AnchorKind.PAGE, text, page=number))
             chars += len(text)
             if max_chars is not None and chars > max_chars:
-                from hearth.core.documents.extract import too_much_text  # extract imports this module
-
                 raise too_much_text(name, chars, max_chars, len(data))
         elif page is not None and _image_names(page):
             no_text.append(number)

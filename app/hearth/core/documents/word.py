@@ -15,6 +15,7 @@ from typing import Any
 from hearth.core.documents.markdown import unique_heading
 from hearth.core.documents.model import AnchorKind, Section
 from hearth.core.errors import CorruptDocumentError, UnsafeDocumentError
+from hearth.core.units import MiB, format_size
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,9 @@ class ZipLimits:
         max_members: number of files in the archive.
     """
 
-    max_uncompressed_bytes: int = 512 * 1024 * 1024
+    max_uncompressed_bytes: int = 512 * MiB
     max_ratio: float = 200.0
-    ratio_floor_bytes: int = 32 * 1024 * 1024
+    ratio_floor_bytes: int = 32 * MiB
     max_members: int = 10_000
 
 
@@ -54,9 +55,9 @@ def check_zip(name: str, data: bytes, limits: ZipLimits) -> None:
     if len(infos) > limits.max_members:
         why = f"it holds {len(infos):,} files"
     elif total > limits.max_uncompressed_bytes:
-        why = f"it would expand to {total / 2**20:,.0f} MB"
+        why = f"it would expand to {format_size(total)}"
     elif total > limits.ratio_floor_bytes and total / packed > limits.max_ratio:
-        why = f"it would expand {total / packed:,.0f} times, to {total / 2**20:,.0f} MB"
+        why = f"it would expand {total / packed:,.0f} times, to {format_size(total)}"
     if why:
         raise UnsafeDocumentError(
             f"{name} was not opened: {why}, far more than a real document. It may be built to exhaust memory.",

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from hearth.core.engine.tools import PROBE_TOOL
 from hearth.core.errors import TemplateError
 
 MAX_RENDERED_CHARS = 8_000_000
@@ -49,6 +50,7 @@ class ChatTemplate:
         bos_token: str = "",
         eos_token: str = "",
         add_generation_prompt: bool = True,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> str:
         return render_template(
             self.source,
@@ -56,7 +58,20 @@ class ChatTemplate:
             bos_token=bos_token,
             eos_token=eos_token,
             add_generation_prompt=add_generation_prompt,
+            tools=tools,
         )
+
+    def supports_tools(self) -> bool:
+        """Whether the template writes the tools it is given into the prompt (Llama 4's, Qwen's, Hermes' do)."""
+        if "tools" not in self.source:
+            return False
+        probe = {"type": "function", "function": {"name": PROBE_TOOL, "description": "", "parameters": {
+            "type": "object", "properties": {}}}}
+        try:
+            text = self.render([{"role": "user", "content": "hi"}], tools=[probe])
+        except TemplateError:
+            return False
+        return PROBE_TOOL in text
 
 
 _GEMMA = (
@@ -190,6 +205,7 @@ def render_template(
     add_generation_prompt: bool = True,
     max_chars: int = MAX_RENDERED_CHARS,
     max_seconds: float = MAX_RENDER_SECONDS,
+    tools: Sequence[dict[str, Any]] | None = None,
 ) -> str:
     """Render a chat template in the sandbox.
 
@@ -208,7 +224,7 @@ def render_template(
                 bos_token=bos_token,
                 eos_token=eos_token,
                 add_generation_prompt=add_generation_prompt,
-                tools=None,
+                tools=list(tools) if tools else None,
             )
             for chunk in stream:
                 size += len(chunk)

@@ -1,11 +1,17 @@
-"""The app's handle on the engine host process.
+"""``EngineClient``: the app's handle on the engine host process, and the ``EngineApi`` the app uses.
 
-The client starts the host, sends it commands and turns its events into Python objects and typed errors. When the
-host dies it raises ``HostCrashedError`` in plain words (signal, phase, llama.cpp's last log lines) and starts a fresh
-host before the next request. If the host dies on the first answer after a load with llama.cpp's repacked CPU
-weights (the AMX crash), the request is retried once in safe mode and the user is told.
+The client starts the host (``host``), writes it typed commands and reads its typed events (``protocol``), and turns
+them into the ``EngineEvent`` objects its callers see (``events``) and typed errors. The events are read by the thread
+that waits for them (``load`` or ``chat``), one pipe read per token, with no relay thread; llama.cpp's log (the host's
+stderr) is drained by a thread of its own into ``engine.log`` and a tail kept for crash reports. A line on the pipe
+that is not a valid event is logged and skipped, never fatal.
 
-One request runs at a time; ``cancel`` may be called from any thread.
+The client tracks its ``EnginePhase`` (starting, loading, reading the prompt, generating). When the host dies it
+raises ``HostCrashedError`` in plain words (signal, phase, llama.cpp's last log lines) and starts a fresh host, and
+reloads the model, before the next request. If the host dies on the first answer after a load with llama.cpp's
+repacked CPU weights (the AMX crash), the request is retried once in safe mode and the user is told.
+
+One request runs at a time; ``cancel`` and ``cancel_load`` may be called from any thread.
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ from hearth.core.engine.diagnose import (
     vision_load_failure,
 )
 from hearth.core.engine.events import (
-    AnswerStats,
     EngineEvent,
     EngineNotice,
+    EnginePhase,
     Finished,
     LoadProgress,
     ModelInfo,
@@ -44,15 +50,34 @@ from hearth.core.engine.events import (
 )
 from hearth.core.engine.media import newest_user_has_images, no_vision_error
 from hearth.core.engine.plan import LoadPlan
-from hearth.core.engine.protocol import Message, decode, encode
+from hearth.core.engine.protocol import (
+    CancelCommand,
+    CancelLoadCommand,
+    ChatCommand,
+    Command,
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    LoadCommand,
+    LoadedEvent,
+    LoadFailedEvent,
+    LoadProgressEvent,
+    PromptProgressEvent,
+    ProtocolError,
+    ReadyEvent,
+    ShutdownCommand,
+    TokenEvent,
+    decode_event,
+    encode,
+)
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec, tools_to_wire
 from hearth.core.engine.worker_loss import worker_loss
 from hearth.core.errors import (
     EngineNotReadyError,
     HostCrashedError,
     ModelLoadError,
     VisionFileError,
-    error_from_wire,
 )
 from hearth.core.gguf.files import check_model_path, check_projector_path
 
@@ -100,7 +125,7 @@ def _host_env() -> dict[str, str]:
 
 
 class EngineClient:
-    """Start, drive and restart the engine host.
+    """Start, drive and restart the engine host (implements ``EngineApi``).
 
     Args:
         log_path: where llama.cpp's log is appended (None: kept in memory only). It holds no message text unless
@@ -122,7 +147,7 @@ class EngineClient:
         self._write_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._current: int | None = None
-        self._phase = "idle"
+        self._phase = EnginePhase.IDLE
         self.plan: LoadPlan | None = None
         self.info: ModelInfo | None = None
         self._needs_reload = False
@@ -144,6 +169,10 @@ class EngineClient:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def phase(self) -> EnginePhase:
+        return self._phase
+
     def log_tail(self, lines: int = 40) -> list[str]:
         return list(self._log_tail)[-lines:]
 
@@ -151,7 +180,7 @@ class EngineClient:
         """Start a host process (stopping any previous one)."""
         self._stop_process()
         self._log_tail.clear()
-        self._phase = "start"
+        self._phase = EnginePhase.STARTING
         self._proc = subprocess.Popen(
             self._command,
             stdin=subprocess.PIPE,
@@ -170,10 +199,10 @@ class EngineClient:
                                               name="engine-watchdog"))
         for thread in self._readers:
             thread.start()
-        message = self._next()
-        if message["type"] != "ready":
-            raise HostCrashedError(f"The model engine sent an unexpected greeting: {message['type']}.")
-        self._phase = "idle"
+        greeting = self._next()
+        if not isinstance(greeting, ReadyEvent):
+            raise HostCrashedError(f"The model engine sent an unexpected greeting: {greeting.kind.value}.")
+        self._phase = EnginePhase.IDLE
 
     def close(self) -> None:
         """Stop the host and forget the model."""
@@ -193,7 +222,7 @@ class EngineClient:
             return
         if proc.poll() is None:
             try:
-                self._send_to(proc, {"type": "shutdown"})
+                self._send_to(proc, ShutdownCommand())
                 assert proc.stdin is not None
                 proc.stdin.close()
             except (OSError, ValueError):
@@ -245,7 +274,8 @@ class EngineClient:
                 return
             except subprocess.TimeoutExpired:
                 pass
-            if self._watched_plan is None or self._phase not in ("load", "prompt", "generate"):
+            busy = (EnginePhase.LOADING, EnginePhase.PROMPT, EnginePhase.GENERATING)
+            if self._watched_plan is None or self._phase not in busy:
                 continue
             silent = time.monotonic() - self._last_word
             if silent > self.worker_stall_s:
@@ -260,13 +290,13 @@ class EngineClient:
         self._last_word = time.monotonic()
         self._stalled_s = None
 
-    def _send_to(self, proc: subprocess.Popen[bytes], message: Message) -> None:
+    def _send_to(self, proc: subprocess.Popen[bytes], message: Command) -> None:
         assert proc.stdin is not None
         with self._write_lock:
             proc.stdin.write(encode(message))
             proc.stdin.flush()
 
-    def _send(self, message: Message) -> None:
+    def _send(self, message: Command) -> None:
         if self._proc is None:
             raise EngineNotReadyError("The model engine is not running.")
         try:
@@ -275,7 +305,8 @@ class EngineClient:
             # The host is gone; the event reader will report how it ended.
             pass
 
-    def _next(self) -> Message:
+    def _next(self) -> Event:
+        """The host's next event (a line that is not one is logged and skipped)."""
         proc = self._proc
         if proc is None or proc.stdout is None:
             raise EngineNotReadyError("The model engine is not running.")
@@ -288,9 +319,9 @@ class EngineClient:
                 raise self._crashed()
             self._last_word = time.monotonic()
             try:
-                return decode(line)
-            except ValueError:
-                continue
+                return decode_event(line)
+            except ProtocolError as exc:
+                log.warning("skipped a line from the model engine that is not an event: %s", exc)
 
     def _crashed(self) -> HostCrashedError:
         proc = self._proc
@@ -304,9 +335,9 @@ class EngineClient:
         for thread in self._readers:
             thread.join(timeout=2)  # let the log reader catch the last lines
         phase = self._phase
-        self._phase = "idle"
-        self._needs_reload = self.plan is not None and phase != "load"
-        self.info = None if phase == "load" else self.info
+        self._phase = EnginePhase.IDLE
+        self._needs_reload = self.plan is not None and phase is not EnginePhase.LOADING
+        self.info = None if phase is EnginePhase.LOADING else self.info
         error = crash_error(returncode, list(self._log_tail), phase)
         log.warning("%s (host pid %s, exit status %s)%s", error.message, proc.pid if proc else None, returncode,
                     "".join(f"\n  llama.cpp: {line}" for line in error.details.splitlines()))
@@ -343,28 +374,27 @@ class EngineClient:
             self.start()
         self.info = None
         self._watching(plan)
-        self._phase = "load"
+        self._phase = EnginePhase.LOADING
         log.info("loading %s (%s)", plan.model_path, plan.summary or "planner's defaults")
-        self._send({"type": "load", "plan": plan.to_dict()})
+        self._send(LoadCommand(plan))
         try:
             while True:
-                message = self._next()
-                kind = message["type"]
-                if kind == "load_progress":
-                    yield LoadProgress(float(message["fraction"]))
-                elif kind == "loaded":
-                    self._phase = "idle"
+                event = self._next()
+                if isinstance(event, LoadProgressEvent):
+                    yield LoadProgress(event.fraction)
+                elif isinstance(event, LoadedEvent):
+                    self._phase = EnginePhase.IDLE
                     self.plan = plan
-                    self.info = ModelInfo.from_wire(message["info"])
+                    self.info = event.info
                     log.info("loaded %s: context %s, %s", self.info.name or plan.model_path, self.info.n_ctx,
                              self.info.plan_summary or plan.summary)
                     self._needs_reload = False
                     self._answers_since_load = 0
                     yield self.info
                     return
-                elif kind == "load_failed":
-                    self._phase = "idle"
-                    error = error_from_wire(message["error"])
+                elif isinstance(event, LoadFailedEvent):
+                    self._phase = EnginePhase.IDLE
+                    error = event.error
                     if type(error) is ModelLoadError and "could not load" in error.message:
                         time.sleep(0.05)  # the log line that explains it may trail the event
                         error = load_failure(plan.model_path, list(self._log_tail))
@@ -391,7 +421,7 @@ class EngineClient:
 
     def cancel_load(self) -> None:
         if self.alive:
-            self._send({"type": "cancel", "id": "load"})
+            self._send(CancelLoadCommand())
 
     def unload(self) -> None:
         """Free the model's memory by ending the host (the surest way to release everything)."""
@@ -402,11 +432,17 @@ class EngineClient:
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def cancel(self) -> None:
-        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread."""
+    def cancel(self) -> bool:
+        """Stop the running answer (or prompt processing) as soon as possible. Safe from any thread.
+
+        Returns:
+            Whether a request was running to be cancelled (False before its command went to the host).
+        """
         rid = self._current
         if rid is not None and self.alive:
-            self._send({"type": "cancel", "id": rid})
+            self._send(CancelCommand(rid))
+            return True
+        return False
 
     def chat(
         self,
@@ -414,17 +450,24 @@ class EngineClient:
         params: SamplingParams | None = None,
         *,
         continue_last: bool = False,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         """Answer a conversation, streaming events; ends with ``Finished``.
 
         A message may carry pictures in ``images`` (see ``hearth.core.engine.media``); they need a model loaded with
-        its vision file (``ModelInfo.vision``).
+        its vision file (``ModelInfo.vision``). ``tools`` are offered to the model through its chat template (see
+        ``hearth.core.engine.tools``); the answer's text holds any calls, which ``tool_parser`` reads with
+        ``ModelInfo.tool_format``. ``tool_choice`` REQUIRED or NAMED makes the engine force a call by grammar.
+        With ``raw`` the one message's text is the whole prompt, without the chat template (plain completion).
 
         Raises:
             EngineNotReadyError: no model was loaded.
             NoVisionError: the newest user message has pictures and the model has no vision file (before anything
                 is sent to the engine).
             ContextOverflowError, TemplateError, GenerationError: from the host, in plain words.
+            InvalidRequestError: the JSON schema, grammar or tool choice cannot be used.
             HostCrashedError: the host died; the next call starts a new one and reloads the model.
         """
         params = params or SamplingParams()
@@ -449,7 +492,8 @@ class EngineClient:
             first_answer = self._answers_since_load == 0
             received_tokens = [False]
             try:
-                yield from self._answer(list(messages), params, continue_last, received_tokens)
+                yield from self._answer(list(messages), params, continue_last, received_tokens, tools, tool_choice,
+                                        raw)
                 return
             except HostCrashedError as crash:
                 assert self.plan is not None
@@ -464,7 +508,7 @@ class EngineClient:
                     and not received_tokens[0]
                     and self.info is not None
                     and self.info.use_extra_bufts
-                    and crash.during in ("prompt", "generate")
+                    and crash.during in (EnginePhase.PROMPT, EnginePhase.GENERATING)
                     # A SIGKILL comes from outside (the system's OOM killer, a user), never from llama.cpp's kernels.
                     and signal_name(crash.returncode) != "SIGKILL"
                 )
@@ -491,53 +535,52 @@ class EngineClient:
         params: SamplingParams,
         continue_last: bool,
         received_tokens: list[bool],
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice | None = None,
+        raw: bool = False,
     ) -> Iterator[EngineEvent]:
         rid = next(self._ids)
         self._current = rid
         self._watching(self.plan)
-        self._phase = "prompt"
+        self._phase = EnginePhase.PROMPT
         sent_at = time.perf_counter()
         first_at: float | None = None
         last_at: float | None = None
         if self.debug:
             log.debug("request %s: %s", rid, json.dumps(messages, ensure_ascii=False, default=str))
-        self._send(
-            {"type": "chat", "id": rid, "messages": messages, "params": params.to_dict(),
-             "continue_last": continue_last, "debug": self.debug}
-        )
+        tool_choice_wire = (tool_choice or ToolChoice()).to_wire() if tools else None
+        self._send(ChatCommand(rid, messages, params, continue_last, self.debug, raw,
+                               tools_to_wire(tools) if tools else [], tool_choice_wire))
         try:
             while True:
-                message = self._next()
-                if message.get("id") != rid:
-                    continue  # a stale event from a cancelled request
-                kind = message["type"]
-                if kind == "token":
+                event = self._next()
+                if isinstance(event, TokenEvent):
+                    if event.request_id != rid:
+                        continue  # a stale event from a cancelled request
                     last_at = time.perf_counter()
                     if first_at is None:
                         first_at = last_at
-                        self._phase = "generate"
+                        self._phase = EnginePhase.GENERATING
                         received_tokens[0] = True
-                    yield TokenDelta(rid, message["text"])
-                elif kind == "prompt_progress":
-                    yield PromptProgress(rid, int(message["done"]), int(message["total"]))
-                elif kind == "done":
+                    yield TokenDelta(rid, event.text)
+                elif isinstance(event, PromptProgressEvent) and event.request_id == rid:
+                    yield PromptProgress(rid, event.done, event.total)
+                elif isinstance(event, DoneEvent) and event.request_id == rid:
                     self._answers_since_load += 1
-                    wire = message["stats"]
-                    log.info("request %s: %s tokens after a %s-token prompt, stop: %s", rid, wire.get("tokens"),
-                             wire.get("prompt_tokens"), wire.get("stop_reason"))
-                    tokens = int(wire.get("tokens") or 0)
+                    stats = event.stats
+                    log.info("request %s: %s tokens after a %s-token prompt, stop: %s", rid, stats.tokens,
+                             stats.prompt_tokens, stats.stop_reason.value)
                     rate = None
-                    if first_at is not None and last_at is not None and last_at > first_at and tokens > 1:
-                        rate = (tokens - 1) / (last_at - first_at)
+                    if first_at is not None and last_at is not None and last_at > first_at and stats.tokens > 1:
+                        rate = (stats.tokens - 1) / (last_at - first_at)
                     ttft = (first_at - sent_at) if first_at is not None else None
-                    yield Finished(rid, AnswerStats.from_wire(wire, ttft, rate))
+                    yield Finished(rid, stats.measured(ttft, rate))
                     return
-                elif kind == "error":
-                    refusal = error_from_wire(message["error"])
-                    log.info("request %s refused: %s", rid, type(refusal).__name__)
-                    raise refusal
+                elif isinstance(event, ErrorEvent) and event.request_id == rid:
+                    log.info("request %s refused: %s", rid, type(event.error).__name__)
+                    raise event.error
         finally:
             self._current = None
-            if self._phase != "load":
-                self._phase = "idle"
+            if self._phase is not EnginePhase.LOADING:
+                self._phase = EnginePhase.IDLE
 

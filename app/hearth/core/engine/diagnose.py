@@ -7,14 +7,15 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from hearth.core.engine.events import EnginePhase
 from hearth.core.errors import HostCrashedError, ModelFileError, ModelLoadError, VisionFileError
 
 _DURING = {
-    "load": "while loading the model",
-    "prompt": "while reading your message",
-    "generate": "while writing the answer",
-    "idle": "while idle",
-    "start": "while starting",
+    EnginePhase.LOADING: "while loading the model",
+    EnginePhase.PROMPT: "while reading your message",
+    EnginePhase.GENERATING: "while writing the answer",
+    EnginePhase.IDLE: "while idle",
+    EnginePhase.STARTING: "while starting",
 }
 
 _SIGNALS = {
@@ -61,7 +62,7 @@ def relevant_lines(log_tail: Sequence[str], limit: int = 4) -> list[str]:
     return [line for line in chosen if line]
 
 
-def crash_error(returncode: int | None, log_tail: Sequence[str], during: str) -> HostCrashedError:
+def crash_error(returncode: int | None, log_tail: Sequence[str], during: EnginePhase) -> HostCrashedError:
     name = signal_name(returncode)
     if name is not None:
         why = _SIGNALS.get(name, f"it was ended by {name}")

@@ -1,9 +1,50 @@
-"""What the engine client reports: load progress, prompt progress, tokens, final statistics, notices."""
+"""What the engine client reports: load progress, prompt progress, tokens, final statistics, notices.
+
+These are the events an ``EngineApi`` yields to its users (the GUI's engine worker, the CLI); the host's wire messages
+that carry them are in ``protocol``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
+
+
+class StopReason(StrEnum):
+    """Why an answer ended (kept with the answer in the store as its value)."""
+
+    EOS = "eos"  # the model ended its turn
+    STOP = "stop"  # a stop string appeared
+    LENGTH = "length"  # the answer reached its token limit
+    CONTEXT_FULL = "context_full"  # the context had no room left
+    CANCELLED = "cancelled"  # the user stopped it
+    REPETITION = "repetition"  # the loop guard ended an answer that repeated itself
+    ERROR = "error"  # it failed (a crash, a refusal); set by the app, never by the engine
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> StopReason:
+        """The reason named by ``value``; UNKNOWN for anything else (e.g. a value written by a later version)."""
+        try:
+            return cls(str(value))
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def cut_off(self) -> bool:
+        """The answer ended before the model finished it: "Continue" can carry on."""
+        return self in (StopReason.LENGTH, StopReason.CONTEXT_FULL, StopReason.REPETITION)
+
+
+class EnginePhase(StrEnum):
+    """What the engine is doing; a crash is explained by the phase it happened in (``HostCrashedError.during``)."""
+
+    IDLE = "idle"
+    STARTING = "start"  # the host process is starting
+    LOADING = "load"  # a model is loading
+    PROMPT = "prompt"  # the prompt is being read into the cache
+    GENERATING = "generate"  # the answer is being written
 
 
 @dataclass(frozen=True)
@@ -59,9 +100,10 @@ class AnswerStats:
     ttft_s: float | None
     tokens_per_s: float | None
     prompt_tokens: int
-    stop_reason: str
+    stop_reason: StopReason
     cached_tokens: int = 0
     trimmed_turns: int = 0
+    trimmed_messages: int = 0  # the oldest messages left out of the prompt (no longer in the model's memory)
     context_used: int = 0
     n_ctx: int = 0
     template: str = ""
@@ -72,18 +114,33 @@ class AnswerStats:
     host_tokens_per_s: float | None = None
     images: int = 0
     image_tokens: int = 0
+    flash_attn: bool | None = None
+    cache_type_k: str = ""
+    cache_type_v: str = ""
+    speculative: str = "off"
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
     workers: tuple[WorkerShare, ...] = ()
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any], ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
+    def from_host(cls, data: dict[str, Any]) -> AnswerStats:
+        """The host's statistics as it sent them (unknown keys are ignored, missing ones take defaults)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values.update({"ttft_s": ttft_s, "tokens_per_s": tokens_per_s})
         values.setdefault("tokens", 0)
+        values.setdefault("ttft_s", None)
+        values.setdefault("tokens_per_s", None)
         values.setdefault("prompt_tokens", 0)
-        values.setdefault("stop_reason", "unknown")
+        values["stop_reason"] = StopReason.parse(values.get("stop_reason"))
         values["workers"] = WorkerShare.many(data.get("workers"))
         return cls(**values)
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def measured(self, ttft_s: float | None, tokens_per_s: float | None) -> AnswerStats:
+        """These statistics with the app's own timings (which include the pipe)."""
+        return replace(self, ttft_s=ttft_s, tokens_per_s=tokens_per_s)
 
     def summary(self) -> dict[str, Any]:
         """The stats line of ``hearth chat --json``."""
@@ -92,16 +149,34 @@ class AnswerStats:
             "ttft_s": _round(self.ttft_s),
             "tokens_per_s": _round(self.tokens_per_s),
             "prompt_tokens": self.prompt_tokens,
-            "stop_reason": self.stop_reason,
+            "stop_reason": self.stop_reason.value,
             "cached_tokens": self.cached_tokens,
             "trimmed_turns": self.trimmed_turns,
+            "trimmed_messages": self.trimmed_messages,
             "context_used": self.context_used,
             "n_ctx": self.n_ctx,
             "template": self.template,
             "images": self.images,
             "image_tokens": self.image_tokens,
+            "flash_attn": self.flash_attn,
+            "kv_type": self.kv_type,
+            "speculative": self.speculative,
+            "drafted_tokens": self.drafted_tokens,
+            "accepted_tokens": self.accepted_tokens,
             "workers": [{"endpoint": w.endpoint, "bytes": w.bytes} for w in self.workers],
         }
+
+    @property
+    def kv_type(self) -> str:
+        """The KV cache's types as one word ("q8_0"), or "K/V" when they differ ("q8_0/f16")."""
+        if self.cache_type_k == self.cache_type_v:
+            return self.cache_type_k
+        return f"{self.cache_type_k}/{self.cache_type_v}"
+
+    @property
+    def acceptance(self) -> float | None:
+        """The share of drafted tokens the model kept (None when nothing was drafted)."""
+        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens else None
 
 
 def _round(value: float | None) -> float | None:
@@ -120,6 +195,8 @@ class ModelInfo:
 
     ``vision`` is True when a vision projector (mmproj) is loaded with the model: messages may then carry images
     (see ``hearth.core.engine.media``). Without one, a message with images is refused with ``NoVisionError``.
+    ``tools_in_template`` says whether the model's chat template writes tools itself, and ``tool_format`` (a
+    ``ToolFormat`` value) how the model writes its calls.
     """
 
     path: str
@@ -141,7 +218,19 @@ class ModelInfo:
     plan_summary: str = ""
     vision: bool = False
     mmproj_path: str = ""
+    flash_attn: bool | None = None
+    flash_attn_requested: str = "auto"
+    cache_type_k: str = ""
+    cache_type_v: str = ""
+    cache_note: str = ""
+    kv_cache_bytes: int = 0
+    compute_buffer_bytes: int = 0
+    model_buffer_bytes: int = 0
+    speculative: str = "off"
+    speculative_note: str = ""
     workers: tuple[WorkerShare, ...] = ()
+    tools_in_template: bool = False
+    tool_format: str = "hermes"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -158,6 +247,13 @@ class ModelInfo:
         for key, value in defaults.items():
             values.setdefault(key, value)
         return cls(raw=dict(data), **values)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The fields, and what the host reported beyond them (``raw``), as one dictionary."""
+        data = asdict(self)  # nested dataclasses (workers) become dictionaries, as JSON needs
+        del data["raw"]
+        data.update(self.raw)
+        return data
 
     @property
     def is_moe(self) -> bool:

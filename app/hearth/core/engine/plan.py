@@ -13,9 +13,31 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 FlashAttention = Literal["auto", "on", "off"]
+CacheType = Literal["f16", "q8_0", "q4_0"]
+CACHE_TYPES: tuple[CacheType, ...] = ("f16", "q8_0", "q4_0")
+# Bytes per cached value: q8_0 packs 32 values in 34 bytes, q4_0 in 18 (a 16-bit scale per block).
+CACHE_TYPE_BYTES: dict[str, float] = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+CACHE_TYPE_WORDS: dict[str, str] = {"f16": "16-bit", "q8_0": "8-bit", "q4_0": "4-bit"}
+# "auto": prompt lookup when the newest message holds material an answer may quote (a document, code); "lookup":
+# always; "off": never; "draft": a small draft model (``draft_model_path``) with the same tokenizer.
+Speculative = Literal["auto", "lookup", "off", "draft"]
 
 # The expert tensors llama.cpp's --cpu-moe keeps on the CPU (gate_up is the fused form some converters write).
 _EXPERT_TENSORS = r"ffn_(up|down|gate|gate_up)_(ch|)exps"
+
+
+def resolve_cache_types(plan: LoadPlan) -> tuple[str, str, str]:
+    """The K and V cache types the engine will ask for, and why they differ from the plan ("" if they do not).
+
+    A quantized V cache needs flash attention; with flash attention turned off, V stays f16 (K can still be
+    quantized) rather than llama.cpp refusing to create the context.
+    """
+    k = plan.cache_type_k if plan.cache_type_k in CACHE_TYPE_BYTES else "f16"
+    v = plan.cache_type_v if plan.cache_type_v in CACHE_TYPE_BYTES else "f16"
+    if v != "f16" and plan.flash_attn == "off":
+        return k, "f16", (f"A {v} V cache needs flash attention, which is turned off for this model: the V cache "
+                          "stays 16-bit.")
+    return k, v, ""
 
 
 def expert_patterns(layers: int | None = None) -> tuple[str, ...]:
@@ -52,6 +74,10 @@ class LoadPlan:
         swa_full: keep the full-size cache for sliding-window layers (costs memory, never re-reads a prompt).
         use_mmap: map the file instead of reading it into memory.
         mmproj_path: the vision projector for image input, if any.
+        cache_type_k, cache_type_v: the KV cache's element types (a quantized V needs flash attention).
+        speculative: how answers are drafted ahead and verified in batches ("auto", "lookup", "off", "draft").
+        draft_model_path: the small model that drafts for "draft" (same tokenizer as the model).
+        n_draft: the most tokens drafted ahead at once.
         workers: llama.cpp RPC workers (HOST:PORT) whose devices hold part of the model; they come first in the
             device list, then this computer's GPUs (llama.cpp's own order: it keeps network transfers few).
         tensor_split: the share of the offloaded layers for each worker, in ``workers`` order, then one share for
@@ -76,6 +102,11 @@ class LoadPlan:
     tensor_split: tuple[float, ...] = ()
     summary: str = "CPU"
     extra: dict[str, Any] = field(default_factory=dict)
+    cache_type_k: CacheType = "f16"
+    cache_type_v: CacheType = "f16"
+    speculative: Speculative = "auto"
+    draft_model_path: str | None = None
+    n_draft: int = 16
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

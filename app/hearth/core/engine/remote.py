@@ -26,18 +26,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, ModelInfo, TokenDelta
+from hearth.core.engine.events import AnswerStats, EngineEvent, Finished, ModelInfo, StopReason, TokenDelta
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec
 from hearth.core.engine.workers import is_loopback_host
-from hearth.core.errors import EngineNotReadyError, NoVisionError, RemoteEngineError
+from hearth.core.errors import EngineNotReadyError, InvalidRequestError, NoVisionError, RemoteEngineError
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 120.0  # no byte from the server for this long mid-answer: it is taken to hang
 
 log = logging.getLogger(__name__)
 
-_STOP_REASONS = {"stop": "eos", "length": "length", "content_filter": "stop", "tool_calls": "stop"}
+# OpenAI's finish reasons in Hearth's words.
+_STOP_REASONS = {"stop": StopReason.EOS, "length": StopReason.LENGTH, "content_filter": StopReason.STOP,
+                 "tool_calls": StopReason.STOP}
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,7 @@ class RemoteEngineClient:
         self._current: _Http | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.debug = False  # the user's debug logging (EngineApi): each request's messages go to the log
 
     # --- the engine's interface ----------------------------------------------------------------------------------
 
@@ -311,11 +315,12 @@ class RemoteEngineClient:
         log.info("using %s on %s", self.model, self.server.label)
         return self.info
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
         with self._lock:
             current = self._current
         if current is not None:
             current.close()
+        return current is not None
 
     def cancel_load(self) -> None:
         """Nothing to cancel: selecting a remote model sends no weights."""
@@ -329,16 +334,23 @@ class RemoteEngineClient:
         self.unload()
 
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
-             continue_last: bool = False) -> Iterator[EngineEvent]:
+             continue_last: bool = False, tools: Sequence[ToolSpec] = (), tool_choice: ToolChoice | None = None,
+             raw: bool = False) -> Iterator[EngineEvent]:
         """Stream an answer from the server; ends with ``Finished`` (stop reason "cancelled" after ``cancel``).
+
+        Tools, JSON formats, grammars and plain completions are refused: they need a model on this computer.
 
         Raises:
             EngineNotReadyError: no model was selected.
+            InvalidRequestError: tools, a JSON format, a grammar or a plain completion was asked for.
             RemoteEngineError: offline, unreachable, refused, or the connection dropped (the tokens already yielded
                 are the answer so far).
         """
         if self.info is None or self.model is None:
             raise EngineNotReadyError("No model is selected.", hint="Choose a model on the Models page.")
+        if tools or raw or (params is not None and (params.json_schema or params.grammar)):
+            raise InvalidRequestError("Tools, JSON formats, grammars and plain completions need a model on this "
+                                      "computer; the chosen model is on a remote server.")
         self._allowed()
         params = params or SamplingParams()
         body: dict[str, Any] = {
@@ -352,6 +364,9 @@ class RemoteEngineClient:
         if params.stop:
             body["stop"] = list(params.stop)[:4]
         rid = next(self._ids)
+        if self.debug:
+            log.debug("request %s to %s: %s", rid, self.server.label,
+                      json.dumps(messages, ensure_ascii=False, default=str))
         http_ = _Http(self.server, self.read_timeout)
         with self._lock:
             self._current = http_
@@ -366,7 +381,7 @@ class RemoteEngineClient:
                 response = http_.request("POST", "/chat/completions", body)
             except RemoteEngineError:
                 if http_.closed.is_set():
-                    yield Finished(rid, AnswerStats(0, None, None, 0, "cancelled"))
+                    yield Finished(rid, AnswerStats(0, None, None, 0, StopReason.CANCELLED))
                     return
                 raise
             for data in _events(response, http_, self.server):
@@ -381,7 +396,10 @@ class RemoteEngineClient:
                         pieces += 1
                         yield TokenDelta(rid, text)
                     finish = choice.get("finish_reason") or finish
-            stop = "cancelled" if http_.closed.is_set() else _STOP_REASONS.get(finish, finish or "stop")
+            if http_.closed.is_set():
+                stop = StopReason.CANCELLED
+            else:
+                stop = _STOP_REASONS.get(finish) or (StopReason.parse(finish) if finish else StopReason.STOP)
         finally:
             with self._lock:
                 self._current = None

@@ -17,6 +17,8 @@ from hearth.core.engine.events import EngineEvent, ModelInfo
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote import RemoteEngineClient, RemoteServer, remote_of
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolChoice, ToolSpec
+from hearth.core.errors import InvalidRequestError
 
 
 class RoutingEngineClient(EngineClient):
@@ -52,16 +54,21 @@ class RoutingEngineClient(EngineClient):
         return info
 
     def chat(self, messages: Sequence[dict[str, Any]], params: SamplingParams | None = None, *,
-             continue_last: bool = False) -> Iterator[EngineEvent]:
+             continue_last: bool = False, tools: Sequence[ToolSpec] = (), tool_choice: ToolChoice | None = None,
+             raw: bool = False) -> Iterator[EngineEvent]:
         if self.remote is not None:
+            if tools or raw or (params is not None and (params.json_schema or params.grammar)):
+                raise InvalidRequestError("Tools, JSON formats, grammars and plain completions need a model on this "
+                                          "computer; the chosen model is on a remote server.")
             return self.remote.chat(messages, params, continue_last=continue_last)
-        return super().chat(messages, params, continue_last=continue_last)
+        return super().chat(messages, params, continue_last=continue_last, tools=tools, tool_choice=tool_choice,
+                            raw=raw)
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
         if self.remote is not None:
             self.remote.cancel()
-        else:
-            super().cancel()
+            return True
+        return super().cancel()
 
     def cancel_load(self) -> None:
         if self.remote is None:

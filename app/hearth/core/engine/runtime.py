@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import llama_cpp as L
+import numpy as np
 
-from hearth.core.engine.plan import LoadPlan
-from hearth.core.errors import GenerationError, ModelLoadError
+from hearth.core.engine.llama_report import LlamaLogCapture, LlamaReport, parse_report
+from hearth.core.engine.plan import LoadPlan, resolve_cache_types
+from hearth.core.errors import GenerationError, InvalidRequestError, ModelLoadError
 
 _FLASH = {"auto": L.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": L.LLAMA_FLASH_ATTN_TYPE_ENABLED,
           "off": L.LLAMA_FLASH_ATTN_TYPE_DISABLED}
+_GGML_TYPES = {"f16": L.GGML_TYPE_F16, "q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_TYPE_Q4_0}
 
 _backend_ready = False
 
@@ -99,34 +102,13 @@ def _worker_devices(plan: LoadPlan) -> tuple[Any, Any]:
     return rpc.device_array(devices), split
 
 
-@contextlib.contextmanager
-def _captured_log(sink: list[str]) -> Iterator[None]:
-    """While active, llama.cpp's log also lands in ``sink`` (it still goes to stderr, the app's engine log)."""
-
-    def on_log(_level: int, text: bytes | None, _user: ctypes.c_void_p) -> None:
-        try:
-            if text:
-                os.write(2, text)
-                sink.append(text.decode("utf-8", errors="replace"))
-        except Exception:  # an exception must not unwind through C
-            pass
-
-    callback = L.llama_log_callback(on_log)
-    L.llama_log_set(callback, ctypes.c_void_p(0))
-    try:
-        yield
-    finally:
-        L.llama_log_set(L.llama_log_callback(), ctypes.c_void_p(0))
-        del callback
-
-
-def _worker_bytes(plan: LoadPlan, log: list[str]) -> list[dict[str, Any]]:
+def _worker_bytes(plan: LoadPlan, log: str) -> list[dict[str, Any]]:
     """The weights each worker holds, as llama.cpp's load log reports them (0 for a worker it did not use)."""
     if not plan.workers:
         return []
     from hearth.core.engine.rpc import worker_bytes_from_log
 
-    held = worker_bytes_from_log("".join(log).splitlines())
+    held = worker_bytes_from_log(log.splitlines())
     return [{"endpoint": endpoint, "bytes": held.get(endpoint, 0)} for endpoint in plan.workers]
 
 
@@ -183,12 +165,31 @@ class ModelRuntime:
         if self._overrides is not None:
             mp.tensor_buft_overrides = ctypes.cast(self._overrides, ctypes.c_void_p)
         started = time.perf_counter()
-        log: list[str] = []
-        with _captured_log(log) if plan.workers else contextlib.nullcontext():
-            model = L.llama_model_load_from_file(plan.model_path.encode(), mp)
+        # llama.cpp's log is read while it loads: it is the only place that says what it allocated and settled on.
+        capture = LlamaLogCapture()
+        with capture:
+            self._create(plan, mp, n_threads)
+        self.report: LlamaReport = parse_report(capture.text)
+        self.worker_bytes = _worker_bytes(plan, capture.text)
+        self.load_seconds = time.perf_counter() - started
+        self.n_ctx = int(L.llama_n_ctx(self.ctx))
+        self.n_batch = int(L.llama_n_batch(self.ctx))
+        self._batch = L.llama_batch_init(self.n_batch, 0, 1)
+        self._piece = ctypes.create_string_buffer(256)
+        # The abort callback runs once per graph node, in Python: installed only while a prompt is read (where
+        # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
+        self._abort_cb = L.ggml_abort_callback(self._should_abort)
+        self._no_abort_cb = L.ggml_abort_callback()
+        self.n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+        self.bos_id = int(L.llama_vocab_bos(self.vocab))
+        self.eos_id = int(L.llama_vocab_eos(self.vocab))
+        self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
+        self._eog_tokens: list[int] | None = None
+
+    def _create(self, plan: LoadPlan, mp: Any, n_threads: int) -> None:
+        model = L.llama_model_load_from_file(plan.model_path.encode(), mp)
         if not model:
             raise ModelLoadError(f"llama.cpp could not load {plan.model_path}.")
-        self.worker_bytes = _worker_bytes(plan, log)
         self.model = model
         self.vocab = L.llama_model_get_vocab(model)
 
@@ -199,31 +200,38 @@ class ModelRuntime:
         cp.n_threads = n_threads
         cp.n_threads_batch = plan.n_threads_batch or n_threads
         cp.flash_attn_type = _FLASH.get(plan.flash_attn, L.LLAMA_FLASH_ATTN_TYPE_AUTO)
+        type_k, type_v, self.cache_note = resolve_cache_types(plan)
+        if (type_k, type_v) != ("f16", "f16") and self._head_size() % 32:
+            # q8_0 and q4_0 store blocks of 32 values: a head that is not a multiple of 32 cannot be quantized.
+            self.cache_note = (f"This model's attention heads ({self._head_size()} values) cannot be stored in "
+                               f"{type_k}/{type_v} blocks of 32: the KV cache stays 16-bit.")
+            type_k = type_v = "f16"
+        cp.type_k = _GGML_TYPES[type_k]
+        cp.type_v = _GGML_TYPES[type_v]
         cp.swa_full = plan.swa_full
         cp.no_perf = True
         ctx = L.llama_init_from_model(model, cp)
         if not ctx:
             L.llama_model_free(model)
+            self.model = None
             raise ModelLoadError(
                 f"llama.cpp could not create a context of {plan.n_ctx:,} tokens for this model.",
-                hint="Try a smaller context size.",
+                hint="Try a smaller context size or a smaller (8-bit) KV cache.",
             )
         self.ctx = ctx
         self.memory = L.llama_get_memory(ctx)
-        self.load_seconds = time.perf_counter() - started
-        self.n_ctx = int(L.llama_n_ctx(ctx))
-        self.n_batch = int(L.llama_n_batch(ctx))
-        self._batch = L.llama_batch_init(self.n_batch, 0, 1)
-        self._piece = ctypes.create_string_buffer(256)
-        # The abort callback runs once per graph node, in Python: installed only while a prompt is read (where
-        # it makes Stop work inside one long batch), removed for single-token decodes where it would cost ~5%.
-        self._abort_cb = L.ggml_abort_callback(self._should_abort)
-        self._no_abort_cb = L.ggml_abort_callback()
-        self.bos_id = int(L.llama_vocab_bos(self.vocab))
-        self.eos_id = int(L.llama_vocab_eos(self.vocab))
-        self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
 
     # --- loading -------------------------------------------------------------------------------------------------
+
+    def _head_size(self) -> int:
+        """Values per attention head (keys), from the header or the embedding width."""
+        arch = self.meta("general.architecture") or ""
+        for key in (f"{arch}.attention.key_length", f"{arch}.attention.value_length"):
+            value = self.meta(key)
+            if value and value.isdigit() and int(value) % 32:
+                return int(value)
+        n_head = int(L.llama_model_n_head(self.model)) or 1
+        return int(L.llama_model_n_embd(self.model)) // n_head
 
     def _progress(self, fraction: float, _user: ctypes.c_void_p) -> bool:
         try:
@@ -294,6 +302,9 @@ class ModelRuntime:
             "expert_used_count": int(experts_used) if experts_used and experts_used.isdigit() else 0,
             "gpu_offload": bool(L.llama_supports_gpu_offload()),
             "load_seconds": self.load_seconds,
+            "flash_attn_requested": self.plan.flash_attn,
+            "cache_note": self.cache_note,
+            **self.report.to_dict(),
             "workers": self.worker_bytes,
         }
 
@@ -341,6 +352,11 @@ class ModelRuntime:
         pos_min = int(L.llama_memory_seq_pos_min(self.memory, 0))
         n_swa = max(1, int(L.llama_model_n_swa(self.model)))
         return not (pos_min > 0 and pos_min > n_common - n_swa)
+
+    @property
+    def can_roll_back(self) -> bool:
+        """Whether the last cached positions can be dropped (not for recurrent or hybrid models' state)."""
+        return not (L.llama_model_is_recurrent(self.model) or L.llama_model_is_hybrid(self.model))
 
     def cached_positions(self) -> int:
         return int(L.llama_memory_seq_pos_max(self.memory, 0)) + 1
@@ -424,6 +440,50 @@ class ModelRuntime:
         if rc != 0:
             raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
 
+    def decode_block(self, tokens: Sequence[int], start: int) -> None:
+        """Feed a few tokens at positions ``start..`` in one batch, keeping logits for every one of them.
+
+        Used to verify drafted tokens: the logits at index i are the model's next-token scores after ``tokens[i]``.
+        """
+        batch = self._batch
+        count = len(tokens)
+        assert 0 < count <= self.n_batch
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = start + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = 1
+        batch.n_tokens = count
+        rc = L.llama_decode(self.ctx, batch)
+        if rc == 1:
+            raise ContextFull()
+        if rc == 2:
+            raise DecodeAborted(self.cached_positions())
+        if rc != 0:
+            raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
+
+    def margin(self, index: int) -> float:
+        """How far the most likely next token's score is ahead of the second's, at batch position ``index``."""
+        row = L.llama_get_logits_ith(self.ctx, index)
+        if not row:
+            return 0.0
+        scores = np.ctypeslib.as_array(row, shape=(self.n_vocab,))
+        top = np.partition(scores, -2)[-2:]
+        return float(top[1] - top[0])
+
+    def same_vocabulary(self, other: ModelRuntime) -> bool:
+        """Whether ``other`` splits text into the same tokens (what a draft model needs), like llama.cpp's check."""
+        if int(L.llama_vocab_type(self.vocab)) != int(L.llama_vocab_type(other.vocab)):
+            return False
+        if (self.bos_id, self.eos_id) != (other.bos_id, other.eos_id):
+            return False
+        n = int(L.llama_vocab_n_tokens(self.vocab))
+        if abs(n - int(L.llama_vocab_n_tokens(other.vocab))) > 128:  # padding rows may differ
+            return False
+        step = max(1, n // 2000)
+        return all(self.token_text(i) == other.token_text(i) for i in range(0, n, step))
+
     # --- sampling ------------------------------------------------------------------------------------------------
 
     def make_sampler(
@@ -440,24 +500,48 @@ class ModelRuntime:
         dry_base: float = 1.75,
         dry_allowed_length: int = 2,
         dry_penalty_last_n: int = -1,
+        frequency_penalty: float = 0.0,
+        presence_penalty: float = 0.0,
+        logit_bias: Sequence[tuple[int, float]] = (),
+        ignore_eos: bool = False,
+        grammar: str | None = None,
     ) -> Sampler:
-        """A sampler chain in llama.cpp's usual order: repetition penalties, DRY, then the truncations and the draw.
+        """A sampler chain in llama.cpp's usual order: biases, repetition penalties, DRY, then the truncations and the
+        draw.
 
-        The penalties run before greedy too, so a deterministic answer is guarded against loops as well.
+        Biases come first (a ban must hold whatever follows). The penalties run before greedy too, so a deterministic
+        answer is guarded against loops as well. A grammar is checked apart from the chain (see ``GrammarSampler``).
+
+        Raises:
+            InvalidRequestError: llama.cpp refused the grammar.
         """
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         keep: list[Any] = []
-        if repeat_penalty != 1.0:
-            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
-            L.llama_sampler_chain_add(
-                chain, L.llama_sampler_init_penalties(n_vocab, repeat_last_n, repeat_penalty, 0.0, 0.0)
-            )
+        n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+        biases = dict(logit_bias)
+        if ignore_eos:
+            biases.update({token: -math.inf for token in self.end_of_turn_tokens()})
+        if biases:
+            items = [(t, b) for t, b in biases.items() if 0 <= t < n_vocab]
+            array = (L.llama_logit_bias * max(1, len(items)))(*(L.llama_logit_bias(t, b) for t, b in items))
+            keep.append(array)
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(items), array))
+        if repeat_penalty != 1.0 or frequency_penalty or presence_penalty:
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_penalties(
+                n_vocab, repeat_last_n, repeat_penalty, frequency_penalty, presence_penalty))
         if dry_multiplier > 0:
             breakers = (ctypes.c_char_p * len(DRY_SEQUENCE_BREAKERS))(*(b.encode() for b in DRY_SEQUENCE_BREAKERS))
             keep.append(breakers)
             last_n = dry_penalty_last_n if dry_penalty_last_n >= 0 else self.n_ctx
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dry(
                 self.vocab, dry_multiplier, dry_base, dry_allowed_length, last_n, breakers, len(breakers)))
+        grammar_sampler = None
+        if grammar:
+            grammar_sampler = L.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root")
+            if not grammar_sampler:
+                L.llama_sampler_free(chain)
+                raise InvalidRequestError("llama.cpp could not use the grammar of this request.",
+                                          details=grammar[:2000], param="grammar")
         if temperature <= 0:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
         else:
@@ -469,7 +553,18 @@ class ModelRuntime:
                 L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(min_p, 1))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        if grammar_sampler is not None:
+            return GrammarSampler(chain, self.ctx, keep, grammar_sampler, n_vocab)
         return Sampler(chain, self.ctx, keep)
+
+    def end_of_turn_tokens(self) -> list[int]:
+        """Every token that ends a turn (EOS, EOT, ``<|im_end|>``...), found once per model."""
+        if self._eog_tokens is None:
+            n_vocab = int(L.llama_vocab_n_tokens(self.vocab))
+            is_eog = L.llama_vocab_is_eog
+            vocab = self.vocab
+            self._eog_tokens = [t for t in range(n_vocab) if is_eog(vocab, t)]
+        return self._eog_tokens
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
@@ -493,11 +588,82 @@ class Sampler:
         self._ctx = ctx
         self._keep = list(keep)
 
-    def sample(self) -> int:
-        # llama_sampler_sample also accepts the token into the chain (penalties see it).
-        return int(L.llama_sampler_sample(self._chain, self._ctx, -1))
+    def sample(self, index: int = -1) -> int:
+        """A token from the logits at batch position ``index`` (-1: the last with logits).
+
+        llama_sampler_sample also accepts the token into the chain (penalties see it).
+        """
+        return int(L.llama_sampler_sample(self._chain, self._ctx, index))
 
     def close(self) -> None:
         if self._chain:
             L.llama_sampler_free(self._chain)
             self._chain = None
+
+
+class GrammarSampler(Sampler):
+    """A chain whose choice must also satisfy a grammar, checked the way llama.cpp's own tools do it.
+
+    Running the grammar over the whole vocabulary for every token costs tens of milliseconds with a large vocabulary
+    (Gemma 3 has 262,144 tokens). So the chain chooses first, and only that token is checked against the grammar;
+    only when the grammar rejects it is the whole vocabulary filtered by the grammar and the chain run again on what
+    is left. Either way the token satisfies the grammar.
+    """
+
+    def __init__(self, chain: Any, ctx: Any, keep: Sequence[Any], grammar: Any, n_vocab: int) -> None:
+        super().__init__(chain, ctx, keep)
+        self._grammar = grammar
+        self._n_vocab = n_vocab
+        self._ids = np.arange(n_vocab, dtype=np.int32)
+        self._cand = np.zeros(n_vocab, dtype=_TOKEN_DATA)
+        self._array = L.llama_token_data_array(
+            self._cand.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), n_vocab, -1, False)
+        self._one = np.zeros(1, dtype=_TOKEN_DATA)
+        self._one_array = L.llama_token_data_array(
+            self._one.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), 1, -1, False)
+
+    def _candidates(self, index: int) -> Any:
+        logits = np.ctypeslib.as_array(L.llama_get_logits_ith(self._ctx, index), shape=(self._n_vocab,))
+        cand = self._cand
+        cand["id"] = self._ids
+        cand["logit"] = logits
+        cand["p"] = 0.0
+        array = self._array
+        array.size = self._n_vocab
+        array.selected = -1
+        array.sorted = False
+        return ctypes.byref(array)
+
+    def _allowed(self, token: int) -> bool:
+        one = self._one
+        one["id"] = token
+        one["logit"] = 1.0
+        one["p"] = 0.0
+        self._one_array.size = 1
+        self._one_array.selected = -1
+        self._one_array.sorted = False
+        L.llama_sampler_apply(self._grammar, ctypes.byref(self._one_array))
+        return bool(np.isfinite(one["logit"][0]))
+
+    def sample(self, index: int = -1) -> int:
+        array = self._candidates(index)
+        L.llama_sampler_apply(self._chain, array)
+        token = int(self._cand["id"][self._array.selected])
+        if not self._allowed(token):
+            array = self._candidates(index)
+            L.llama_sampler_apply(self._grammar, array)
+            L.llama_sampler_apply(self._chain, array)
+            token = int(self._cand["id"][self._array.selected])
+        L.llama_sampler_accept(self._grammar, token)
+        L.llama_sampler_accept(self._chain, token)
+        return token
+
+    def close(self) -> None:
+        super().close()
+        if self._grammar:
+            L.llama_sampler_free(self._grammar)
+            self._grammar = None
+
+
+# llama.cpp's llama_token_data: the candidates' buffer is filled from the logits by numpy, not a Python loop.
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])

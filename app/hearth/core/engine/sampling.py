@@ -25,6 +25,12 @@ class SamplingParams:
         loop_guard: end an answer that repeats the same line or passage (stop reason "repetition").
         seed: None for a different answer each time.
         stop: extra strings that end the answer (the model's end-of-turn tokens always do).
+        frequency_penalty, presence_penalty: OpenAI's penalties on tokens already in the last ``repeat_last_n``.
+        logit_bias: (token id, bias) pairs added to the logits; -100 bans a token, as in OpenAI's API.
+        ignore_eos: keep writing past the model's end-of-turn until ``max_tokens`` (benchmarks, long tests).
+        json_schema: a JSON schema (as JSON text) the answer must satisfy; the engine turns it into a grammar, so the
+            answer always parses as JSON of that shape (unless ``max_tokens`` cuts it off).
+        grammar: a GBNF grammar (llama.cpp's format) the answer must follow; ``json_schema`` wins when both are set.
     """
 
     max_tokens: int | None = 1024
@@ -41,10 +47,17 @@ class SamplingParams:
     loop_guard: bool = True
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    logit_bias: tuple[tuple[int, float], ...] = ()
+    ignore_eos: bool = False
+    json_schema: str = ""
+    grammar: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["stop"] = list(self.stop)
+        data["logit_bias"] = [[token, bias] for token, bias in self.logit_bias]
         return data
 
     @classmethod
@@ -52,7 +65,18 @@ class SamplingParams:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["stop"] = tuple(values.get("stop", ()))
+        values["logit_bias"] = tuple((int(token), float(bias)) for token, bias in values.get("logit_bias", ()))
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> SamplingParams:
         return replace(self, **changes)
+
+
+# The answer's room when no longest answer is asked for.
+DEFAULT_ANSWER_RESERVE = 512
+
+
+def answer_reserve(n_ctx: int, max_tokens: int | None) -> int:
+    """Context positions the engine keeps free for the answer: ``max_tokens`` (512 when None), at most a quarter of
+    the context. Budgets made outside the engine use the same rule, so they agree with what it trims to."""
+    return min(max_tokens or DEFAULT_ANSWER_RESERVE, n_ctx // 4)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hearth.core.errors import ModelFileError
+from hearth.core.gguf.ggml_types import FILE_TYPES, GGML_TYPES
+from hearth.core.units import format_size
 
 GGUF_MAGIC = b"GGUF"
 
@@ -42,10 +44,25 @@ GGUF_DEFAULT_ALIGNMENT = 32
 _U64 = struct.Struct("<Q")
 
 
+def _ggml_type(type_id: int) -> tuple[str, int, int] | None:
+    """(name, values per block, bytes per block) of a tensor type: from the table written out in ``ggml_types``, else
+    (a type newer than that table) from the installed gguf-py."""
+    known = GGML_TYPES.get(type_id)
+    if known is not None:
+        return known
+    names, sizes, _ = _gguf_tables()
+    if type_id not in sizes:
+        return None
+    return names[type_id], *sizes[type_id]
+
+
+def _file_type_name(value: int) -> str:
+    return FILE_TYPES.get(value) or _gguf_tables()[2].get(value, f"type {value}")
+
+
 @functools.cache
-def _tables() -> tuple[dict[int, str], dict[int, tuple[int, int]], dict[int, str]]:
-    """ggml's type names and sizes from gguf-py, read on first use: importing gguf pulls in numpy (~0.25 s), which
-    the app's start-up should not pay for."""
+def _gguf_tables() -> tuple[dict[int, str], dict[int, tuple[int, int]], dict[int, str]]:
+    """ggml's type names and sizes from gguf-py (it imports numpy: only for a type ``ggml_types`` does not list)."""
     import gguf
 
     names = {int(t): t.name for t in gguf.GGMLQuantizationType}
@@ -236,7 +253,7 @@ class GgufInfo:
     def file_type(self) -> str:
         """The quantization the file was made as (``Q4_K_M``...), or "" if the header does not say."""
         value = self.metadata.get("general.file_type")
-        return _tables()[2].get(value, f"type {value}") if isinstance(value, int) else ""
+        return _file_type_name(value) if isinstance(value, int) else ""
 
     @property
     def has_chat_template(self) -> bool:
@@ -313,7 +330,7 @@ class _Cursor:
                 hint="If it was downloaded, the download was probably interrupted; download it again.",
                 details=f"needed {n:,} bytes at offset {self.pos:,}; the file has {self.size:,}",
             )
-        raise self.fail(f"{what} would make its header larger than {MAX_HEADER_BYTES // 2**20} MiB")
+        raise self.fail(f"{what} would make its header larger than {format_size(MAX_HEADER_BYTES)}")
 
     def need(self, n: int) -> None:
         self.room(n, "its header")
@@ -418,20 +435,20 @@ def _tensor(cur: _Cursor, alignment: int, shard: int) -> TensorInfo:
         if elements >= 2**62:
             raise cur.fail(f"tensor {name!r} is impossibly large")
     type_id = cur.u32()
-    type_names, type_sizes, _ = _tables()
-    if type_id not in type_sizes:
+    known = _ggml_type(type_id)
+    if known is None:
         raise ModelFileError(
             f"The model file {cur.label} uses a tensor type ({type_id}) this version of Hearth does not know.",
             hint="It was probably made by a newer llama.cpp; update Hearth.",
         )
-    block, type_size = type_sizes[type_id]
+    type_name, block, type_size = known
     if shape[0] % block:
         raise cur.fail(f"tensor {name!r} has rows of {shape[0]} values, not a multiple of its block size {block}")
     offset = cur.u64()
     if offset % alignment:
         raise cur.fail(f"tensor {name!r} starts at an unaligned offset")
     nbytes = elements // block * type_size
-    return TensorInfo(name, type_names[type_id], shape, offset, nbytes, shard)
+    return TensorInfo(name, type_name, shape, offset, nbytes, shard)
 
 
 def parse_gguf(source: ByteSource, label: str, *, shard: int = 0, first_read: int = _FIRST_READ) -> GgufInfo:

@@ -4,8 +4,8 @@ Generating one token reads every active weight once, so tokens per second ≈ ef
 token. The numbers below are *effective* rates for llama.cpp's token generation, not datasheet peaks:
 
 - **System RAM, x86 desktops and laptops**: 50 GB/s. Dual-channel DDR5 peaks at 77–96 GB/s and DDR4 at 43–51 GB/s;
-  llama.cpp reaches 55–70% of peak. Checked against the report in DESIGN.md (RTX 4080 + Ryzen, Scout Q6_K, experts
-  in RAM, ~10.5 tokens/s): this model predicts ~9.
+  llama.cpp reaches 55–70% of peak. Checked against a user's published run (RTX 4080 + Ryzen, Scout Q6_K,
+  experts in RAM, ~10.5 tokens/s): this model predicts ~9.
 - **Per core**: one core streams at most ~12 GB/s, so a machine with few cores cannot reach the RAM's rate.
 - **NVIDIA/AMD GPUs**: 75% of the card's peak (table below by name); an unknown card by its memory size class.
 - **Apple silicon**: 70% of the chip's peak (M-series table); an unknown chip by its RAM size (64 GB machines are
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from hearth.core.machine.hardware import GpuInfo, Hardware
+from hearth.core.units import GB
 
 RAM_EFFECTIVE_GBPS = 50.0
 PER_CORE_GBPS = 12.0
@@ -58,13 +59,13 @@ def gpu_bandwidth(gpu: GpuInfo, ram_total: int = 0) -> tuple[float, str]:
         peak = _longest_match(gpu.name.replace("Apple ", ""), APPLE_PEAK_GBPS)
         if peak is not None:
             return peak * APPLE_EFFICIENCY, f"{gpu.name}: {peak:.0f} GB/s peak"
-        ram_gb = ram_total / 1e9
+        ram_gb = ram_total / GB
         peak = 800 if ram_gb >= 180 else 400 if ram_gb >= 96 else 300 if ram_gb >= 48 else 150 if ram_gb >= 24 else 100
         return peak * APPLE_EFFICIENCY, f"Apple silicon with {ram_gb:.0f} GB: assumed {peak} GB/s peak"
     peak = _longest_match(gpu.name, GPU_PEAK_GBPS)
     if peak is not None:
         return peak * GPU_EFFICIENCY, f"{gpu.name}: {peak:.0f} GB/s peak"
-    vram_gb = (gpu.total_bytes or 0) / 1e9
+    vram_gb = (gpu.total_bytes or 0) / GB
     peak = 300 if vram_gb <= 8.6 else 400 if vram_gb <= 12.9 else 500 if vram_gb <= 17.2 else 900 if vram_gb <= 25.8 \
         else 1500
     return peak * GPU_EFFICIENCY, f"a {vram_gb:.0f} GB GPU: assumed {peak} GB/s peak"

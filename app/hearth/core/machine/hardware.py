@@ -24,8 +24,6 @@ from hearth.core.machine.gpu import BackendDevice, BackendInfo, GpuInfo, detect_
 
 __all__ = ["BackendDevice", "BackendInfo", "GpuInfo", "Hardware", "detect_hardware", "metal_working_set"]
 
-GIB = 1024**3
-
 
 @dataclass(frozen=True)
 class Hardware:
@@ -42,6 +40,10 @@ class Hardware:
         disk_free: free bytes there (None if unknown).
         cpu_bandwidth_gbps: measured RAM bandwidth for token generation (``hearth bench``), None to estimate.
         gpu_bandwidth_gbps: measured GPU bandwidth, None to estimate.
+        cpu_layer_seconds: measured fixed cost of one layer run on the CPU per token, None to assume.
+        engine_overhead_bytes: measured memory of the engine process beyond the model, its cache and work
+            buffers (the interpreter, llama.cpp's libraries), None to assume.
+        calibration: where measured values come from, in words ("measured here: 2 models, hearth bench"), "" if none.
         label: a name for a hypothetical machine ("64 GB + 24 GB GPU").
     """
 
@@ -55,6 +57,9 @@ class Hardware:
     disk_free: int | None = None
     cpu_bandwidth_gbps: float | None = None
     gpu_bandwidth_gbps: float | None = None
+    cpu_layer_seconds: float | None = None
+    engine_overhead_bytes: int | None = None
+    calibration: str = ""
     label: str = ""
     notes: tuple[str, ...] = field(default=())
 

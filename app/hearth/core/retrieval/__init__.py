@@ -2,7 +2,7 @@
 
 Typical use (the GUI's worker, or ``hearth chat --attach``)::
 
-    budget = attachment_budget(n_ctx, answer_tokens=reserve, other_tokens=history_tokens)
+    budget = attachment_budget(n_ctx, max_tokens=max_tokens, before=earlier_messages)  # hearth.core.chat.budget
     reading = reading_budget(n_ctx, prompt_tokens_per_s)  # about 10 s of reading, at most half the context
     result = select_context(question, documents, budget, count_tokens=tokenizer_count, pinned=pinned_shas,
                             reading=reading)
@@ -14,13 +14,13 @@ Ranking is SQLite FTS5 BM25 (``PassageIndex``). Embeddings are not used yet; an 
 ``Ranker`` (``add`` + ``search``) and be passed as ``ranker=``.
 """
 
-from hearth.core.retrieval.budget import CHARS_PER_TOKEN, TokenCounter, attachment_budget, estimate_tokens
 from hearth.core.retrieval.citations import Citation, extract_citations
 from hearth.core.retrieval.index import Hit, PassageIndex, Ranker, query_terms
 from hearth.core.retrieval.prompt import build_prompt, instructions, render_prompt
 from hearth.core.retrieval.reading import ReadingBudget, estimated_prompt_speed, reading_budget
 from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
 from hearth.core.retrieval.select import named_pages, select_context, unique_names
+from hearth.core.retrieval.tokens import CHARS_PER_TOKEN, TokenCounter, estimate_tokens
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -34,7 +34,6 @@ __all__ = [
     "ReadingBudget",
     "RetrievalResult",
     "TokenCounter",
-    "attachment_budget",
     "build_prompt",
     "estimate_tokens",
     "estimated_prompt_speed",

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from hearth.core.documents.model import ExtractedDocument
+from hearth.core.documents.document import ExtractedDocument
 from hearth.core.errors import StoreError
 
 _SCHEMA = """

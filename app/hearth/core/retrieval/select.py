@@ -17,12 +17,13 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from hearth.core.documents.model import DocumentKind, ExtractedDocument
-from hearth.core.retrieval.budget import TokenCounter, estimate_tokens
+from hearth.core.documents.document import ExtractedDocument
+from hearth.core.documents.model import DocumentKind
 from hearth.core.retrieval.index import PassageIndex, Ranker
 from hearth.core.retrieval.prompt import render_prompt
 from hearth.core.retrieval.reading import ReadingBudget
 from hearth.core.retrieval.result import ContextBlock, DocumentChoice, Mode, RetrievalResult
+from hearth.core.retrieval.tokens import TokenCounter, estimate_tokens
 
 _PAGE_REF = re.compile(r"\b(?:pages?|pp?\.|pg\.?)\s*(\d{1,5})(?:\s*(?:-|–|to|and)\s*(\d{1,5}))?", re.I)
 _CHARS_PER_TOKEN_CEILING = 12
@@ -166,7 +167,7 @@ def select_context(
     Args:
         question: the user's question (ranks passages; it is also part of the prompt and of its cost).
         documents: the attachments, in the order the user added them.
-        budget_tokens: tokens the whole user message may take (see ``attachment_budget``).
+        budget_tokens: tokens the whole user message may take (see ``hearth.core.chat.budget``).
         count_tokens: the model's tokenizer, or ``estimate_tokens``.
         pinned: sha256 of documents the user wants whole; honoured when they fit.
         ranker: an index to search (e.g. a ``PassageIndex`` kept for the conversation); None builds a temporary

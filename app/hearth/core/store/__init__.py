@@ -30,6 +30,7 @@ from hearth.core.store.snippets import HIGHLIGHT_END, HIGHLIGHT_START
 from hearth.core.store.store import Store, default_db_path
 from hearth.core.store.streaming import StreamingSaver
 from hearth.core.store.titles import auto_title, clean_model_title, title_messages
+from hearth.core.store.tool_calls import CallStatus, ToolCallRecord, ToolCalls
 
 __all__ = [
     "HIGHLIGHT_END",
@@ -39,6 +40,7 @@ __all__ = [
     "ArchiveSummary",
     "Attachment",
     "Attachments",
+    "CallStatus",
     "Conversation",
     "Conversations",
     "Database",
@@ -58,6 +60,8 @@ __all__ = [
     "StoredPreset",
     "StreamingSaver",
     "TitleSource",
+    "ToolCallRecord",
+    "ToolCalls",
     "auto_title",
     "clean_model_title",
     "conversation_to_json",

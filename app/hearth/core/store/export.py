@@ -26,6 +26,7 @@ from hearth.core.store.records import (
     dumps,
 )
 from hearth.core.store.store import Store
+from hearth.core.store.tool_calls import CallStatus, ToolCallRecord, duration_words, insert_tool_calls
 from hearth.core.thinking import split_thinking, strip_thinking
 
 FORMAT = "hearth.conversation"
@@ -49,6 +50,7 @@ def conversation_to_markdown(store: Store, conv_id: int, *, thinking: bool = Fal
     conv = store.conversations.get(conv_id, include_deleted=True)
     branch = store.messages.active_branch(conv_id)
     attachments = store.attachments.for_messages(m.id for m in branch)
+    calls = store.tool_calls.for_messages(m.id for m in branch if m.role is Role.ASSISTANT)
     lines = [f"# {conv.title or 'Conversation'}", ""]
     meta = [f"Started {_when(conv.created)}"]
     if conv.model:
@@ -66,6 +68,8 @@ def conversation_to_markdown(store: Store, conv_id: int, *, thinking: bool = Fal
             content = thoughts.answer
             if thinking and thoughts.thinking:
                 lines += ["<details><summary>Thinking</summary>", "", thoughts.thinking, "", "</details>", ""]
+        for call in calls.get(msg.id, []):
+            lines += _call_markdown(call)
         if content:
             lines += [content.rstrip("\n"), ""]
         files = attachments.get(msg.id, [])
@@ -91,6 +95,7 @@ def conversation_to_json(store: Store, conv_id: int, *, all_branches: bool = Fal
     conv = store.conversations.get(conv_id, include_deleted=True)
     messages = store.messages.all_messages(conv_id) if all_branches else store.messages.active_branch(conv_id)
     attachments = store.attachments.for_messages(m.id for m in messages)
+    calls = store.tool_calls.for_messages(m.id for m in messages if m.role is Role.ASSISTANT)
     branch = store.messages.active_branch(conv_id)
     return {
         "format": FORMAT,
@@ -99,7 +104,7 @@ def conversation_to_json(store: Store, conv_id: int, *, all_branches: bool = Fal
         "branches": "all" if all_branches else "active",
         "conversation": _conversation_dict(conv),
         "selected_leaf": branch[-1].id if branch else None,
-        "messages": [_message_dict(m, attachments.get(m.id, []), thinking) for m in messages],
+        "messages": [_message_dict(m, attachments.get(m.id, []), calls.get(m.id, []), thinking) for m in messages],
     }
 
 
@@ -180,6 +185,9 @@ def import_conversation(
                     "INSERT INTO attachments (message_id, sha256, file_name, position) VALUES (?, ?, ?, ?)",
                     (new_ids[item["id"]], sha, str(att.get("file_name", "")), position),
                 )
+            records = [ToolCallRecord.from_dict(c) for c in item.get("tool_calls") or [] if isinstance(c, dict)]
+            if records:
+                insert_tool_calls(conn, new_ids[item["id"]], records)
         leaf = data.get("selected_leaf")
         select_leaf(conn, conv_id, new_ids.get(leaf) if leaf is not None else None)
     return conv_id
@@ -245,9 +253,10 @@ def _conversation_dict(conv: Conversation) -> dict[str, Any]:
     }
 
 
-def _message_dict(msg: Message, attachments: list[Attachment], thinking: bool = True) -> dict[str, Any]:
+def _message_dict(msg: Message, attachments: list[Attachment], calls: list[ToolCallRecord],
+                  thinking: bool = True) -> dict[str, Any]:
     content = msg.content if thinking or msg.role is not Role.ASSISTANT else strip_thinking(msg.content)
-    return {
+    data: dict[str, Any] = {
         "id": msg.id,
         "parent": msg.parent_id,
         "role": msg.role.value,
@@ -268,6 +277,40 @@ def _message_dict(msg: Message, attachments: list[Attachment], thinking: bool = 
             for a in attachments
         ],
     }
+    if calls:
+        data["tool_calls"] = [c.to_dict() for c in calls]
+    return data
+
+
+_CALL_WORDS = {CallStatus.OK: "ok", CallStatus.ERROR: "failed", CallStatus.DENIED: "not allowed",
+               CallStatus.SKIPPED: "not run", CallStatus.RUNNING: "interrupted"}
+
+
+def _fence(text: str, info: str = "") -> list[str]:
+    """``text`` in a code fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in text.split("\n") for run in _backtick_runs(run)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, text.rstrip("\n"), fence]
+
+
+def _backtick_runs(line: str) -> list[str]:
+    runs, current = [], ""
+    for char in line:
+        if char == "`":
+            current += char
+        elif current:
+            runs.append(current)
+            current = ""
+    return [*runs, current] if current else runs
+
+
+def _call_markdown(call: ToolCallRecord) -> list[str]:
+    """A tool call as a collapsible block (HTML ``details``, which Markdown viewers fold)."""
+    summary = (f"Tool: {call.tool} ({call.server}) · {_CALL_WORDS[call.status]} · "
+               f"{duration_words(call.duration_s)}").replace("<", "&lt;")
+    return ["<details>", f"<summary>{summary}</summary>", "", "Arguments:", "",
+            *_fence(call.arguments_pretty(), "json"), "", "Result:", "", *_fence(call.result or "(nothing)", "text"),
+            "", "</details>", ""]
 
 
 def _file_from_json(att: dict[str, Any], now: float) -> StoredFile:

@@ -240,14 +240,18 @@ class MessageTree:
         return msg
 
     def resume_message(self, message_id: int) -> Message:
-        """Mark an INTERRUPTED or CANCELLED answer as STREAMING again, to continue it ("Continue").
+        """Mark an unfinished answer as STREAMING again, to continue it ("Continue").
 
-        Returns the message with the text saved so far; feed it to ``StreamingSaver(initial_text=...)``.
+        Unfinished: INTERRUPTED, CANCELLED or ERROR, or COMPLETE but cut off (its run info's stop reason is
+        "length", "context_full" or "repetition": it ended before the model finished it). Returns the message with
+        the text saved so far; feed it to ``StreamingSaver(initial_text=...)``.
         """
         with self._db.write() as conn:
             cur = conn.execute(
                 "UPDATE messages SET status = 'streaming', error = '', updated = ?"
-                " WHERE id = ? AND role = 'assistant' AND status IN ('interrupted', 'cancelled', 'error')",
+                " WHERE id = ? AND role = 'assistant' AND (status IN ('interrupted', 'cancelled', 'error')"
+                " OR (status = 'complete' AND json_valid(run_info)"
+                " AND json_extract(run_info, '$.stop_reason') IN ('length', 'context_full', 'repetition')))",
                 (self._clock(), message_id),
             )
             msg = _get(conn, message_id)

@@ -65,7 +65,8 @@ class RunInfo:
         tokens: tokens written.
         tokens_per_s: generation speed after the first token.
         ttft_s: seconds to the first token.
-        stop_reason: "stop", "length", "cancelled", "error", ...
+        stop_reason: why the answer ended: a ``StopReason`` value ("eos", "stop", "length", "cancelled", "error"...),
+            "" when not known.
         extra: anything else worth keeping (context used, cached tokens...), JSON-serialisable.
     """
 
@@ -112,7 +113,7 @@ class RunInfo:
             tokens=stats.tokens,
             tokens_per_s=stats.tokens_per_s,
             ttft_s=stats.ttft_s,
-            stop_reason=stats.stop_reason,
+            stop_reason=stats.stop_reason.value,
             extra={
                 "cached_tokens": stats.cached_tokens,
                 "trimmed_turns": stats.trimmed_turns,

@@ -132,11 +132,33 @@ CREATE TABLE presets (
 );
 """
 
+# The tool calls an answer made (tool, server, arguments, result as the model read it, status, time taken), in order,
+# deleted with their message.
+_V5_TOOL_CALLS = """
+CREATE TABLE tool_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    call_id TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL,
+    server TEXT NOT NULL DEFAULT '',
+    tool TEXT NOT NULL DEFAULT '',
+    arguments TEXT NOT NULL DEFAULT '{}',
+    result TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    round INTEGER NOT NULL DEFAULT 1,
+    started REAL NOT NULL DEFAULT 0,
+    duration_s REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX tool_calls_message ON tool_calls(message_id, position);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "conversations, message tree, files and attachments", _V1_CORE),
     Migration(2, "full-text search over messages (FTS5)", _V2_SEARCH),
     Migration(3, "GUI state per conversation, delete with undo, app state", _V3_UI_STATE),
     Migration(4, "system prompt presets; the preset a conversation uses", _V4_PRESETS),
+    Migration(5, "tool calls of answers", _V5_TOOL_CALLS),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

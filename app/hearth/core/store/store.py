@@ -33,6 +33,7 @@ from hearth.core.store.messages import MessageTree
 from hearth.core.store.presets import Presets
 from hearth.core.store.records import dumps
 from hearth.core.store.search import Search
+from hearth.core.store.tool_calls import ToolCalls
 
 DB_FILE_NAME = "hearth.db"
 ATTACHMENTS_DIR_NAME = "attachments"
@@ -52,6 +53,7 @@ class Store:
         attachments: attached files (one copy per distinct content).
         search: full-text search.
         presets: the user's own system-prompt presets.
+        tool_calls: the tool calls answers made.
         report: what happened while opening (created, migrated, backup path).
         recovered_message_ids: answers found streaming at open and marked INTERRUPTED.
         purged_conversation_ids: conversations left soft-deleted by an earlier session, now purged.
@@ -69,6 +71,7 @@ class Store:
         self.messages = MessageTree(db, self.attachments, clock)
         self.search = Search(db)
         self.presets = Presets(db, clock)
+        self.tool_calls = ToolCalls(db)
         self.recovered_message_ids: list[int] = []
         self.purged_conversation_ids: list[int] = []
 

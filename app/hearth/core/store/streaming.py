@@ -1,14 +1,16 @@
 """Save an answer while it streams: the text so far at most once per interval, the final text at the end.
 
-The GUI's answer loop feeds each token delta to ``add``; a timer may call ``tick`` so that text that arrived just
-before a long pause is saved too. ``finish``/``cancel``/``fail`` write the final text and status. If the app is
-killed meanwhile, at most the last interval's tokens are lost; on the next start the message is INTERRUPTED.
+The answer loop (the engine's thread, in the window) feeds each token delta to ``add``; a timer may call ``tick`` so
+that text that arrived just before a long pause is saved too. Safe from any thread (``flush`` may come from another
+one, e.g. when the user switches conversations). ``finish``/``cancel``/``fail`` write the final text and status. If
+the app is killed meanwhile, at most the last interval's tokens are lost; on the next start the message is INTERRUPTED.
 
 The saver writes the whole text each time (never appends), so a repeated or lost write cannot duplicate text.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -48,13 +50,15 @@ class StreamingSaver:
         self._last_save = clock()
         self._finished = False
         self.saves = 0
+        self._lock = threading.RLock()
 
     @property
     def text(self) -> str:
         """Everything received so far."""
-        if len(self._parts) > 1:
-            self._parts = ["".join(self._parts)]
-        return self._parts[0] if self._parts else ""
+        with self._lock:
+            if len(self._parts) > 1:
+                self._parts = ["".join(self._parts)]
+            return self._parts[0] if self._parts else ""
 
     @property
     def dirty(self) -> bool:
@@ -67,29 +71,32 @@ class StreamingSaver:
 
     def add(self, delta: str) -> bool:
         """Take a token delta; save the text so far if the interval has passed. Returns True if it saved."""
-        if self._finished:
-            raise RuntimeError("the answer is already finished")
-        if delta:
-            self._parts.append(delta)
-            self._length += len(delta)
-        return self.tick()
+        with self._lock:
+            if self._finished:
+                raise RuntimeError("the answer is already finished")
+            if delta:
+                self._parts.append(delta)
+                self._length += len(delta)
+            return self.tick()
 
     def tick(self) -> bool:
         """Save now if there is unsaved text and the interval has passed (call from a timer). True if saved."""
-        if self._finished or not self.dirty or self._clock() - self._last_save < self._interval:
-            return False
-        self.flush()
-        return True
+        with self._lock:
+            if self._finished or not self.dirty or self._clock() - self._last_save < self._interval:
+                return False
+            self.flush()
+            return True
 
     def flush(self) -> None:
         """Save the text so far now, whatever the interval (e.g. before switching conversations)."""
-        if self._finished or not self.dirty:
-            return
-        text = self.text
-        self._messages.update_partial(self.message_id, text)
-        self._saved_length = len(text)
-        self._last_save = self._clock()
-        self.saves += 1
+        with self._lock:
+            if self._finished or not self.dirty:
+                return
+            text = self.text
+            self._messages.update_partial(self.message_id, text)
+            self._saved_length = len(text)
+            self._last_save = self._clock()
+            self.saves += 1
 
     def finish(
         self,
@@ -99,14 +106,15 @@ class StreamingSaver:
         error: str = "",
     ) -> Message:
         """Write the final text with its status and run info; the saver accepts nothing after this."""
-        if self._finished:
-            raise RuntimeError("the answer is already finished")
-        self._finished = True
-        message = self._messages.finish_message(
-            self.message_id, self.text, status=status, run_info=run_info, error=error
-        )
-        self._saved_length = self._length
-        return message
+        with self._lock:
+            if self._finished:
+                raise RuntimeError("the answer is already finished")
+            self._finished = True
+            message = self._messages.finish_message(
+                self.message_id, self.text, status=status, run_info=run_info, error=error
+            )
+            self._saved_length = self._length
+            return message
 
     def cancel(self, *, run_info: RunInfo | None = None) -> Message:
         """The user pressed Stop: keep the text so far as CANCELLED."""

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.ui.chat.message_types import human_size
+from hearth.core.documents import DocumentKind, kind_from_name, readable_patterns
+from hearth.core.units import format_size
 
 # Pastes longer than this become an attachment instead of text in the editor (a 20 MB paste would freeze an editor).
 LARGE_PASTE_CHARS = 100_000
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ def attachment_for_path(path: Path) -> PendingAttachment:
         size = path.stat().st_size
     except OSError:
         size = 0
-    kind = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "document"
+    # What the name suggests, for the chip; the content decides when the message is sent.
+    kind = "image" if kind_from_name(path.name) is DocumentKind.IMAGE else "document"
     return PendingAttachment(path.name, size, kind, path=path)
 
 
@@ -103,12 +104,12 @@ class _Chip(QFrame):
         super().__init__(parent)
         self.attachment = attachment
         self.setObjectName("attachmentChip")
-        self.setAccessibleName(f"Attachment {attachment.name}, {human_size(attachment.size)}")
+        self.setAccessibleName(f"Attachment {attachment.name}, {format_size(attachment.size)}")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 2, 2)
         layout.setSpacing(4)
         kind = {"image": "Image", "text": "Text"}.get(attachment.kind, "File")
-        label = QLabel(f"<b>{attachment.name}</b>  <span style='color:gray'>{kind} · {human_size(attachment.size)}"
+        label = QLabel(f"<b>{attachment.name}</b>  <span style='color:gray'>{kind} · {format_size(attachment.size)}"
                        "</span>")
         label.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(label)
@@ -316,8 +317,7 @@ class Composer(QWidget):
     def _on_attach_clicked(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
             self, "Attach files", str(Path.home()),
-            "Documents and images (*.pdf *.docx *.txt *.md *.html *.htm *.csv *.json *.py *.js *.ts *.c *.cpp "
-            "*.h *.java *.go *.rs *.rb *.png *.jpg *.jpeg *.webp *.gif *.bmp);;All files (*)",
+            f"Documents and images ({' '.join(readable_patterns())});;All files (*)",
         )
         self.add_files([Path(f) for f in files])
 
@@ -350,7 +350,7 @@ class Composer(QWidget):
         raw = text.encode("utf-8")
         self.add_attachment(PendingAttachment("Pasted text.txt", len(raw), "text", data=raw))
         self.notice.emit(
-            f"That paste is {human_size(len(raw))}, so it was attached as a text file instead of typed in."
+            f"That paste is {format_size(len(raw))}, so it was attached as a text file instead of typed in."
         )
 
     @Slot(str)

@@ -1,9 +1,25 @@
 """The conversation on screen: sending, streaming, stopping, regenerating, editing, continuing, switching branches.
 
-Order of events for one answer: the user's message is written to the store first (nothing typed is lost), the
-answer is created as a streaming message, the engine streams tokens that the chat view shows and a
-``StreamingSaver`` saves at most once a second, and the final text, status and run info are written at the end.
-Token events carry the answer's message id; events for any other id are dropped.
+The path of one answer:
+
+1. ``send`` (from the composer): a ``BackgroundTask`` reads the attachments, if any (``core.chat.attachments``),
+   writes the user's message to the store (nothing typed is lost), creates the answer there as a STREAMING message
+   and builds the views of both; the GUI thread only appends those views to the ``ChatView`` (regenerate, edit,
+   continue and "read more" start the same way: no store work on the GUI thread at answer start).
+2. ``_run`` hands the ``EngineBridge`` an ``AnswerRequest`` whose ``prepare`` builds the engine's messages on the
+   engine's thread (``core.chat.prompt.engine_messages``: system prompt, history, and the passages of the
+   attachments that ``core.retrieval`` ranks best for the question).
+3. The engine worker runs ``EngineApi.chat`` (``EngineClient``: the host process reads the prompt and writes one
+   token event per token) and re-emits its events as queued signals carrying the answer's message id; events for
+   any other id are dropped.
+4. Tokens go to a ``StreamingSaver`` on the engine's thread (it saves at most once a second), then to the view
+   (``append_stream``) as one small queued event each; at the
+   end the final text, status (a ``StopReason`` mapped to a ``MessageStatus``) and run info are written, or, when
+   the engine failed (``HostCrashedError``, a refusal), the text so far is kept and the error is written on the
+   answer. ``ConversationsController`` then announces the conversation as updated, and the side list refreshes.
+
+Stop calls ``EngineBridge.cancel`` directly (it does not queue behind the running answer); the answer then finishes
+as CANCELLED with its partial text.
 """
 
 from __future__ import annotations
@@ -15,8 +31,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.chat.attachments import (
     IMAGE_REFERENCE,
@@ -29,17 +46,35 @@ from hearth.core.chat.attachments import (
     retrieval_from_run_extra,
 )
 from hearth.core.chat.prompt import engine_messages
-from hearth.core.engine import AnswerStats
+from hearth.core.chat.summary import SUMMARY_FILE_NAME, SUMMARY_REQUEST, conversation_transcript
+from hearth.core.documents import kind_from_name
+from hearth.core.engine import AnswerStats, StopReason
+from hearth.core.engine.remote import remote_of
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.engine.tools import ToolFormat
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
 from hearth.core.models.library.names import answer_author, model_display_name
 from hearth.core.retrieval import Mode, RetrievalResult, extract_citations, reading_budget
-from hearth.core.store import Message, MessageStatus, Role, RunInfo, Store, StreamingSaver
+from hearth.core.store import (
+    Conversation,
+    Message,
+    MessageStatus,
+    Role,
+    RunInfo,
+    Store,
+    StreamingSaver,
+    ToolCallRecord,
+)
+from hearth.core.store.tool_calls import CallStatus, duration_words
 from hearth.core.thinking import split_thinking, strip_thinking
 from hearth.ui.chat.composer import PendingAttachment, attachment_for_path
-from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController
+from hearth.ui.chat.message_types import AttachmentChip, Citation, MessageView, ToolCallView
+from hearth.ui.chat.tool_approval import ApprovalBroker, AskTool, ask_tool
+from hearth.ui.chat.tool_runner import ChatTools, ToolAnswerRunner
 from hearth.ui.chat.view import ChatView
 from hearth.ui.engine_bridge import AnswerRequest, EngineBridge
+from hearth.ui.markdown.render import warm_up as warm_up_markdown
 from hearth.ui.model_session import ModelSession
 from hearth.ui.shell.dialogs import Ask, AskPassword, ask_password, ask_user
 from hearth.ui.shell.notices import info, notice_for
@@ -48,6 +83,9 @@ from hearth.ui.tasks import BackgroundTask
 # A message whose attachments were being read when the app ended: it is not in the conversation yet, so it is kept
 # here until it is, and put back into the composer at the next start.
 UNSENT_KEY = "unsent_message"
+# The conversation on screen, remembered whenever it changes (not only at a clean exit): after a crash or a kill the
+# next start opens it, where an interrupted answer waits to be continued.
+LAST_CONVERSATION_KEY = "last_conversation_id"
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +93,7 @@ log = logging.getLogger(__name__)
 _SPEED_SAMPLE_TOKENS = 256
 
 _STATUS = {
-    "cancelled": MessageStatus.CANCELLED,
-    "context_full": MessageStatus.COMPLETE,
+    StopReason.CANCELLED: MessageStatus.CANCELLED,
 }
 
 
@@ -70,15 +107,66 @@ class _Answer:
     tokens: int = 0
     reading: tuple[int, int] | None = None
     thought_until: float | None = None  # when a reasoning model's thinking ended
+    calls: list[ToolCallRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What a worker wrote to start an answer, with the views the GUI thread shows of it (plain data).
+
+    Attributes:
+        conversation_id: the conversation written to.
+        branch: its messages on the answer's branch, oldest first.
+        shown: views to append (a new message and its answer), or the whole branch (``reopen``).
+        reopen: ``shown`` replaces the conversation on screen (regenerate, edit, continue).
+        created: the conversation was created for this message.
+        answer: the answer to stream into (None: no model is loaded; the message waits).
+        saver: saves the answer as it streams.
+        continue_last: the answer carries on from its text.
+        more: how many times "read more" asked for more of the documents.
+        prepared: what was read of the attachments.
+        conversation: the conversation as the worker left it (its title, system prompt and preset).
+    """
+
+    conversation_id: int
+    branch: list[Message]
+    shown: list[MessageView]
+    reopen: bool = False
+    created: bool = False
+    answer: Message | None = None
+    saver: StreamingSaver | None = None
+    continue_last: bool = False
+    more: int = 0
+    prepared: PreparedAttachments = field(default_factory=PreparedAttachments)
+    conversation: Conversation | None = None
 
 
 class ChatController(QObject):
     """Connects the chat view and composer to the store and the engine.
 
+    With tools switched on (``tools``), an answer runs the tool loop off the GUI thread (``ToolAnswerRunner``): the
+    model's rounds, the user's decisions (``ask_tool``: Allow once, Allow for this chat, Deny) and the calls; each call
+    shows as a block on the answer as it starts and ends, and is stored with the answer when it ends.
+
     A scanned PDF (no text to read) attached while a model that can see is loaded: ``ask`` puts a yes/no question
     (tests pass their answer), and on yes its pages go with the message as pictures. A password-protected PDF:
     ``password`` asks for its password (again, when it was wrong) and it is read with it; the password is kept only
     until the message is sent.
+
+    Changes to the list of conversations (a conversation created by its first message, moved up by a new answer)
+    are announced through ``conversations`` (``ConversationsController.changed``), like those the user makes in the
+    side list; a deletion of the conversation on screen stops its answer and shows a new, empty chat.
+
+    Args:
+        store: where messages are written.
+        bridge: the engine, on its worker thread.
+        session: the loaded model.
+        view: the chat view it fills.
+        sampling_for: the sampling settings for the next answer.
+        system_prompt_for: the system prompt for a new conversation.
+        conversations: the list of conversations (announces changes, handles deletes).
+        ask: asks a yes/no question (tests pass their answer).
+        password: asks for a document's password.
 
     Signals:
         conversation_changed(object): the id of the conversation on screen (None for a new, empty one).
@@ -86,7 +174,6 @@ class ChatController(QObject):
         status(str): a line for the status bar ("Reading 12,400 tokens… 40%", "12.3 tokens/s").
         context_usage(int, int): tokens used and context size after an answer.
         notice(object): a ``Notice`` to show as a toast.
-        conversations_changed(): titles or order changed (the side list should refresh).
         restore_composer(str, list): put text and attachments back into the composer (a send that failed).
     """
 
@@ -95,7 +182,6 @@ class ChatController(QObject):
     status = Signal(str)
     context_usage = Signal(int, int)
     notice = Signal(object)
-    conversations_changed = Signal()
     restore_composer = Signal(str, list)
 
     def __init__(
@@ -106,13 +192,18 @@ class ChatController(QObject):
         view: ChatView,
         sampling_for: Callable[[], SamplingParams],
         system_prompt_for: Callable[[], str],
+        *,
+        conversations: ConversationsController,
         ask: Ask = ask_user,
         password: AskPassword = ask_password,
         prompt_speed_for: Callable[[], float | None] | None = None,
+        tools: ChatTools | None = None,
+        ask_tool: AskTool = ask_tool,
         default_system_prompt_for: Callable[[], str] | None = None,
     ) -> None:
         super().__init__()
         self._store = store
+        self._conversations = conversations
         self._bridge = bridge
         self._session = session
         self._view = view
@@ -125,8 +216,12 @@ class ChatController(QObject):
         self._measured_prompt_speed: float | None = None
         self._next_system_prompt: tuple[str, str] | None = None
         self.conversation_id: int | None = None
+        # The conversation on screen as last read (by ``open_conversation``, or by the worker that started an answer
+        # in it): its title and system prompt are shown from here, without reading the store at answer start.
+        self._conversation: Conversation | None = None
+        self._remembered: object = store.get_state(LAST_CONVERSATION_KEY)
         self._answer: _Answer | None = None
-        self._preparing: BackgroundTask[PreparedAttachments, tuple[str, float]] | None = None
+        self._preparing: BackgroundTask[_Turn, tuple[str, float]] | None = None
         self._cancel_preparing = threading.Event()
         self._branch: list[Message] = []
         self._documents = DocumentCache()
@@ -135,20 +230,33 @@ class ChatController(QObject):
         self._ask = ask
         self._ask_password = password
         self._passwords: dict[str, str] = {}
-        self._save_timer = QTimer(self)
-        self._save_timer.setInterval(1000)
-        self._save_timer.timeout.connect(self._on_save_timer_timeout)
         worker = bridge.worker
         worker.answer_prepared.connect(self._on_worker_answer_prepared)
         worker.token.connect(self._on_worker_token)
         worker.prompt_progress.connect(self._on_worker_prompt_progress)
         worker.answer_finished.connect(self._on_worker_answer_finished)
         worker.answer_failed.connect(self._on_worker_answer_failed)
+        self._tools = tools
+        self._runner: ToolAnswerRunner | None = None
+        if tools is not None:
+            if tools.broker is None:
+                tools.broker = ApprovalBroker(view, ask_tool)
+            runner = self._runner = ToolAnswerRunner(bridge, tools)
+            runner.answer_prepared.connect(self._on_worker_answer_prepared)
+            runner.token.connect(self._on_worker_token)
+            runner.prompt_progress.connect(self._on_worker_prompt_progress)
+            runner.answer_finished.connect(self._on_worker_answer_finished)
+            runner.answer_failed.connect(self._on_worker_answer_failed)
+            runner.call_changed.connect(self._on_runner_call_changed)
+            runner.tool_failed.connect(self._on_runner_tool_failed)
+            runner.limit_reached.connect(self._on_runner_limit_reached)
         view.regenerate_requested.connect(self.regenerate)
         view.continue_requested.connect(self.continue_answer)
         view.branch_requested.connect(self.switch_branch)
         view.whole_requested.connect(self.set_document_whole)
+        view.summary_requested.connect(self.continue_with_summary)
         view.read_more_requested.connect(self.read_more)
+        conversations.changed.connect(self._on_conversations_changed)
 
     # --- state ---------------------------------------------------------------------------------------------------
 
@@ -160,36 +268,54 @@ class ChatController(QObject):
     def streaming_message_id(self) -> int | None:
         return self._answer.message_id if self._answer else None
 
+    @property
+    def tools(self) -> ChatTools | None:
+        """The tools this window's answers may call (None: tools are not wired in)."""
+        return self._tools
+
+    @property
+    def conversations(self) -> ConversationsController:
+        return self._conversations
+
     def branch(self) -> list[Message]:
         return list(self._branch)
+
+    def message(self, message_id: int) -> Message:
+        return self._store.messages.get(message_id)
+
+    def last_conversation_id(self) -> int | None:
+        """The conversation that was on screen when Hearth last ran (None: a new chat, or never)."""
+        value = self._store.get_state(LAST_CONVERSATION_KEY)
+        return value if isinstance(value, int) else None
 
     # --- conversations -------------------------------------------------------------------------------------------
 
     def new_conversation(self) -> None:
         """Show an empty conversation; it is created in the store with its first message."""
         self._finish_preparing()
-        self.conversation_id = None
         self._branch = []
         self._next_system_prompt = None
+        self._conversation = None
         self._view.set_messages([])
-        self.conversation_changed.emit(None)
+        self._show(None)
 
     def open_conversation(self, conversation_id: int, focus_message_id: int | None = None) -> None:
         if self._answer is not None and self._answer.conversation_id != conversation_id:
             self._answer.saver.flush()
-        self.conversation_id = conversation_id
         if focus_message_id is not None:
             self._branch = self._store.messages.select(focus_message_id)
         else:
             self._branch = self._store.messages.active_branch(conversation_id)
-        self._view.set_messages(self._views(self._branch))
         conv = self._store.conversations.get(conversation_id)
+        self.conversation_id = conversation_id
+        self._conversation = conv
+        self._view.set_messages(self._views(self._branch))
         scroll = conv.ui_state.get("scroll")
         if focus_message_id is not None:
             self._view.restore_scroll_state(float(focus_message_id))
         elif isinstance(scroll, (int, float)):
             self._view.restore_scroll_state(scroll)
-        self.conversation_changed.emit(conversation_id)
+        self._show(conversation_id)
         if self._answer is not None and self._answer.conversation_id == conversation_id:
             self._view.begin_stream(self._answer.message_id, keep_text=True)
 
@@ -197,55 +323,150 @@ class ChatController(QObject):
         if self.conversation_id is not None:
             self._store.conversations.set_ui_state(self.conversation_id, {"scroll": self._view.scroll_state()})
 
+    def _show(self, conversation_id: int | None, *, remembered: bool = False) -> None:
+        """Make ``conversation_id`` the one on screen: remember it (unless a worker ``remembered`` it already) and
+        tell the window."""
+        self.conversation_id = conversation_id
+        if conversation_id != self._remembered:
+            self._remembered = conversation_id
+            if not remembered:
+                self._store.set_state(LAST_CONVERSATION_KEY, conversation_id)
+        self.conversation_changed.emit(conversation_id)
+
+    @Slot(ConversationsChange)
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.conversation_id != self.conversation_id:
+            return
+        if change.kind is ChangeKind.DELETED:
+            if self._answer is not None or self._preparing is not None:
+                self.stop()
+            self.new_conversation()
+        elif change.kind in (ChangeKind.RENAMED, ChangeKind.PINNED):  # the user's own change: read it again
+            self._conversation = self._store.conversations.get(change.conversation_id)
+
+    def title(self) -> str:
+        """The title of the conversation on screen ("New chat" for a new one, or one not titled yet)."""
+        conv = self._current()
+        return (conv.title if conv is not None else "") or "New chat"
+
+    def _current(self) -> Conversation | None:
+        if self.conversation_id is None:
+            return None
+        if self._conversation is None or self._conversation.id != self.conversation_id:
+            self._conversation = self._store.conversations.get(self.conversation_id)
+        return self._conversation
+
     # --- sending -------------------------------------------------------------------------------------------------
 
     def send(self, text: str, attachments: Sequence[PendingAttachment] = ()) -> None:
         """Send a new user message (with attachments) and start its answer."""
         if self.busy:
             return
-        if not attachments:
-            self._send_prepared(text, PreparedAttachments())
-            return
         self._passwords = {}
         self._prepare(text, list(attachments), frozenset())
 
     def _prepare(self, text: str, attachments: list[PendingAttachment], as_pages: frozenset[str]) -> None:
-        """Read the attachments in the background, then send; ``as_pages`` names scanned PDFs sent as pictures."""
+        """Read the attachments and write the message and its answer in the background, then answer;
+        ``as_pages`` names scanned PDFs sent as pictures."""
         info = self._session.info
         page_limit = page_picture_limit(info.n_ctx if info else 4096)
+        vision = bool(info and info.vision)
         sources = [AttachmentSource(a.name, a.path, a.data, as_pages=a.name in as_pages) for a in attachments]
-        self._store.set_state(UNSENT_KEY, {
+        unsent = {
             "conversation_id": self.conversation_id, "text": text,
             "files": [str(a.path) for a in attachments if a.path is not None],
-        })
+        } if attachments else None
         self._cancel_preparing.clear()
         cancel = self._cancel_preparing
         store = self._store
-        names = ", ".join(a.name for a in attachments)
-        self.status.emit(f"Reading {names}…")
         passwords = dict(self._passwords)
+        new_conversation = self._new_conversation_fields() if self.conversation_id is None else None
+        conversation_id, answer = self.conversation_id, self._session.ready
+        if attachments:
+            self.status.emit(f"Reading {', '.join(a.name for a in attachments)}…")
 
-        def work(report: Callable[[tuple[str, float]], None]) -> PreparedAttachments:
-            return prepare_attachments(store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
-                                       on_progress=lambda name, fraction: report((name, fraction)))
+        def work(report: Callable[[tuple[str, float]], None]) -> _Turn:
+            # Everything that touches the files and the store runs here, on the task's thread: the window only shows
+            # the messages this returns.
+            if unsent is not None:
+                store.set_state(UNSENT_KEY, unsent)
+            try:
+                prepared = prepare_attachments(
+                    store, sources, cancel=cancel, page_limit=page_limit, passwords=passwords,
+                    on_progress=lambda name, fraction: report((name, fraction))) if sources else PreparedAttachments()
+                if prepared.images and not vision:
+                    raise NoVisionError("This model can't see images.",
+                                        hint="Load Llama 4 Scout with its vision file (mmproj), or remove the image.")
+                return self._write_message(conversation_id, new_conversation, text, prepared, answer=answer,
+                                           unsent_saved=unsent is not None)
+            except BaseException:
+                if unsent is not None:
+                    store.set_state(UNSENT_KEY, None)
+                raise
 
-        self._preparing = BackgroundTask(work, parent=self, name="read attachments") \
+        self._pending_send = (text, attachments)
+        self._pending_pages = as_pages
+        self._begin(work)
+
+    def _begin(self, work: Callable[[Callable[[tuple[str, float]], None]], _Turn]) -> None:
+        """Run ``work`` (it writes the turn to the store) on a task's thread; the answer starts when it is done."""
+        task = BackgroundTask(work, parent=self, name="start answer") \
             .with_progress(self._on_preparing_progress) \
             .success(self._on_preparing_finished) \
             .failure(self._on_preparing_failed)
-        self._pending_send = (text, attachments)
-        self._pending_pages = as_pages
+        self._preparing = task
         self.busy_changed.emit(True)
-        self._preparing.run_in_background()
+        task.run_in_background()
+
+    def _new_conversation_fields(self) -> tuple[str, str, str]:
+        """The model file name, system prompt and preset a conversation created now starts with (read on the GUI
+        thread)."""
+        system_prompt, preset = self.system_prompt()
+        return self._session.path.name if self._session.path else "", system_prompt, preset
+
+    def _write_message(self, conversation_id: int | None, new_conversation: tuple[str, str, str] | None, text: str,
+                       prepared: PreparedAttachments, *, answer: bool, unsent_saved: bool) -> _Turn:
+        """Write a new user message (and its conversation, if new) and the empty answer; on a worker thread."""
+        created = conversation_id is None
+        if conversation_id is None:
+            assert new_conversation is not None
+            model, system_prompt, preset = new_conversation
+            conversation_id = self._store.conversations.create(model=model, system_prompt=system_prompt,
+                                                               preset=preset).id
+            # Remembered here (the window shows it next): a crash from now on reopens it.
+            self._store.set_state(LAST_CONVERSATION_KEY, conversation_id)
+        user = self._store.messages.add_user_message(conversation_id, text, attachments=prepared.new)
+        if unsent_saved:
+            self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
+        shown = [self._view_for(user)]
+        if not answer:
+            return _Turn(conversation_id, self._store.messages.active_branch(conversation_id), shown,
+                         created=created, prepared=prepared,
+                         conversation=self._store.conversations.get(conversation_id))
+        return self._write_answer(user.id, shown, created=created, prepared=prepared)
+
+    def _write_answer(self, parent_id: int, shown: list[MessageView] | None = None, *, created: bool = False,
+                      prepared: PreparedAttachments | None = None, more: int = 0) -> _Turn:
+        """Write the empty answer to ``parent_id``; ``shown`` None: show the whole branch again. On a worker thread."""
+        warm_up_markdown()  # the first answer shown renders Markdown: its one-time costs are paid here instead
+        answer_id = self._store.messages.start_assistant_message(parent_id)
+        branch = self._store.messages.select(answer_id)
+        answer = branch[-1] if branch and branch[-1].id == answer_id else self._store.messages.get(answer_id)
+        reopen = shown is None
+        shown = self._views(branch) if shown is None else [*shown, self._view_for(answer)]
+        return _Turn(answer.conversation_id, branch, shown, answer=answer, reopen=reopen, created=created,
+                     prepared=prepared or PreparedAttachments(), more=more,
+                     conversation=self._store.conversations.get(answer.conversation_id),
+                     saver=StreamingSaver(self._store.messages, answer_id))
 
     def _on_preparing_progress(self, update: tuple[str, float]) -> None:
         name, fraction = update
         self.status.emit(f"Reading {name}… {fraction:.0%}")
 
-    def _on_preparing_finished(self, prepared: PreparedAttachments) -> None:
-        text, _attachments = self._pending_send
+    def _on_preparing_finished(self, turn: _Turn) -> None:
         self._preparing = None
         self._passwords = {}
+        prepared = turn.prepared
         for document in prepared.documents:
             self._documents.put(document.sha256, document)  # read just now: the prompt need not parse it again
         warnings = [warning for document in prepared.documents for warning in document.warnings]
@@ -253,13 +474,14 @@ class ChatController(QObject):
         if warnings:  # read, but not all of it as it was (unreadable pages, replaced bytes, pictures without text)
             more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
             self.notice.emit(info(" ".join(warnings[:3]) + more, "Read with warnings"))
-        self._send_prepared(text, prepared, unsent_saved=True)
+        self._show_turn(turn)
 
     def _on_preparing_failed(self, error: HearthError) -> None:
-        log.info("attachments not read: %s", type(error).__name__)
-        log.debug("attachments not read: %s", error)
+        log.info("message not sent: %s", type(error).__name__)
+        log.debug("message not sent: %s", error)
         text, attachments = self._pending_send
         self._preparing = None
+        self._pending_send = ("", [])
         offered = None
         if isinstance(error, NoTextLayerError):
             offered = self._offer_page_pictures(error, text, attachments)
@@ -268,10 +490,10 @@ class ChatController(QObject):
         if offered is True:
             return
         self._passwords = {}
-        self._store.set_state(UNSENT_KEY, None)
         self.busy_changed.emit(False)
         self.status.emit("")
-        self.restore_composer.emit(text, attachments)
+        if text or attachments:
+            self.restore_composer.emit(text, attachments)
         if offered is None:  # not offered: say why the message was not sent
             self.notice.emit(notice_for(error))
 
@@ -316,32 +538,34 @@ class ChatController(QObject):
             self._cancel_preparing.set()
             self._preparing.wait()
 
-    def _send_prepared(self, text: str, prepared: PreparedAttachments, *, unsent_saved: bool = False) -> None:
-        if prepared.images and not (self._session.info and self._session.info.vision):
-            if unsent_saved:
-                self._store.set_state(UNSENT_KEY, None)
-            self.restore_composer.emit(text, list(self._pending_send[1]))
+    def _show_turn(self, turn: _Turn) -> None:
+        """Show what the worker wrote, and start the answer (the GUI thread's part: widgets only)."""
+        self._pending_send = ("", [])
+        new_chat = turn.created and self.conversation_id is None
+        on_screen = new_chat or turn.conversation_id == self.conversation_id
+        if on_screen and turn.conversation is not None:
+            self._conversation = turn.conversation
+        if new_chat:
+            self._next_system_prompt = None
+            self._show(turn.conversation_id, remembered=True)
+        if on_screen:
+            self._branch = turn.branch
+            if turn.reopen:
+                self._view.set_messages(turn.shown)
+            else:
+                for view in turn.shown:
+                    self._view.append_message(view)
+        if turn.created:
+            self._conversations.created(turn.conversation_id)
+        if not turn.reopen:
+            self._conversations.updated(turn.conversation_id)  # a new message: it moves to the top of the list
+        if turn.answer is None or turn.saver is None:
             self.busy_changed.emit(False)
-            self.notice.emit(notice_for(NoVisionError(
-                "This model can't see images.",
-                hint="Load Llama 4 Scout with its vision file (mmproj), or remove the image.",
-            )))
+            self._no_model()
             return
-        if self.conversation_id is None:
-            system_prompt, preset = self.system_prompt()
-            conv = self._store.conversations.create(
-                model=self._session.path.name if self._session.path else "",
-                system_prompt=system_prompt, preset=preset,
-            )
-            self.conversation_id = conv.id
-            self.conversation_changed.emit(conv.id)
-        user = self._store.messages.add_user_message(self.conversation_id, text, attachments=prepared.new)
-        if unsent_saved:
-            self._store.set_state(UNSENT_KEY, None)  # it is in the conversation now
-        self._branch = self._store.messages.active_branch(self.conversation_id)
-        self._view.append_message(self._view_for(user))
-        self.conversations_changed.emit()
-        self._start_answer(user.id)
+        self._run(turn.answer, turn.saver, turn.branch, continue_last=turn.continue_last, more=turn.more)
+        if self._cancel_preparing.is_set():  # Stop was pressed while the message was being written
+            self.stop()
 
     def restore_unsent(self) -> bool:
         """Put back into the composer a message whose attachments were still being read when Hearth last ended
@@ -363,39 +587,71 @@ class ChatController(QObject):
 
     def regenerate(self, message_id: int) -> None:
         """A new answer beside ``message_id`` (the old one stays as another version)."""
-        if self.busy:
+        if self.busy or not self._session.ready:
+            if not self.busy:
+                self._no_model()
             return
-        message = self._store.messages.get(message_id)
-        if message.role is not Role.ASSISTANT or message.parent_id is None:
-            return
-        self._start_answer(message.parent_id, reopen=True)
+        store = self._store
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            message = store.messages.get(message_id)
+            if message.role is not Role.ASSISTANT or message.parent_id is None:
+                raise HearthError("Only an answer can be regenerated.")
+            return self._write_answer(message.parent_id)
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def read_more(self, message_id: int) -> None:
         """A new answer beside ``message_id`` given more of the documents (twice the reading time each time)."""
-        if self.busy:
+        if self.busy or not self._session.ready:
+            if not self.busy:
+                self._no_model()
             return
-        message = self._store.messages.get(message_id)
-        if message.role is not Role.ASSISTANT or message.parent_id is None:
-            return
-        retrieval = retrieval_from_run_extra(message.run_info.extra) if message.run_info else None
-        self._start_answer(message.parent_id, reopen=True, more=(retrieval.more if retrieval else 0) + 1)
+        store = self._store
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            message = store.messages.get(message_id)
+            if message.role is not Role.ASSISTANT or message.parent_id is None:
+                raise HearthError("Only an answer can be given more of its documents.")
+            retrieval = retrieval_from_run_extra(message.run_info.extra) if message.run_info else None
+            return self._write_answer(message.parent_id, more=(retrieval.more if retrieval else 0) + 1)
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def edit_and_resend(self, message_id: int, text: str) -> None:
         """Replace a user message with an edited one (the original stays as another version) and answer it."""
         if self.busy:
             return
-        edited = self._store.messages.edit_and_resend(message_id, text)
-        self._start_answer(edited.id, reopen=True)
+        store, answer = self._store, self._session.ready
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            edited = store.messages.edit_and_resend(message_id, text)
+            if answer:
+                return self._write_answer(edited.id)
+            branch = store.messages.select(edited.id)
+            return _Turn(edited.conversation_id, branch, self._views(branch), reopen=True,
+                         conversation=store.conversations.get(edited.conversation_id))
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def continue_answer(self, message_id: int) -> None:
         """Carry on writing a cut-off, stopped or interrupted answer."""
         if self.busy or not self._session.ready:
             return
-        message = self._store.messages.resume_message(message_id)
-        self._branch = self._store.messages.select(message.id)
-        self._view.set_messages(self._views(self._branch))
-        saver = StreamingSaver(self._store.messages, message.id, initial_text=message.content)
-        self._run(message, saver, continue_last=True)
+        store = self._store
+
+        def work(_report: Callable[[tuple[str, float]], None]) -> _Turn:
+            message = store.messages.resume_message(message_id)
+            branch = store.messages.select(message.id)
+            return _Turn(message.conversation_id, branch, self._views(branch), answer=message, reopen=True,
+                         continue_last=True, conversation=store.conversations.get(message.conversation_id),
+                         saver=StreamingSaver(store.messages, message.id, initial_text=message.content))
+
+        self._cancel_preparing.clear()
+        self._begin(work)
 
     def switch_branch(self, message_id: int, offset: int) -> None:
         if self._answer is not None:
@@ -406,8 +662,8 @@ class ChatController(QObject):
     def system_prompt(self) -> tuple[str, str]:
         """The system prompt of the conversation on screen and the preset it came from; for a new chat, the one
         picked for it, else the model's default."""
-        if self.conversation_id is not None:
-            conv = self._store.conversations.get(self.conversation_id)
+        conv = self._current()
+        if conv is not None:
             return conv.system_prompt, conv.preset
         if self._next_system_prompt is not None:
             return self._next_system_prompt
@@ -421,6 +677,7 @@ class ChatController(QObject):
             self._next_system_prompt = (system_prompt, preset)
             return
         self._store.conversations.set_system_prompt(self.conversation_id, system_prompt, preset)
+        self._conversation = self._store.conversations.get(self.conversation_id)
         self.conversation_changed.emit(self.conversation_id)
 
     @Slot(str, bool)
@@ -437,36 +694,36 @@ class ChatController(QObject):
             if message.role is Role.USER:
                 self._view.update_message(self._view_for(message, pinned))
 
+    @Slot()
+    def continue_with_summary(self) -> None:
+        """A new chat that starts from the model's own summary of this one, which is attached to it as a file."""
+        if self.busy or not self._branch:
+            return
+        title = self._store.conversations.get(self._branch[0].conversation_id).title
+        transcript = conversation_transcript(title, self._branch).encode("utf-8")
+        self.new_conversation()
+        self.send(SUMMARY_REQUEST, [PendingAttachment(SUMMARY_FILE_NAME, len(transcript), "document", data=transcript)])
+
     def stop(self) -> None:
         """Stop the answer now (the engine checks the flag every token and during prompt reading)."""
         if self._preparing is not None:
             self._cancel_preparing.set()
         if self._answer is not None:
+            if self._runner is not None and self._runner.running:
+                self._runner.cancel()
             self._bridge.cancel()
 
     # --- answering -----------------------------------------------------------------------------------------------
 
-    def _start_answer(self, parent_id: int, *, reopen: bool = False, more: int = 0) -> None:
-        if not self._session.ready:
-            self.busy_changed.emit(False)
-            self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
-            return
-        answer_id = self._store.messages.start_assistant_message(parent_id)
-        self._branch = self._store.messages.select(answer_id)
-        answer = self._store.messages.get(answer_id)
-        if reopen:
-            self._view.set_messages(self._views(self._branch))
-        else:
-            self._view.append_message(self._view_for(answer))
-        self._run(answer, StreamingSaver(self._store.messages, answer_id), more=more)
+    def _no_model(self) -> None:
+        self.notice.emit(notice_for(HearthError("No model is loaded.", hint="Load a model on the Models page.")))
 
-    def _run(self, answer: Message, saver: StreamingSaver, *, continue_last: bool = False, more: int = 0) -> None:
-        assert self.conversation_id is not None
-        self._answer = _Answer(answer.id, self.conversation_id, saver)
-        self._view.begin_stream(answer.id, keep_text=continue_last)
-        self._save_timer.start()
-        self.busy_changed.emit(True)
-        self.status.emit("Thinking…")
+    def _run(self, answer: Message, saver: StreamingSaver, branch: list[Message], *, continue_last: bool = False,
+             more: int = 0) -> None:
+        self._answer = _Answer(answer.id, answer.conversation_id, saver)
+        if answer.conversation_id == self.conversation_id:
+            self._view.begin_stream(answer.id, keep_text=continue_last)
+        self.status.emit("Thinking…")  # busy since the turn's task began
         params = self._sampling_for()
         info = self._session.info
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
@@ -474,11 +731,48 @@ class ChatController(QObject):
         n_ctx = info.n_ctx if info else 4096
         speed = self._prompt_speed_for() or self._measured_prompt_speed
         prepare = functools.partial(
-            engine_messages, self._store, answer, [m for m in self._branch if m.id != answer.id], continue_last,
-            n_ctx=n_ctx, answer_tokens=params.max_tokens or 1024, documents=self._documents,
-            reading=reading_budget(n_ctx, speed, more=more), default_system_prompt=self._default_system_prompt_for(),
+            _with_default_system_prompt, self._default_system_prompt_for, self._store, answer,
+            [m for m in branch if m.id != answer.id], continue_last,
+            n_ctx=n_ctx, max_tokens=params.max_tokens, documents=self._documents,
+            reading=reading_budget(n_ctx, speed, more=more),
         )
-        self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare))
+        if self._uses_tools(continue_last):
+            assert self._runner is not None and info is not None
+            self._runner.start(answer.id, answer.conversation_id, prepare, params, ToolFormat(info.tool_format),
+                               info.n_ctx, on_token=saver.add)
+            return
+        self._bridge.answer(AnswerRequest(answer.id, [], params, continue_last, prepare=prepare, on_token=saver.add))
+
+    def _uses_tools(self, continue_last: bool) -> bool:
+        """Tools are offered when some are switched on, to a model on this computer, for a new answer."""
+        plan = self._session.plan
+        remote = plan is not None and remote_of(plan) is not None
+        return (self._runner is not None and self._tools is not None and self._tools.toolbox.any_enabled
+                and not continue_last and self._session.info is not None and not remote)
+
+    @Slot(int, ToolCallRecord)
+    def _on_runner_call_changed(self, request_id: int, record: ToolCallRecord) -> None:
+        answer = self._answer
+        if answer is None or request_id != answer.message_id:
+            return
+        for index, known in enumerate(answer.calls):
+            if known.call_id == record.call_id:
+                answer.calls[index] = record
+                break
+        else:
+            answer.calls.append(record)
+        if answer.conversation_id == self.conversation_id:
+            self._view.set_tool_calls(request_id, _call_views(answer.calls))
+        if record.status is CallStatus.RUNNING:
+            self.status.emit(f"Running {record.tool} ({record.server})…")
+
+    @Slot(HearthError)
+    def _on_runner_tool_failed(self, error: HearthError) -> None:
+        self.notice.emit(notice_for(error))
+
+    @Slot(str)
+    def _on_runner_limit_reached(self, words: str) -> None:
+        self.notice.emit(info(words, "Tool rounds limit"))
 
     @Slot(int, object)
     def _on_worker_answer_prepared(self, request_id: int, retrieval: object) -> None:
@@ -499,8 +793,7 @@ class ChatController(QObject):
         answer = self._answer
         if answer is None or request_id != answer.message_id:
             return  # a stale answer's tokens
-        answer.tokens += 1
-        answer.saver.add(text)
+        answer.tokens += 1  # the saver has it already (on the engine's thread)
         if answer.thought_until is None and ("/" in text or "end_of_thought" in text):
             thoughts = split_thinking(answer.saver.text)
             if thoughts.thinking and not thoughts.open:
@@ -524,6 +817,7 @@ class ChatController(QObject):
         if answer is None or request_id != answer.message_id:
             return
         status = _STATUS.get(stats.stop_reason, MessageStatus.COMPLETE)
+        self._save_calls(answer)
         if stats.prompt_decode_s and stats.prompt_decoded_tokens >= _SPEED_SAMPLE_TOKENS:
             self._measured_prompt_speed = stats.prompt_decoded_tokens / stats.prompt_decode_s
         run_info = self._run_info(stats, answer.retrieval)
@@ -533,15 +827,13 @@ class ChatController(QObject):
         log.debug("answer %s: %s", request_id, final.content)
         self._end_answer(final)
         rate = f"{stats.tokens_per_s:.1f} tokens/s" if stats.tokens_per_s else ""
-        note = {"cancelled": " · stopped", "context_full": " · context full",
-                "repetition": " · stopped: the model was repeating itself"}.get(stats.stop_reason, "")
+        note = {StopReason.CANCELLED: " · stopped", StopReason.CONTEXT_FULL: " · context full",
+                StopReason.REPETITION: " · stopped: the model was repeating itself"}.get(stats.stop_reason, "")
         self.status.emit(f"{stats.tokens} tokens · {rate}{note}".strip(" ·"))
         self.context_usage.emit(stats.context_used, stats.n_ctx)
-        if stats.trimmed_turns:
-            self.notice.emit(notice_for(HearthError(
-                f"The conversation is longer than the model's context, so the {stats.trimmed_turns} oldest "
-                f"turn{'s were' if stats.trimmed_turns > 1 else ' was'} left out of this answer.",
-                hint="Start a new chat for a fresh context, or raise the context size in Settings.")))
+        if answer.conversation_id == self.conversation_id:
+            # The oldest messages the engine left out are dimmed, under a banner that offers a fresh chat.
+            self._view.set_forgotten(stats.trimmed_messages)
 
     @Slot(int, object)
     def _on_worker_answer_failed(self, request_id: int, error: HearthError) -> None:
@@ -550,19 +842,24 @@ class ChatController(QObject):
             return
         notice = notice_for(error)
         log.warning("answer %s failed: %s (%s)", request_id, notice.title, type(error).__name__)
+        self._save_calls(answer)
         final = answer.saver.fail(notice.text, run_info=self._run_info(None, answer.retrieval))
         self._end_answer(final)
         self.status.emit(notice.title)
 
+    def _save_calls(self, answer: _Answer) -> None:
+        if answer.calls:
+            self._store.tool_calls.set_for_message(answer.message_id, answer.calls)
+
     def _end_answer(self, final: Message) -> None:
         answer = self._answer
         self._answer = None
-        self._save_timer.stop()
         if answer is not None and answer.conversation_id == self.conversation_id:
             self._branch = [final if m.id == final.id else m for m in self._branch]
             self._view.end_stream(final.id, self._view_for(final))
         self.busy_changed.emit(False)
-        self.conversations_changed.emit()
+        if answer is not None:
+            self._conversations.updated(answer.conversation_id)
 
     def _run_info(self, stats: AnswerStats | None, retrieval: RetrievalResult | None) -> RunInfo:
         session = self._session
@@ -571,22 +868,22 @@ class ChatController(QObject):
         if stats is not None:
             info = RunInfo.from_answer_stats(stats, model_file=model_file, plan_summary=plan_summary)
         else:
-            info = RunInfo(model_file=model_file, plan_summary=plan_summary, stop_reason="error")
+            info = RunInfo(model_file=model_file, plan_summary=plan_summary, stop_reason=StopReason.ERROR.value)
         if retrieval is not None:
             info.extra["retrieval"] = retrieval.to_dict()
         return info
-
-    @Slot()
-    def _on_save_timer_timeout(self) -> None:
-        if self._answer is not None:
-            self._answer.saver.tick()
 
     def shutdown(self) -> None:
         """Keep everything shown: the partial answer is saved; the next start marks it interrupted."""
         self._finish_preparing()
         if self._answer is not None:
+            if self._runner is not None and self._runner.running:
+                self._runner.cancel()
+                self._runner.wait()
+            self._save_calls(self._answer)
             self._answer.saver.flush()
         self.save_ui_state()
+        self._store.set_state(LAST_CONVERSATION_KEY, self.conversation_id)
 
     # --- views ---------------------------------------------------------------------------------------------------
 
@@ -626,15 +923,16 @@ class ChatController(QObject):
                 parts.append(f"{run.tokens} tokens")
             if run.tokens_per_s:
                 parts.append(f"{run.tokens_per_s:.1f} tokens/s")
-            if run.stop_reason == "length":
+            stop_reason = StopReason.parse(run.stop_reason)
+            if stop_reason is StopReason.LENGTH:
                 parts.append("cut off at the length limit")
-            elif run.stop_reason == "context_full":
+            elif stop_reason is StopReason.CONTEXT_FULL:
                 parts.append("stopped: context full")
-            elif run.stop_reason == "repetition":
+            elif stop_reason is StopReason.REPETITION:
                 parts.append("stopped: the model was repeating itself")
             stats = " · ".join(parts)
             author = answer_author(run.model_file)
-            cut_off = run.stop_reason in ("length", "context_full", "repetition")
+            cut_off = stop_reason.cut_off
             thinking_s = run.extra.get("thinking_s")
             if isinstance(thinking_s, (int, float)):
                 thinking_seconds = float(thinking_s)
@@ -645,9 +943,9 @@ class ChatController(QObject):
                 sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
-            role=message.role.value,
+            role=message.role,
             text=message.content,
-            status=message.status.value,
+            status=message.status,
             error=message.error,
             sibling_index=index,
             sibling_count=count,
@@ -659,14 +957,27 @@ class ChatController(QObject):
             cut_off=cut_off,
             thinking_seconds=thinking_seconds,
             can_read_more=can_read_more,
+            tool_calls=_call_views(self._store.tool_calls.for_message(message.id))
+            if message.role is Role.ASSISTANT else (),
         )
 
 
+def _with_default_system_prompt(default_for: Callable[[], str], *args: Any,
+                                **kwargs: Any) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
+    """``engine_messages`` with the model's recommended system prompt, looked up on the answer's worker (it reads the
+    model file's header)."""
+    return engine_messages(*args, default_system_prompt=default_for(), **kwargs)
+
+
+def _call_views(records: Sequence[ToolCallRecord]) -> tuple[ToolCallView, ...]:
+    return tuple(ToolCallView(r.name, r.server, r.arguments_pretty(), r.result, r.status,
+                              duration_words(r.duration_s) if r.status is not CallStatus.RUNNING else "")
+                 for r in records)
+
+
 def _kind(name: str) -> str:
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return {"pdf": "pdf", "docx": "docx", "csv": "csv", "md": "text", "txt": "text", "json": "code",
-            "html": "text", "htm": "text"}.get(suffix, "code" if suffix in ("py", "js", "ts", "c", "cpp", "h", "rs",
-                                                                               "go", "java", "rb") else "file")
+    kind = kind_from_name(name)
+    return kind.value if kind is not None else "file"
 
 
 def _citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:

@@ -1,9 +1,14 @@
-"""The side list of conversations: grouped by date, pinned first, searchable, with rename, pin, export and delete."""
+"""The side list of conversations: grouped by date, pinned first, searchable, with rename, pin, export and delete.
+
+A view only: it reads and changes conversations through ``ConversationsController`` and refreshes when that
+announces a change.
+"""
 
 from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hearth.core.store import Conversation, SearchHit, Store
+from hearth.core.errors import HearthError
+from hearth.core.store import Conversation, SearchHit
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ConversationsController, ExportFormat
+from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 _KIND = Qt.ItemDataRole.UserRole + 1
 _ID = Qt.ItemDataRole.UserRole + 2
@@ -43,8 +51,6 @@ _RICH = Qt.ItemDataRole.UserRole + 4
 _HEADER = "header"
 _CONVERSATION = "conversation"
 _HIT = "hit"
-
-SEARCH_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -190,33 +196,30 @@ class _Delegate(QStyledItemDelegate):
 class ConversationList(QWidget):
     """New chat, search, and the list of conversations.
 
+    Args:
+        conversations: reads and changes the conversations; the list refreshes on its ``changed``.
+
     Signals:
         conversation_selected(int): the user opened a conversation.
         new_chat_requested(): the "New chat" button.
         search_hit_activated(int, int): conversation id and message id of a search result.
-        conversation_deleted(int): a conversation was deleted (undo is still possible for a while).
-        conversation_restored(int): an undo brought it back.
-        export_requested(int, str): export a conversation as "markdown", "markdown-thinking" (with a reasoning
-            model's thoughts) or "json".
-        toast(str, str): a message and an action label for the main window's toast ("" for none).
+        export_requested(int, ExportFormat): export a conversation (the main window asks where to).
     """
 
     conversation_selected = Signal(int)
     new_chat_requested = Signal()
     search_hit_activated = Signal(int, int)
-    conversation_deleted = Signal(int)
-    conversation_restored = Signal(int)
-    export_requested = Signal(int, str)
-    toast = Signal(str, str)
+    export_requested = Signal(int, ExportFormat)
 
-    UNDO_SECONDS = 8
-
-    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+    def __init__(self, conversations: ConversationsController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
-        self._store = store
+        self._conversations = conversations
         self._current_id: int | None = None
-        self._pending_delete: list[tuple[int, QTimer]] = []
+        self._refreshing: BackgroundTask[tuple[str, int, list[_Row]], object] | None = None
+        self._shown_generation = 0
+        self._refresh_again = False
+        self._tasks = TaskGroup()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 10, 8, 8)
@@ -256,18 +259,50 @@ class ConversationList(QWidget):
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(150)
         self._search_timer.timeout.connect(self.refresh)
+        conversations.changed.connect(self._on_conversations_changed)
         self.refresh()
 
     # --- public --------------------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Reload the list from the store (or re-run the search)."""
-        query = self.search.text().strip()
-        if query:
-            self._model.set_rows(self._search_rows(query))
-        else:
-            self._model.set_rows(grouped_rows(self._store.conversations.list_all(), time.time()))
+        """Reload the list (or re-run the search)."""
+        self._shown_generation += 1  # a background read begun before this is older: it is not shown
+        self._model.set_rows(self._rows_for(self.search.text().strip()))
         self._select_current()
+
+    def refresh_in_background(self) -> None:
+        """``refresh``, with the store read on a worker thread: for the refreshes an answer causes as it starts and
+        ends, when the answer's own work (reading back big documents) may be holding the database."""
+        if self._refreshing is not None:
+            self._refresh_again = True
+            return
+        query, generation = self.search.text().strip(), self._shown_generation
+
+        def work(_report: Callable[[object], None]) -> tuple[str, int, list[_Row]]:
+            return query, generation, self._rows_for(query)
+
+        self._refreshing = self._tasks.run(BackgroundTask(work, parent=self, name="conversation list")
+                                           .success(self._on_refresh_finished).failure(self._on_refresh_failed))
+
+    def _on_refresh_finished(self, result: tuple[str, int, list[_Row]]) -> None:
+        self._refreshing = None
+        query, generation, rows = result
+        if query == self.search.text().strip() and generation == self._shown_generation:
+            self._model.set_rows(rows)
+            self._select_current()
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh_in_background()
+
+    def _on_refresh_failed(self, _error: HearthError) -> None:
+        self._refreshing = None
+        self._refresh_again = False
+
+    def _rows_for(self, query: str) -> list[_Row]:
+        """The rows to show for ``query`` (the search's, or every conversation); reads the store only."""
+        if query:
+            return self._search_rows(query)
+        return grouped_rows(self._conversations.list_all(), time.time())
 
     def set_current(self, conversation_id: int | None) -> None:
         self._current_id = conversation_id
@@ -277,46 +312,25 @@ class ConversationList(QWidget):
         self.search.setFocus()
         self.search.selectAll()
 
-    def delete_conversation(self, conversation_id: int) -> None:
-        """Delete now, with an undo window; the rows go for good when it closes (or at the next start)."""
-        self._store.conversations.delete(conversation_id)
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setInterval(int(self.UNDO_SECONDS * 1000))
-        timer.timeout.connect(self._on_undo_timer_timeout)
-        timer.start()
-        self._pending_delete.append((conversation_id, timer))
-        self.refresh()
-        self.conversation_deleted.emit(conversation_id)
-        self.toast.emit("Conversation deleted.", "Undo")
+    def rename_conversation(self, conversation_id: int) -> None:
+        """Ask for a new title."""
+        conv = self._conversations.get(conversation_id)
+        title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=conv.title)
+        if ok:
+            self._conversations.rename(conversation_id, title)
 
-    def undo_delete(self) -> None:
-        """Bring back the most recently deleted conversation, if its undo window is still open."""
-        if not self._pending_delete:
-            return
-        conversation_id, timer = self._pending_delete.pop()
-        timer.stop()
-        timer.deleteLater()
-        self._store.conversations.restore(conversation_id)
-        self.refresh()
-        self.conversation_restored.emit(conversation_id)
-
-    def purge_pending(self) -> None:
-        """Finish pending deletes now (at exit)."""
-        for conversation_id, timer in self._pending_delete:
-            timer.stop()
-            self._store.conversations.purge(conversation_id)
-        self._pending_delete.clear()
+    def shutdown(self) -> None:
+        """Wait for the list's background reads (at exit)."""
+        self._tasks.close()
 
     # --- internals -----------------------------------------------------------------------------------------------
 
     def _search_rows(self, query: str) -> list[_Row]:
         rows: list[_Row] = []
-        titled = self._store.conversations.list_all(title_filter=query, limit=50)
+        titled, hits = self._conversations.search(query)
         if titled:
             rows.append(_Row(_HEADER, "Titles"))
             rows += [_Row(_CONVERSATION, c.title or "New chat", c.id, pinned=c.pinned) for c in titled]
-        hits = self._store.search.messages(query, limit=SEARCH_LIMIT)
         if hits:
             rows.append(_Row(_HEADER, "Messages"))
             rows += [_Row(_HIT, h.conversation_title, h.conversation_id, h.message_id, snippet_html(h)) for h in hits]
@@ -331,6 +345,15 @@ class ConversationList(QWidget):
         row = self._model.row_for_conversation(self._current_id)
         if row >= 0:
             self.view.setCurrentIndex(self._model.index(row))
+
+    @Slot(ConversationsChange)
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.kind in (ChangeKind.CREATED, ChangeKind.UPDATED):
+            # An answer starting or ending: read on a worker thread (the answer's own work may be holding the
+            # database; the window never waits for it).
+            self.refresh_in_background()
+        else:
+            self.refresh()  # the user's own change, shown at once
 
     @Slot(str)
     def _on_search_text_changed(self, _text: str) -> None:
@@ -351,42 +374,23 @@ class ConversationList(QWidget):
         index = self.view.indexAt(pos)
         if index.data(_KIND) not in (_CONVERSATION, _HIT):
             return
-        conversation_id = int(index.data(_ID))
-        conv = self._store.conversations.get(conversation_id)
+        menu = self.context_menu(int(index.data(_ID)))
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def context_menu(self, conversation_id: int) -> QMenu:
+        """A row's menu: Rename…, Pin (or Unpin), Export as Markdown…, Export as JSON…, Delete."""
+        conv = self._conversations.get(conversation_id)
         menu = QMenu(self)
-        rename = menu.addAction("Rename…")
-        pin = menu.addAction("Unpin" if conv.pinned else "Pin")
-        export_md = menu.addAction("Export as Markdown…")
-        export_thinking = menu.addAction("Export as Markdown with the model's thinking…")
-        export_json = menu.addAction("Export as JSON…")
+        menu.addAction("Rename…").triggered.connect(lambda: self.rename_conversation(conversation_id))
+        menu.addAction("Unpin" if conv.pinned else "Pin").triggered.connect(
+            lambda: self._conversations.set_pinned(conversation_id, not conv.pinned))
+        menu.addAction("Export as Markdown…").triggered.connect(
+            lambda: self.export_requested.emit(conversation_id, ExportFormat.MARKDOWN))
+        menu.addAction("Export as Markdown with the model's thinking…").triggered.connect(
+            lambda: self.export_requested.emit(conversation_id, ExportFormat.MARKDOWN_THINKING))
+        menu.addAction("Export as JSON…").triggered.connect(
+            lambda: self.export_requested.emit(conversation_id, ExportFormat.JSON))
         menu.addSeparator()
-        delete = menu.addAction("Delete")
-        chosen = menu.exec(self.view.viewport().mapToGlobal(pos))
-        if chosen is rename:
-            self.rename_conversation(conversation_id)
-        elif chosen is pin:
-            self._store.conversations.set_pinned(conversation_id, not conv.pinned)
-            self.refresh()
-        elif chosen is export_md:
-            self.export_requested.emit(conversation_id, "markdown")
-        elif chosen is export_thinking:
-            self.export_requested.emit(conversation_id, "markdown-thinking")
-        elif chosen is export_json:
-            self.export_requested.emit(conversation_id, "json")
-        elif chosen is delete:
-            self.delete_conversation(conversation_id)
-
-    def rename_conversation(self, conversation_id: int) -> None:
-        conv = self._store.conversations.get(conversation_id)
-        title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=conv.title)
-        if ok:
-            self._store.conversations.rename(conversation_id, title)
-            self.refresh()
-
-    @Slot()
-    def _on_undo_timer_timeout(self) -> None:
-        now_due = [(cid, t) for cid, t in self._pending_delete if not t.isActive()]
-        for conversation_id, timer in now_due:
-            self._pending_delete.remove((conversation_id, timer))
-            timer.deleteLater()
-            self._store.conversations.purge(conversation_id)
+        menu.addAction("Delete").triggered.connect(lambda: self._conversations.delete(conversation_id))
+        return menu

@@ -8,10 +8,11 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from hearth.ui.chat.message_types import AttachmentChip, Citation, human_size
+from hearth.core.units import format_size
+from hearth.ui.chat.message_types import AttachmentChip, Citation
 
-_KIND_LABELS = {"pdf": "PDF", "docx": "DOC", "doc": "DOC", "text": "TXT", "txt": "TXT", "md": "MD", "image": "IMG",
-                "code": "CODE", "csv": "CSV", "html": "HTML"}
+_KIND_LABELS = {"pdf": "PDF", "docx": "DOC", "doc": "DOC", "text": "TXT", "txt": "TXT", "md": "MD", "markdown": "MD",
+                "image": "IMG", "code": "CODE", "csv": "CSV", "html": "HTML", "json": "JSON"}
 
 
 class AttachmentRow(QWidget):
@@ -42,10 +43,10 @@ class AttachmentRow(QWidget):
 
     def _label_chip(self, chip: AttachmentChip, kind: str) -> QLabel:
         label = QLabel(f"<b>{html.escape(kind)}</b>&nbsp;&nbsp;{html.escape(chip.name)}"
-                       f"&nbsp;&nbsp;<span>·&nbsp;{human_size(chip.size)}</span>", self)
+                       f"&nbsp;&nbsp;<span>·&nbsp;{format_size(chip.size)}</span>", self)
         label.setObjectName("attachmentChip")
         label.setTextFormat(Qt.TextFormat.RichText)
-        label.setAccessibleName(f"Attachment {chip.name}, {human_size(chip.size)}")
+        label.setAccessibleName(f"Attachment {chip.name}, {format_size(chip.size)}")
         return label
 
     def _document_chip(self, chip: AttachmentChip, kind: str) -> QToolButton:
@@ -72,9 +73,9 @@ class AttachmentRow(QWidget):
 
     def _show_whole(self, chip: AttachmentChip, kind: str) -> None:
         button, action = self._document_chips[chip.sha256], self._whole_actions[chip.sha256]
-        button.setText(f"{'📌 ' if chip.whole else ''}{kind}  {chip.name}  · {human_size(chip.size)}")
+        button.setText(f"{'📌 ' if chip.whole else ''}{kind}  {chip.name}  · {format_size(chip.size)}")
         how = "always sent whole" if chip.whole else "passages that fit, or whole when it fits"
-        button.setAccessibleName(f"Attachment {chip.name}, {human_size(chip.size)}, {how}")
+        button.setAccessibleName(f"Attachment {chip.name}, {format_size(chip.size)}, {how}")
         button.setToolTip("Pinned: always sent whole when the model's context allows" if chip.whole
                           else "Choose how this document is sent to the model")
         action.blockSignals(True)

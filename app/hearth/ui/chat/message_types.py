@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Role = Literal["user", "assistant", "system"]
-Status = Literal["complete", "streaming", "cancelled", "interrupted", "error"]
+from hearth.core.store import CallStatus, MessageStatus, Role
 
 
 @dataclass(frozen=True)
@@ -48,17 +46,48 @@ class Citation:
     invented: bool = False
 
 
+_STATUS_WORDS = {CallStatus.RUNNING: "running…", CallStatus.OK: "done", CallStatus.ERROR: "failed",
+                 CallStatus.DENIED: "not allowed", CallStatus.SKIPPED: "not run"}
+
+
+@dataclass(frozen=True)
+class ToolCallView:
+    """A tool call an answer made, as its collapsible block shows it.
+
+    Attributes:
+        name: the tool's name as the model called it.
+        server: its server ("Hearth" for built-in tools).
+        arguments: the arguments in full (indented JSON).
+        result: what came back (plain text, never rendered), or why it did not run.
+        status: how it went (running while it runs).
+        duration: how long it took, in words ("0.4 s"); "" while running.
+    """
+
+    name: str
+    server: str
+    arguments: str
+    result: str = ""
+    status: CallStatus = CallStatus.RUNNING
+    duration: str = ""
+
+    @property
+    def summary(self) -> str:
+        """The block's one-line header: "lookup_word · notes · ok · 0.4 s"."""
+        words = _STATUS_WORDS[self.status]
+        return " · ".join(p for p in (self.name, self.server, words, self.duration) if p)
+
+
 @dataclass(frozen=True)
 class MessageView:
     """Everything the chat view needs to draw one message.
 
     Attributes:
         id: The message's id in the store (unique within a conversation).
-        role: "user", "assistant" or "system".
+        role: Who wrote it.
         text: Markdown for assistant messages; plain text for user and system messages.
-        status: "complete", "streaming", "cancelled" (stopped by the user), "interrupted" (the app or engine went
-            away mid-answer) or "error".
-        error: For status "error": what went wrong in plain words, with the next step.
+        status: Where it is in its life: COMPLETE, STREAMING, CANCELLED (stopped by the user), INTERRUPTED (the app or
+            engine went away mid-answer) or ERROR.
+        error: For status ERROR: what went wrong in plain words, with the next step.
         sibling_index: 0-based position among the versions of this message (edits, regenerations).
         sibling_count: How many versions exist; a "‹ 2/3 ›" switcher shows when more than one.
         stats: A short line under an answer, e.g. "42 tokens · 12.3 tok/s".
@@ -70,12 +99,13 @@ class MessageView:
         thinking_seconds: How long a reasoning model thought before answering (None: unknown or no thinking).
         can_read_more: The answer was given part of a document, held back by reading time or half the context;
             "Read more of the document" asks again with more.
+        tool_calls: The tools the answer called, in order.
     """
 
     id: int
     role: Role
     text: str
-    status: Status = "complete"
+    status: MessageStatus = MessageStatus.COMPLETE
     error: str = ""
     sibling_index: int = 0
     sibling_count: int = 1
@@ -87,18 +117,11 @@ class MessageView:
     cut_off: bool = False
     thinking_seconds: float | None = None
     can_read_more: bool = False
+    tool_calls: tuple[ToolCallView, ...] = ()
 
     @property
     def can_continue(self) -> bool:
         """An answer that stopped before its end can be continued."""
-        return self.role == "assistant" and (self.status in ("cancelled", "interrupted", "error") or self.cut_off)
+        stopped = self.status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED, MessageStatus.ERROR)
+        return self.role is Role.ASSISTANT and (stopped or self.cut_off)
 
-
-def human_size(size: int) -> str:
-    """A byte count for people: "812 B", "14 KB", "3.2 MB"."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") or value >= 100 else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"

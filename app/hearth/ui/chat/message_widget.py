@@ -7,22 +7,35 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsOpacityEffect,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from hearth.core.store import MessageStatus, Role
 from hearth.core.thinking import split_thinking
 from hearth.ui.chat.message_body import MessageBody
 from hearth.ui.chat.message_chips import AttachmentRow, CitationBar, NoticeBox
-from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.message_types import MessageView, ToolCallView
 from hearth.ui.chat.thinking_block import ThinkingBlock
+from hearth.ui.chat.tool_blocks import ToolCallsBox
 from hearth.ui.markdown.render import MarkdownRenderer
 from hearth.ui.markdown.stream import MarkdownStream, StreamUpdate, render_blocks
 from hearth.ui.shell.theme import Theme
 
 _USER_BUBBLE_SHARE = 0.82  # of the column width
 _STOPPED_NOTES = {
-    "cancelled": "Stopped. You can continue this answer where it left off.",
-    "interrupted": "This answer was cut off before it finished (Hearth or the model stopped). You can continue it.",
+    MessageStatus.CANCELLED: "Stopped. You can continue this answer where it left off.",
+    MessageStatus.INTERRUPTED: "This answer was cut off before it finished (Hearth or the model stopped). You can "
+                               "continue it.",
 }
+_ROLE_NAMES = {Role.USER: "Your message", Role.ASSISTANT: "Answer", Role.SYSTEM: "System prompt"}
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,10 @@ class MessageWidget(QFrame):
 
     def __init__(self, view: MessageView, context: MessageContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName(f"{view.role}Message")
+        self.setObjectName(f"{view.role.value}Message")
         self._context = context
         self.view = view
+        self.forgotten = False
         self.code_blocks: list[str] = []
         self._stream: MarkdownStream | None = None
         self._rendered_text: str | None = None
@@ -84,6 +98,10 @@ class MessageWidget(QFrame):
         self._attachments_slot = QVBoxLayout()
         self._attachments_slot.setContentsMargins(0, 0, 0, 0)
         self._outer.addLayout(self._attachments_slot)
+        self.tool_calls_box: ToolCallsBox | None = None
+        self._tools_slot = QVBoxLayout()
+        self._tools_slot.setContentsMargins(0, 0, 0, 0)
+        self._outer.addLayout(self._tools_slot)
         self._build_body(view)
         self._thinking = QLabel("Thinking…", self)
         self._thinking.setObjectName("mutedLabel")
@@ -106,32 +124,48 @@ class MessageWidget(QFrame):
 
     # Content ---------------------------------------------------------------------------------------------------
 
+    def set_forgotten(self, forgotten: bool) -> None:
+        """Dim a message the model no longer has in its memory (the conversation outgrew its context)."""
+        if self.forgotten == forgotten:
+            return
+        self.forgotten = forgotten
+        if forgotten:
+            effect = QGraphicsOpacityEffect(self)
+            effect.setOpacity(0.45)
+            self.setGraphicsEffect(effect)
+            self.setToolTip("No longer in the model's memory: the conversation is longer than its context.")
+        else:
+            self.setGraphicsEffect(None)  # type: ignore[arg-type]
+            self.setToolTip("")
+
     def set_view(self, view: MessageView) -> None:
         """Show ``view``; the body is re-rendered only when its text changed."""
         self.view = view
-        if view.status != "streaming" and (view.text != self._rendered_text or self._stream is not None):
+        streaming = view.status is MessageStatus.STREAMING
+        if not streaming and (view.text != self._rendered_text or self._stream is not None):
             self._stream = None
             self._render_text(view.text)
-        if view.role == "assistant" and view.status != "streaming":
+        if view.role is Role.ASSISTANT and not streaming:
             thoughts = split_thinking(view.text)
             self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=view.thinking_seconds)
         self._update_attachments(view)
+        self.set_tool_calls(view.tool_calls)
         self._update_citations(view)
         self._update_notice(view)
         self.sources_label.setText(f"From your documents: {view.sources}" if view.sources else "")
-        self.sources_label.setVisible(bool(view.sources) and view.status != "streaming")
+        self.sources_label.setVisible(bool(view.sources) and view.status is not MessageStatus.STREAMING)
         self._update_actions(view)
-        self._thinking.setVisible(view.status == "streaming" and not view.text)
-        if view.role == "assistant" and view.author and self._author.text() != view.author:
+        self._thinking.setVisible(view.status is MessageStatus.STREAMING and not view.text)
+        if view.role is Role.ASSISTANT and view.author and self._author.text() != view.author:
             self._author.setText(view.author)
             self._avatar.setText(view.author[:1].upper())
-        role_name = {"user": "Your message", "assistant": "Answer", "system": "System prompt"}[view.role]
+        role_name = _ROLE_NAMES[view.role]
         self.setAccessibleName(role_name)
         self.setAccessibleDescription(view.text[:200])
 
     def _render_text(self, text: str) -> None:
         self._rendered_text = text
-        if self.view.role == "assistant":
+        if self.view.role is Role.ASSISTANT:
             thoughts = split_thinking(text)
             self._show_thoughts(thoughts.thinking, still_thinking=False, seconds=self.view.thinking_seconds)
             blocks, self.code_blocks = render_blocks(self._context.renderer, thoughts.answer)
@@ -165,7 +199,7 @@ class MessageWidget(QFrame):
         self.body.begin_stream()
         if self.thinking_block is not None:
             self.thinking_block.hide()
-        self._update_notice(MessageView(self.view.id, self.view.role, "", status="streaming"))
+        self._update_notice(MessageView(self.view.id, self.view.role, "", status=MessageStatus.STREAMING))
         self.sources_label.hide()
         self._actions_row.hide()
         self._thinking.setVisible(not initial)
@@ -220,7 +254,7 @@ class MessageWidget(QFrame):
     # Layout pieces ---------------------------------------------------------------------------------------------
 
     def _build_header(self, view: MessageView) -> None:
-        if view.role != "assistant":
+        if view.role is not Role.ASSISTANT:
             return
         header = QHBoxLayout()
         header.setSpacing(self._context.theme.px(0.55))
@@ -240,8 +274,8 @@ class MessageWidget(QFrame):
         self._outer.addLayout(header)
 
     def _build_body(self, view: MessageView) -> None:
-        if view.role != "user":
-            if view.role == "system":
+        if view.role is not Role.USER:
+            if view.role is Role.SYSTEM:
                 self.body.view.setObjectName("systemBody")
             self._outer.addWidget(self.body)
             return
@@ -262,7 +296,7 @@ class MessageWidget(QFrame):
         row = QHBoxLayout(self._actions_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
-        if self.view.role == "user":
+        if self.view.role is Role.USER:
             row.addStretch(1)
         self.copy_button = self._action("Copy", "Copy message", self._on_copy_clicked)
         self.edit_button = self._action("Edit", "Edit message", self._on_edit_clicked)
@@ -281,7 +315,7 @@ class MessageWidget(QFrame):
         row.addSpacing(6)
         for widget in (self.previous_button, self.branch_label, self.next_button):
             row.addWidget(widget)
-        if self.view.role != "user":
+        if self.view.role is not Role.USER:
             row.addStretch(1)
         self.stats_label = QLabel(self._actions_row)
         self.stats_label.setObjectName("statsLabel")
@@ -301,11 +335,11 @@ class MessageWidget(QFrame):
         return button
 
     def _update_actions(self, view: MessageView) -> None:
-        is_user, is_assistant = view.role == "user", view.role == "assistant"
-        self._actions_row.setVisible(view.status != "streaming" and view.role != "system")
+        is_user, is_assistant = view.role is Role.USER, view.role is Role.ASSISTANT
+        self._actions_row.setVisible(view.status is not MessageStatus.STREAMING and view.role is not Role.SYSTEM)
         self.edit_button.setVisible(is_user)
         self.regenerate_button.setVisible(is_assistant)
-        self.regenerate_button.setText("Try again" if view.status == "error" else "Regenerate")
+        self.regenerate_button.setText("Try again" if view.status is MessageStatus.ERROR else "Regenerate")
         self.continue_button.setVisible(view.can_continue)
         self.read_more_button.setVisible(is_assistant and view.can_read_more)
         branches = view.sibling_count > 1
@@ -330,12 +364,21 @@ class MessageWidget(QFrame):
             self.attachment_row.whole_requested.connect(self.whole_requested)
             self._attachments_slot.addWidget(self.attachment_row)
 
+    def set_tool_calls(self, calls: tuple[ToolCallView, ...]) -> None:
+        """Show the answer's tool calls (also while it streams)."""
+        if not calls and self.tool_calls_box is None:
+            return
+        if self.tool_calls_box is None:
+            self.tool_calls_box = ToolCallsBox(self._context.theme.mono_font(), self)
+            self._tools_slot.addWidget(self.tool_calls_box)
+        self.tool_calls_box.set_calls(calls)
+
     def _update_citations(self, view: MessageView) -> None:
         if self._citations is not None:
             self._outer.removeWidget(self._citations)
             self._citations.deleteLater()
             self._citations = None
-        if view.citations and view.status != "streaming":
+        if view.citations and view.status is not MessageStatus.STREAMING:
             self._citations = CitationBar(view.citations, self)
             self._citations.citation_activated.connect(self.citation_activated)
             self._outer.insertWidget(self._outer.indexOf(self._thinking) + 1, self._citations)
@@ -345,7 +388,7 @@ class MessageWidget(QFrame):
             self._notice_slot.removeWidget(self._notice)
             self._notice.deleteLater()
             self._notice = None
-        if view.status == "error":
+        if view.status is MessageStatus.ERROR:
             text = view.error or "Something went wrong while writing this answer. Try again."
             self._notice = NoticeBox(text, error=True, parent=self)
         elif view.status in _STOPPED_NOTES:

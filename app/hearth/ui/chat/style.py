@@ -38,6 +38,11 @@ def chat_stylesheet(theme: Theme) -> str:
                                     font-size: {small}; }}
         #citationPassage {{ background: {p.code_bg}; color: {p.quote_text}; border-left: 3px solid {p.quote_bar};
                             padding: 8px 12px; }}
+        #toolCallBlock {{ background: {p.chip_bg}; border: 1px solid {p.chip_border}; border-radius: 8px; }}
+        QToolButton#toolCallHeader {{ color: {p.muted}; background: transparent; border: none; font-size: {small};
+                                      text-align: left; }}
+        QToolButton#toolCallHeader:hover, QToolButton#toolCallHeader:focus {{ color: {p.text}; }}
+        #toolCallDetails {{ background: {p.code_bg}; color: {p.text}; border: none; font-size: {small}; }}
         #jumpButton {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border};
                        border-radius: {theme.px(1.1)}px; padding: 4px 12px; font-size: {small}; }}
         #jumpButton:hover {{ background: {p.hover}; }}

@@ -10,13 +10,17 @@ single-shot timer flushes the buffer into the message, which re-renders only its
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from hearth.core.store import Role
 from hearth.core.thinking import strip_thinking
 from hearth.ui.chat.empty_state import EmptyChat, ModelIntro
-from hearth.ui.chat.message_types import MessageView
+from hearth.ui.chat.memory_banner import MemoryBanner
+from hearth.ui.chat.message_types import MessageView, ToolCallView
 from hearth.ui.chat.message_widget import MessageContext, MessageWidget
 from hearth.ui.chat.style import chat_stylesheet
 from hearth.ui.markdown.render import MarkdownRenderer
@@ -52,6 +56,7 @@ class ChatView(QWidget):
     citation_activated = Signal(str)
     link_activated = Signal(str)
     whole_requested = Signal(str, bool)
+    summary_requested = Signal()
     read_more_requested = Signal(int)
     example_chosen = Signal(str)
     models_requested = Signal()
@@ -76,6 +81,7 @@ class ChatView(QWidget):
         self._anchor: tuple[int, float] | None = None
         self._pending_restore: float | None = None
         self._setting_scroll = False
+        self._forgotten = 0  # the oldest messages no longer in the model's memory (shown dimmed)
 
         self._scroll = QScrollArea(self)
         self._scroll.setObjectName("chatScroll")
@@ -107,6 +113,9 @@ class ChatView(QWidget):
         self._pages.setCurrentWidget(self.empty)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        self.memory_banner = MemoryBanner(self)
+        self.memory_banner.summary_requested.connect(self.summary_requested)
+        outer.addWidget(self.memory_banner)
         outer.addWidget(self._pages)
 
         self._timer = QTimer(self)
@@ -131,6 +140,8 @@ class ChatView(QWidget):
         """Show a conversation (replacing the current one); builds only the newest messages now."""
         self._stop_stream()
         self._clear_widgets()
+        self._forgotten = 0
+        self.memory_banner.show_count(0)
         self._pages.setCurrentWidget(self._scroll if views else self.empty)
         self._views = list(views)
         self._index = {view.id: i for i, view in enumerate(self._views)}
@@ -161,6 +172,28 @@ class ChatView(QWidget):
         if widget is not None:
             widget.set_view(view)
 
+    def set_forgotten(self, count: int) -> None:
+        """Mark the oldest ``count`` messages as no longer in the model's memory (dimmed, with the banner)."""
+        self._forgotten = max(0, min(count, len(self._views)))
+        self.memory_banner.show_count(self._forgotten)
+        for position, view in enumerate(self._views):
+            widget = self._widgets.get(view.id)
+            if widget is not None:
+                widget.set_forgotten(position < self._forgotten)
+
+    def forgotten_count(self) -> int:
+        return self._forgotten
+
+    def set_tool_calls(self, message_id: int, calls: tuple[ToolCallView, ...]) -> None:
+        """Show an answer's tool calls as they run (also while it streams)."""
+        position = self._index.get(message_id)
+        if position is None:
+            return
+        self._views[position] = replace(self._views[position], tool_calls=calls)
+        widget = self._widgets.get(message_id)
+        if widget is not None:
+            widget.set_tool_calls(calls)
+
     def messages(self) -> list[MessageView]:
         """The messages shown, oldest first."""
         return list(self._views)
@@ -175,7 +208,7 @@ class ChatView(QWidget):
     def last_assistant_text(self) -> str:
         """The text of the newest answer (for Ctrl+Shift+C); empty if there is none."""
         for view in reversed(self._views):
-            if view.role == "assistant":
+            if view.role is Role.ASSISTANT:
                 widget = self._widgets.get(view.id)
                 return strip_thinking(widget.streamed_text if widget is not None else view.text)
         return ""
@@ -334,6 +367,9 @@ class ChatView(QWidget):
         widget.citation_activated.connect(self.citation_activated)
         widget.link_activated.connect(self._on_message_link_activated)
         widget.whole_requested.connect(self.whole_requested)
+        position = self._index.get(view.id)
+        if position is not None and position < self._forgotten:
+            widget.set_forgotten(True)
         widget.read_more_requested.connect(self.read_more_requested)
         self._widgets[view.id] = widget
         return widget
@@ -430,7 +466,7 @@ class ChatView(QWidget):
     def _on_message_copy_requested(self, message_id: int) -> None:
         widget = self._widgets.get(message_id)
         if widget is not None:
-            self._copy(strip_thinking(widget.streamed_text) if widget.view.role == "assistant"
+            self._copy(strip_thinking(widget.streamed_text) if widget.view.role is Role.ASSISTANT
                        else widget.streamed_text)
 
     @Slot(str)

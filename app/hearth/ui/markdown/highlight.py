@@ -1,15 +1,17 @@
-"""Syntax highlighting for code blocks: Pygments with inline styles, which Qt's rich-text engine understands."""
+"""Syntax highlighting for code blocks: Pygments with inline styles, which Qt's rich-text engine understands.
+
+Pygments is imported with the first code block, not with the window.
+"""
 
 from __future__ import annotations
 
 import functools
 import html
+from typing import TYPE_CHECKING
 
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+if TYPE_CHECKING:
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
 
 # Models label fences loosely; map the usual suspects Pygments does not know by that name.
 _ALIASES = {"sh": "bash", "shell": "bash", "zsh": "bash", "console": "bash", "py": "python", "js": "javascript",
@@ -21,6 +23,9 @@ def _lexer(language: str) -> Lexer | None:
     name = _ALIASES.get(language.lower(), language.lower())
     if not name:
         return None
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         # stripnl=False keeps leading blank lines; the block shows exactly what the model wrote.
         return get_lexer_by_name(name, stripnl=False, ensurenl=False)
@@ -30,6 +35,8 @@ def _lexer(language: str) -> Lexer | None:
 
 @functools.lru_cache(maxsize=8)
 def _formatter(style: str) -> HtmlFormatter:
+    from pygments.formatters import HtmlFormatter
+
     return HtmlFormatter(noclasses=True, nowrap=True, style=style)
 
 
@@ -50,6 +57,8 @@ def highlight_code(code: str, language: str, style: str) -> str:
     lexer = _lexer(language)
     if lexer is None:
         return html.escape(code, quote=False)
+    from pygments import highlight
+
     try:
         out = highlight(code, lexer, _formatter(style))
     except Exception:  # a lexer bug must not lose the code: show it plain

@@ -12,14 +12,14 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import QuantVerdict, listing_age_words
 from hearth.core.models.discover.recommend import CatalogRow
 from hearth.core.models.hub.repo_files import RepoListing
+from hearth.core.units import format_size
 from hearth.ui.models.widgets import (
     badge,
     button,
     card,
     row,
-    size_words,
+    speed_range_words,
     text_label,
-    tokens_words,
     verdict_chip,
     with_avatar,
 )
@@ -116,9 +116,9 @@ class CatalogCard(QWidget):
         name_cell.setLayout(row(text_label(v.quant.label, "mono"),
                                 badge("Best for this computer", "good") if recommended else None))
         grid.addWidget(name_cell, r, 0)
-        grid.addWidget(text_label(size_words(v.quant.size), "strong"), r, 1)
+        grid.addWidget(text_label(format_size(v.quant.size), "strong"), r, 1)
         grid.addWidget(verdict_chip(v.verdict), r, 2)
-        speed = tokens_words(v.report.tokens_per_s) if v.report is not None and v.report.tokens_per_s else ""
+        speed = speed_range_words(v.report.tokens_per_s_range, v.report.calibrated) if v.report is not None else ""
         grid.addWidget(text_label(speed, "muted"), r, 3)
         b = button("Download", "primary" if recommended else "secondary",
                    accessible=f"Download {self.row.entry.name} {v.quant.label}")
@@ -130,8 +130,8 @@ class CatalogCard(QWidget):
         free = hw.disk_free if hw is not None else None
         words = [v.explanation.replace(". (estimated from its size)", " (estimated from the file size).")]
         if mmproj:
-            words.append(f"With the {size_words(mmproj)} vision file.")
-        disk = f"Needs {size_words(need)} of disk" + (f" ({size_words(free)} free)." if free is not None else ".")
+            words.append(f"With the {format_size(mmproj)} vision file.")
+        disk = f"Needs {format_size(need)} of disk" + (f" ({format_size(free)} free)." if free is not None else ".")
         short = free is not None and free < need
         if not short:
             words.append(disk)
@@ -139,7 +139,7 @@ class CatalogCard(QWidget):
         explanation.setContentsMargins(0, 0, 0, 0 if short else 12)
         grid.addWidget(explanation, r + 1, 0, 1, 6)
         if short and free is not None:
-            lack = text_label(f"{disk} Free up {size_words(need - free)} first, or choose another models folder in "
+            lack = text_label(f"{disk} Free up {format_size(need - free)} first, or choose another models folder in "
                               "Settings.", "error", wrap=True)
             lack.setContentsMargins(0, 0, 0, 12)
             grid.addWidget(lack, r + 2, 0, 1, 6)

@@ -20,8 +20,8 @@ from hearth.core.models.discover.catalog import CATALOG, CatalogEntry, CatalogSe
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation, catalog_rows, recommend, scout_problem
 from hearth.core.models.hub.client import HubClient, SearchHit
 from hearth.core.models.planning.planner import VERDICT_WORDS
+from hearth.core.units import format_size
 from hearth.ui.models.discover_view import DiscoverView
-from hearth.ui.models.widgets import size_words
 from hearth.ui.shell.notices import Notice, info, notice_for
 from hearth.ui.tasks import BackgroundTask, TaskGroup
 
@@ -220,7 +220,7 @@ def _recommendation_words(rec: Recommendation | None) -> str:
     if rec is None:
         return ""
     speed = rec.choice.report.tokens_per_s if rec.choice.report is not None else None
-    words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {size_words(rec.download_bytes)}"
+    words = (f"Best for this computer: {rec.row.entry.name} {rec.quant}, {format_size(rec.download_bytes)}"
              f"{' with its vision file' if rec.include_mmproj else ''} — "
              f"{VERDICT_WORDS[rec.choice.verdict]}{f', about {speed:.0f} tokens/s' if speed else ''}.")
     return f"{rec.scout_problem} {words}" if rec.scout_problem else words

@@ -10,8 +10,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from hearth.core.models.download.active import ActiveDownloads
 from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.ui.models.download_task import DownloadTask
+from hearth.ui.shell.notices import Notice, info
 
 
 class DownloadQueue(QObject):
@@ -47,7 +49,7 @@ class DownloadQueue(QObject):
         """Start downloading (or resume the same download if it is already listed)."""
         for task in self.tasks:
             if task.repo_id == repo_id and quant is not None and (task.quant or "").lower() == quant.lower() \
-                    and task.state not in ("cancelled",):
+                    and task.state is not DownloadState.CANCELLED:
                 self.resume(task)
                 return task
         task = DownloadTask(self.manager, repo_id, quant, include_mmproj=include_mmproj, listing=listing,
@@ -146,3 +148,9 @@ class DownloadQueue(QObject):
             if self.active is not None:
                 self.active.discard(task.id)
             self.dismiss(task)
+
+
+def download_complete(task: DownloadTask) -> Notice:
+    """What the user is told when a download is verified and ready."""
+    return info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this computer”.",
+                "Download complete")

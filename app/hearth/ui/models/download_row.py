@@ -9,6 +9,8 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QProgressBar, QVBoxLayout, QWidget
 
 from hearth.core.errors import GatedRepoError, OfflineError
+from hearth.core.models.download.state import DownloadState
+from hearth.core.units import format_progress, format_rate, format_size
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.widgets import (
@@ -16,20 +18,19 @@ from hearth.ui.models.widgets import (
     button,
     card,
     duration_words,
-    progress_words,
     row,
-    size_words,
-    speed_words,
     text_label,
     with_avatar,
 )
 from hearth.ui.shell.notices import notice_for
 
 _STATE_WORDS = {
-    "queued": "Waiting to start", "preparing": "Reading the file list from Hugging Face…",
-    "downloading": "Downloading", "verifying": "Checking the files", "paused": "Paused",
-    "ready": "Downloaded and verified", "cancelled": "Cancelled", "failed": "Stopped",
+    DownloadState.QUEUED: "Waiting to start", DownloadState.PREPARING: "Reading the file list from Hugging Face…",
+    DownloadState.DOWNLOADING: "Downloading", DownloadState.VERIFYING: "Checking the files",
+    DownloadState.PAUSED: "Paused", DownloadState.READY: "Downloaded and verified",
+    DownloadState.CANCELLED: "Cancelled", DownloadState.FAILED: "Stopped",
 }
+_STATE_BADGE = {DownloadState.READY: "good", DownloadState.FAILED: "bad", DownloadState.PAUSED: "plain"}
 
 
 class DownloadRow(QWidget):
@@ -122,41 +123,43 @@ class DownloadRow(QWidget):
             models = sum(1 for f in records if f.role == "model")
             parts = f"{models} files" if models > 1 else "1 file"
             self.source.setText(f"{t.repo_id} · {parts}" + (" + vision file" if len(records) > models else ""))
-        self.state_badge.setText(_STATE_WORDS.get(state, state))
-        self.state_badge.setProperty("kind", {"ready": "good", "failed": "bad", "paused": "plain"}.get(state, "accent"))
+        self.state_badge.setText(_STATE_WORDS[state])
+        self.state_badge.setProperty("kind", _STATE_BADGE.get(state, "accent"))
         self.state_badge.style().polish(self.state_badge)
         total, done = t.total_bytes, t.done_bytes
         if total:
             self.bar.setValue(int(1000 * done / total))
-        self.bar.setVisible(state != "ready")
+        self.bar.setVisible(state is not DownloadState.READY)
         self.detail.setText(self._detail_words())
         p = t.progress
         current = p.current.rsplit("/", 1)[-1] if p is not None and p.current else ""
         files = len(t.job.manifest.files) if t.job is not None else 0
-        self.file_label.setText(current if state in ("downloading", "verifying") and files > 1 else "")
+        self.file_label.setText(current if state in (DownloadState.DOWNLOADING, DownloadState.VERIFYING) and files > 1
+                                else "")
         running = t.running
         self.pause_button.setVisible(running and not t.stopping)
-        self.resume_button.setVisible(not running and state in ("paused", "failed", "queued"))
-        self.resume_button.setText("Retry" if state == "failed" else "Resume")
-        self.cancel_button.setVisible(state not in ("ready", "cancelled"))
-        self.load_button.setVisible(state == "ready")
-        self.dismiss_button.setVisible(state == "ready")
+        self.resume_button.setVisible(not running and state in (DownloadState.PAUSED, DownloadState.FAILED,
+                                                                DownloadState.QUEUED))
+        self.resume_button.setText("Retry" if state is DownloadState.FAILED else "Resume")
+        self.cancel_button.setVisible(state not in (DownloadState.READY, DownloadState.CANCELLED))
+        self.load_button.setVisible(state is DownloadState.READY)
+        self.dismiss_button.setVisible(state is DownloadState.READY)
         self._show_problem()
 
     def _detail_words(self) -> str:
         t = self.task
         total, done = t.total_bytes, t.done_bytes
-        if t.state == "ready":
+        if t.state is DownloadState.READY:
             files = len(t.job.manifest.files) if t.job else 0
             extra = " including the vision file" if t.include_mmproj else ""
-            return f"{size_words(total)} in {files} file{'s' if files != 1 else ''}{extra} · ready to load"
-        if t.state == "preparing" or not total:
+            return f"{format_size(total)} in {files} file{'s' if files != 1 else ''}{extra} · ready to load"
+        if t.state is DownloadState.PREPARING or not total:
             return "Reading the file list…" if t.running else ""
-        words = [progress_words(done, total), f"{done / total:.0%}"]
+        words = [format_progress(done, total), f"{done / total:.0%}"]
         p = t.progress
-        if t.running and p is not None and t.state == "downloading" and p.speed_bps > 0:
-            words += [speed_words(p.speed_bps), duration_words(p.eta_s)]
-        elif t.state == "verifying":
+        if t.running and p is not None and t.state is DownloadState.DOWNLOADING and p.speed_bps > 0:
+            words += [format_rate(p.speed_bps), duration_words(p.eta_s)]
+        elif t.state is DownloadState.VERIFYING:
             words.append(p.message if p is not None and p.message else "checking the files against Hugging Face's "
                          "checksums")
         return " · ".join(w for w in words if w)
@@ -164,7 +167,7 @@ class DownloadRow(QWidget):
     def _show_problem(self) -> None:
         t = self.task
         error = t.error
-        progress_message = t.progress.message if t.progress is not None and t.state == "downloading" else ""
+        progress_message = t.progress.message if t.progress is not None and t.state is DownloadState.DOWNLOADING else ""
         if error is None:
             self.message.setText(progress_message)
             self.message.setProperty("role", "note")

@@ -1,14 +1,14 @@
 """One download seen from the GUI thread: a ``DownloadTask`` runs ``DownloadManager.prepare`` and ``run`` as a
 ``BackgroundTask`` (one worker thread per run) and turns its updates and outcome into the task's state and signals.
 
-Pause and cancel never queue behind the busy worker: they set flags the worker's progress callback applies, and call
-``job.pause()``/``job.cancel()`` directly (both thread-safe) once the job is known, so they take effect within one
-chunk. Resume starts a fresh worker on the same job, which continues from its ``.part`` files.
+Pause and cancel never queue behind the busy worker: they go to the download's ``DownloadControl`` (thread-safe),
+which the task creates before the file list is known and hands to ``DownloadManager.prepare``; the manager obeys it
+within one chunk. Resume starts a fresh worker on the same job, which continues from its ``.part`` files; cancelling
+a stopped download starts a worker that deletes its files.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,20 +17,13 @@ from PySide6.QtCore import QObject, Signal
 
 from hearth.core.errors import HearthError
 from hearth.core.models.discover.catalog import find_entry
-from hearth.core.models.download.manager import DownloadJob, DownloadManager
+from hearth.core.models.download.control import DownloadControl
+from hearth.core.models.download.job import DownloadJob
+from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.download.progress import Progress
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.ui.tasks import BackgroundTask
-
-RUNNING_STATES = ("preparing", "downloading", "verifying")
-
-
-class _Flags:
-    """What the GUI asked of a running worker (read on the worker thread)."""
-
-    def __init__(self) -> None:
-        self.pause = threading.Event()
-        self.cancel = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -46,14 +39,14 @@ class _Download:
     """The work of one run of a download, on its worker thread: resolve the files (if needed), then download until
     done or stopped. Returns the job."""
 
-    def __init__(self, manager: DownloadManager, task: DownloadTask, flags: _Flags) -> None:
+    def __init__(self, manager: DownloadManager, task: DownloadTask) -> None:
         self._manager = manager
         self._repo_id = task.repo_id
         self._quant = task.quant
         self._include_mmproj = task.include_mmproj
         self._listing = task.listing
         self._job = task.job
-        self._flags = flags
+        self._control = task.control
         self._report: Callable[[DownloadUpdate], None] = _ignore
 
     def __call__(self, report: Callable[[DownloadUpdate], None]) -> DownloadJob:
@@ -61,23 +54,16 @@ class _Download:
         job = self._job
         if job is None:
             job = self._manager.prepare(self._repo_id, self._quant, include_mmproj=self._include_mmproj,
-                                        listing=self._listing)
+                                        listing=self._listing, control=self._control)
             self._job = job
             report(DownloadUpdate(job))
-        if self._flags.cancel.is_set():
-            self._manager.discard(job)
-        elif not self._flags.pause.is_set():
-            self._manager.run(job, on_progress=self._on_manager_progress)
+        # A pause or cancel asked before now is obeyed by the manager at once (a cancel deletes the files).
+        self._manager.run(job, on_progress=self._on_manager_progress)
         return job
 
     def _on_manager_progress(self, progress: Progress) -> None:
-        # Called on this thread by the manager; the flags cover a pause asked for before the GUI knew the job.
         job = self._job
         assert job is not None  # the manager runs a prepared job
-        if self._flags.cancel.is_set():
-            job.cancel()
-        elif self._flags.pause.is_set():
-            job.pause()
         self._report(DownloadUpdate(job, progress))
 
 
@@ -95,7 +81,8 @@ class DownloadTask(QObject):
         job: an existing job (a restored download); then the other arguments come from it.
 
     Attributes:
-        state: "queued", "preparing", "downloading", "verifying", "paused", "ready", "cancelled" or "failed".
+        state: where the download is (``PREPARING`` while the Hub's file list is read).
+        control: its pause and cancel (shared with the job once the job is known).
         progress: the last ``Progress`` (None before the first).
         error: why it failed or paused on its own (a ``HearthError``), else None.
 
@@ -119,10 +106,11 @@ class DownloadTask(QObject):
         self.include_mmproj = any(f.role == "mmproj" for f in job.manifest.files) if job else include_mmproj
         self.listing = listing
         self.job = job
-        self.state = "queued" if job is None else ("ready" if job.state == "ready" else "paused")
+        self.state = DownloadState.QUEUED if job is None else \
+            (DownloadState.READY if job.state is DownloadState.READY else DownloadState.PAUSED)
+        self.control = job.control if job is not None else DownloadControl()
         self.progress: Progress | None = None
         self.error: HearthError | None = None
-        self._flags = _Flags()
         self._work: BackgroundTask[DownloadJob, DownloadUpdate] | None = None
         if job is not None:
             self.error = _stored_problem(job)
@@ -146,7 +134,7 @@ class DownloadTask(QObject):
     @property
     def stopping(self) -> bool:
         """A pause or cancel was asked for and the worker has not stopped yet."""
-        return self.running and (self._flags.pause.is_set() or self._flags.cancel.is_set())
+        return self.running and self.control.stopping
 
     @property
     def total_bytes(self) -> int:
@@ -170,15 +158,15 @@ class DownloadTask(QObject):
 
     def start(self) -> None:
         """Start, or resume from where it stopped."""
-        if self.running or self.state == "ready":
+        if self.running or self.state is DownloadState.READY:
             return
-        self._launch(_Flags())
+        self.control.resume()
+        self._launch()
 
-    def _launch(self, flags: _Flags) -> None:
-        self._flags = flags
+    def _launch(self) -> None:
         self.error = None
-        self.state = "preparing" if self.job is None else "downloading"
-        self._work = BackgroundTask(_Download(self.manager, self, flags), parent=self, name=f"download {self.id}") \
+        self.state = DownloadState.PREPARING if self.job is None else DownloadState.DOWNLOADING
+        self._work = BackgroundTask(_Download(self.manager, self), parent=self, name=f"download {self.id}") \
             .with_progress(self._on_work_update) \
             .success(self._on_work_done) \
             .failure(self._on_work_failed) \
@@ -186,25 +174,18 @@ class DownloadTask(QObject):
         self.changed.emit()
 
     def pause(self) -> None:
-        if not self.running:
-            return
-        self._flags.pause.set()
-        if self.job is not None:
-            self.job.pause()
+        if self.running:
+            self.control.pause()
 
     def cancel(self) -> None:
         """Stop and delete what was downloaded (a stopped download is discarded on a worker too)."""
-        self._flags.cancel.set()
+        self.control.cancel()
         if self.running:
-            if self.job is not None:
-                self.job.cancel()
             return
         if self.job is None:
             self._finish_cancel()
             return
-        flags = _Flags()
-        flags.cancel.set()
-        self._launch(flags)  # the worker sees the cancel flag and discards the files off the GUI thread
+        self._launch()  # the manager sees the cancel and deletes the files, off the GUI thread
 
     def wait(self, ms: int = 15_000) -> bool:
         return self._work.wait(ms) if self._work is not None else True
@@ -215,43 +196,39 @@ class DownloadTask(QObject):
         if self.job is None:  # the files were just resolved
             self.job = update.job
             self.quant = update.job.manifest.quant
-            if self._flags.cancel.is_set():
-                update.job.cancel()
-            elif self._flags.pause.is_set():
-                update.job.pause()
-        self.state = "downloading" if self.state == "preparing" else self.state
+        self.state = DownloadState.DOWNLOADING if self.state is DownloadState.PREPARING else self.state
         progress = update.progress
         if progress is not None:
             self.progress = progress
-            if progress.state in ("downloading", "verifying"):
+            if progress.state in (DownloadState.DOWNLOADING, DownloadState.VERIFYING):
                 self.state = progress.state
         self.changed.emit()
 
     def _on_work_done(self, job: DownloadJob) -> None:
         self._work = None
         self.job = job
-        if self._flags.cancel.is_set() or job.state == "cancelled":
+        if self.control.cancel_requested or job.state is DownloadState.CANCELLED:
             self._finish_cancel()
             return
-        self.state = "ready" if job.state == "ready" else "paused"
+        self.state = DownloadState.READY if job.state is DownloadState.READY else DownloadState.PAUSED
         self.changed.emit()
-        if self.state == "ready":
+        if self.state is DownloadState.READY:
             self.finished.emit()
 
     def _on_work_failed(self, error: HearthError) -> None:
         self._work = None
         self.error = error
-        self.state = "failed"
+        self.state = DownloadState.FAILED
         self.changed.emit()
 
     def _finish_cancel(self) -> None:
-        self.state = "cancelled"
+        self.state = DownloadState.CANCELLED
         self.changed.emit()
         self.cancelled.emit()
 
 
 def _stored_problem(job: DownloadJob) -> HearthError | None:
     """A restored download's last error (kept in its manifest), as an error the row can show."""
-    if job.manifest.state == "failed" and job.manifest.message:
+    if job.manifest.state is DownloadState.FAILED and job.manifest.message:
         return HearthError(job.manifest.message, hint="Resume to try again.")
     return None

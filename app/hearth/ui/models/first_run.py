@@ -27,15 +27,15 @@ import hearth
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation, needs_network, scout_problem
 from hearth.core.models.library.starter import STARTER_DISPLAY_NAME
+from hearth.core.units import format_size
 from hearth.ui.models.style import models_stylesheet
 from hearth.ui.models.widgets import (
     button,
     card,
     hardware_facts,
     row,
-    size_words,
+    speed_range_words,
     text_label,
-    tokens_words,
     verdict_chip,
 )
 from hearth.ui.shell.dialogs import ChooseImport, choose_import
@@ -209,7 +209,7 @@ class FirstRunDialog(QDialog):
     def _update_choice(self) -> None:
         rec = self.recommendation
         free = self.hardware.disk_free if self.hardware is not None else None
-        free_words = f" · {size_words(free)} free on this disk" if free is not None else ""
+        free_words = f" · {format_size(free)} free on this disk" if free is not None else ""
         self.rec_problem.hide()
         self.rec_chip.hide()
         self.rec_speed.setText("")
@@ -219,21 +219,21 @@ class FirstRunDialog(QDialog):
             self.rec_title.setText(rec.title)
             self._set_chip(rec.choice.verdict)
             report = rec.choice.report
-            self.rec_speed.setText(tokens_words(report.tokens_per_s) if report and report.tokens_per_s else "")
+            self.rec_speed.setText(speed_range_words(report.tokens_per_s_range, report.calibrated) if report else "")
             self.rec_reason.setText(rec.choice.explanation)
             if rec.scout_problem:
                 self.rec_problem.setText(rec.scout_problem)
                 self.rec_problem.show()
-            extra = f" (including the {size_words(vision)} vision file)" if vision else ""
-            self.rec_disk.setText(f"Download: {size_words(rec.download_bytes)}{extra}{free_words}")
+            extra = f" (including the {format_size(vision)} vision file)" if vision else ""
+            self.rec_disk.setText(f"Download: {format_size(rec.download_bytes)}{extra}{free_words}")
             enough = free is None or free >= rec.download_bytes
             if free is not None and not enough:
-                self.rec_disk.setText(self.rec_disk.text() + f" — free up {size_words(rec.download_bytes - free)} "
+                self.rec_disk.setText(self.rec_disk.text() + f" — free up {format_size(rec.download_bytes - free)} "
                                       "first, or choose another models folder in Settings.")
             self.rec_disk.setProperty("role", "muted" if enough else "error")
             self.rec_disk.style().polish(self.rec_disk)
             self.download_button.setText(f"Download {rec.row.entry.name.split(' Instruct')[0]} "
-                                         f"({size_words(rec.download_bytes)})")
+                                         f"({format_size(rec.download_bytes)})")
             self.download_button.setEnabled(enough and not self._offline)
         elif self._rows and not needs_network(self._rows):
             problem = scout_problem(self._rows)

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QWidget
 
 from hearth.core.errors import HearthError
 from hearth.core.models.library.library import FoundModel, InstalledModel, ModelLibrary
+from hearth.core.units import format_size
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.download_queue import DownloadQueue
 from hearth.ui.models.library_view import display_name
-from hearth.ui.models.widgets import size_words
 from hearth.ui.shell.dialogs import Ask, ChooseImport
 from hearth.ui.shell.notices import Notice, info, notice_for
 from hearth.ui.tasks import BackgroundTask, TaskGroup
@@ -70,7 +70,7 @@ class LibraryController(QObject):
         name, quant = display_name(model)
         what = f"{name} {quant}".strip()
         if not self._ask(self._parent, "Delete the model?",
-                         f"Delete {what}? This frees {size_words(model.size_bytes)} of disk space. Your "
+                         f"Delete {what}? This frees {format_size(model.size_bytes)} of disk space. Your "
                          "conversations are kept."):
             return
         if self.session.path == model.path and self.session.state is not ModelState.NONE:
@@ -87,7 +87,7 @@ class LibraryController(QObject):
         for task in list(self.queue.tasks):  # an unfinished download of it has nothing left to resume
             if not task.running and task.model_path == deleted.path:
                 self.queue.dismiss(task)
-        self.notice.emit(info(f"Deleted {deleted.what}: {size_words(deleted.freed)} freed.", "Model deleted"))
+        self.notice.emit(info(f"Deleted {deleted.what}: {format_size(deleted.freed)} freed.", "Model deleted"))
         self.model_deleted.emit(deleted.path)
         self.library_changed.emit()
 

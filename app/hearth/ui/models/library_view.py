@@ -10,15 +10,16 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from hearth.core.models.hub.repo_files import quant_label
 from hearth.core.models.library.fit import InstalledFit
-from hearth.core.models.library.library import FoundModel, InstalledModel
+from hearth.core.models.library.library import FoundModel, InstalledModel, InstalledState
 from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.starter import is_starter
+from hearth.core.units import format_size
 from hearth.ui.models.widgets import (
     badge,
     button,
     card,
     row,
-    size_words,
+    speed_range_words,
     text_label,
     tokens_words,
     verdict_chip,
@@ -76,18 +77,19 @@ class ModelCard(QWidget):
         layout.addLayout(row(self.title, *badges, self.loaded_badge, self.loading_badge))
 
         where = model.repo_id or str(model.path.parent)
-        size = size_words(model.total_bytes)
+        size = format_size(model.total_bytes)
         files = f" · {len(model.files)} files" if len(model.files) > 1 else ""
         layout.addWidget(text_label(f"{where} · {size}{files}", "muted", selectable=True))
 
         self.fit_line = QWidget()
         fit_layout = row()
         self.fit_line.setLayout(fit_layout)
-        if model.state == "ready":
+        if model.usable:
             self._fit_widgets(fit_layout, fit)
-        elif model.state in ("downloading", "paused", "failed"):
+        elif model.state.unfinished_download:
             share = model.size_bytes / model.total_bytes if model.total_bytes else 0
-            words = {"downloading": "Downloading", "paused": "Paused", "failed": "Download stopped"}[model.state]
+            words = {InstalledState.DOWNLOADING: "Downloading", InstalledState.PAUSED: "Paused",
+                     InstalledState.FAILED: "Download stopped"}[model.state]
             fit_layout.insertWidget(0, badge(f"{words} · {share:.0%}", "accent"))
         else:
             fit_layout.insertWidget(0, text_label(f"Broken: {model.problem}. Delete it, or download it again.",
@@ -101,10 +103,10 @@ class ModelCard(QWidget):
         self.folder_button = button("Show in folder", "flat")
         self.delete_button = button("Delete", "danger", accessible=f"Delete {name}")
         self.downloads_button = button("Show download", accessible="Show this download")
-        self.default_button.setVisible(model.state == "ready" and not is_default and (fit is None or fit.chat))
-        self.settings_button.setVisible(model.state == "ready")
-        self.downloads_button.setVisible(model.state in ("downloading", "paused", "failed"))
-        self.delete_button.setVisible(model.state not in ("downloading",))
+        self.default_button.setVisible(model.usable and not is_default and (fit is None or fit.chat))
+        self.settings_button.setVisible(model.usable)
+        self.downloads_button.setVisible(model.state.unfinished_download)
+        self.delete_button.setVisible(model.state is not InstalledState.DOWNLOADING)
         layout.addLayout(row(self.load_button, self.unload_button, self.downloads_button, self.default_button,
                              self.settings_button, self.folder_button, None, self.delete_button, stretch_at=6))
         self.load_button.clicked.connect(self._on_load_clicked)
@@ -128,7 +130,10 @@ class ModelCard(QWidget):
                                       "than answering. Hearth never picks it to chat with.")
                 widgets.append(completion)
             words = [fit.summary] if fit.summary else []
-            if fit.expected_tps:
+            if fit.expected_range:
+                words.append(f"{speed_range_words(fit.expected_range)} expected"
+                             + (" (calibrated by hearth bench here)" if fit.calibrated else ""))
+            elif fit.expected_tps:
                 words.append(f"{tokens_words(fit.expected_tps)} expected")
             if fit.measured_tps:
                 words.append(f"measured {fit.measured_tps:.1f} tokens/s")
@@ -142,7 +147,7 @@ class ModelCard(QWidget):
     def set_session(self, loaded: Path | None, *, loading: bool) -> None:
         """Show whether this model is the one loaded (or loading)."""
         mine = loaded is not None and loaded == self.model.path
-        ready = self.model.state == "ready"
+        ready = self.model.usable
         self.loaded_badge.setVisible(mine and not loading)
         self.loading_badge.setVisible(mine and loading)
         self.load_button.setVisible(ready and not mine)
@@ -191,7 +196,7 @@ class FoundRow(QWidget):
                                     tooltip="Link the file into Hearth's models folder (no copy, no extra space)")
         self.import_button.clicked.connect(self._on_import_clicked)
         inner.addLayout(row(text_label(found.path.name, "title"), badge(found.source, "plain"), None,
-                            text_label(size_words(found.size_bytes), "muted"), self.import_button, stretch_at=2))
+                            text_label(format_size(found.size_bytes), "muted"), self.import_button, stretch_at=2))
         inner.addWidget(text_label(str(found.path.parent), "small", selectable=True))
 
     @Slot()
@@ -262,7 +267,8 @@ class LibraryView(QWidget):
             self.list_layout.removeWidget(c)
             c.deleteLater()
         self.cards = []
-        order = {"ready": 0, "downloading": 1, "paused": 1, "failed": 2, "broken": 3}
+        order = {InstalledState.READY: 0, InstalledState.DOWNLOADING: 1, InstalledState.PAUSED: 1,
+                 InstalledState.FAILED: 2, InstalledState.BROKEN: 3}
         for model in sorted(models, key=lambda m: (order.get(m.state, 4), display_name(m)[0].lower())):
             c = ModelCard(model, fits.get(model.path), is_default=default is not None and model.path == default)
             c.load_clicked.connect(self.load_requested)
@@ -275,9 +281,9 @@ class LibraryView(QWidget):
             c.set_session(self._loaded, loading=self._loading)
             self.list_layout.addWidget(c)
             self.cards.append(c)
-        ready = [m for m in models if m.state == "ready"]
+        ready = [m for m in models if m.usable]
         total = sum(m.size_bytes for m in models)
-        self.summary.setText(f"{len(ready)} model{'s' if len(ready) != 1 else ''} ready · {size_words(total)} on disk"
+        self.summary.setText(f"{len(ready)} model{'s' if len(ready) != 1 else ''} ready · {format_size(total)} on disk"
                              if models else "")
         self.empty.setVisible(not models)
 

@@ -9,7 +9,7 @@ folders, Hub requests (only ones the user asked for: a refresh, a search, a down
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal, Slot
@@ -22,7 +22,7 @@ from hearth.core.errors import HearthError
 from hearth.core.machine.hardware import Hardware, free_disk
 from hearth.core.models.discover.catalog import CatalogService
 from hearth.core.models.discover.recommend import CatalogRow, Recommendation
-from hearth.core.models.download.manager import DownloadManager
+from hearth.core.models.download.state import DownloadState
 from hearth.core.models.hub.client import HubClient, hub_offline
 from hearth.core.models.hub.repo_files import RepoListing
 from hearth.core.models.library.library import InstalledModel, ModelLibrary
@@ -32,9 +32,10 @@ from hearth.core.settings import Settings
 from hearth.ui.model_session import ModelSession, ModelState
 from hearth.ui.models.catalog_controller import OFFLINE_WORDS, CatalogController
 from hearth.ui.models.discover_view import DiscoverView
-from hearth.ui.models.download_queue import DownloadQueue
+from hearth.ui.models.download_queue import DownloadQueue, download_complete
 from hearth.ui.models.download_task import DownloadTask
 from hearth.ui.models.downloads_view import DownloadsView
+from hearth.ui.models.folder import ModelsFolder
 from hearth.ui.models.hub_sign_in import HubSignIn
 from hearth.ui.models.library_controller import LibraryController
 from hearth.ui.models.library_view import LibraryView
@@ -47,15 +48,6 @@ from hearth.ui.shell.notices import Notice, info, notice_for
 from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 LIBRARY, DISCOVER, DOWNLOADS, WORKERS, SERVERS = 0, 1, 2, 3, 4
-
-
-@dataclass(frozen=True)
-class ModelsFolder:
-    """What works on one models folder: the library (what is in it) and the download manager (what comes into it).
-    Built by the composition root, again when the user picks another folder."""
-
-    library: ModelLibrary
-    downloads: DownloadManager
 
 
 class ModelsPage(QWidget):
@@ -326,8 +318,7 @@ class ModelsPage(QWidget):
     @Slot(DownloadTask)
     def _on_queue_task_finished(self, task: DownloadTask) -> None:
         self.refresh_library()
-        self.notice.emit(info(f"{task.title} is downloaded and verified. Load it from Downloads or “On this "
-                              "computer”.", "Download complete"))
+        self.notice.emit(download_complete(task))
         self.download_finished.emit(task)
 
     @Slot()
@@ -347,13 +338,14 @@ class ModelsPage(QWidget):
 
     def _quant_button_state(self, repo_id: str, quant: str) -> tuple[str, bool, str] | None:
         task = self.queue.find(repo_id, quant)
-        if task is not None and task.state not in ("cancelled", "ready"):
+        if task is not None and task.state not in (DownloadState.CANCELLED, DownloadState.READY):
             share = task.done_bytes / task.total_bytes if task.total_bytes else 0
             if task.running:
                 return f"Downloading {share:.0%}", True, "secondary"
-            return ("Paused" if task.state == "paused" else "Stopped") + f" · {share:.0%}", True, "secondary"
+            words = "Paused" if task.state is DownloadState.PAUSED else "Stopped"
+            return f"{words} · {share:.0%}", True, "secondary"
         for model in self.snapshot.models:
-            if model.repo_id == repo_id and (model.quant or "").lower() == quant.lower() and model.state == "ready":
+            if model.repo_id == repo_id and (model.quant or "").lower() == quant.lower() and model.usable:
                 return "Downloaded", False, "secondary"
         return None
 
@@ -439,7 +431,7 @@ class ModelsPage(QWidget):
             b.setChecked(i == index)
 
     def _update_tab_titles(self) -> None:
-        ready = sum(1 for m in self.snapshot.models if m.state == "ready")
+        ready = sum(1 for m in self.snapshot.models if m.usable)
         running = self.queue.running_count()
         self.tab_buttons[LIBRARY].setText(f"On this computer · {ready}" if ready else "On this computer")
         self.tab_buttons[DOWNLOADS].setText(f"Downloads · {running} active" if running else

@@ -1,5 +1,5 @@
 """Small building blocks shared by the Models page and the first-run wizard: labels with a style role, buttons,
-badges, verdict chips, and the words for sizes, speeds and durations.
+badges, verdict chips, and the words for durations and speeds (sizes: ``hearth.core.units``).
 
 Styling lives in ``window_style`` (object names and the ``role``/``kind`` properties set here); this module only
 builds widgets and words.
@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.planning.planner import VERDICT_WORDS, usable_ram, usable_vram
-
-GB = 1e9
+from hearth.core.units import format_size
 
 VERDICT_OBJECT = {"fits_well": "verdictGood", "fits_slow": "verdictSlow", "does_not_fit": "verdictNo",
                   "unknown": "verdictUnknown"}
@@ -104,33 +103,6 @@ def row(*widgets: QWidget | None, stretch_at: int | None = None, spacing: int = 
 
 # --- words -----------------------------------------------------------------------------------------------------------
 
-def size_words(n: int | float | None) -> str:
-    if n is None:
-        return "unknown"
-    if n >= 10 * GB:
-        return f"{n / GB:.0f} GB" if n >= 100 * GB else f"{n / GB:.1f} GB"
-    if n >= GB:
-        return f"{n / GB:.2f} GB"
-    if n >= 1e6:
-        return f"{n / 1e6:.0f} MB"
-    return f"{max(0, n) / 1e3:.0f} kB"
-
-
-def progress_words(done: int, total: int) -> str:
-    """"7.9 of 65.6 GB"."""
-    if total >= GB:
-        return f"{done / GB:.1f} of {total / GB:.1f} GB"
-    return f"{done / 1e6:.0f} of {total / 1e6:.0f} MB"
-
-
-def speed_words(bps: float) -> str:
-    if bps >= 1e9:
-        return f"{bps / 1e9:.1f} GB/s"
-    if bps >= 1e6:
-        return f"{bps / 1e6:.1f} MB/s"
-    return f"{bps / 1e3:.0f} kB/s"
-
-
 def duration_words(seconds: float | None) -> str:
     """"about 12 min left", "2 h 5 min left"."""
     if seconds is None:
@@ -149,37 +121,46 @@ def tokens_words(tps: float | None) -> str:
     return f"~{tps:.0f} tokens/s" if tps >= 2 else f"~{tps:.1f} tokens/s"
 
 
+def speed_range_words(speeds: tuple[float, float] | None, calibrated: bool = False) -> str:
+    """An estimated speed as the range it may fall in: "28–46 tokens/s" (and "measured here" once calibrated)."""
+    if speeds is None:
+        return ""
+    low, high = speeds
+    text = "–".join(f"{x:.0f}" if x >= 10 else f"{x:.2g}" for x in (low, high)) + " tokens/s"
+    return f"{text} (measured here)" if calibrated else text
+
+
 def hardware_facts(hw: Hardware) -> list[tuple[str, str]]:
     """What the machine has, as (what, words) pairs for a summary."""
-    ram = f"{size_words(hw.ram_total)} ({size_words(usable_ram(hw))} usable for a model)"
+    ram = f"{format_size(hw.ram_total)} ({format_size(usable_ram(hw))} usable for a model)"
     if hw.unified_memory and hw.gpus:
         gpu = f"{hw.gpus[0].name} (unified memory)"
     elif hw.gpus:
         names = ", ".join(g.name for g in hw.gpus)
-        gpu = f"{names}, {size_words(hw.vram_total)} of video memory"
+        gpu = f"{names}, {format_size(hw.vram_total)} of video memory"
         if not hw.can_offload:
             gpu += " (this build of Hearth cannot use it)"
         elif usable_vram(hw):
-            gpu += f" ({size_words(usable_vram(hw))} usable)"
+            gpu += f" ({format_size(usable_vram(hw))} usable)"
     else:
         gpu = "None found: models run on the CPU"
     cpu = hw.cpu
     cores = f"{cpu.physical_cores} cores" if cpu.physical_cores else f"{cpu.logical_cores} threads"
     facts = [("Memory", ram), ("Graphics", gpu), ("Processor", f"{cpu.model} · {cores} · {cpu.feature_summary}")]
     if hw.disk_free is not None:
-        facts.append(("Free disk", f"{size_words(hw.disk_free)} in the models folder"))
+        facts.append(("Free disk", f"{format_size(hw.disk_free)} in the models folder"))
     return facts
 
 
 def hardware_line(hw: Hardware) -> str:
     """The machine in one line for the Models page's header."""
-    parts = [f"{size_words(hw.ram_total)} RAM"]
+    parts = [f"{format_size(hw.ram_total)} RAM"]
     if hw.gpus:
-        parts.append(hw.gpus[0].name if hw.unified_memory else f"{hw.gpus[0].name} · {size_words(hw.vram_total)}")
+        parts.append(hw.gpus[0].name if hw.unified_memory else f"{hw.gpus[0].name} · {format_size(hw.vram_total)}")
     else:
         parts.append("no GPU")
     parts.append(hw.cpu.feature_summary)
     if hw.disk_free is not None:
-        parts.append(f"{size_words(hw.disk_free)} free")
+        parts.append(f"{format_size(hw.disk_free)} free")
     label = f"{hw.label}: " if hw.label else "This computer: "
     return label + " · ".join(parts)

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from hearth.core.engine.workers import WorkerStatus, parse_endpoint, probe_worker
 from hearth.core.errors import HearthError
-from hearth.ui.models.widgets import button, card, row, size_words, text_label
+from hearth.core.units import format_rate, format_size
+from hearth.ui.models.widgets import button, card, row, text_label
 from hearth.ui.tasks import BackgroundTask, TaskGroup
 
 PROBE_BYTES = 4 << 20  # written to and read back from each worker to measure the network
@@ -32,8 +33,8 @@ def status_words(status: WorkerStatus) -> str:
     rtt = f"{1000 * status.round_trip_s:.1f} ms round trip" if status.round_trip_s is not None else ""
     rate = min(r for r in (status.upload_bytes_per_s, status.download_bytes_per_s) if r) if (
         status.upload_bytes_per_s and status.download_bytes_per_s) else None
-    parts = [f"Answers · protocol {status.version_text}", f"{size_words(status.free_bytes)} free of "
-             f"{size_words(status.total_bytes)}", rtt, f"{rate / 1e6:.0f} MB/s" if rate else ""]
+    parts = [f"Answers · protocol {status.version_text}", f"{format_size(status.free_bytes)} free of "
+             f"{format_size(status.total_bytes)}", rtt, format_rate(rate) if rate else ""]
     return " · ".join(p for p in parts if p)
 
 

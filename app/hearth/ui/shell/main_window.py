@@ -1,5 +1,9 @@
 """The main window: conversations on the left; the chat (or the Models page) in the centre; the model and its speed in
-the status bar. Built by ``hearth.ui.app`` with everything it needs passed in."""
+the status bar. Built by ``hearth.ui.app`` with everything it needs passed in.
+
+A view: it reads and changes conversations only through the chat controller and its ``ConversationsController``
+(it holds no store), and refreshes the title and the side list when that announces a change.
+"""
 
 from __future__ import annotations
 
@@ -33,10 +37,11 @@ import hearth
 from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.starter import is_starter
 from hearth.core.settings import Settings
-from hearth.core.store import Store, conversation_to_json, conversation_to_markdown
+from hearth.core.store import Role
 from hearth.ui.chat.composer import Composer
 from hearth.ui.chat.controller import ChatController
 from hearth.ui.chat.conversation_list import ConversationList
+from hearth.ui.chat.conversations import ChangeKind, ConversationsChange, ExportFormat
 from hearth.ui.chat.empty_state import intro_for
 from hearth.ui.chat.preset_picker import PresetPicker
 from hearth.ui.chat.view import ChatView
@@ -58,39 +63,40 @@ class MainWindow(QMainWindow):
         settings_requested(): Ctrl+, or the gear button.
         models_requested(): the Models button or a "choose a model" link.
         zoom_requested(int): Ctrl+= (+1), Ctrl+- (-1), Ctrl+0 (0: back to 100%).
+        api_panel_requested(): the status bar's local API button.
     """
 
     settings_requested = Signal()
     models_requested = Signal()
     zoom_requested = Signal(int)
+    api_panel_requested = Signal()
 
     def __init__(
         self,
         *,
-        store: Store,
         session: ModelSession,
         chat_view: ChatView,
         controller_factory: Callable[[ChatView], ChatController],
+        preset_picker: PresetPicker,
         settings: Settings,
-        models_page: QWidget | None = None,
+        models_page: Callable[[], QWidget] | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(hearth.APP_NAME)
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.resize(1240, 820)
-        self.store = store
         self.session = session
         self.settings = settings
         self._editing_message_id: int | None = None
-        self._remembered_conversation: int | None = store.get_state("last_conversation_id")
 
-        self.sidebar = ConversationList(store)
-        self.sidebar.setMinimumWidth(220)
         self.chat_view = chat_view
         self.composer = Composer()
         self.composer.set_send_on_enter(settings.send_on_enter)
         self.controller = controller_factory(chat_view)
+        self.conversations = self.controller.conversations
+        self.sidebar = ConversationList(self.conversations)
+        self.sidebar.setMinimumWidth(220)
 
         self.model_button = QPushButton("No model")
         self.model_button.setObjectName("modelButton")
@@ -107,7 +113,7 @@ class MainWindow(QMainWindow):
         self.title_label = QLabel("New chat")
         self.title_label.setObjectName("chatTitle")
         header.addWidget(self.title_label, 1)
-        self.preset_picker = PresetPicker(store)
+        self.preset_picker = preset_picker
         header.addWidget(self.preset_picker)
         header.addWidget(self.model_button)
         header.addWidget(settings_button)
@@ -123,8 +129,8 @@ class MainWindow(QMainWindow):
 
         self.pages = QStackedWidget()
         self.pages.addWidget(chat_page)
-        self.models_page = models_page or QLabel("Models")
-        self.pages.addWidget(self.models_page)
+        self._make_models_page = models_page
+        self._models_page: QWidget | None = None
 
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
@@ -152,6 +158,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.load_bar)
         bar.addWidget(self.status_activity, 1)
         bar.addPermanentWidget(self.status_context)
+        self.status_api = QPushButton()
+        self.status_api.setObjectName("statusApi")
+        self.status_api.setFlat(True)
+        self.status_api.setAccessibleName("Local API server")
+        self.status_api.clicked.connect(self.api_panel_requested)
+        self.status_api.hide()
+        bar.addPermanentWidget(self.status_api)
 
         self.toast = Toast(self)
         self.toast.action_clicked.connect(self._on_toast_action_clicked)
@@ -176,9 +189,8 @@ class MainWindow(QMainWindow):
         c.context_usage.connect(self._on_controller_context_usage)
         c.notice.connect(self.show_notice)
         c.conversation_changed.connect(self._on_controller_conversation_changed)
-        c.conversations_changed.connect(self.sidebar.refresh)
-        c.conversations_changed.connect(self._on_controller_conversations_changed)
         c.restore_composer.connect(self._on_controller_restore_composer)
+        self.conversations.changed.connect(self._on_conversations_changed)
         self.chat_view.edit_requested.connect(self._on_chat_view_edit_requested)
         self.chat_view.example_chosen.connect(self._on_chat_view_example_chosen)
         self.chat_view.models_requested.connect(self.models_requested)
@@ -187,10 +199,7 @@ class MainWindow(QMainWindow):
         self.sidebar.conversation_selected.connect(self._on_sidebar_conversation_selected)
         self.sidebar.search_hit_activated.connect(self._on_sidebar_search_hit_activated)
         self.sidebar.new_chat_requested.connect(self.new_chat)
-        self.sidebar.conversation_deleted.connect(self._on_sidebar_conversation_deleted)
-        self.sidebar.conversation_restored.connect(self._on_sidebar_conversation_selected)
         self.sidebar.export_requested.connect(self.export_conversation)
-        self.sidebar.toast.connect(self.toast.show_message)
         self.session.state_changed.connect(self._on_session_state_changed)
         self.session.load_progress.connect(self._on_session_load_progress)
         self.session.notice.connect(self._on_session_notice)
@@ -219,6 +228,12 @@ class MainWindow(QMainWindow):
         # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
         bind("Ctrl+Q", self.close, "quit")
 
+    def set_api_status(self, text: str, tooltip: str = "") -> None:
+        """The local API's status bar entry ("API on :8080"); hidden when ``text`` is empty."""
+        self.status_api.setText(text)
+        self.status_api.setToolTip(tooltip)
+        self.status_api.setVisible(bool(text))
+
     def set_theme(self, theme: Theme) -> None:
         self.setStyleSheet(window_stylesheet(theme))
 
@@ -242,7 +257,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_models(self) -> None:
-        self.pages.setCurrentIndex(MODELS_PAGE)
+        self.pages.setCurrentWidget(self.models_page)
+
+    @property
+    def models_page(self) -> QWidget:
+        """The Models page, built the first time it is shown: the window's first paint does not wait for it."""
+        if self._models_page is None:
+            self._models_page = self._make_models_page() if self._make_models_page else QLabel("Models")
+            self.pages.insertWidget(MODELS_PAGE, self._models_page)
+        return self._models_page
 
     def copy_last_answer(self) -> None:
         text = self.chat_view.last_assistant_text()
@@ -253,7 +276,7 @@ class MainWindow(QMainWindow):
     def edit_last_message(self) -> None:
         branch = self.controller.branch()
         for message in reversed(branch):
-            if message.role.value == "user":
+            if message.role is Role.USER:
                 self._on_chat_view_edit_requested(message.id)
                 return
 
@@ -261,24 +284,16 @@ class MainWindow(QMainWindow):
         action = {"retry": "", "models": "Models", "new_chat": "New chat", "login": ""}.get(notice.action, "")
         self.toast.show_message(notice.text, action, seconds=9)
 
-    def export_conversation(self, conversation_id: int, kind: str) -> None:
-        conv = self.store.conversations.get(conversation_id)
-        markdown = kind.startswith("markdown")
-        suffix, filter_text = (".md", "Markdown (*.md)") if markdown else (".json", "JSON (*.json)")
-        safe = "".join(ch for ch in (conv.title or "conversation") if ch.isalnum() or ch in " -_").strip()
-        target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / (safe + suffix)),
-                                                filter_text)
+    @Slot(int, ExportFormat)
+    def export_conversation(self, conversation_id: int, export_format: ExportFormat) -> None:
+        """Ask where to, then export."""
+        name = self.conversations.export_file_name(conversation_id, export_format)
+        target, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / name),
+                                                export_format.file_filter)
         if not target:
             return
-        if markdown:
-            text = conversation_to_markdown(self.store, conversation_id, thinking=kind == "markdown-thinking")
-        else:
-            import json
-
-            text = json.dumps(conversation_to_json(self.store, conversation_id, all_branches=True), indent=2,
-                              ensure_ascii=False)
         try:
-            Path(target).write_text(text, encoding="utf-8")
+            self.conversations.export(conversation_id, export_format, Path(target))
         except OSError as exc:
             self.show_notice(notice_for(exc))
             return
@@ -299,9 +314,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.shutdown()
-        self.sidebar.purge_pending()
-        conversation = self.controller.conversation_id
-        self.store.set_state("last_conversation_id", conversation)
+        self.conversations.purge_pending()
+        self.sidebar.shutdown()
         super().closeEvent(event)
 
     @Slot(str, list)
@@ -315,7 +329,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_chat_view_edit_requested(self, message_id: int) -> None:
-        message = self.store.messages.get(message_id)
+        message = self.controller.message(message_id)
         self._editing_message_id = message_id
         self.composer.set_text(message.content)
         self.toast.show_message("Editing your message: send it to get a new answer (the old one is kept).",
@@ -337,21 +351,21 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_controller_conversation_changed(self, conversation_id: int | None) -> None:
-        if conversation_id != self._remembered_conversation:
-            # Remembered now, not only at a clean close: after a crash or a kill the next start opens the
-            # conversation that was on screen, where the interrupted answer waits to be continued.
-            self._remembered_conversation = conversation_id
-            self.store.set_state("last_conversation_id", conversation_id)
         self.sidebar.set_current(conversation_id)
         self.preset_picker.set_current(*self.controller.system_prompt())
-        title = "New chat"
-        if conversation_id is not None:
-            title = self.store.conversations.get(conversation_id).title or "New chat"
-        self.title_label.setText(title)
+        self._show_title()
 
-    @Slot()
-    def _on_controller_conversations_changed(self) -> None:
-        self._on_controller_conversation_changed(self.controller.conversation_id)
+    def _show_title(self) -> None:
+        self.title_label.setText(self.controller.title())
+
+    @Slot(ConversationsChange)
+    def _on_conversations_changed(self, change: ConversationsChange) -> None:
+        if change.kind is ChangeKind.DELETED:
+            self.toast.show_message("Conversation deleted.", "Undo")
+        elif change.kind is ChangeKind.RESTORED:
+            self.open_conversation(change.conversation_id)
+        elif change.conversation_id == self.controller.conversation_id:
+            self._show_title()  # renamed, or titled by its first answer
 
     @Slot(int)
     def _on_sidebar_conversation_selected(self, conversation_id: int) -> None:
@@ -360,13 +374,6 @@ class MainWindow(QMainWindow):
     @Slot(int, int)
     def _on_sidebar_search_hit_activated(self, conversation_id: int, message_id: int) -> None:
         self.open_conversation(conversation_id, message_id)
-
-    @Slot(int)
-    def _on_sidebar_conversation_deleted(self, conversation_id: int) -> None:
-        if self.controller.conversation_id == conversation_id:
-            if self.controller.busy:
-                self.controller.stop()
-            self.controller.new_conversation()
 
     @Slot(int, int)
     def _on_controller_context_usage(self, used: int, size: int) -> None:
@@ -392,7 +399,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_toast_action_clicked(self, action: str) -> None:
         if action == "Undo":
-            self.sidebar.undo_delete()
+            self.conversations.undo_delete()
         elif action == "Models":
             self.show_models()
         elif action == "New chat":

@@ -21,6 +21,8 @@ from hearth.core.errors import (
     ModelFileError,
     ModelLoadError,
     RemoteEngineError,
+    ToolConfigError,
+    ToolError,
     WorkerError,
     WorkerLostError,
 )
@@ -71,6 +73,8 @@ _ACTIONS: tuple[tuple[type[HearthError], str], ...] = (
     (GatedRepoError, "login"),
     (DiskFullError, "models"),
     (DownloadError, "retry"),
+    (ToolError, "settings"),
+    (ToolConfigError, "settings"),
 )
 
 

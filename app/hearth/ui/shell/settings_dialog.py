@@ -1,8 +1,10 @@
-"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model."""
+"""Settings: appearance, chat, privacy and storage for the app; placement and sampling for the current model;
+tools."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -14,11 +16,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -26,10 +30,17 @@ from PySide6.QtWidgets import (
 )
 
 from hearth.core.engine.plan import LoadPlan
+from hearth.core.errors import HearthError
 from hearth.core.models.library.model_settings import ModelSettings
 from hearth.core.models.library.names import model_display_name
 from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.planning.context import ContextChoices
 from hearth.core.settings import Settings
+from hearth.core.tools.config import ToolsConfig
+from hearth.ui.shell.api_server import LAN_WARNING
+from hearth.ui.shell.context_table import ContextTable
+from hearth.ui.shell.tools_settings import ToolsTab
+from hearth.ui.tasks import BackgroundTask
 
 _AUTO = -999  # spin-box value meaning "as recommended"
 
@@ -52,9 +63,11 @@ def _dspin(minimum: float, maximum: float, step: float, decimals: int = 2) -> QD
 class _ModelTab(QWidget):
     """Context, placement and sampling for one model, over the planner's recommendation."""
 
-    def __init__(self, model_path: str | None, plan: LoadPlan | None, settings: ModelSettings) -> None:
+    def __init__(self, model_path: str | None, plan: LoadPlan | None, settings: ModelSettings,
+                 context_choices: Callable[[], ContextChoices] | None = None) -> None:
         super().__init__()
         self._plan = plan
+        self._context_task: BackgroundTask[ContextChoices, object] | None = None
         layout = QVBoxLayout(self)
         if model_path is None:
             layout.addWidget(QLabel("Load a model to change its settings."))
@@ -94,6 +107,38 @@ class _ModelTab(QWidget):
         self.threads = _spin(0, 512)
         self.threads.setAccessibleName("CPU threads")
         form.addRow("CPU threads", self.threads)
+        self.flash_attn = QComboBox()
+        self.flash_attn.setAccessibleName("Flash attention")
+        for label, value in (("Automatic (llama.cpp decides)", "auto"), ("On", "on"), ("Off", "off")):
+            self.flash_attn.addItem(label, value)
+        form.addRow("Flash attention", self.flash_attn)
+        self.kv_type = QComboBox()
+        self.kv_type.setAccessibleName("KV cache type")
+        for label, value in (("Automatic (16-bit; 8-bit when only that fits)", "auto"), ("16-bit (f16)", "f16"),
+                             ("8-bit (q8_0): about half the memory", "q8_0"),
+                             ("4-bit (q4_0): about a quarter, answers may suffer", "q4_0")):
+            self.kv_type.addItem(label, value)
+        self.kv_type.setToolTip("The model's memory of the conversation. A quantized cache needs flash attention "
+                                "for its values: with flash attention off, values stay 16-bit.")
+        form.addRow("KV cache", self.kv_type)
+        self.speculative = QComboBox()
+        self.speculative.setAccessibleName("Drafting ahead")
+        for label, value in (("Automatic (prompt lookup when a document or code is attached)", "auto"),
+                             ("Prompt lookup, always", "lookup"), ("Off", "off"), ("A draft model", "draft")):
+            self.speculative.addItem(label, value)
+        self.speculative.setToolTip("Guesses the next tokens cheaply and lets the model check them in one step: "
+                                    "faster answers, the same text.")
+        self.draft_model = QLineEdit()
+        self.draft_model.setAccessibleName("Draft model")
+        self.draft_model.setPlaceholderText("A small GGUF with the same tokenizer")
+        draft_browse = QPushButton("Choose…")
+        draft_browse.clicked.connect(self._on_draft_browse_clicked)
+        draft_row = QHBoxLayout()
+        draft_row.addWidget(self.speculative, 1)
+        draft_row.addWidget(self.draft_model, 1)
+        draft_row.addWidget(draft_browse)
+        self.speculative.currentIndexChanged.connect(self._on_speculative_current_index_changed)
+        form.addRow("Drafting ahead", draft_row)
         self.system_prompt = QPlainTextEdit()
         self.system_prompt.setAccessibleName("System prompt")
         recommendation = recommended_sampling(model_path)
@@ -135,6 +180,15 @@ class _ModelTab(QWidget):
             widget.setAccessibleName(label)
             form.addRow(label, widget)
         layout.addLayout(form)
+        self.contexts = ContextTable()
+        self.contexts.chosen.connect(self._on_contexts_chosen)
+        layout.addWidget(self.contexts)
+        if context_choices is not None:
+            self._context_task = BackgroundTask(lambda _report: context_choices(), parent=self,
+                                                name="context sizes") \
+                .success(self._on_context_task_finished).failure(self._on_context_task_failed).run_in_background()
+        else:
+            self.contexts.hide()
         self.reset = QPushButton("Reset to recommended")
         self.reset.clicked.connect(self._on_reset_clicked)
         layout.addWidget(self.reset, 0, Qt.AlignmentFlag.AlignLeft)
@@ -151,6 +205,11 @@ class _ModelTab(QWidget):
             self.experts.setCurrentIndex(max(0, self.experts.findData(s.expert_placement)))
         self.first_n.setEnabled(self.experts.currentData() == "first")
         self.threads.setValue(s.n_threads or 0)
+        self.flash_attn.setCurrentIndex(max(0, self.flash_attn.findData(s.flash_attn)))
+        self.kv_type.setCurrentIndex(max(0, self.kv_type.findData(s.kv_type)))
+        self.speculative.setCurrentIndex(max(0, self.speculative.findData(s.speculative)))
+        self.draft_model.setText(s.draft_model)
+        self.draft_model.setEnabled(s.speculative == "draft")
         self.system_prompt.setPlainText(s.system_prompt)
         self.temperature.setValue(-0.01 if s.temperature is None else s.temperature)
         self.top_p.setValue(-0.01 if s.top_p is None else s.top_p)
@@ -171,6 +230,10 @@ class _ModelTab(QWidget):
             n_gpu_layers=None if self.gpu_layers.value() == -2 else self.gpu_layers.value(),
             expert_placement=placement,
             n_threads=self.threads.value() or None,
+            flash_attn=str(self.flash_attn.currentData()),
+            kv_type=str(self.kv_type.currentData()),
+            speculative=str(self.speculative.currentData()),
+            draft_model=self.draft_model.text().strip(),
             system_prompt=self.system_prompt.toPlainText().strip(),
             temperature=None if self.temperature.value() < 0 else self.temperature.value(),
             top_p=None if self.top_p.value() < 0 else self.top_p.value(),
@@ -191,6 +254,29 @@ class _ModelTab(QWidget):
     def _on_reset_clicked(self) -> None:
         self.set_values(ModelSettings())
 
+    @Slot(int)
+    def _on_speculative_current_index_changed(self, _index: int) -> None:
+        self.draft_model.setEnabled(self.speculative.currentData() == "draft")
+
+    @Slot()
+    def _on_draft_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Draft model", self.draft_model.text(), "GGUF models (*.gguf)")
+        if path:
+            self.draft_model.setText(path)
+            self.speculative.setCurrentIndex(self.speculative.findData("draft"))
+
+    def _on_context_task_finished(self, choices: ContextChoices) -> None:
+        self.contexts.set_choices(choices)
+
+    def _on_context_task_failed(self, error: HearthError) -> None:
+        self.contexts.set_error(error.message)
+
+    @Slot(int, str)
+    def _on_contexts_chosen(self, n_ctx: int, cache_type: str) -> None:
+        """A cell of the context table picks that context size and cache type."""
+        self.n_ctx.setValue(n_ctx)
+        self.kv_type.setCurrentIndex(max(0, self.kv_type.findData(cache_type)))
+
 
 class SettingsDialog(QDialog):
     """App settings and the current model's settings.
@@ -198,10 +284,12 @@ class SettingsDialog(QDialog):
     Signals:
         settings_changed(Settings): the new settings.
         model_settings_changed(str, ModelSettings): model path and its new settings.
+        tools_changed(ToolsConfig): the new tool settings (only with a Tools page).
     """
 
     settings_changed = Signal(Settings)
     model_settings_changed = Signal(str, ModelSettings)
+    tools_changed = Signal(ToolsConfig)
 
     def __init__(
         self,
@@ -211,6 +299,8 @@ class SettingsDialog(QDialog):
         model_path: str | None = None,
         plan: LoadPlan | None = None,
         about_text: str = "",
+        context_choices: Callable[[], ContextChoices] | None = None,
+        tools_tab: ToolsTab | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -221,8 +311,16 @@ class SettingsDialog(QDialog):
         tabs = QTabWidget()
         tabs.addTab(self._general_tab(settings, models_dir), "General")
         self.model_tab = _ModelTab(model_path, plan, ModelSettings.from_dict(
-            settings.model_overrides.get(model_path or "", {})))
-        tabs.addTab(self.model_tab, "Model")
+            settings.model_overrides.get(model_path or "", {})), context_choices if model_path else None)
+        model_scroll = QScrollArea()
+        model_scroll.setWidgetResizable(True)
+        model_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        model_scroll.setWidget(self.model_tab)
+        tabs.addTab(model_scroll, "Model")
+        tabs.addTab(self._api_tab(settings), "Local API server")
+        self.tools_tab = tools_tab
+        if tools_tab is not None:
+            tabs.addTab(tools_tab, "Tools")
         about = QLabel(about_text or "Hearth")
         about.setWordWrap(True)
         about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -270,6 +368,53 @@ class SettingsDialog(QDialog):
         form.addRow("Models folder", folder_row)
         return page
 
+    def _api_tab(self, s: Settings) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        about = QLabel("Let other apps on this computer (editors, scripts, notebooks) use the loaded model through an "
+                       "OpenAI-compatible API. They need the API key, which the status bar's “API” button shows. "
+                       "The window and the apps share the one model and take turns.")
+        about.setWordWrap(True)
+        layout.addWidget(about)
+        form = QFormLayout()
+        self.api_server = QCheckBox("Serve the loaded model to other apps")
+        self.api_server.setChecked(s.api_server)
+        form.addRow("Local API server", self.api_server)
+        self.api_port = QSpinBox()
+        self.api_port.setAccessibleName("API port")
+        self.api_port.setRange(1024, 65535)
+        self.api_port.setValue(s.api_port)
+        form.addRow("Port", self.api_port)
+        self.api_require_key = QCheckBox("Require the API key (recommended)")
+        self.api_require_key.setChecked(s.api_require_key or s.api_lan)
+        form.addRow("Key", self.api_require_key)
+        self.api_lan = QCheckBox("Let other computers on my network connect")
+        self.api_lan.setChecked(s.api_lan)
+        self.api_lan.toggled.connect(self._on_api_lan_toggled)
+        form.addRow("Network", self.api_lan)
+        self.api_lan_warning = QLabel(f"⚠ {LAN_WARNING} The key is always required then.")
+        self.api_lan_warning.setObjectName("apiLanWarning")
+        self.api_lan_warning.setWordWrap(True)
+        form.addRow("", self.api_lan_warning)
+        self.api_origins = QLineEdit(", ".join(s.api_cors_origins))
+        self.api_origins.setAccessibleName("Allowed web origins")
+        self.api_origins.setPlaceholderText("none: web pages cannot call the API (e.g. http://localhost:3000)")
+        form.addRow("Web pages allowed (CORS)", self.api_origins)
+        self.api_model_switch = QCheckBox("Requests may load another installed model")
+        self.api_model_switch.setChecked(s.api_model_switch)
+        form.addRow("Models", self.api_model_switch)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self._on_api_lan_toggled(s.api_lan)
+        return page
+
+    @Slot(bool)
+    def _on_api_lan_toggled(self, on: bool) -> None:
+        self.api_lan_warning.setVisible(on)
+        if on:
+            self.api_require_key.setChecked(True)
+        self.api_require_key.setEnabled(not on)
+
     def values(self) -> Settings:
         overrides = dict(self._settings.model_overrides)
         if self._model_path and self.model_tab.available:
@@ -286,6 +431,13 @@ class SettingsDialog(QDialog):
             debug_logging=self.debug_logging.isChecked(),
             models_dir=self.models_dir.text().strip() or None,
             model_overrides=overrides,
+            api_server=self.api_server.isChecked(),
+            api_port=self.api_port.value(),
+            api_lan=self.api_lan.isChecked(),
+            api_require_key=self.api_require_key.isChecked() or self.api_lan.isChecked(),
+            api_cors_origins=[o.strip().rstrip("/") for o in self.api_origins.text().replace(";", ",").split(",")
+                              if o.strip()],
+            api_model_switch=self.api_model_switch.isChecked(),
         )
 
     @Slot()
@@ -302,4 +454,6 @@ class SettingsDialog(QDialog):
             if self.model_tab.values() != old:
                 self.model_settings_changed.emit(self._model_path, self.model_tab.values())
         self.settings_changed.emit(new)
+        if self.tools_tab is not None:
+            self.tools_changed.emit(self.tools_tab.config())
         self.accept()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 
@@ -49,6 +50,10 @@ class Toast(QFrame):
         self.show()
         self.raise_()
         self._timer.start(int(seconds * 1000))
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._timer.stop()  # hidden by its close button, or with the window: nothing left to time
+        super().hideEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.parent() and event.type() == QEvent.Type.Resize:

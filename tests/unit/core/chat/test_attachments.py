@@ -19,8 +19,8 @@ from hearth.core.chat.attachments import (
     page_picture_limit,
     page_pictures_question,
     prepare_attachments,
-    question_with_documents,
 )
+from hearth.core.chat.budget import question_with_documents
 from hearth.core.errors import DocumentError, NoTextLayerError
 from hearth.core.store import Store
 from tests.fixtures.documents import FACTS, encrypt_pdf, make_pdf, meeting_notes, report_pages
@@ -62,8 +62,7 @@ def test_branch_documents_feed_retrieval_with_page_labels(store: Store, tmp_path
     documents = branch_documents(store, branch)
     assert [d.name for d in documents] == ["report.pdf"]
     text, result = question_with_documents(
-        "How many megawatts did the Zanzibar reactor produce?", documents, n_ctx=2048, answer_tokens=256,
-        history_text="")
+        "How many megawatts did the Zanzibar reactor produce?", documents, n_ctx=2048, max_tokens=256)
     assert result is not None
     assert "report.pdf p.12" in result.labels
     assert FACTS[12] in text
@@ -108,7 +107,7 @@ def test_a_document_pinned_whole_in_the_conversation_goes_whole(store: Store, tm
     def ask() -> dict[str, str]:
         pinned = store.conversations.get(conv.id).whole_documents
         _text, result = question_with_documents("What did the committee decide?", documents, n_ctx=2048,
-                                                answer_tokens=24, history_text="", pinned=pinned)
+                                                max_tokens=24, pinned=pinned)
         assert result is not None
         return {choice.name: choice.summary for choice in result.choices}
 

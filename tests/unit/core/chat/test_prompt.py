@@ -30,7 +30,7 @@ def test_a_document_pinned_in_the_store_goes_whole_into_the_prompt(store: Store,
     answer = store.messages.get(store.messages.start_assistant_message(user.id))
 
     def prompt() -> tuple[str, dict[str, str]]:
-        messages, retrieval = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24)
+        messages, retrieval = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=24)
         assert [m["role"] for m in messages] == ["system", "user"] and retrieval is not None
         return messages[-1]["content"], {c.name: c.summary for c in retrieval.choices}
 
@@ -51,7 +51,7 @@ def test_page_pictures_of_a_scan_go_with_their_message(store: Store, tmp_path: P
     conv = store.conversations.create()
     user = store.messages.add_user_message(conv.id, "What do the pages say?", attachments=prepared.new)
     answer = store.messages.get(store.messages.start_assistant_message(user.id))
-    messages, retrieval = engine_messages(store, answer, [user], False, n_ctx=8192, answer_tokens=64)
+    messages, retrieval = engine_messages(store, answer, [user], False, n_ctx=8192, max_tokens=64)
     assert retrieval is None, "page pictures are not documents"
     (question,) = messages
     assert question["content"] == "What do the pages say?"
@@ -68,7 +68,7 @@ def test_thinking_is_never_sent_back_as_history(store: Store) -> None:
     follow = store.messages.add_user_message(conv.id, "And in cherry?", parent_id=reply_id)
     answer = store.messages.get(store.messages.start_assistant_message(follow.id))
     history = [store.messages.get(first.id), store.messages.get(reply_id), follow]
-    messages, _ = engine_messages(store, answer, history, False, n_ctx=2048, answer_tokens=24)
+    messages, _ = engine_messages(store, answer, history, False, n_ctx=2048, max_tokens=24)
     assert [m["content"] for m in messages] == ["How many r's in strawberry?", "Three.", "And in cherry?"]
 
 
@@ -77,14 +77,14 @@ def test_the_models_recommended_system_prompt_stands_in_for_none(store: Store) -
     plain = store.conversations.create()
     user = store.messages.add_user_message(plain.id, "What is the capital of France?")
     answer = store.messages.get(store.messages.start_assistant_message(user.id))
-    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24,
+    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=64,
                                   default_system_prompt="Keep your answers short.")
     assert messages[0] == {"role": "system", "content": "Keep your answers short."}
-    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24)
+    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=24)
     assert [m["role"] for m in messages] == ["user"], "no recommendation: nothing is added"
     teacher = store.conversations.create(system_prompt="You are a patient teacher.")
     user = store.messages.add_user_message(teacher.id, "What is a prime number?")
     answer = store.messages.get(store.messages.start_assistant_message(user.id))
-    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, answer_tokens=24,
+    messages, _ = engine_messages(store, answer, [user], False, n_ctx=2048, max_tokens=24,
                                   default_system_prompt="Keep your answers short.")
     assert messages[0] == {"role": "system", "content": "You are a patient teacher."}

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from hearth.core.documents import DocumentKind, detect, extract_bytes, kind_from_name
+from hearth.core.documents import DocumentKind, detect, extract_bytes, kind_from_name, readable_patterns
 from hearth.core.errors import BinaryFileError, CorruptDocumentError, UnsupportedDocumentError
 from tests.fixtures.documents import make_pdf
 
@@ -65,3 +65,9 @@ def test_unsupported_kinds_say_what_to_do() -> None:
 def test_zip_named_docx_that_is_not_a_zip_is_damaged() -> None:
     with pytest.raises(CorruptDocumentError):
         detect("memo.docx", b"PK\x03\x04" + b"\x01" * 100)
+
+
+def test_every_name_kind_from_name_knows_is_in_the_file_dialogs_filter() -> None:
+    patterns = readable_patterns()
+    assert {"*.pdf", "*.docx", "*.md", "*.png", "*.jpeg", "*.py", "*.tsv"} <= set(patterns)
+    assert all(kind_from_name("x" + pattern[1:]) is not None for pattern in patterns)

@@ -152,11 +152,11 @@ def test_size_limit_is_configurable_and_named_in_the_message(tmp_path: Path, rep
     with pytest.raises(FileTooLargeError) as too_big:
         extract_document(path, options=ExtractOptions(max_bytes=10_000))
     assert too_big.value.limit_bytes == 10_000 and too_big.value.size_bytes == len(report_bytes)
-    assert "up to 9.8 KB" in str(too_big.value)
+    assert "up to 10.0 kB" in str(too_big.value)
     # The default limit, checked on a sparse file so that nothing is written: 201 MB of nothing.
     sparse = tmp_path / "huge.pdf"
     with sparse.open("wb") as handle:
-        handle.truncate(201 * 1024 * 1024)
+        handle.truncate(201_000_000)
     with pytest.raises(FileTooLargeError, match="is 201 MB; Hearth reads documents up to 200 MB"):
         extract_document(sparse)
 

@@ -1,4 +1,4 @@
-"""Small engine pieces that need no model: wire format, stop strings, crash wording, plans, CPU facts."""
+"""Small engine pieces that need no model: errors on the wire, stop strings, crash wording, plans, CPU facts."""
 
 from __future__ import annotations
 
@@ -7,20 +7,13 @@ import signal
 import pytest
 
 from hearth.core.engine.diagnose import crash_error, load_failure
+from hearth.core.engine.events import EnginePhase
 from hearth.core.engine.host import resolve_extra_bufts
 from hearth.core.engine.plan import LoadPlan, expert_patterns
-from hearth.core.engine.protocol import decode, encode
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.stops import StopMatcher
 from hearth.core.errors import ContextOverflowError, HostCrashedError, ModelFileError, error_from_wire
 from hearth.core.machine.cpu import parse_cpuinfo
-
-
-def test_wire_round_trip_keeps_unicode() -> None:
-    message = {"type": "token", "id": 3, "text": "naïve 🔥\n"}
-    assert decode(encode(message)) == message
-    with pytest.raises(ValueError):
-        decode(b"[1, 2]\n")
 
 
 def test_errors_cross_the_wire_by_type() -> None:
@@ -46,11 +39,11 @@ def test_stop_matcher_releases_text_that_was_not_a_stop() -> None:
 
 
 def test_crash_wording() -> None:
-    error = crash_error(-signal.SIGKILL, ["loading", "ggml: out of memory"], "generate")
+    error = crash_error(-signal.SIGKILL, ["loading", "ggml: out of memory"], EnginePhase.GENERATING)
     assert isinstance(error, HostCrashedError)
     assert "while writing the answer" in error.message and "SIGKILL" in error.message
     assert "out of memory" in error.details
-    assert "exited with status 3" in crash_error(3, [], "prompt").message
+    assert "exited with status 3" in crash_error(3, [], EnginePhase.PROMPT).message
 
 
 def test_load_failure_wording() -> None:

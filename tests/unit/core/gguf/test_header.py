@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import tracemalloc
 from pathlib import Path
@@ -205,3 +206,26 @@ def test_fuzzed_headers_only_raise_model_file_error(fuzz_seed: FuzzSeed, mutatio
 @given(mutations=st.lists(_mutation, min_size=1, max_size=8))
 def test_fuzzed_headers_many(fuzz_seed: FuzzSeed, mutations: list[tuple[str, int, int]]) -> None:
     _fuzz_once(fuzz_seed.data, fuzz_seed.header_len, mutations)
+
+
+def test_the_written_out_type_tables_match_gguf_py() -> None:
+    """``ggml_types`` spares the header reader importing gguf (and numpy); it must say what gguf-py says."""
+    import gguf
+
+    from hearth.core.gguf.ggml_types import FILE_TYPES, GGML_TYPES
+
+    assert {int(t): (t.name, *gguf.GGML_QUANT_SIZES[t]) for t in gguf.GGMLQuantizationType} == GGML_TYPES
+    assert {int(t): t.name.removeprefix("MOSTLY_").removeprefix("ALL_") for t in gguf.LlamaFileType} == FILE_TYPES
+
+
+def test_reading_a_header_does_not_import_gguf_py(gemma_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from hearth.core.gguf.header import read_gguf_info; info = read_gguf_info(sys.argv[1]); "
+            "print(info.file_type, len(info.tensors), 'gguf' in sys.modules, 'numpy' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[4] / "app")}
+    out = subprocess.run([sys.executable, "-c", code, str(gemma_path)], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout.split()
+    assert out[0] == "Q4_K_M" and int(out[1]) > 100
+    assert out[2:] == ["False", "False"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from hearth.core.chat.budget import attachment_budget
 from hearth.core.documents import ExtractedDocument, extract_bytes
 from hearth.core.retrieval import (
     Mode,
     ReadingBudget,
     RetrievalResult,
-    attachment_budget,
     build_prompt,
     estimate_tokens,
     estimated_prompt_speed,
@@ -29,7 +29,7 @@ def manual() -> ExtractedDocument:
 
 
 def _space() -> int:
-    return attachment_budget(N_CTX, answer_tokens=1024)
+    return attachment_budget(N_CTX, max_tokens=1024)
 
 
 def _pages(result: RetrievalResult) -> set[str]:

@@ -192,6 +192,12 @@ def test_streaming_answers_become_interrupted_on_reopen_and_can_be_continued(tmp
         store.messages.resume_message(a)  # complete answers are not continued
     with pytest.raises(StoreError):
         store.messages.resume_message(u.id)
+    # ...unless they were cut off: at the length limit or a full context, the model had more to say.
+    for reason in ("length", "context_full"):
+        cut = store.messages.start_assistant_message(u.id)
+        store.messages.finish_message(cut, "cut", run_info=RunInfo(tokens=9, stop_reason=reason))
+        assert store.messages.resume_message(cut).status is MessageStatus.STREAMING
+        store.messages.finish_message(cut, "cut, then finished")
     store.close()
 
     store = open_store(tmp_path)

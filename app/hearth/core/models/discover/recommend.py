@@ -17,8 +17,7 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.discover.catalog import CATALOG, CatalogEntry, CatalogService, QuantVerdict
 from hearth.core.models.hub.repo_files import Quant, RepoListing, default_quant
 from hearth.core.models.planning.planner import VERDICT_WORDS
-
-GB = 1e9
+from hearth.core.units import format_size
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,7 @@ def scout_problem(rows: Sequence[CatalogRow]) -> str:
     smallest = min(known, key=lambda v: v.quant.size)
     why = smallest.explanation.removeprefix("Does not fit: ").replace(" (estimated from its size)", "").rstrip(".")
     return (f"Llama 4 Scout does not fit this computer, even as {smallest.quant.label} "
-            f"({smallest.quant.size / GB:.1f} GB): {why}.")
+            f"({format_size(smallest.quant.size)}): {why}.")
 
 
 def _scout(rows: Sequence[CatalogRow]) -> CatalogRow | None:

@@ -2,10 +2,11 @@
 
 ``DownloadManager.prepare`` turns ``REPO[:QUANT]`` into a ``DownloadJob`` (the Hub's listing: every shard, the vision
 projector if asked, sizes and sha256, pinned to one commit) and records it on disk; ``run`` does the transfer and
-blocks until the job is ready, paused or cancelled. The GUI calls ``run`` from a worker thread; ``job.pause()`` and
-``job.cancel()`` are safe from any thread and take effect within one chunk; progress callbacks run on the worker
-thread (the GUI forwards them to its main thread). After a restart, ``pending()`` lists unfinished jobs from their
-manifests, and ``run`` continues them from their ``.part`` files with HTTP Range requests.
+blocks until the job is ready, paused or cancelled. The GUI calls ``run`` from a worker thread; the job's
+``DownloadControl`` (``job.pause()``, ``job.cancel()``) is safe from any thread and takes effect within one chunk;
+progress callbacks run on the worker thread (the GUI forwards them to its main thread). After a restart, ``pending()``
+lists unfinished jobs from their manifests, and ``run`` continues them from their ``.part`` files with HTTP Range
+requests.
 
 Guarantees: free disk is checked for what is left (plus a margin) before a byte is fetched; a file gets its final name
 only after its sha256 matches the Hub's; all shards are complete before the model is usable; a failed check says which
@@ -20,17 +21,19 @@ import hashlib
 import os
 import queue
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from hearth.core.errors import DiskFullError, DownloadError, HearthError
 from hearth.core.machine.hardware import free_disk
+from hearth.core.models.download.control import DownloadControl
+from hearth.core.models.download.job import DownloadJob, part_path
+from hearth.core.models.download.lock import FolderLock
 from hearth.core.models.download.progress import ProgressCallback, ProgressReporter
 from hearth.core.models.download.state import (
+    DownloadState,
     FileRecord,
-    FolderLock,
+    FileState,
     Manifest,
     forget_verified,
     is_verified,
@@ -42,73 +45,9 @@ from hearth.core.models.download.state import (
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.hub.http import NETWORK_ERRORS, HttpStatusError, RangeResponse
 from hearth.core.models.hub.repo_files import RepoListing, safe_repo_id, safe_repo_path
+from hearth.core.units import format_size
 
 CHUNK = 1 << 20  # bytes per read: the most a killed process can lose
-GB = 1e9
-
-
-@dataclass
-class DownloadJob:
-    """One quantization of one repository (all shards, and the vision projector if asked).
-
-    ``pause`` and ``cancel`` may be called from any thread.
-    """
-
-    manifest: Manifest
-    folder: Path
-    _pause: threading.Event = field(default_factory=threading.Event)
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    done: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str:
-        return f"{self.manifest.repo_id}:{self.manifest.quant}"
-
-    @property
-    def state(self) -> str:
-        return self.manifest.state
-
-    @property
-    def model_path(self) -> Path:
-        """The file to load (the first shard)."""
-        first = next(f for f in self.manifest.files if f.role == "model")
-        return self.local(first)
-
-    @property
-    def mmproj_path(self) -> Path | None:
-        found = [f for f in self.manifest.files if f.role == "mmproj"]
-        return self.local(found[0]) if found else None
-
-    def local(self, record: FileRecord) -> Path:
-        return self.folder.joinpath(*safe_repo_path(record.path).parts)
-
-    def remaining_bytes(self) -> int:
-        left = 0
-        for f in self.manifest.files:
-            if f.state != "ready":
-                part = _part(self.local(f))
-                left += f.size - (part.stat().st_size if part.is_file() else 0)
-        return max(0, left)
-
-    def pause(self) -> None:
-        self._pause.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._pause.is_set() or self._cancel.is_set()
-
-    def wait(self, seconds: float) -> None:
-        """Sleep that a pause or cancel interrupts."""
-        deadline = time.monotonic() + seconds
-        while not self.stopping and (left := deadline - time.monotonic()) > 0:
-            self._cancel.wait(min(left, 0.05))
-
-
-def _part(path: Path) -> Path:
-    return path.with_name(path.name + ".part")
 
 
 class _Stopped(Exception):
@@ -147,8 +86,11 @@ class DownloadManager:
         return self.models_dir / owner / name
 
     def prepare(self, repo_id: str, quant: str | None = None, *, include_mmproj: bool = False,
-                listing: RepoListing | None = None) -> DownloadJob:
+                listing: RepoListing | None = None, control: DownloadControl | None = None) -> DownloadJob:
         """Resolve what to download (one Hub listing) and record it; nothing is transferred yet.
+
+        ``control`` is the pause and cancel control the job will obey (a new one if None): the GUI creates it first,
+        so that a pause asked while the listing is read still counts.
 
         Raises:
             DownloadError: unknown repository or quantization, an unsafe file name, or an incomplete split.
@@ -172,10 +114,10 @@ class DownloadManager:
         previous = {m.quant: m for _, m in manifests_in(folder)}.get(chosen.label)
         if previous is not None and previous.revision == listing.revision and \
                 [f.path for f in previous.files] == [r.path for r in records]:
-            return DownloadJob(previous, folder)  # the same download again: keep its progress
+            return DownloadJob(previous, folder, control or DownloadControl())  # the same again: keep its progress
         manifest = Manifest(listing.repo_id, listing.revision, chosen.label, records)
         save_manifest(folder, manifest)
-        return DownloadJob(manifest, folder)
+        return DownloadJob(manifest, folder, control or DownloadControl())
 
     def pending(self) -> list[DownloadJob]:
         """Downloads that were started and are not finished (they survive restarts)."""
@@ -185,7 +127,7 @@ class DownloadManager:
         for owner in sorted(p for p in self.models_dir.iterdir() if p.is_dir()):
             for repo in sorted(p for p in owner.iterdir() if p.is_dir()):
                 for _, manifest in manifests_in(repo):
-                    if manifest.state != "ready":
+                    if manifest.state is not DownloadState.READY:
                         jobs.append(DownloadJob(manifest, repo))
         return jobs
 
@@ -199,10 +141,10 @@ class DownloadManager:
         free = free_disk(job.folder)
         if free is not None and free < left + margin:
             raise DiskFullError(
-                f"Not enough disk space: {job.id} needs {(left + margin) / GB:.1f} GB free "
-                f"({left / GB:.1f} GB still to download plus {margin / GB:.1f} GB to spare), "
-                f"but only {free / GB:.1f} GB is free.",
-                hint=f"Free up {(left + margin - free) / GB:.1f} GB, or choose another models folder in Settings.",
+                f"Not enough disk space: {job.id} needs {format_size(left + margin)} free "
+                f"({format_size(left)} still to download plus {format_size(margin)} to spare), "
+                f"but only {format_size(free)} is free.",
+                hint=f"Free up {format_size(left + margin - free)}, or choose another models folder in Settings.",
                 details=str(job.folder),
             )
 
@@ -211,42 +153,47 @@ class DownloadManager:
     def run(self, job: DownloadJob, on_progress: ProgressCallback | None = None) -> DownloadJob:
         """Download until done, paused or cancelled (blocking: call it from a worker thread).
 
+        A pause or cancel asked before the run starts is obeyed at once (a cancel deletes the partial files).
+
         Returns:
-            The job; ``job.state`` is "ready", "paused" or "cancelled".
+            The job; ``job.state`` is ``READY``, ``PAUSED`` or ``CANCELLED``.
 
         Raises:
             DiskFullError: before starting (not enough room) or when the disk fills up (partial files are kept).
             GatedRepoError, OfflineError, DownloadError: with the file concerned named.
         """
-        job._pause.clear()
+        stop_now = job.control.begin_run()
         lock = FolderLock(job.folder)
         lock.acquire()
         reporter = ProgressReporter(job, on_progress, self.progress_interval)
         try:
+            if stop_now:
+                raise _Stopped()
             if job.remaining_bytes():
                 self.hub.check_online()
             self.check_disk(job)
-            job.manifest.state, job.manifest.message = "downloading", ""
+            job.manifest.state, job.manifest.message = DownloadState.DOWNLOADING, ""
             _save(job)
             for record in job.manifest.files:
-                if record.state != "ready" or not job.local(record).is_file():
+                if record.state is not FileState.READY or not job.local(record).is_file():
                     self._fetch_verified(job, record, reporter)
-            job.manifest.state = "ready"
+            job.manifest.state = DownloadState.READY
             _save(job)
-            reporter.emit("ready")
+            reporter.emit(DownloadState.READY)
         except _Stopped:
-            if job._cancel.is_set():
+            if job.control.cancel_requested:
                 self._discard(job)
-                reporter.emit("cancelled", "Download cancelled; its partial files were deleted.")
+                reporter.emit(DownloadState.CANCELLED, "Download cancelled; its partial files were deleted.")
             else:
-                job.manifest.state = "paused"
+                job.manifest.state = DownloadState.PAUSED
                 _save(job, best_effort=True)
-                reporter.emit("paused")
+                reporter.emit(DownloadState.PAUSED)
+                job.control.paused()  # after the last report: a pause asked from it is obeyed by this stop too
         except HearthError as exc:
-            job.manifest.state, job.manifest.message = ("paused" if isinstance(exc, DiskFullError) else "failed",
-                                                        exc.message)
+            job.manifest.state = DownloadState.PAUSED if isinstance(exc, DiskFullError) else DownloadState.FAILED
+            job.manifest.message = exc.message
             _save(job, best_effort=True)
-            reporter.emit("failed", exc.message)
+            reporter.emit(DownloadState.FAILED, exc.message)
             raise
         finally:
             lock.release()
@@ -270,34 +217,35 @@ class DownloadManager:
         # projector shared by two quantizations): a cancelled download leaves nothing of itself behind.
         shared = {f.path for _, m in manifests_in(job.folder) if m.quant != job.manifest.quant for f in m.files}
         for record in job.manifest.files:
-            _part(job.local(record)).unlink(missing_ok=True)
+            part_path(job.local(record)).unlink(missing_ok=True)
             if record.path not in shared and job.local(record).is_file():
                 job.local(record).unlink()
                 forget_verified(job.folder, record.path)
         manifest_path(job.folder, job.manifest.quant).unlink(missing_ok=True)
-        job.manifest.state = "cancelled"
+        job.manifest.state = DownloadState.CANCELLED
 
     def _fetch_verified(self, job: DownloadJob, record: FileRecord, reporter: ProgressReporter) -> None:
         local = job.local(record)
         if local.is_file():
             if is_verified(job.folder, record.path, record.sha256, local):
-                record.state = "ready"
+                record.state = FileState.READY
                 return
-            reporter.emit("verifying", f"Checking {record.path}, which is already on disk…", current=record.path)
+            reporter.emit(DownloadState.VERIFYING, f"Checking {record.path}, which is already on disk…",
+                          current=record.path)
             if local.stat().st_size == record.size and _sha256_of(local, job) == record.sha256:
-                record.state = "ready"
+                record.state = FileState.READY
                 _remember_verified(job, record, local)
                 return
-            reporter.emit("downloading", f"{record.path} on disk does not match the Hub's copy: it was deleted and "
-                          "is being downloaded again.")
+            reporter.emit(DownloadState.DOWNLOADING, f"{record.path} on disk does not match the Hub's copy: it was "
+                          "deleted and is being downloaded again.")
             local.unlink()
             forget_verified(job.folder, record.path)
         for attempt in (1, 2):
             digest = self._transfer(job, record, reporter)
             if record.sha256 is None or digest == record.sha256:
                 break
-            record.state = "bad"
-            part = _part(local)
+            record.state = FileState.BAD
+            part = part_path(local)
             part.unlink(missing_ok=True)
             what = (f"{record.path} failed its checksum (expected sha256 {record.sha256[:12]}…, got {digest[:12]}…)")
             if attempt == 2:
@@ -305,17 +253,17 @@ class DownloadManager:
                 raise DownloadError(f"{what} twice in a row; the damaged download was deleted.",
                                     hint="The server or your connection is corrupting data. Try again later.",
                                     details=f"expected {record.sha256}\ngot      {digest}")
-            reporter.emit("downloading", f"{what}. The damaged download was deleted and only this file is being "
-                          "downloaded again.")
-        part = _part(local)
+            reporter.emit(DownloadState.DOWNLOADING, f"{what}. The damaged download was deleted and only this file "
+                          "is being downloaded again.")
+        part = part_path(local)
         os.replace(part, local)
-        record.state = "ready"
+        record.state = FileState.READY
         _remember_verified(job, record, local)
         _save(job)
 
     def _transfer(self, job: DownloadJob, record: FileRecord, reporter: ProgressReporter) -> str:
         """Bring ``NAME.part`` to full size; return its sha256 (hashed as it streams, prefix re-read on resume)."""
-        part = _part(job.local(record))
+        part = part_path(job.local(record))
         part.parent.mkdir(parents=True, exist_ok=True)
         while True:
             if part.is_file() and part.stat().st_size > record.size:
@@ -332,14 +280,14 @@ class DownloadManager:
                  digest: _BackgroundSha256) -> str:
         done = 0
         if part.is_file():
-            reporter.emit("verifying", f"Resuming {record.path}…", current=record.path)
+            reporter.emit(DownloadState.VERIFYING, f"Resuming {record.path}…", current=record.path)
             done = _hash_into(part, digest, job)
         job.done[record.path] = done
-        record.state = "partial"
+        record.state = FileState.PARTIAL
         url = self.hub.resolve_url(job.manifest.repo_id, job.manifest.revision, record.path)
         fetcher = self.hub.fetcher()
         failures = 0
-        with self._open_part(part) as out:
+        with self._openpart_path(part) as out:
             while done < record.size:
                 if job.stopping:
                     raise _Stopped()
@@ -363,9 +311,9 @@ class DownloadManager:
                         raise DownloadError(f"Hugging Face kept refusing {record.path} (HTTP {exc.status}).",
                                             hint="Try again later; the download will resume where it stopped.") from exc
                     wait = exc.retry_after if exc.retry_after is not None else min(2.0**failures, 60.0)
-                    reporter.emit("downloading", f"The server is busy (HTTP {exc.status}); retrying in "
+                    reporter.emit(DownloadState.DOWNLOADING, f"The server is busy (HTTP {exc.status}); retrying in "
                                   f"{wait:.0f} s…")
-                    job.wait(min(wait, 300.0))
+                    job.control.wait(min(wait, 300.0))
                     continue
                 except NETWORK_ERRORS as exc:
                     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
@@ -376,18 +324,18 @@ class DownloadManager:
                         raise DownloadError(f"The connection kept failing while downloading {record.path}.",
                                             hint="Check your connection; the download will resume where it stopped.",
                                             details=repr(exc)) from exc
-                    reporter.emit("downloading", f"Connection lost at {done / GB:.2f} GB of {record.path}; "
-                                  "resuming…")
-                    job.wait(min(2.0 ** max(0, failures - 1), 30.0) if failures else 0.2)
+                    reporter.emit(DownloadState.DOWNLOADING,
+                                  f"Connection lost at {format_size(done)} of {record.path}; resuming…")
+                    job.control.wait(min(2.0 ** max(0, failures - 1), 30.0) if failures else 0.2)
                     continue
             out.flush()
             os.fsync(out.fileno())
         if done != record.size:
             raise DownloadError(f"{record.path} ended at {done:,} bytes, expected {record.size:,}.")
-        record.state = "verifying"
+        record.state = FileState.VERIFYING
         return digest.hexdigest()
 
-    def _open_part(self, part: Path) -> BinaryIO:
+    def _openpart_path(self, part: Path) -> BinaryIO:
         """The partial file, unbuffered for appending (a seam for tests that simulate a full disk).
 
         Unbuffered, so that what the file holds is exactly what was written when a process is killed or the disk
@@ -416,9 +364,9 @@ class DownloadManager:
                     view = view[written:]
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    raise _disk_full(_part(job.local(record))) from exc
+                    raise _disk_full(part_path(job.local(record))) from exc
                 raise DownloadError(f"{record.path} could not be written: {exc.strerror}.",
-                                    details=str(_part(job.local(record)))) from exc
+                                    details=str(part_path(job.local(record)))) from exc
             update(block)
             done += len(block)
             job.done[record.path] = done

@@ -6,10 +6,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from hearth.core.models.download.manager import DownloadJob
+from hearth.core.models.download.job import DownloadJob
+from hearth.core.models.download.state import DownloadState, FileState
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,7 @@ class FileProgress:
     path: str
     done: int
     total: int
-    state: str
+    state: FileState
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Progress:
     """A snapshot for a progress bar.
 
     Attributes:
-        state: "downloading", "verifying", "paused", "ready", "cancelled" or "failed".
+        state: ``DOWNLOADING``, ``VERIFYING``, ``PAUSED``, ``READY``, ``CANCELLED`` or ``FAILED``.
         files: each file's bytes and state.
         done, total: bytes over all files.
         speed_bps: recent download speed (bytes per second).
@@ -35,7 +34,7 @@ class Progress:
     """
 
     job_id: str
-    state: str
+    state: DownloadState
     files: tuple[FileProgress, ...]
     done: int
     total: int
@@ -63,7 +62,7 @@ class ProgressReporter:
         self.received = 0
         self.last = 0.0
         self.current: str | None = None
-        self.state = "downloading"
+        self.state = DownloadState.DOWNLOADING
 
     def advance(self, n: int, current: str) -> None:
         self.received += n
@@ -72,8 +71,8 @@ class ProgressReporter:
         if now - self.last >= self.interval:
             self.emit(self.state)
 
-    def emit(self, state: str, message: str = "", *, current: str | None = None) -> None:
-        self.state = state if state in ("downloading", "verifying") else self.state
+    def emit(self, state: DownloadState, message: str = "", *, current: str | None = None) -> None:
+        self.state = state if state in (DownloadState.DOWNLOADING, DownloadState.VERIFYING) else self.state
         self.current = current or self.current
         now = time.monotonic()
         self.last = now
@@ -84,8 +83,8 @@ class ProgressReporter:
         speed = (self.received - b0) / (now - t0) if now > t0 else 0.0
         if self.callback is None:
             return
-        files = tuple(FileProgress(f.path, f.size if f.state == "ready" else self.job.done.get(f.path, 0), f.size,
-                                   f.state) for f in self.job.manifest.files)
+        files = tuple(FileProgress(f.path, f.size if f.state is FileState.READY else self.job.done.get(f.path, 0),
+                                   f.size, f.state) for f in self.job.manifest.files)
         done = sum(f.done for f in files)
         total = sum(f.total for f in files)
         eta = (total - done) / speed if speed > 0 else None

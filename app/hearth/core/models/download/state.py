@@ -4,7 +4,10 @@ A download of one quantization writes ``<models>/<owner>/<repo>/.hearth/<quant>.
 Hub's sizes and sha256, the pinned commit, each file's state). Files are written as ``NAME.part`` and renamed only after
 their sha256 matched, so a file under its final name is always complete. ``.hearth/verified.json`` remembers verified
 files (size, mtime, sha256) so a second quantization sharing the same vision projector does not hash it again.
-``.hearth/lock`` holds the pid of the process downloading into the folder.
+``.hearth/lock`` is the folder's lock (``hearth.core.models.download.lock``).
+
+States are enums whose values are the strings manifests have always stored, so a manifest written by any earlier
+version loads unchanged; a state this version does not know (written by a newer one) reads as paused.
 """
 
 from __future__ import annotations
@@ -12,16 +15,65 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from hearth.core.errors import DownloadError
-
 MANIFEST_VERSION = 1
 STATE_DIR = ".hearth"
+
+
+class DownloadState(str, Enum):
+    """Where a download is in its life (the same states in the manifest, the progress reports and the GUI's rows).
+
+    ``QUEUED``: recorded, not started. ``PREPARING``: the Hub's file list is being read (before a manifest exists).
+    ``DOWNLOADING`` and ``VERIFYING``: running. ``PAUSED``: stopped by the user, by a full disk or by the app
+    closing; it resumes from its partial files. ``READY``: every file verified. ``CANCELLED``: stopped and its files
+    deleted (never stored: its manifest is gone). ``FAILED``: stopped by an error; ``Manifest.message`` says which.
+    """
+
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    DOWNLOADING = "downloading"
+    VERIFYING = "verifying"
+    PAUSED = "paused"
+    READY = "ready"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class FileState(str, Enum):
+    """Where one file of a download is.
+
+    ``PENDING``: nothing fetched. ``PARTIAL``: ``NAME.part`` holds a prefix. ``VERIFYING``: complete, its sha256 is
+    being compared. ``READY``: verified under its final name. ``BAD``: it failed its checksum (fetched again).
+    """
+
+    PENDING = "pending"
+    PARTIAL = "partial"
+    VERIFYING = "verifying"
+    READY = "ready"
+    BAD = "bad"
+
+
+def _download_state(value: object) -> DownloadState:
+    if isinstance(value, DownloadState):
+        return value
+    try:
+        return DownloadState(str(value))
+    except ValueError:
+        return DownloadState.PAUSED  # written by a newer version: resuming is always safe
+
+
+def _file_state(value: object) -> FileState:
+    if isinstance(value, FileState):
+        return value
+    try:
+        return FileState(str(value))
+    except ValueError:
+        return FileState.PENDING  # unknown: the file is checked again before it counts
 
 
 @dataclass
@@ -33,14 +85,17 @@ class FileRecord:
         size: bytes, as the Hub listed them.
         sha256: the Hub's LFS sha256 (None for small non-LFS files: then only the size is checked).
         role: "model" or "mmproj".
-        state: "pending", "partial", "verifying", "ready" or "bad".
+        state: where the file is.
     """
 
     path: str
     size: int
     sha256: str | None
     role: str = "model"
-    state: str = "pending"
+    state: FileState = FileState.PENDING
+
+    def __post_init__(self) -> None:
+        self.state = _file_state(self.state)
 
 
 @dataclass
@@ -51,22 +106,30 @@ class Manifest:
     revision: str
     quant: str
     files: list[FileRecord]
-    state: str = "queued"  # queued, downloading, paused, verifying, ready, failed
+    state: DownloadState = DownloadState.QUEUED
     message: str = ""
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     version: int = MANIFEST_VERSION
 
+    def __post_init__(self) -> None:
+        self.state = _download_state(self.state)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["state"] = self.state.value
+        for record, stored in zip(self.files, data["files"], strict=True):
+            stored["state"] = record.state.value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        files = [FileRecord(**{k: f[k] for k in ("path", "size", "sha256", "role", "state") if k in f})
+        files = [FileRecord(str(f["path"]), int(f["size"]), None if f.get("sha256") is None else str(f["sha256"]),
+                            str(f.get("role", "model")), _file_state(f.get("state", FileState.PENDING.value)))
                  for f in data.get("files", [])]
         return cls(str(data["repo_id"]), str(data["revision"]), str(data["quant"]), files,
-                   str(data.get("state", "queued")), str(data.get("message", "")), float(data.get("created", 0)),
-                   float(data.get("updated", 0)), int(data.get("version", 1)))
+                   _download_state(data.get("state", DownloadState.QUEUED.value)), str(data.get("message", "")),
+                   float(data.get("created", 0)), float(data.get("updated", 0)), int(data.get("version", 1)))
 
     @property
     def total_bytes(self) -> int:
@@ -145,68 +208,3 @@ def forget_verified(folder: Path, rel: str) -> None:
         return
     if data.pop(rel, None) is not None:
         write_json_atomic(path, data)
-
-
-# --- the folder lock -------------------------------------------------------------------------------------------------
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        import ctypes
-
-        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # type: ignore[attr-defined]
-        if not handle:
-            return False
-        ctypes.windll.kernel32.CloseHandle(handle)  # type: ignore[attr-defined]
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def lock_owner(folder: Path) -> int | None:
-    """The pid downloading into ``folder`` now, or None (a lock left by a dead process does not count)."""
-    try:
-        pid = int((folder / STATE_DIR / "lock").read_text().strip() or 0)
-    except (OSError, ValueError):
-        return None
-    return pid if pid_alive(pid) else None
-
-
-class FolderLock:
-    """One downloading process per repository folder (two would write the same ``.part`` files)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / STATE_DIR / "lock"
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = lock_owner(self.path.parent.parent)
-                if owner is not None:
-                    raise DownloadError(
-                        "This model is already being downloaded" + (" by this app." if owner == os.getpid()
-                                                                    else f" by another Hearth (process {owner})."),
-                        hint="Wait for that download, or stop it first.",
-                    ) from None
-                self.path.unlink(missing_ok=True)  # left by a process that died
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            return
-        raise DownloadError("The download folder is locked.", hint=f"Delete {self.path} if no download is running.")
-
-    def release(self) -> None:
-        try:
-            if int(self.path.read_text().strip() or 0) == os.getpid():
-                self.path.unlink()
-        except (OSError, ValueError):
-            pass

@@ -5,13 +5,16 @@ background calls are switched off before it is imported: telemetry (which also t
 ``/api/agent-harnesses`` to label the user agent) and update checks. Offline mode (Hearth's setting or
 ``HF_HUB_OFFLINE``) refuses every request with ``OfflineError`` before a socket is opened.
 
-Only this module imports ``huggingface_hub`` (an import-linter contract), so the switches above always apply.
+Only this module imports ``huggingface_hub`` (an import-linter contract), so the switches above always apply. It
+imports it (and its HTTP client, httpx2) on first use, not with this module: the app's start does not pay for them
+when nobody searches, signs in or downloads (``_hf``).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 
 # Before huggingface_hub reads its constants at import time.
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -22,15 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
-
-import httpx2  # huggingface_hub's HTTP client
-import huggingface_hub
-from huggingface_hub import constants as hf_constants
-from huggingface_hub import errors as hf_errors
-from huggingface_hub.utils import _detect_agent
-from huggingface_hub.utils import _http as hf_http
 
 import hearth
 from hearth.core.errors import DownloadError, GatedRepoError, OfflineError
@@ -38,17 +35,40 @@ from hearth.core.gguf.header import GgufInfo, merge_shards, parse_gguf
 from hearth.core.models.hub.http import NETWORK_ERRORS, HttpFetcher, HttpStatusError, parse_retry_after
 from hearth.core.models.hub.repo_files import RemoteFile, RepoListing, group_quants, safe_repo_id
 
+if TYPE_CHECKING:
+    import huggingface_hub
+
 T = TypeVar("T")
-# A request that may work if tried again: dropped or refused connections and timeouts, in either HTTP stack.
-_UNREACHABLE: tuple[type[BaseException], ...] = (*NETWORK_ERRORS, httpx2.TransportError)
 DEFAULT_ENDPOINT = "https://huggingface.co"
+# huggingface_hub's reading of a true environment variable (its constants module reads HF_HUB_OFFLINE so).
+_TRUE = {"1", "ON", "YES", "TRUE"}
 
 
 API_TIMEOUT_S = 30.0
 
 
+@functools.cache
+def _hf() -> ModuleType:
+    """huggingface_hub, imported on first use with its background calls switched off."""
+    import huggingface_hub
+
+    silence_background_calls()
+    return huggingface_hub
+
+
+@functools.cache
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """A request that may work if tried again: dropped or refused connections and timeouts, in either HTTP stack."""
+    import httpx2  # huggingface_hub's HTTP client
+
+    return (*NETWORK_ERRORS, httpx2.TransportError)
+
+
 def _client_with_timeout() -> Any:
     """huggingface_hub's own HTTP client, but with a timeout (its default waits forever on a stalled server)."""
+    import httpx2
+    from huggingface_hub.utils import _http as hf_http
+
     client = hf_http.default_client_factory()
     client.timeout = httpx2.Timeout(API_TIMEOUT_S)
     return client
@@ -56,6 +76,10 @@ def _client_with_timeout() -> Any:
 
 def silence_background_calls() -> None:
     """Make sure huggingface_hub sends nothing on its own, even if it was imported before this module."""
+    import huggingface_hub
+    from huggingface_hub import constants as hf_constants
+    from huggingface_hub.utils import _detect_agent
+
     hf_constants.HF_HUB_DISABLE_TELEMETRY = True
     hf_constants.HF_HUB_DISABLE_UPDATE_CHECK = True
     # The user-agent's agent detection fetches a registry from the Hub once a day; give it an empty one.
@@ -63,12 +87,13 @@ def silence_background_calls() -> None:
     huggingface_hub.set_client_factory(_client_with_timeout)
 
 
-silence_background_calls()
-
-
 def hub_offline() -> bool:
-    """Whether huggingface_hub's offline mode (``HF_HUB_OFFLINE``) is on."""
-    return bool(hf_constants.HF_HUB_OFFLINE)
+    """Whether huggingface_hub's offline mode (``HF_HUB_OFFLINE``) is on (read the way it reads it, without
+    importing it when it is not loaded yet)."""
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        return bool(constants.HF_HUB_OFFLINE)
+    return os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE
 
 
 class HubClient:
@@ -95,8 +120,8 @@ class HubClient:
     def api(self) -> huggingface_hub.HfApi:
         """huggingface_hub's client, made on first use: building it imports its API module (~0.2 s), which the app's
         start need not wait for when nobody searches or downloads."""
-        return huggingface_hub.HfApi(endpoint=self.endpoint, token=self._token, library_name="hearth",
-                                     library_version=hearth.__version__)
+        return _hf().HfApi(endpoint=self.endpoint, token=self._token, library_name="hearth",
+                           library_version=hearth.__version__)
 
     # --- identity ------------------------------------------------------------------------------------------------
 
@@ -106,12 +131,12 @@ class HubClient:
             return None
         if isinstance(self._token, str):
             return self._token
-        return huggingface_hub.get_token()
+        return _hf().get_token()
 
     def request_headers(self) -> dict[str, str]:
         """User agent and, when the user has a token, ``Authorization``."""
-        return huggingface_hub.utils.build_hf_headers(token=self.token or False, library_name="hearth",
-                                                      library_version=hearth.__version__)
+        return _hf().utils.build_hf_headers(token=self.token or False, library_name="hearth",
+                                            library_version=hearth.__version__)
 
     def fetcher(self) -> HttpFetcher:
         return HttpFetcher(self.request_headers(), timeout=self.timeout)
@@ -134,6 +159,10 @@ class HubClient:
     def call(self, what: str, fn: Callable[[], T], repo_id: str = "") -> T:
         """Run one Hub request with retries on rate limits and dropped connections; errors in plain words."""
         self.check_online()
+        from huggingface_hub import errors as hf_errors
+
+        _hf()
+        unreachable = _unreachable()
         for attempt in range(self.retries + 1):
             try:
                 return fn()
@@ -145,7 +174,7 @@ class HubClient:
                     self.sleep(min(retry_after if retry_after is not None else 2.0**attempt, 120.0))
                     continue
                 raise self.user_error(status, code, repo_id, what) from exc
-            except _UNREACHABLE as exc:
+            except unreachable as exc:
                 if attempt < self.retries:
                     self.sleep(min(2.0**attempt, 30.0))
                     continue
@@ -188,7 +217,7 @@ class HubClient:
                          lambda: list(self.api.list_repo_tree(repo_id, recursive=True, revision=commit)), repo_id)
         files = []
         for entry in tree:
-            if not isinstance(entry, huggingface_hub.hf_api.RepoFile):
+            if not isinstance(entry, _hf().hf_api.RepoFile):
                 continue
             sha = entry.lfs.sha256 if entry.lfs is not None else None
             files.append(RemoteFile(str(entry.path), int(entry.size), sha))
@@ -244,13 +273,13 @@ class HubClient:
         """Check a token with the Hub and store it with huggingface_hub's own token storage; return the user name."""
         self.check_online()
         who = self.call("check the token", lambda: self.api.whoami(token=token))
-        huggingface_hub.login(token=token, add_to_git_credential=False)
+        _hf().login(token=token, add_to_git_credential=False)
         return str(who.get("name", ""))
 
     @staticmethod
     def logout() -> None:
-        if huggingface_hub.get_token() is not None:
-            huggingface_hub.logout()
+        if _hf().get_token() is not None:
+            _hf().logout()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.library.library import InstalledModel
 from hearth.core.models.library.starter import is_chat_model
 from hearth.core.models.planning.benchmark import load_result
-from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S, plan_for_path
+from hearth.core.models.planning.load import plan_for_path
+from hearth.core.models.planning.planner import FITS_WELL_TOKENS_PER_S
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class InstalledFit:
         measured_tps: generation speed measured by ``hearth bench`` on this machine, None if never measured.
         n_ctx: the context size planned for.
         plan: the planner's plan (what "reset to recommended" returns to), None if the file could not be planned.
+        expected_range: the speeds to expect, slowest first (narrower once ``hearth bench`` measured this machine).
+        calibrated: the estimate uses what ``hearth bench`` measured on this machine.
         chat: the file carries a chat template (False: a base model, made for completion, not chat).
     """
 
@@ -42,6 +45,8 @@ class InstalledFit:
     measured_tps: float | None = None
     n_ctx: int = 0
     plan: LoadPlan | None = None
+    expected_range: tuple[float, float] | None = None
+    calibrated: bool = False
     chat: bool = True
 
 
@@ -62,6 +67,9 @@ def installed_fit(model: InstalledModel, hw: Hardware, bench_dir: Path | None = 
         verdict = "fits_well"
     else:
         verdict = "fits_slow"
+    low, high = plan.extra.get("tokens_per_s_low"), plan.extra.get("tokens_per_s_high")
+    speeds = (float(low), float(high)) if isinstance(low, (int, float)) and isinstance(high, (int, float)) else None
     return InstalledFit(model.path, verdict, plan.summary, str(plan.extra.get("explanation", "")),
                         float(expected) if isinstance(expected, (int, float)) else None, measured, plan.n_ctx, plan,
-                        is_chat_model(model.path))
+                        speeds if verdict != "does_not_fit" else None, bool(plan.extra.get("calibrated")),
+                        chat=is_chat_model(model.path))

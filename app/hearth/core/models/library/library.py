@@ -11,12 +11,34 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from hearth.core.errors import DownloadError, ModelFileError
 from hearth.core.gguf.files import check_model_path, split_parts
-from hearth.core.models.download.state import STATE_DIR, Manifest, lock_owner, manifest_path, manifests_in
+from hearth.core.models.download.lock import lock_owner
+from hearth.core.models.download.state import STATE_DIR, DownloadState, Manifest, manifest_path, manifests_in
 from hearth.core.models.hub.repo_files import safe_repo_path
+
+
+class InstalledState(str, Enum):
+    """What a model in the models folder can be used for now.
+
+    ``READY``: every file is there (and, for downloads, verified). ``DOWNLOADING``: a download into its folder is
+    running. ``PAUSED``: a download stopped before the end; it can resume. ``FAILED``: a download stopped on an error
+    (``InstalledModel.problem`` says which). ``BROKEN``: files are missing.
+    """
+
+    READY = "ready"
+    DOWNLOADING = "downloading"
+    PAUSED = "paused"
+    FAILED = "failed"
+    BROKEN = "broken"
+
+    @property
+    def unfinished_download(self) -> bool:
+        """A download the Downloads tab can show and resume."""
+        return self in (InstalledState.DOWNLOADING, InstalledState.PAUSED, InstalledState.FAILED)
 
 
 @dataclass(frozen=True)
@@ -28,7 +50,7 @@ class InstalledModel:
         path: the file to load (the first shard).
         files: every file of the model (shards; not the vision projector).
         mmproj: the vision projector kept with it, if any.
-        state: "ready", "downloading", "paused", "failed" or "broken".
+        state: what it can be used for now.
         size_bytes: bytes on disk now (including partial files).
         total_bytes: bytes when complete.
         repo_id, quant: where a download came from (None for files found on disk).
@@ -39,7 +61,7 @@ class InstalledModel:
     path: Path
     files: tuple[Path, ...]
     mmproj: Path | None
-    state: str
+    state: InstalledState
     size_bytes: int
     total_bytes: int
     repo_id: str | None = None
@@ -48,7 +70,7 @@ class InstalledModel:
 
     @property
     def usable(self) -> bool:
-        return self.state == "ready"
+        return self.state is InstalledState.READY
 
 
 @dataclass(frozen=True)
@@ -99,8 +121,8 @@ class ModelLibrary:
             mmproj = next(iter(sorted(path.parent.glob("mmproj*.gguf"))), None)
             found.append(InstalledModel(
                 name=parts[0].name, path=parts[0], files=tuple(parts), mmproj=mmproj,
-                state="broken" if missing else "ready", size_bytes=sum(_size(p) for p in present),
-                total_bytes=sum(_size(p) for p in present),
+                state=InstalledState.BROKEN if missing else InstalledState.READY,
+                size_bytes=sum(_size(p) for p in present), total_bytes=sum(_size(p) for p in present),
                 problem=f"missing {', '.join(missing)}" if missing else "",
             ))
         return found
@@ -111,16 +133,17 @@ class ModelLibrary:
         mmproj = next((p for r, p in locals_ if r.role == "mmproj"), None)
         on_disk = sum(_size(p) if p.is_file() else _size(p.with_name(p.name + ".part")) for _, p in locals_)
         missing = [r.path for r, p in locals_ if not p.is_file()]
-        if lock_owner(folder) is not None and manifest.state in ("downloading", "verifying", "queued"):
-            state, problem = "downloading", ""
-        elif manifest.state == "ready" and not missing:
-            state, problem = "ready", ""
-        elif manifest.state == "ready":
-            state, problem = "broken", f"missing {', '.join(missing)}"
-        elif manifest.state == "failed":
-            state, problem = "failed", manifest.message
+        if manifest.state in (DownloadState.DOWNLOADING, DownloadState.VERIFYING, DownloadState.QUEUED) \
+                and lock_owner(folder) is not None:
+            state, problem = InstalledState.DOWNLOADING, ""
+        elif manifest.state is DownloadState.READY and not missing:
+            state, problem = InstalledState.READY, ""
+        elif manifest.state is DownloadState.READY:
+            state, problem = InstalledState.BROKEN, f"missing {', '.join(missing)}"
+        elif manifest.state is DownloadState.FAILED:
+            state, problem = InstalledState.FAILED, manifest.message
         else:
-            state, problem = "paused", manifest.message or "download not finished"
+            state, problem = InstalledState.PAUSED, manifest.message or "download not finished"
         return InstalledModel(
             name=f"{manifest.repo_id} {manifest.quant}", path=shards[0], files=shards, mmproj=mmproj, state=state,
             size_bytes=on_disk, total_bytes=manifest.total_bytes, repo_id=manifest.repo_id, quant=manifest.quant,

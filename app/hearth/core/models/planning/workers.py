@@ -17,10 +17,10 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from hearth.core.engine.plan import LoadPlan, layer_expert_patterns
+from hearth.core.engine.plan import FlashAttention, LoadPlan, layer_expert_patterns, resolve_cache_types
 from hearth.core.engine.workers import WorkerStatus, parse_endpoint
 from hearth.core.errors import WorkerError
 from hearth.core.gguf.header import GgufInfo
@@ -29,16 +29,17 @@ from hearth.core.machine.hardware import Hardware
 from hearth.core.models.planning.planner import (
     DEFAULT_CTX,
     FITS_WELL_TOKENS_PER_S,
-    GB,
-    GIB,
     FitReport,
     ModelCosts,
     Placement,
     Verdict,
+    context_words,
     plan_model,
+    speed_range,
     usable_ram,
     usable_vram,
 )
+from hearth.core.units import GB, GiB, format_rate, format_size
 
 GIGABIT_BYTES_PER_S = 110e6  # what gigabit Ethernet delivers
 GIGABIT_ROUND_TRIP_S = 0.0005
@@ -70,8 +71,8 @@ class WorkerMachine:
         """What a model may use of it: a probed worker's free memory less 5% (at least 1 GiB); a "what if" worker's
         RAM less the same reserve as this computer's (12%, at least 2 GiB), since it runs a system too."""
         if self.measured:
-            return max(0, self.memory_bytes - max(GIB, int(0.05 * self.memory_bytes)))
-        return max(0, self.memory_bytes - max(2 * GIB, int(0.12 * self.memory_bytes)))
+            return max(0, self.memory_bytes - max(GiB, int(0.05 * self.memory_bytes)))
+        return max(0, self.memory_bytes - max(2 * GiB, int(0.12 * self.memory_bytes)))
 
     @classmethod
     def what_if(cls, text: str) -> WorkerMachine:
@@ -146,17 +147,40 @@ class _Candidate:
 
 def plan_with_workers(info: GgufInfo, hw: Hardware, workers: Sequence[WorkerMachine], *, n_ctx: int | None = None,
                       model_path: str = "", mmproj_path: str | None = None, mmproj_bytes: int = 0,
-                      n_batch: int = 512) -> FitReport:
+                      n_batch: int = 512, cache_type: str = "auto", flash_attn: FlashAttention = "auto") -> FitReport:
     """The fastest placement over this computer and ``workers`` that fits (``plan_model`` when there are none).
 
-    The report's ``workers`` says what each worker holds; its plan loads with the workers as devices.
+    The report's ``workers`` says what each worker holds; its plan loads with the workers as devices. The KV cache
+    is costed as ``cache_type`` (see ``plan_model``); "auto" is 16-bit unless only an 8-bit cache fits, which the
+    report then says.
     """
     if not workers:
         return plan_model(info, hw, n_ctx=n_ctx, model_path=model_path, mmproj_path=mmproj_path,
-                          mmproj_bytes=mmproj_bytes, n_batch=n_batch)
+                          mmproj_bytes=mmproj_bytes, n_batch=n_batch, cache_type=cache_type, flash_attn=flash_attn)
+    if cache_type != "auto":
+        return _plan_over(info, hw, workers, n_ctx, model_path, mmproj_path, mmproj_bytes, n_batch, cache_type,
+                          flash_attn)
+    f16 = _plan_over(info, hw, workers, n_ctx, model_path, mmproj_path, mmproj_bytes, n_batch, "f16", flash_attn)
+    if f16.verdict != "does_not_fit":
+        return f16
+    q8 = _plan_over(info, hw, workers, n_ctx, model_path, mmproj_path, mmproj_bytes, n_batch, "q8_0", flash_attn)
+    if q8.verdict == "does_not_fit" or q8.plan is None:
+        return f16
+    note = f"A {context_words(q8.n_ctx)} context fits with an 8-bit cache."
+    plan = q8.plan.with_changes(extra={**q8.plan.extra, "cache_note": note})
+    return replace(q8, explanation=f"{q8.explanation} {note}", plan=plan, notes=(*q8.notes, note), cache_note=note)
+
+
+def _plan_over(info: GgufInfo, hw: Hardware, workers: Sequence[WorkerMachine], n_ctx: int | None, model_path: str,
+               mmproj_path: str | None, mmproj_bytes: int, n_batch: int, cache_type: str,
+               flash_attn: FlashAttention) -> FitReport:
+    """``plan_with_workers`` for one KV cache type."""
+    k, v, _why = resolve_cache_types(LoadPlan("", cache_type_k=cache_type, cache_type_v=cache_type,  # type: ignore[arg-type]
+                                              flash_attn=flash_attn))
+    cache_words = k if k == v else f"{k}/{v}"
     trained = info.context_length or DEFAULT_CTX
     ctx = max(256, min(n_ctx or DEFAULT_CTX, trained))
-    costs = ModelCosts.from_info(info, ctx, n_batch)
+    costs = ModelCosts.from_info(info, ctx, n_batch, k, v)
     sums = _Sums(costs)
     n = costs.n_layer
     ram_ok, vram_ok = usable_ram(hw), usable_vram(hw)
@@ -191,36 +215,42 @@ def plan_with_workers(info: GgufInfo, hw: Hardware, workers: Sequence[WorkerMach
     if best is None:
         assert closest is not None
         over, cand = closest
-        short = (f"it needs about {_gb(cand.ram + cand.vram + _worker_bytes(cand))} in all; this computer and the "
-                 f"workers are {_gb(over)} short")
+        need = cand.ram + cand.vram + _worker_bytes(cand)
+        short = (f"it needs about {format_size(need)} in all; this computer and the workers are "
+                 f"{format_size(over)} short")
         return FitReport("does_not_fit", f"Does not fit, even with the workers: {short}.", None,
                          _placement(cand, costs), ctx, short, ram_ok, vram_ok, tuple(notes), hw.unified_memory,
-                         workers=cand.shares)
+                         workers=cand.shares, cache_type=cache_words, calibrated=bool(hw.calibration))
     verdict: Verdict = "fits_well" if best.tokens_per_s >= FITS_WELL_TOKENS_PER_S else "fits_slow"
     sent = _worker_bytes(best)
     if sent:
         slowest = min(w.bandwidth_bytes_per_s for w in workers)
-        notes.append(f"Loading sends {_gb(sent)} to the workers: about {sent / slowest / 60:.0f} minutes at "
-                     f"{slowest / 1e6:.0f} MB/s (a worker started with --cache keeps them for the next load).")
+        notes.append(f"Loading sends {format_size(sent)} to the workers: about {sent / slowest / 60:.0f} minutes at "
+                     f"{format_rate(slowest)} (a worker started with --cache keeps them for the next load).")
     used = [s for s in best.shares if s.layers or s.output_layer]
     if not used:
         notes.append("The model fits on this computer alone, which is faster than sending every token over the "
                      "network: the workers are not used (placement flags such as --gpu-layers -1 use them anyway).")
+    low, high = speed_range(best.tokens_per_s, hw)
     split = tuple(float(s.layers + (1 if s.output_layer else 0)) for s in used)
     plan = LoadPlan(
         model_path=model_path, n_ctx=ctx, n_gpu_layers=(n + 1 - best.k0) if (used or best.gpu_layers) else 0,
         cpu_tensor_patterns=layer_expert_patterns(range(n - best.gpu_layers, n - best.gpu_layers
                                                         + best.experts_in_ram)),
         n_batch=n_batch, mmproj_path=mmproj_path, workers=tuple(s.endpoint for s in used),
+        flash_attn=flash_attn, cache_type_k=k, cache_type_v=v,  # type: ignore[arg-type]
         tensor_split=(*split, float(best.gpu_layers + 1) if best.gpu_layers else 0.0),
         summary=_summary(best, used),
         extra={"expected_tokens_per_s": round(best.tokens_per_s, 1), "vram_bytes": best.vram,
-               "ram_bytes": best.ram, "worker_bytes": {s.endpoint: s.bytes for s in used}},
+               "ram_bytes": best.ram, "worker_bytes": {s.endpoint: s.bytes for s in used},
+               "kv_bytes": sum(costs.kv_bytes), "tokens_per_s_low": round(low, 1),
+               "tokens_per_s_high": round(high, 1), "calibrated": bool(hw.calibration)},
     )
     if not used:
         plan = plan.with_changes(workers=(), tensor_split=())
     return FitReport(verdict, _explain(best, hw, n), plan, _placement(best, costs), ctx, "", ram_ok, vram_ok,
-                     tuple(notes), hw.unified_memory, workers=best.shares)
+                     tuple(notes), hw.unified_memory, workers=best.shares, cache_type=cache_words,
+                     calibrated=bool(hw.calibration))
 
 
 def _fill(workers: Sequence[WorkerMachine], sums: _Sums, costs: ModelCosts, start: int, count: int, *,
@@ -310,9 +340,6 @@ def _placement(c: _Candidate, costs: ModelCosts) -> Placement:
                      c.vram, c.ram, sum(costs.kv_bytes), c.tokens_per_s, n)
 
 
-def _gb(n: float) -> str:
-    return f"{n / GB:.1f} GB"
-
 
 def _explain(c: _Candidate, hw: Hardware, n: int) -> str:
     parts = []
@@ -321,7 +348,7 @@ def _explain(c: _Candidate, hw: Hardware, n: int) -> str:
     for s in c.shares:
         if s.layers or s.output_layer:
             what = f"{s.layers} layers" + (" and the output layer" if s.output_layer else "")
-            parts.append(f"{what} on {s.endpoint} ({_gb(s.bytes)})")
+            parts.append(f"{what} on {s.endpoint} ({format_size(s.bytes)})")
     if c.gpu_layers:
         experts = ""
         if c.experts_in_ram == c.gpu_layers:
@@ -344,6 +371,6 @@ def _summary(c: _Candidate, used: Sequence[WorkerShare]) -> str:
 
 def _network_note(w: WorkerMachine) -> str:
     how = "measured" if w.measured else "assumed (gigabit Ethernet)"
-    return (f"Worker {w.endpoint}: {_gb(w.usable_bytes)} usable of {_gb(w.memory_bytes)}; network {how}: "
-            f"{w.round_trip_s * 1000:.2f} ms round trip, {w.bandwidth_bytes_per_s / 1e6:.0f} MB/s; its memory "
+    return (f"Worker {w.endpoint}: {format_size(w.usable_bytes)} usable of {format_size(w.memory_bytes)}; network "
+            f"{how}: {w.round_trip_s * 1000:.2f} ms round trip, {format_rate(w.bandwidth_bytes_per_s)}; its memory "
             f"assumed at {w.memory_gbps:.0f} GB/s.")

@@ -105,7 +105,9 @@ def test_not_enough_space_is_said_before_anything_is_fetched(hub: HubServer, sma
     job = mgr.prepare(BIG)
     with pytest.raises(DiskFullError) as info:
         mgr.run(job)
-    assert "needs 0.3 GB free" in info.value.message and "GB is free" in info.value.message
+    # 16 MB to fetch plus the 256 MiB margin, in the decimal units every size is shown in.
+    assert "needs 284 MB free (16.0 MB still to download plus 268 MB to spare)" in info.value.message
+    assert "MB is free" in info.value.message
     assert "Free up" in info.value.hint
     assert not hub.requests("/cdn/"), "no byte is fetched when the disk is known to be too small"
     request.node.user_properties.append(("disk", "tmpfs" if small_disk.real else "simulated ENOSPC"))

@@ -10,7 +10,8 @@ import pytest
 
 from hearth.core.errors import DownloadError, GatedRepoError
 from hearth.core.gguf.files import check_model_path
-from hearth.core.models.download.manager import CHUNK, DownloadJob, DownloadManager
+from hearth.core.models.download.job import DownloadJob
+from hearth.core.models.download.manager import CHUNK, DownloadManager
 from hearth.core.models.download.progress import Progress
 from hearth.core.models.download.state import manifest_path
 from hearth.core.models.hub.client import HubClient

@@ -3,7 +3,6 @@ that reuse unchanged verdicts, which downloads resume after a restart, and disca
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +11,9 @@ import pytest
 from hearth.core.errors import DownloadError
 from hearth.core.machine.hardware import Hardware
 from hearth.core.models.download.active import ActiveDownloads
-from hearth.core.models.download.manager import DownloadJob, DownloadManager
+from hearth.core.models.download.job import DownloadJob
+from hearth.core.models.download.lock import FolderLock
+from hearth.core.models.download.manager import DownloadManager
 from hearth.core.models.download.state import FileRecord, Manifest, manifest_path, save_manifest
 from hearth.core.models.hub.client import HubClient
 from hearth.core.models.library import snapshot as library_snapshot
@@ -111,6 +112,5 @@ def test_discarding_a_download_keeps_a_vision_file_another_download_uses(tmp_pat
     assert (folder / "mmproj-F16.gguf").exists() and (folder / "m-Q4_K_M.gguf").exists()
     manager.discard(DownloadJob(q4, folder))
     assert not list(folder.glob("*.gguf")), "nothing of a discarded download is left"
-    (folder / ".hearth" / "lock").write_text(str(os.getpid()))
-    with pytest.raises(DownloadError, match="already being downloaded"):
+    with FolderLock(folder), pytest.raises(DownloadError, match="already being downloaded by this app"):
         manager.discard(DownloadJob(q4, folder))

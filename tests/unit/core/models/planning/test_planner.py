@@ -61,7 +61,7 @@ def test_scout_kv_cache_uses_chunked_attention(scout: dict[str, GgufInfo]) -> No
     per_cell = 8 * (128 + 128) * 2
     kv8k = kv_cache_per_layer(info, 8192)
     assert sum(kv8k) == 48 * 8192 * per_cell
-    assert 1.4 * GIB < sum(kv8k) < 1.7 * GIB, "DESIGN.md: an 8k context costs about 1.5 GiB"
+    assert 1.4 * GIB < sum(kv8k) < 1.7 * GIB, "Scout's 8k context: about 1.5 GiB"
     kv128k = kv_cache_per_layer(info, 131072)
     # Only the 12 full-attention layers grow with the context; the 36 chunked ones keep 8192 + one batch.
     assert sum(kv128k) == 12 * 131072 * per_cell + 36 * (8192 + 512) * per_cell
@@ -173,7 +173,7 @@ def test_context_that_does_not_fit_suggests_a_smaller_one(scout: dict[str, GgufI
 
 def test_plan_for_path_is_what_the_app_loads_with(tiny_llama4: Path, tiny_llama4_split: list[Path],
                                                   tmp_path: Path) -> None:
-    from hearth.core.models.planning.planner import plan_for_path
+    from hearth.core.models.planning.load import plan_for_path
 
     plan = plan_for_path(tiny_llama4_split[1], hardware=CPU_ONLY)
     assert plan.model_path == str(tiny_llama4_split[0]) and plan.n_gpu_layers == 0
