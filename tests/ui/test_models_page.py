@@ -146,6 +146,8 @@ def test_load_unload_default_settings_and_delete_from_the_page(qtbot: QtBot, har
     assert path == files["starter"] and isinstance(plan, LoadPlan) and plan.summary == "CPU"
     dialog = QApplication.activeModalWidget()
     assert isinstance(dialog, SettingsDialog) and dialog.model_tab.available, "the model's settings open"
+    assert dialog.model_tab.system_prompt.placeholderText() == (
+        "Recommended (used when this is empty): You are a helpful assistant. Keep your answers short.")
     dialog.reject()
 
     qtbot.mouseClick(card.unload_button, Qt.MouseButton.LeftButton)

@@ -97,3 +97,37 @@ def test_a_short_phrase_over_and_over() -> None:
     at = repeats_in(text)
     assert at is not None and at < len(text)
     assert repeats_in("Very, very, very good. Ha ha ha ha ha ha ha ha ha ha!") is None
+
+
+# The starter asked "List the days of the week." with its template's own system prompt, DRY on and the loop detector
+# off (captured): the week, then the week again and again.
+STARTER_DAYS = {
+    "numbered": (
+        "Here are the days of the week in order:\n\n1. Monday\n2. Tuesday\n3. Wednesday\n4. Thursday\n"
+        "5. Friday\n6. Saturday\n7. Sunday\n8. Monday\n9. Tuesday\n10. Wednesday\n11. Thursday\n12. Friday\n"
+        "13. Saturday\n14. Sunday\n15. Monday\n16. Tuesday\n17. Wednesday\n18. Thursday\n19. Friday\n"
+        "20. Saturday\n21. Sunday\n22. Monday\n\n"
+        "This is a list of days of the week, but it's not a complete list. You can add more days to the list."
+    ),
+    "bulleted": (
+        "Here are the days of the week:\n\n* Monday\n* Tuesday\n* Wednesday\n* Thursday\n* Friday\n"
+        "* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n* Thursday\n* Friday\n* Saturday\n* Sunday\n"
+        "* Monday\n* Wednesday\n* Friday\n* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n"
+        "* Thursday\n* Friday\n* Saturday\n* Sunday\n* Monday\n* Wednesday\n* Friday\n* Saturday\n* Sunday\n"
+        "* Monday\n* Tuesday\n* Wednesday\n* Thursday\n* Friday\n* Saturday\n* Sunday\n* Monday\n"
+        "* Wednesday\n* Friday\n* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n* Thursday\n"
+        "* Friday\n* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n* Thursday\n* Friday\n* Saturday\n"
+        "* Sunday\n* Monday\n* Wednesday\n* Friday\n* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n"
+        "* Thursday\n* Friday\n* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n* Thursday\n* Friday\n"
+        "* Saturday\n* Sunday\n* Monday\n* Tuesday\n* Wednesday\n* Thursday\n* Friday\n* Saturday\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", STARTER_DAYS)
+def test_the_week_is_a_list_and_the_week_again_and_again_is_a_loop(name: str) -> None:
+    text = STARTER_DAYS[name]
+    week = text[:text.index("Sunday") + len("Sunday")]
+    assert repeats_in(week) is None, "seven days once is an answer"
+    at = repeats_in(text)
+    assert at is not None and len(week) < at < len(text)
