@@ -98,8 +98,8 @@ def run(model: Path, reps: int = 5, tokens: int = 128, n_ctx: int = 4096) -> dic
     client.load(LoadPlan(str(model), n_ctx=n_ctx, n_threads=threads))
     with tempfile.TemporaryDirectory(prefix="hearth-bench-api-") as home:
         process, base_url, key = start_server(model, n_ctx, threads, Path(home))
+        api = openai.OpenAI(base_url=base_url, api_key=key, max_retries=0)
         try:
-            api = openai.OpenAI(base_url=base_url, api_key=key, max_retries=0)
             model_id = api.models.list().data[0].id
             warm = [{"role": "user", "content": "warm up"}]
             direct(client, warm, 8)
@@ -114,6 +114,7 @@ def run(model: Path, reps: int = 5, tokens: int = 128, n_ctx: int = 4096) -> dic
                 a_ttft.append(ttft)
                 a_tps.append(tps)
         finally:
+            api.close()
             process.send_signal(signal.SIGINT)
             try:
                 process.wait(30)

@@ -42,12 +42,17 @@ class Served:
     home: Path
     log: list[str] = field(default_factory=list)
     model: str = ""
+    clients: list[openai.OpenAI] = field(default_factory=list)
 
     def client(self, **kwargs: object) -> openai.OpenAI:
+        """A client kept until the module ends and closed then: a client dropped mid-module would close its
+        sockets whenever the garbage collector runs, as a ResourceWarning inside whichever test is running."""
         options: dict[str, object] = {"base_url": self.base_url, "api_key": self.key, "max_retries": 0,
                                       "timeout": WAIT}
         options.update(kwargs)
-        return openai.OpenAI(**options)  # type: ignore[arg-type]
+        client = openai.OpenAI(**options)  # type: ignore[arg-type]
+        self.clients.append(client)
+        return client
 
     def http(self, method: str, path: str, *, headers: dict[str, str] | None = None,
              content: bytes | None = None) -> httpx2.Response:
@@ -87,6 +92,8 @@ def served(starter_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     try:
         yield served
     finally:
+        for client in served.clients:
+            client.close()
         process.send_signal(signal.SIGINT)
         try:
             code = process.wait(60)

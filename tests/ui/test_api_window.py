@@ -64,18 +64,19 @@ def test_the_window_and_an_app_are_answered_by_one_engine(qtbot: QtBot, app: Hea
     result: dict[str, Any] = {}
 
     def ask_from_another_app() -> None:
-        client = openai.OpenAI(base_url=app.api.base_url, api_key=app.api.key, max_retries=0, timeout=WAIT_MS / 1000)
-        model = client.models.list().data[0].id
-        stream = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": "Tell me about the sea."}], max_tokens=48,
-            temperature=0, stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
-        text = []
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                text.append(chunk.choices[0].delta.content)
-            if chunk.usage is not None:
-                result["usage"] = chunk.usage
-        result["text"] = "".join(text)
+        with openai.OpenAI(base_url=app.api.base_url, api_key=app.api.key, max_retries=0,
+                           timeout=WAIT_MS / 1000) as client:
+            model = client.models.list().data[0].id
+            stream = client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": "Tell me about the sea."}], max_tokens=48,
+                temperature=0, stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
+            text = []
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    text.append(chunk.choices[0].delta.content)
+                if chunk.usage is not None:
+                    result["usage"] = chunk.usage
+            result["text"] = "".join(text)
 
     probe = LatenessProbe()
     probe.start()

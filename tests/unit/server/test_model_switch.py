@@ -56,8 +56,8 @@ def _serve(service: EngineService, models: Path, *, switch: bool) -> ApiServer:
 
 def test_without_switching_only_the_loaded_model_answers(service: EngineService, models: Path) -> None:
     server = _serve(service, models, switch=False)
+    client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
     try:
-        client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
         assert [m.id for m in client.models.list()] == ["tiny-one"]
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model="tiny-two", max_tokens=2,
@@ -67,6 +67,7 @@ def test_without_switching_only_the_loaded_model_answers(service: EngineService,
             ApiServer(ApiContext(service, ServerConfig(port=server.port, api_key=KEY),
                                  ModelCatalog(lambda: None)))
     finally:
+        client.close()
         server.stop()
     assert not server.running
 
@@ -75,8 +76,8 @@ def test_with_switching_a_request_loads_the_model_it_names(service: EngineServic
     heard: list[tuple[str, str]] = []
     service.add_model_listener(lambda source, info, _plan: heard.append((source, info.path if info else "")))
     server = _serve(service, models, switch=True)
+    client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
     try:
-        client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
         assert sorted(m.id for m in client.models.list()) == ["tiny-one", "tiny-two"]
         answer = client.chat.completions.create(model="TINY-TWO.gguf", max_tokens=3, temperature=0,
                                                 messages=[{"role": "user", "content": "hi"}])
@@ -88,4 +89,5 @@ def test_with_switching_a_request_loads_the_model_it_names(service: EngineServic
             client.chat.completions.create(model="not-installed", max_tokens=2,
                                            messages=[{"role": "user", "content": "hi"}])
     finally:
+        client.close()
         server.stop()
