@@ -40,6 +40,7 @@ def test_attached_pdf_passages_are_used_and_listed(tmp_path: Path, model: Path) 
     used = [line.strip() for line in run.stderr.splitlines() if line.startswith("  [")]
     labels = [line[1:line.index("]")] for line in used]
     assert "report.pdf p.12" in labels
+    assert "Best matches: report.pdf p.12" in run.stderr, "the page with the fact is named first"
     assert any(label.startswith("memo.docx ") for label in labels)
     assert all(label.startswith(("report.pdf p.", "memo.docx ")) for label in labels)
     assert run.stdout.strip()  # the model answered (8 tokens at most)

@@ -10,7 +10,10 @@ from PySide6.QtGui import QGuiApplication, QTextCursor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
 from pytestqt.qtbot import QtBot
 
+from hearth.core.documents import extract_bytes
+from hearth.core.retrieval import RetrievalResult, reading_budget, select_context
 from hearth.core.store import MessageStatus, Role
+from hearth.ui.chat.controller import answer_citations
 from hearth.ui.chat.message_body import SEGMENT_BLOCKS
 from hearth.ui.chat.message_types import AttachmentChip, MessageView
 from hearth.ui.chat.message_widget import MessageWidget
@@ -18,6 +21,7 @@ from hearth.ui.chat.view import ChatView
 from hearth.ui.markdown.stream import StreamUpdate
 from hearth.ui.shell.theme import resolve_theme
 from tests.fixtures.chat_samples import RICH_ANSWER, long_conversation, sample_conversation, token_stream
+from tests.fixtures.documents import MANUAL_ANSWER, MANUAL_ANSWER_PAGE, make_pdf, manual_pages
 from tests.ui.window_support import chat_scroll_area
 
 
@@ -274,6 +278,25 @@ def test_citation_chips_show_their_passage(view: ChatView, qtbot: QtBot) -> None
     invented = bar.chip("3 Q3 report")
     assert not invented.isEnabled()
     assert "not found" in invented.accessibleName()
+
+
+def test_an_answer_citing_nothing_shows_the_best_matching_pages(view: ChatView, qtbot: QtBot) -> None:
+    manual = extract_bytes(make_pdf(manual_pages(36)), "aurora-manual.pdf")
+    question = "How do I reset the filter reminder light?"
+    retrieval = select_context(question, [manual], 2048, reading=reading_budget(8192, 150.0))
+    answer = "Hold the FILTER button for three seconds."  # what a small model writes: no citation
+    view.set_messages([MessageView(1, Role.USER, question),
+                       MessageView(2, Role.ASSISTANT, answer, citations=answer_citations(answer, retrieval))])
+    bar = widget(view, 2).citation_bar
+    assert bar is not None and bar.title == "Best matches"
+    assert bar.labels[0] == f"aurora-manual.pdf p.{MANUAL_ANSWER_PAGE}", "the page that holds the answer comes first"
+    qtbot.mouseClick(bar.chip(bar.labels[0]), Qt.MouseButton.LeftButton)
+    assert MANUAL_ANSWER.split(",")[0] in bar.passage.text()
+    cited = f"Hold FILTER [aurora-manual.pdf p.{MANUAL_ANSWER_PAGE}]."
+    assert [c.label for c in answer_citations(cited, retrieval)] == [f"aurora-manual.pdf p.{MANUAL_ANSWER_PAGE}"]
+    assert not any(c.matched for c in answer_citations(cited, retrieval)), "what the model cites is shown as cited"
+    stored = RetrievalResult.from_dict(retrieval.to_dict())
+    assert stored.best_labels() == retrieval.best_labels(), "the ranking is kept with the message"
 
 
 def test_attachment_chips_name_the_files(view: ChatView) -> None:

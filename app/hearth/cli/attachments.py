@@ -100,6 +100,9 @@ def format_report(result: RetrievalResult) -> str:
     lines.extend(f"  {choice.name}: {choice.summary}" for choice in result.choices)
     if result.can_read_more:
         lines.append(f"  (limited to {result.limit}; --read-more sends more of the document)")
+    best = result.best_labels()
+    if best:
+        lines.append(f"Best matches: {', '.join(best)}")
     if result.blocks:
         lines.append("Passages used:")
     for block in result.blocks:

@@ -27,6 +27,8 @@ class ContextBlock:
         section: index of the document section it comes from.
         start, end: the span of the section's text it covers.
         passages: indexes of the document's passages it contains (merged when adjacent).
+        rank: how well it matched the question among the blocks chosen by relevance (0 best); None for blocks
+            sent for another reason (a whole document, a spread over a document nothing matched).
     """
 
     name: str
@@ -37,19 +39,22 @@ class ContextBlock:
     start: int
     end: int
     passages: tuple[int, ...]
+    rank: int | None = None
 
     def render(self) -> str:
         return f"[{self.label}]\n{self.text}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "sha256": self.sha256, "label": self.label, "text": self.text,
-                "section": self.section, "start": self.start, "end": self.end, "passages": list(self.passages)}
+                "section": self.section, "start": self.start, "end": self.end, "passages": list(self.passages),
+                "rank": self.rank}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContextBlock:
+        rank = data.get("rank")
         return cls(str(data["name"]), str(data["sha256"]), str(data["label"]), str(data["text"]),
                    int(data["section"]), int(data["start"]), int(data["end"]),
-                   tuple(int(i) for i in data.get("passages", ())))
+                   tuple(int(i) for i in data.get("passages", ())), int(rank) if rank is not None else None)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,12 @@ class RetrievalResult:
     def labels(self) -> tuple[str, ...]:
         """The labels given to the model, in prompt order, each once."""
         return tuple(dict.fromkeys(b.label for b in self.blocks))
+
+    def best_labels(self, limit: int = 3) -> tuple[str, ...]:
+        """The labels of the blocks that matched the question best, best first: the sources to show when the
+        model cites none (small models rarely do)."""
+        ranked = sorted((b for b in self.blocks if b.rank is not None), key=lambda b: b.rank or 0)
+        return tuple(dict.fromkeys(b.label for b in ranked))[:limit]
 
     def blocks_for(self, label: str) -> list[ContextBlock]:
         """The blocks behind a label (a page split in two passages has two)."""

@@ -86,6 +86,7 @@ class _Selection:
     left: int
     chosen: dict[int, set[int]] = field(default_factory=dict)
     costs: dict[tuple[int, int], int] = field(default_factory=dict)
+    ranks: dict[tuple[int, int], int] = field(default_factory=dict)  # (document, passage): order of relevance
 
     def cost(self, documents: Sequence[ExtractedDocument], d: int, p: int) -> int:
         key = (d, p)
@@ -94,16 +95,19 @@ class _Selection:
             self.costs[key] = self.count(f"[{passage.label}]\n{passage.text}\n\n")
         return self.costs[key]
 
-    def take(self, documents: Sequence[ExtractedDocument], d: int, p: int) -> bool:
-        """Choose a passage if it fits; True when it is (now or already) chosen."""
+    def take(self, documents: Sequence[ExtractedDocument], d: int, p: int, *, ranked: bool = False) -> bool:
+        """Choose a passage if it fits; True when it is (now or already) chosen.
+
+        ``ranked``: it was chosen for matching the question; its rank is the order of such choices."""
         picked = self.chosen.setdefault(d, set())
-        if p in picked:
-            return True
-        cost = self.cost(documents, d, p)
-        if cost > self.left:
-            return False
-        picked.add(p)
-        self.left -= cost
+        if p not in picked:
+            cost = self.cost(documents, d, p)
+            if cost > self.left:
+                return False
+            picked.add(p)
+            self.left -= cost
+        if ranked:
+            self.ranks.setdefault((d, p), len(self.ranks))
         return True
 
 
@@ -129,7 +133,8 @@ def _whole_cost(document: ExtractedDocument, budget_tokens: int, count: TokenCou
     return sum(count(b.render() + "\n\n") for b in _whole_blocks(document))
 
 
-def _passage_blocks(document: ExtractedDocument, chosen: Collection[int]) -> list[ContextBlock]:
+def _passage_blocks(document: ExtractedDocument, chosen: Collection[int],
+                    ranks: dict[int, int] | None = None) -> list[ContextBlock]:
     """Chosen passages as blocks in document order, overlapping or touching passages of a section merged."""
     blocks: list[ContextBlock] = []
     spans: list[tuple[int, int, int, list[int]]] = []  # section, start, end, passages
@@ -147,8 +152,9 @@ def _passage_blocks(document: ExtractedDocument, chosen: Collection[int]) -> lis
             label, text = passage.label, passage.text
         else:
             label, text = section.span_label(document.name, start, end), section.shown_text(start, end)
+        member_ranks = [ranks[m] for m in members if ranks and m in ranks]
         blocks.append(ContextBlock(document.name, document.sha256, label, text, section_index, start, end,
-                                   tuple(members)))
+                                   tuple(members), min(member_ranks) if member_ranks else None))
     return blocks
 
 
@@ -220,7 +226,7 @@ def select_context(
                                           whole_cost[d]))
             continue
         chosen = selection.chosen.get(d, set())
-        blocks.extend(_passage_blocks(document, chosen))
+        blocks.extend(_passage_blocks(document, chosen, {p: r for (dd, p), r in selection.ranks.items() if dd == d}))
         mode = Mode.PASSAGES if chosen else Mode.NONE
         choices.append(DocumentChoice(document.name, document.sha256, mode, len(chosen), total, is_pinned,
                                       whole_cost[d]))
@@ -259,6 +265,7 @@ def _choose_passages(
     ranked: list[tuple[int, int]] = [(d, hit.index) for hit in hits for d in by_sha.get(hit.sha256, ())
                                      if hit.index < len(documents[d].passages)]
     order: list[tuple[int, int]] = []
+    named: set[tuple[int, int]] = set()  # passages on pages the question names
     pages = named_pages(question)
     if pages:
         for d in partial:
@@ -266,6 +273,7 @@ def _choose_passages(
                 for passage in documents[d].passages:
                     if documents[d].sections[passage.section].page in pages:
                         order.append((d, passage.index))
+                        named.add((d, passage.index))
     matched = {d for d, _ in ranked}
     for d in partial:
         best = next((p for dd, p in ranked if dd == d), None)
@@ -279,7 +287,7 @@ def _choose_passages(
     for d, p in order:
         if selection.left <= 0 or misses >= _MAX_MISSES:
             break
-        misses = 0 if selection.take(documents, d, p) else misses + 1
+        misses = 0 if selection.take(documents, d, p, ranked=d in matched or (d, p) in named) else misses + 1
     # Documents nothing matched: passages spread evenly over each, taking turns so that all get some.
     spreads = [(d, _spread(len(documents[d].passages))) for d in partial if d not in matched]
     misses = 0

@@ -939,7 +939,7 @@ class ChatController(QObject):
             retrieval = retrieval_from_run_extra(run.extra)
             if retrieval is not None:
                 can_read_more = retrieval.can_read_more
-                citations = _citations(strip_thinking(message.content), retrieval)
+                citations = answer_citations(strip_thinking(message.content), retrieval)
                 sources = " · ".join(f"{choice.name}: {choice.summary}" for choice in retrieval.choices)
         return MessageView(
             id=message.id,
@@ -980,7 +980,8 @@ def _kind(name: str) -> str:
     return kind.value if kind is not None else "file"
 
 
-def _citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:
+def answer_citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:
+    """The sources the answer cites; when it cites none, the passages that matched the question best."""
     found = []
     seen: set[str] = set()
     for citation in extract_citations(text, retrieval.labels):
@@ -989,4 +990,7 @@ def _citations(text: str, retrieval: RetrievalResult) -> tuple[Citation, ...]:
         seen.add(citation.text)
         passage = "\n\n".join(block.text for label in citation.labels for block in retrieval.blocks_for(label))
         found.append(Citation(label=citation.text, passage=passage, invented=not citation.known))
+    if not found:
+        found = [Citation(label=label, passage="\n\n".join(b.text for b in retrieval.blocks_for(label)), matched=True)
+                 for label in retrieval.best_labels()]
     return tuple(found)

@@ -104,7 +104,8 @@ class AttachmentRow(QWidget):
 
 
 class CitationBar(QWidget):
-    """"Sources" followed by one chip per citation; a given chip shows its passage when clicked.
+    """"Sources" followed by one chip per citation; a given chip shows its passage when clicked. When the model
+    cited nothing, "Best matches" and the passages that matched the question best.
 
     Signals:
         citation_activated(str): A chip was clicked (its label).
@@ -120,8 +121,12 @@ class CitationBar(QWidget):
         outer.setSpacing(6)
         row = QHBoxLayout()
         row.setSpacing(6)
-        title = QLabel("Sources", self)
+        matched_only = bool(citations) and all(c.matched for c in citations)
+        title = self._title = QLabel("Best matches" if matched_only else "Sources", self)
         title.setObjectName("mutedLabel")
+        if matched_only:
+            title.setToolTip("The model did not name its sources: these passages of your documents matched the "
+                             "question best.")
         row.addWidget(title)
         self._chips: dict[str, QPushButton] = {}
         for citation in citations:
@@ -151,6 +156,16 @@ class CitationBar(QWidget):
         self.passage.setAccessibleName("Cited passage")
         self.passage.hide()
         outer.addWidget(self.passage)
+
+    @property
+    def labels(self) -> list[str]:
+        """The chips' labels, in the order shown."""
+        return list(self._chips)
+
+    @property
+    def title(self) -> str:
+        """"Sources" (what the model cited) or "Best matches" (it cited nothing)."""
+        return self._title.text()
 
     def chip(self, label: str) -> QPushButton:
         """The chip for ``label`` (for tests and keyboard focus)."""

@@ -39,11 +39,14 @@ class Citation:
         label: What the chip says ("1", "report.pdf p. 3").
         passage: The cited text from the user's documents (shown when the chip is clicked).
         invented: True when the model cited something that is not in the given sources.
+        matched: True when the model cited nothing and this is one of the passages that matched the question best
+            (small models rarely cite: the user still sees where the answer should come from).
     """
 
     label: str
     passage: str = ""
     invented: bool = False
+    matched: bool = False
 
 
 _STATUS_WORDS = {CallStatus.RUNNING: "running…", CallStatus.OK: "done", CallStatus.ERROR: "failed",
