@@ -25,6 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hearth.core.models.library.recommended import SMOLLM_SYSTEM_PROMPT
+
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = ROOT / "tests" / "fixtures" / "netguard"
 WAIT = 240.0  # guards against a hang only
@@ -116,6 +118,23 @@ def test_models_lists_the_loaded_model(served: Served) -> None:
     with pytest.raises(openai.NotFoundError) as unknown:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
     assert served.model in str(unknown.value)
+
+
+def test_a_chat_without_a_system_prompt_gets_the_models_recommended_one(served: Served) -> None:
+    client = served.client()
+
+    def ask(*system: str) -> openai.types.chat.ChatCompletion:
+        messages = [{"role": "system", "content": text} for text in system]
+        return client.chat.completions.create(
+            model=served.model, messages=[*messages, {"role": "user", "content": "What is the capital of France?"}],
+            max_tokens=16, temperature=0, seed=1)
+
+    bare, told = ask(), ask(SMOLLM_SYSTEM_PROMPT)
+    own = ask("You are a pirate.")
+    assert bare.usage is not None and told.usage is not None and own.usage is not None
+    assert bare.usage.prompt_tokens == told.usage.prompt_tokens, "the starter's recommended system prompt was added"
+    assert bare.choices[0].message.content == told.choices[0].message.content
+    assert own.usage.prompt_tokens != told.usage.prompt_tokens, "a client's own system prompt is kept as it is"
 
 
 def test_chat_without_streaming(served: Served) -> None:

@@ -44,8 +44,7 @@ from hearth.core.engine.tools import ToolFormat
 from hearth.core.errors import HearthError, HostCrashedError, RemoteEngineError, ToolConfigError, WorkerLostError
 from hearth.core.images import prepare_image
 from hearth.core.logs import configure_logging
-from hearth.core.models.library.model_settings import ModelSettings
-from hearth.core.models.library.recommended import recommended_sampling
+from hearth.core.models.library.recommended import model_defaults
 from hearth.core.models.library.starter import default_chat_model
 from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.models.planning.planner import DEFAULT_CTX
@@ -206,8 +205,7 @@ def answer(
 
 def sampling_for(model: Path, settings: Settings, args: argparse.Namespace) -> SamplingParams:
     """The model's recommended sampling, the user's settings for it in Hearth, then the command line's flags."""
-    params = ModelSettings.from_dict(settings.model_overrides.get(str(model))).apply_to_sampling(
-        recommended_sampling(model).params)
+    params = model_defaults(model, settings.model_overrides)[0]
     flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_p": args.top_p,
              "top_k": args.top_k, "min_p": args.min_p, "repeat_penalty": args.repeat_penalty,
              "dry_multiplier": args.dry, "seed": args.seed, "loop_guard": False if args.no_loop_guard else None}
@@ -219,8 +217,7 @@ def system_prompt_for(model: Path, settings: Settings, args: argparse.Namespace)
     recommended one (none for a remote server's model: the server decides)."""
     if args.remote:
         return ""
-    own = ModelSettings.from_dict(settings.model_overrides.get(str(model))).system_prompt
-    return own or recommended_sampling(model).system_prompt
+    return model_defaults(model, settings.model_overrides)[1]
 
 
 def run(args: argparse.Namespace) -> int:

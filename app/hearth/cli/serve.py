@@ -23,7 +23,7 @@ from hearth.core.engine.service import EngineService
 from hearth.core.errors import HearthError, ModelFileError
 from hearth.core.logs import configure_logging
 from hearth.core.models.library.library import ModelLibrary
-from hearth.core.models.library.model_settings import ModelSettings
+from hearth.core.models.library.recommended import model_defaults
 from hearth.core.models.library.starter import default_chat_model
 from hearth.server.app import ApiContext
 from hearth.server.catalog import ModelCatalog
@@ -97,12 +97,15 @@ def run(args: argparse.Namespace) -> int:
         service = EngineService(client, max_waiting=args.max_queue)
 
         def sampling() -> SamplingParams:
-            current = client.plan.model_path if client.plan else ""
-            return ModelSettings.from_dict(settings.model_overrides.get(current)).apply_to_sampling(SamplingParams())
+            return model_defaults(client.plan.model_path if client.plan else None, settings.model_overrides)[0]
+
+        def system_prompt() -> str:
+            return model_defaults(client.plan.model_path if client.plan else None, settings.model_overrides)[1]
 
         ctx = ApiContext(service, config, ModelCatalog(lambda: client.plan.model_path if client.plan else None,
                                                        lambda: folder),
-                         sampling_for=sampling, plan_for=lambda path: plan_from_args(path, args))
+                         sampling_for=sampling, system_prompt_for=system_prompt,
+                         plan_for=lambda path: plan_from_args(path, args))
         server = ApiServer(ctx)  # binds now: a port in use is reported before the model loads
     except HearthError as exc:
         print_error(exc)

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class ApiContext:
         config: the server's settings.
         catalog: model names.
         sampling_for: the sampling settings a request starts from (the loaded model's settings in Hearth).
+        system_prompt_for: the system prompt a chat request without one gets (the loaded model's in Hearth: the
+            user's for the model, else its recommended one; "" for none). Small models answer far worse without
+            the one they were tuned with, and an app calling the API cannot know it.
         plan_for: how to load an installed model when a request switches (with ``config.allow_model_switch``).
         stats: counts of recent requests.
     """
@@ -61,6 +64,7 @@ class ApiContext:
     config: ServerConfig
     catalog: ModelCatalog
     sampling_for: Callable[[], SamplingParams] = SamplingParams
+    system_prompt_for: Callable[[], str] = str
     plan_for: Callable[[Path], LoadPlan] | None = None
     stats: RequestStats = field(default_factory=RequestStats)
 
@@ -154,6 +158,8 @@ class Routes:
         client = request.client
         source = "api:" + (parsed.user or (f"{client.host}:{client.port}" if client else "unknown"))
         model_id = await self._ensure_model(parsed.model, source)
+        if not completion:
+            parsed = with_system_prompt(parsed, ctx.system_prompt_for())
         info = ctx.service.client.info
         tool_format = ToolFormat(info.tool_format) if info is not None else ToolFormat.HERMES
         loop = asyncio.get_running_loop()
@@ -305,3 +311,12 @@ def create_app(ctx: ApiContext) -> ASGIApp:
         app = CORSMiddleware(app, allow_origins=list(ctx.config.cors_origins), allow_methods=["GET", "POST"],
                              allow_headers=["Authorization", "Content-Type"], max_age=600)
     return Guard(app, ctx.config, ctx.stats)
+
+
+def with_system_prompt(parsed: ParsedRequest, system_prompt: str) -> ParsedRequest:
+    """The request with ``system_prompt`` first when it has no system (or developer) message of its own."""
+    messages = parsed.chat.messages
+    if not system_prompt.strip() or any(m.get("role") in ("system", "developer") for m in messages):
+        return parsed
+    chat = replace(parsed.chat, messages=[{"role": "system", "content": system_prompt}, *messages])
+    return replace(parsed, chat=chat)

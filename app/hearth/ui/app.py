@@ -363,7 +363,8 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                               default_system_prompt_for=default_system_prompt)
 
     api = ApiServerControl(service, paths.config_dir, sampling_for=seams.sampling or sampling,
-                           models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for)
+                           models_dir=lambda: preferences.models_dir, plan_for=seams.plan_for or preferences.plan_for,
+                           system_prompt_for=lambda: system_prompt() or default_system_prompt())
     bridge.worker.activity.connect(api.on_activity)
     window = MainWindow(session=session, chat_view=chat_view, controller_factory=chat_controller,
                         preset_picker=PresetPicker(store), settings=settings, models_page=models.page_widget)

@@ -125,3 +125,17 @@ def test_completions_take_the_prompt_as_is() -> None:
     for body in ({"model": "m"}, {"model": "m", "prompt": ""}, {"model": "m", "prompt": "x", "echo": True}):
         with pytest.raises(ApiError):
             completion_request(body, DEFAULTS)
+
+
+def test_the_default_system_prompt_goes_first_only_when_the_client_sent_none() -> None:
+    from hearth.server.app import with_system_prompt
+
+    bare = chat_request({"model": "m", "messages": [{"role": "user", "content": "hi"}]}, SamplingParams())
+    given = with_system_prompt(bare, "Keep it short.")
+    assert given.chat.messages == [{"role": "system", "content": "Keep it short."},
+                                   {"role": "user", "content": "hi"}]
+    assert bare.chat.messages == [{"role": "user", "content": "hi"}], "the parsed request is not changed in place"
+    assert with_system_prompt(bare, "  ") is bare, "no recommended prompt: nothing added"
+    developer = chat_request({"model": "m", "messages": [{"role": "developer", "content": "Be a pirate."},
+                                           {"role": "user", "content": "hi"}]}, SamplingParams())
+    assert with_system_prompt(developer, "Keep it short.") is developer, "the client's own instructions stand"

@@ -39,6 +39,7 @@ class ApiServerControl(QObject):
         service: the engine the window uses.
         config_dir: where the API key is kept.
         sampling_for: the loaded model's sampling settings.
+        system_prompt_for: the system prompt for a chat request that sends none (see ``ApiContext``).
         models_dir: the models folder (for model names, and switching when allowed).
         plan_for: how to load an installed model.
 
@@ -55,11 +56,12 @@ class ApiServerControl(QObject):
 
     def __init__(self, service: EngineService, config_dir: Path, *, sampling_for: Callable[[], SamplingParams],
                  models_dir: Callable[[], Path], plan_for: Callable[[Path], LoadPlan],
-                 parent: QObject | None = None) -> None:
+                 system_prompt_for: Callable[[], str] = str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._service = service
         self._config_dir = config_dir
         self._sampling_for = sampling_for
+        self._system_prompt_for = system_prompt_for
         self._models_dir = models_dir
         self._plan_for = plan_for
         self._server: ApiServer | None = None  # the web stack is imported off the GUI thread, when first started
@@ -151,7 +153,8 @@ class ApiServerControl(QObject):
         )
         client = self._service.client
         catalog = ModelCatalog(lambda: client.plan.model_path if client.plan else None, self._models_dir)
-        ctx = ApiContext(self._service, config, catalog, sampling_for=self._sampling_for, plan_for=self._plan_for)
+        ctx = ApiContext(self._service, config, catalog, sampling_for=self._sampling_for,
+                         system_prompt_for=self._system_prompt_for, plan_for=self._plan_for)
         ctx.stats.listener = lambda _record: self.request_seen.emit()
         server = ApiServer(ctx)
         server.start()

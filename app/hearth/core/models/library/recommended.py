@@ -28,6 +28,7 @@ from typing import Any
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.errors import HearthError
 from hearth.core.gguf.header import read_gguf_info
+from hearth.core.models.library.model_settings import ModelSettings
 
 #: When nothing is known about a model: a moderate temperature, min_p to cut the long tail, DRY against loops.
 SAFE_DEFAULTS = SamplingParams(temperature=0.7, top_p=0.9, top_k=40, min_p=0.05)
@@ -121,3 +122,17 @@ def _recommended(path: str, _mtime_ns: int, _size: int) -> Recommendation:
     except (HearthError, OSError):
         return Recommendation(SAFE_DEFAULTS, "Hearth's safe defaults")
     return recommendation_from_metadata(info.metadata)
+
+
+def model_defaults(path: Path | str | None, overrides: Mapping[str, Mapping[str, Any]]) -> tuple[SamplingParams, str]:
+    """What a request that sets nothing gets with this model: its recommended sampling with the user's choices for
+    the model on top, and the system prompt for a conversation that has none (the user's for the model, else the
+    recommended one; "" for none).
+
+    Args:
+        path: the model file (None: nothing loaded).
+        overrides: the user's per-model settings (``Settings.model_overrides``), keyed by the file's path.
+    """
+    recommendation = recommended_sampling(path)
+    own = ModelSettings.from_dict(dict(overrides.get(str(path)) or {}) if path else None)
+    return own.apply_to_sampling(recommendation.params), own.system_prompt or recommendation.system_prompt
