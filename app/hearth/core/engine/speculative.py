@@ -13,8 +13,9 @@ equal what it sampled; the first difference is replaced by the sampled token. Ea
 from exactly the distribution it would have been drawn from without drafting, one sampler call per written token;
 with temperature > 0 this is the standard acceptance rule for a deterministic draft (accepted with the model's
 probability of the drafted token, otherwise a draw from the rest), so drafting stays on when sampling. Greedy
-answers add one guard (``SAFE_MARGIN``): a batch's logits are rounded differently from one row's, so a near-tie is
-decided by reading that position again on its own.
+answers add one guard (``SAFE_MARGIN``): a batch's logits, and the cache rows it writes, are rounded differently from
+one row's, so a near-tie is decided only after the rows the answer's batches wrote are read again one at a time, as
+they would have been without drafting (``host``).
 """
 
 from __future__ import annotations
