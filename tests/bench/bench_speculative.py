@@ -10,6 +10,8 @@ it can):
 2. **KV cache bytes at a 16k context**, as llama.cpp allocated them (its own report, not Hearth's arithmetic):
    f16, q8_0 and q4_0; ``kv.q8_0_over_f16`` (target <= 0.56).
 3. **Flash attention on against off**: prompt (tokens/s reading a ~1,000-token prompt) and generation speed.
+4. **What a batch costs**: reading 1, 2, 4 and 8 tokens in one batch after the prompt (why drafting does or does not
+   pay on this machine: ``summary.batch_of_8_over_one_token``).
 
 Run: ``python tests/bench/bench_speculative.py --json FILE`` (``--quick`` for a short smoke run).
 """
@@ -91,6 +93,40 @@ def measure_lookup(model: Path, reps: int, max_tokens: int, n_ctx: int, words: i
     }
 
 
+def measure_block_cost(model: Path, n_ctx: int, reps: int = 9) -> dict[str, Any]:
+    """What reading k tokens in one batch costs against one token, after a ~1,500-token prompt (median ms).
+
+    Drafting pays only when a batch of k costs little more than one token (weights read once): true where memory
+    bandwidth bounds the model, not for a small model on a few CPU cores. Measured in this process with llama.cpp
+    directly (the same runtime class the engine host uses)."""
+    import threading
+
+    from hearth.core.engine.runtime import ModelRuntime
+    from hearth.core.machine.cpu import detect_cpu
+
+    runtime = ModelRuntime(LoadPlan(str(model), n_ctx=n_ctx), use_extra_bufts=False, on_progress=lambda _f: True,
+                           abort_flag=threading.Event(), n_threads=detect_cpu().physical_cores)
+    try:
+        tokens = runtime.tokenize(quoting_passage(words=1100), add_special=False)[:1500]
+        runtime.decode(tokens, 0)
+        at = len(tokens)
+        ms: dict[str, float] = {}
+        for k in (1, 2, 4, 8):
+            times = []
+            for rep in range(reps):
+                started = time.perf_counter()
+                if k == 1:
+                    runtime.decode_one(tokens[rep], at)
+                else:
+                    runtime.decode_block(tokens[rep:rep + k], at)
+                times.append(time.perf_counter() - started)
+                runtime.keep_prefix(at)
+            ms[str(k)] = round(statistics.median(times) * 1000, 2)
+    finally:
+        runtime.close()
+    return {"ms": ms, "over_one": {k: round(v / ms["1"], 2) for k, v in ms.items()}}
+
+
 def measure_kv(model: Path, n_ctx: int) -> dict[str, Any]:
     out: dict[str, Any] = {"n_ctx": n_ctx}
     for kind in CACHE_TYPES:
@@ -139,17 +175,20 @@ def run(model: Path, *, reps: int = 3, max_tokens: int = 400, n_ctx: int = 4096,
         words: int = 1100) -> dict[str, Any]:
     """All three measurements; ``words``: the quoted passage's length (~1,500 tokens for 1,100 words)."""
     lookup = measure_lookup(model, reps, max_tokens, n_ctx=n_ctx, words=words)
+    block = measure_block_cost(model, n_ctx)
     kv = measure_kv(model, kv_ctx)
     flash = measure_flash(model, reps, n_ctx=n_ctx, words=min(750, words))
     return {
         "model": model.name,
         "lookup": lookup,
+        "block_cost": block,
         "kv_cache": kv,
         "flash_attention": flash,
         "summary": {
             "speedup": lookup["speedup"],
             "identical_output": lookup["identical_output"],
             "acceptance": lookup["acceptance"],
+            "batch_of_8_over_one_token": block["over_one"]["8"],
             "kv_q8_0_over_f16": kv["q8_0_over_f16"],
             "flash_prompt_on_over_off": flash["prompt_on_over_off"],
             "flash_generation_on_over_off": flash["generation_on_over_off"],

@@ -62,6 +62,7 @@ from hearth.core.engine.speculative import (
     SAFE_MARGIN,
     Drafter,
     DraftLength,
+    DraftPace,
     LookupDrafter,
     ModelDrafter,
     quotes_input,
@@ -132,6 +133,7 @@ class EngineHost:
         self.out = out
         self.runtime: ModelRuntime | None = None
         self.draft_runtime: ModelRuntime | None = None
+        self.pace = DraftPace()  # whether drafting pays with the loaded model on this machine (learnt as it writes)
         self.vision: VisionProjector | None = None
         self.prompts: PromptBuilder | None = None
         self.cached: list[int] = []  # tokens whose keys/values are in the cache, positions 0..n-1
@@ -288,6 +290,7 @@ class EngineHost:
         return None
 
     def unload(self) -> None:
+        self.pace = DraftPace()
         # The projector refers to the model: it goes first.
         if self.vision is not None:
             self.vision.close()
@@ -490,6 +493,11 @@ class EngineHost:
         n_ctx = rt.n_ctx
         generated = drafted = accepted = 0
         length = DraftLength(rt.plan.n_draft)
+        # Whether to draft is decided by timing, which differs from run to run: only where that cannot change the
+        # text. A greedy answer is the same with and without drafts; a sampled one with a seed must be reproducible,
+        # so it drafts wherever a draft is found, as the lookup decides from the text alone.
+        pace = self.pace if params.temperature <= 0 or params.seed is None else DraftPace(adaptive=False)
+        pace.begin()
         ahead: list[int] = []  # tokens chosen after ``token``, all but the last already in the cache
         in_cache = 0
         alone = False  # read the next token without drafts (a near-tie follows it)
@@ -532,7 +540,13 @@ class EngineHost:
                     stop_reason = StopReason.CONTEXT_FULL
                     break
                 room = min(length.now, n_ctx - len(cached) - 1, limit - generated)
-                drafts = self._draft(drafter, cached, token, room) if drafter is not None and not alone else []
+                step_at = time.perf_counter()
+                # A step re-reading after a near-tie is drafting's cost, and counted as such.
+                step_drafted = alone
+                if drafter is not None and not alone and pace.allowed(generated):
+                    drafts = self._draft(drafter, cached, token, room)
+                else:
+                    drafts = []
                 alone = False
                 try:
                     if drafts:
@@ -546,8 +560,11 @@ class EngineHost:
                         if dirty is not None and rt.margin(-1) < SAFE_MARGIN:
                             token = self._read_again(cached, sampler, dirty)  # a near-tie after batch-written rows
                             dirty = None
+                            step_drafted = True
                         else:
                             token = sampler.sample()
+                        pace.record(drafted=step_drafted, seconds=time.perf_counter() - step_at, tokens=1,
+                                    written=generated)
                         continue
                 except ContextFull:
                     stop_reason = StopReason.CONTEXT_FULL
@@ -570,6 +587,7 @@ class EngineHost:
                     # with none, the token just read): the uncertain choice is made from one-row logits.
                     accepted += len(ahead)
                     length.update(len(drafts), len(ahead))
+                    decided = max(1, len(ahead))
                     if ahead:
                         in_cache = len(ahead) - 1
                         self._cut_cache(len(cached) + in_cache)
@@ -582,12 +600,15 @@ class EngineHost:
                         except DecodeAborted:
                             stop_reason = StopReason.CANCELLED
                             break
+                    pace.record(drafted=True, seconds=time.perf_counter() - step_at, tokens=decided,
+                                written=generated)
                     continue
                 in_cache = len(ahead) - 1
                 accepted += in_cache
                 length.update(len(drafts), in_cache)
                 if in_cache < len(drafts):  # the rejected drafts leave the cache
                     self._cut_cache(len(cached) + in_cache)
+                pace.record(drafted=True, seconds=time.perf_counter() - step_at, tokens=len(ahead), written=generated)
                 token = ahead.pop(0)
         finally:
             sampler.close()
