@@ -6,7 +6,7 @@ sample: what the planner's model says the run reads per token (bytes, CPU layers
 and the engine's peak memory against its estimate. From the samples:
 
 - **CPU speed**: with samples of two or more sizes, bandwidth and per-layer cost are fitted together (least squares
-  on seconds = bytes / bandwidth + layers × per_layer + 1 ms); with one, only the bandwidth.
+  on seconds = bytes / bandwidth + layers × per_layer + 1 ms, neither cost negative); with one, only the bandwidth.
 - **GPU speed**: the GPU bandwidth is scaled by how far the GPU runs' measured speed was from the prediction.
 - **Memory**: the engine's overhead is set so that every sample's estimate is at least its measured peak (the
   estimate stays on the safe side), plus 2% of the largest peak: what is fitted on one model must stay safe for
@@ -150,6 +150,11 @@ def _fit_cpu(samples: list[Sample], assumed_gbps: float) -> tuple[float, float]:
             b = (sby * saa - say * sab) / det
             if a > 0 and b >= 0:
                 return 1 / a, b
+            if b < 0 < say:
+                # The per-layer cost came out negative (models that differ in more than their bytes and layers:
+                # SmolLM2 135M with 30 layers wrote faster than Gemma 3 270M with 18 for the bytes it reads). The
+                # best fit with no negative cost is then the bandwidth alone (non-negative least squares).
+                return saa / say, 0.0
     # Otherwise each run corrects the term that dominates its time: the bandwidth for a big model, the fixed cost
     # per layer for a small one (a toy model's speed says nothing about the RAM's).
     rates, per_layers = [], []
