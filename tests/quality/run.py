@@ -142,6 +142,9 @@ def _manual_check(client: EngineClient, n_ctx: int, params: SamplingParams, plan
         "passages": result.choices[0].summary,
         "answer_page_sent": page in result.labels,
         "answer_page_cited": f"p.{MANUAL_ANSWER_PAGE}" in answer,
+        # What the window shows under an answer that cites nothing ("Best matches"), best first.
+        "best_matches": list(result.best_labels()),
+        "answer_page_first_match": result.best_labels()[:1] == (page,),
         "mentions_filter_button": "filter button" in answer.lower(),
         "first_token_s": round(stats.ttft_s, 2) if stats.ttft_s is not None else None,
         "seconds": round(seconds, 1),
@@ -179,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     if doc:
         print(f"Manual ({doc['pages']} pages): {doc['prompt_tokens']:,} prompt tokens "
               f"({doc['share_of_context']:.0%} of the context, {doc['limit'] or 'no limit'}), "
-              f"{doc['passages']}, page {MANUAL_ANSWER_PAGE} sent: {doc['answer_page_sent']}, first token "
+              f"{doc['passages']}, page {MANUAL_ANSWER_PAGE} sent: {doc['answer_page_sent']}, best match: "
+              f"{doc['best_matches'][:1]}, first token "
               f"{doc['first_token_s']} s\n      {' '.join(doc['answer'].split())[:200]}")
     return 0
 
