@@ -15,3 +15,13 @@ def print_and_save(result: dict[str, Any], path: Path | None) -> int:
     if path is not None:
         path.write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def model_or_starter(model: Path | None) -> Path:
+    """``model``, or the starter model as the app installs it in its own models folder (made on first use)."""
+    if model is not None:
+        return model
+    from hearth.core.models.library.starter import ensure_starter_model
+    from hearth.core.paths import AppPaths
+
+    return ensure_starter_model(AppPaths.default().ensure().models_dir)

@@ -30,7 +30,7 @@ from hearth.core.engine import EngineClient, TokenDelta  # noqa: E402
 from hearth.core.engine.plan import LoadPlan  # noqa: E402
 from hearth.core.engine.sampling import SamplingParams  # noqa: E402
 from hearth.core.machine.cpu import detect_cpu  # noqa: E402
-from tests.bench import print_and_save  # noqa: E402
+from tests.bench import model_or_starter, print_and_save  # noqa: E402
 
 PROMPT = "Write a detailed essay about the history of lighthouses and the people who kept them."
 
@@ -151,12 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args(argv)
-    model = args.model
-    if model is None:
-        from hearth.core.models.library.starter import ensure_starter_model
-        from hearth.core.paths import AppPaths
-
-        model = ensure_starter_model(AppPaths.default().ensure().models_dir)
+    model = model_or_starter(args.model)
     return print_and_save(run(model, reps=args.reps, tokens=args.tokens), args.json)
 
 

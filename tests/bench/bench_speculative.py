@@ -32,9 +32,7 @@ from hearth.core.engine import EngineClient, Finished, TokenDelta  # noqa: E402
 from hearth.core.engine.events import AnswerStats  # noqa: E402
 from hearth.core.engine.plan import CACHE_TYPES, LoadPlan  # noqa: E402
 from hearth.core.engine.sampling import SamplingParams  # noqa: E402
-from hearth.core.models.library.starter import ensure_starter_model  # noqa: E402
-from hearth.core.paths import AppPaths  # noqa: E402
-from tests.bench import print_and_save  # noqa: E402
+from tests.bench import model_or_starter, print_and_save  # noqa: E402
 from tests.fixtures.passages import quoting_messages, quoting_passage  # noqa: E402
 
 
@@ -204,7 +202,7 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=400, help="length of the quoted answer")
     parser.add_argument("--quick", action="store_true", help="one repetition, short answers (a smoke run)")
     args = parser.parse_args()
-    model = args.model or ensure_starter_model(AppPaths.default().ensure().models_dir)
+    model = model_or_starter(args.model)
     reps, max_tokens = (1, 48) if args.quick else (args.reps, args.max_tokens)
     return print_and_save(run(model, reps=reps, max_tokens=max_tokens), args.json)
 

@@ -35,14 +35,12 @@ from tests.bench import (  # noqa: E402
     bench_startup,
     bench_store,
     bench_vision,
+    model_or_starter,
 )
 
 
 def _starter() -> Path:
-    from hearth.core.models.library.starter import ensure_starter_model
-    from hearth.core.paths import AppPaths
-
-    return ensure_starter_model(AppPaths.default().ensure().models_dir)
+    return model_or_starter(None)
 
 
 def _vision_pair(work: Path, quick: bool) -> tuple[Path, Path]:
