@@ -50,6 +50,7 @@ def test_bench_reports_the_kv_cache_llama_cpp_allocated(gemma_path: Path, hearth
     assert samples[-1]["model"] == gemma_path.name, "hearth bench calibrates the planner"
 
 
+@pytest.mark.timeout(900)  # a whole `hearth bench`: 12 s quiet, 270 s beside stress-ng; a hang guard
 def test_bench_table_explains_the_numbers(gemma_path: Path, hearth_home: Path) -> None:
     result = bench("--model", str(gemma_path), "--reps", "1", home=hearth_home)
     assert result.returncode == 0, result.stderr
