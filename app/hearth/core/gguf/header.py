@@ -521,7 +521,23 @@ def _check_layout(cur: _Cursor, tensors: Sequence[TensorInfo], data_offset: int)
 
 
 def read_gguf_info(path: str | Path) -> GgufInfo:
-    """Read and check the header of one local GGUF file."""
+    """Read and check the header of one local GGUF file.
+
+    Each version of a file (its inode, size and modification time) is parsed once per process and the result shared
+    (do not change it): stepping over a vocabulary takes Python ~20 ms with the interpreter lock held, which the
+    window's thread waits on, and loading a model asks for its header three times (its plan, the engine's check, its
+    recommended settings). A file that is replaced or rewritten is parsed again; a damaged one is never remembered.
+    """
+    p = Path(path)
+    try:
+        stat = p.stat()
+    except OSError as exc:
+        raise ModelFileError(f"The model file {p.name} cannot be read: {exc.strerror}.") from exc
+    return _read_version(str(p), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_version(path: str, _dev: int, _ino: int, _size: int, _mtime_ns: int) -> GgufInfo:
     p = Path(path)
     return parse_gguf(FileSource(p), p.name)
 

@@ -98,7 +98,8 @@ class EmptyChat(QWidget):
         self._examples.setSpacing(8)
         layout.addSpacing(6)
         layout.addLayout(self._examples)
-        self.example_buttons: list[QPushButton] = []
+        self.example_buttons: list[QPushButton] = []  # those shown, from the pool below
+        self._example_pool: list[QPushButton] = []
         self.drop_hint = QLabel("Drop PDFs, Word files, text files or pictures on the window to ask about them.",
                                 column)
         self.drop_hint.setObjectName("emptyHint")
@@ -138,18 +139,24 @@ class EmptyChat(QWidget):
         else:
             self.title.setText(f"Chat with {intro.name}")
         self.good_for.setText(intro.good_for)
-        for button in self.example_buttons:
-            self._examples.removeWidget(button)
-            button.deleteLater()
-        self.example_buttons = []
-        for i, text in enumerate(intro.examples):
-            button = QPushButton(text, self)
+        # The buttons are kept and given new words: a model's load changes the intro twice (loading, then ready)
+        # with the same examples, and styling new buttons each time held the window ~10 ms.
+        pool = self._example_pool
+        while len(pool) < len(intro.examples):
+            i = len(pool)
+            button = QPushButton(self)
             button.setObjectName("exampleButton")
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.setToolTip("Send this")
             button.clicked.connect(self._on_example_clicked)
             self._examples.addWidget(button, i // 2, i % 2)
-            self.example_buttons.append(button)
+            pool.append(button)
+        for i, button in enumerate(pool):
+            shown = i < len(intro.examples)
+            if shown and button.text() != intro.examples[i]:
+                button.setText(intro.examples[i])
+            button.setVisible(shown)
+        self.example_buttons = pool[:len(intro.examples)]
         self.drop_hint.setVisible(bool(intro.name))
         self.note.setText(intro.note)
         self.note_box.setVisible(bool(intro.note))

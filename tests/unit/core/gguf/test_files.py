@@ -63,3 +63,27 @@ def test_bad_files_are_named(tmp_path: Path, content: bytes, words: str) -> None
 def test_directory(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="folder"):
         check_model_path(tmp_path)
+
+
+def test_a_header_is_parsed_once_per_version_of_its_file(tmp_path: Path) -> None:
+    """Loading asks for a model's header several times (plan, engine check, recommended settings): the same file
+    gives the same parsed header; a replaced or rewritten file is read again, and a damaged one is never kept."""
+    from hearth.core.gguf.header import read_gguf_info
+
+    path = tmp_path / "m.gguf"
+    path.write_bytes(gguf_bytes(kv={"split.no": 0}))
+    first = read_gguf_info(path)
+    assert read_gguf_info(path) is first
+    assert check_model_path(path).info is first
+
+    replacement = tmp_path / "new.gguf"
+    replacement.write_bytes(gguf_bytes(kv={"split.no": 0, "split.count": 1}))
+    replacement.replace(path)  # a finished download lands like this
+    second = read_gguf_info(path)
+    assert second is not first and second.get("split.count") == 1
+
+    path.write_bytes(b"GGUF\x03")  # rewritten in place, damaged
+    with pytest.raises(ModelFileError, match="truncated"):
+        read_gguf_info(path)
+    path.write_bytes(gguf_bytes(kv={"split.no": 0}))  # repaired in place (another size again)
+    assert read_gguf_info(path).get("split.count") is None
