@@ -14,7 +14,7 @@ before the answer, so the window is full from the first token, as in real use. F
 
 Medians over the repetitions are reported. The baseline in the same run is the naive approach: ``setMarkdown`` of the
 whole answer in a QTextBrowser on every token (its early tokens are pre-filled in one call to save time; only its
-marginal cost at each length is measured). Targets: marginal cost at 4,000 tokens ≤ 1.5× that at 100; stall < 16 ms.
+marginal cost at each length is measured). Targets: marginal cost at 4,000 tokens ≤ 1.2× that at 100; stall < 16 ms.
 
 Run: ``python tests/bench/bench_gui_streaming.py --json out.json`` (``--quick`` for a smoke run).
 """
@@ -51,6 +51,7 @@ RATE = 200.0  # tokens per second
 PROBE_MS = 5
 WINDOW = 100
 SIZE = (1100, 760)
+RATIO_MAX = 1.2  # a token at 4,000 tokens may cost the GUI thread at most this many times one at 100
 
 
 @dataclass
@@ -245,8 +246,8 @@ def run(lengths: tuple[int, ...] = (100, 1000, 4000), repetitions: int = 3, wind
     report["summary"] = {
         f"chat_view_marginal_ratio_{last}_vs_{first}": round(ratio, 2),
         "chat_view_worst_stall_ms": stall,
-        "targets": {"ratio_max": 1.5, "stall_max_ms": 16.0},
-        "meets_ratio": ratio <= 1.5,
+        "targets": {"ratio_max": RATIO_MAX, "stall_max_ms": 16.0},
+        "meets_ratio": ratio <= RATIO_MAX,
         "meets_stall": stall < 16.0,
     }
     if baseline:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import (
-    QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
@@ -24,7 +23,14 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QPainter,
+    QPalette,
+    QStandardItem,
+    QStandardItemModel,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -101,43 +107,41 @@ def snippet_html(hit: SearchHit) -> str:
     return f"<div><b>{title}</b></div><div style='color:gray'>{''.join(parts)}</div>"
 
 
-class ConversationListModel(QAbstractListModel):
-    """Rows of the side list: date headings, conversations, or search hits."""
+class ConversationListModel(QStandardItemModel):
+    """Rows of the side list: date headings, conversations, or search hits.
+
+    The rows live in Qt's own item model: the view asks for each row's data many times per layout (800 calls for a
+    send with eight chats in the list), and an answer Python would give must first take the interpreter lock, which
+    a worker reading a document holds most of the time.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[_Row] = []
 
     def set_rows(self, rows: list[_Row]) -> None:
-        self.beginResetModel()
         self._rows = rows
-        self.endResetModel()
+        items = []
+        for row in rows:
+            text = ("★ " if row.pinned else "") + row.text
+            item = QStandardItem(text)
+            item.setData(text, Qt.ItemDataRole.AccessibleTextRole)
+            if row.kind == _CONVERSATION:
+                item.setToolTip(row.text)
+            item.setData(row.kind, _KIND)
+            item.setData(row.conversation_id, _ID)
+            item.setData(row.message_id, _MESSAGE_ID)
+            item.setData(row.rich, _RICH)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled if row.kind == _HEADER
+                          else Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            items.append(item)
+        self.clear()
+        self.invisibleRootItem().appendRows(items)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return ("★ " if row.pinned else "") + row.text
-        if role == Qt.ItemDataRole.ToolTipRole and row.kind == _CONVERSATION:
-            return row.text
-        if role == _KIND:
-            return row.kind
-        if role == _ID:
-            return row.conversation_id
-        if role == _MESSAGE_ID:
-            return row.message_id
-        if role == _RICH:
-            return row.rich
-        return None
-
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if index.isValid() and self._rows[index.row()].kind == _HEADER:
-            return Qt.ItemFlag.ItemIsEnabled
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    @property
+    def has_hits(self) -> bool:
+        """Search hits are shown (three lines each; the other rows are one)."""
+        return any(row.kind == _HIT for row in self._rows)
 
     def row_for_conversation(self, conversation_id: int) -> int:
         for i, row in enumerate(self._rows):
@@ -185,11 +189,10 @@ class _Delegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         base = super().sizeHint(option, index)
-        kind = index.data(_KIND)
-        if kind == _HEADER:
-            return QSize(base.width(), base.height() + 10)
-        if kind == _HIT:
+        if index.data(_KIND) == _HIT:
             return QSize(base.width(), base.height() * 3)
+        # Headings and conversations are the same height: outside a search the view then asks for one row's size
+        # instead of every row's (``setUniformItemSizes``).
         return QSize(base.width(), base.height() + 12)
 
 
@@ -247,7 +250,6 @@ class ConversationList(QWidget):
         self.view.setAccessibleName("Conversations")
         self.view.setModel(self._model)
         self.view.setItemDelegate(_Delegate(self.view))
-        self.view.setUniformItemSizes(False)
         self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_view_context_menu_requested)
@@ -267,8 +269,7 @@ class ConversationList(QWidget):
     def refresh(self) -> None:
         """Reload the list (or re-run the search)."""
         self._shown_generation += 1  # a background read begun before this is older: it is not shown
-        self._model.set_rows(self._rows_for(self.search.text().strip()))
-        self._select_current()
+        self._show(self._rows_for(self.search.text().strip()))
 
     def refresh_in_background(self) -> None:
         """``refresh``, with the store read on a worker thread: for the refreshes an answer causes as it starts and
@@ -288,8 +289,7 @@ class ConversationList(QWidget):
         self._refreshing = None
         query, generation, rows = result
         if query == self.search.text().strip() and generation == self._shown_generation:
-            self._model.set_rows(rows)
-            self._select_current()
+            self._show(rows)
         if self._refresh_again:
             self._refresh_again = False
             self.refresh_in_background()
@@ -338,13 +338,18 @@ class ConversationList(QWidget):
             rows.append(_Row(_HEADER, "No matches"))
         return rows
 
+    def _show(self, rows: list[_Row]) -> None:
+        self._model.set_rows(rows)
+        self.view.setUniformItemSizes(not self._model.has_hits)
+        self._select_current()
+
     def _select_current(self) -> None:
         if self._current_id is None:
             self.view.clearSelection()
             return
         row = self._model.row_for_conversation(self._current_id)
         if row >= 0:
-            self.view.setCurrentIndex(self._model.index(row))
+            self.view.setCurrentIndex(self._model.index(row, 0))
 
     @Slot(ConversationsChange)
     def _on_conversations_changed(self, change: ConversationsChange) -> None:
