@@ -28,25 +28,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "app"), str(ROOT)]
 
-from hearth.core.engine import EngineClient, Finished, TokenDelta  # noqa: E402
+from hearth.core.engine import EngineClient  # noqa: E402
 from hearth.core.engine.events import AnswerStats  # noqa: E402
 from hearth.core.engine.plan import CACHE_TYPES, LoadPlan  # noqa: E402
 from hearth.core.engine.sampling import SamplingParams  # noqa: E402
 from tests.bench import model_or_starter, print_and_save  # noqa: E402
+from tests.fixtures.passages import engine_answer as answer  # noqa: E402
 from tests.fixtures.passages import quoting_messages, quoting_passage  # noqa: E402
-
-
-def answer(client: EngineClient, messages: list[dict[str, str]], params: SamplingParams,
-           continue_last: bool = False) -> tuple[str, AnswerStats]:
-    parts: list[str] = []
-    stats = None
-    for event in client.chat(messages, params, continue_last=continue_last):
-        if isinstance(event, TokenDelta):
-            parts.append(event.text)
-        elif isinstance(event, Finished):
-            stats = event.stats
-    assert stats is not None
-    return "".join(parts), stats
 
 
 def generation_rate(stats: AnswerStats) -> float:

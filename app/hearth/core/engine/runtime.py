@@ -413,16 +413,20 @@ class ModelRuntime:
                 batch.logits[i] = 0
             batch.logits[count - 1] = 1 if done + count == total else 0
             batch.n_tokens = count
-            rc = L.llama_decode(self.ctx, batch)
-            if rc == 2:
-                raise DecodeAborted(self.cached_positions())
-            if rc == 1:
-                raise ContextFull()
-            if rc != 0:
-                raise GenerationError(f"llama.cpp failed to process the prompt (code {rc}).")
+            self._decode(batch, "to process the prompt")
             done += count
             if on_batch is not None:
                 on_batch(done)
+
+    def _decode(self, batch: Any, doing: str) -> None:
+        """``llama_decode`` with its return codes as errors: 1 the context is full, 2 aborted (``abort_flag``)."""
+        rc = L.llama_decode(self.ctx, batch)
+        if rc == 1:
+            raise ContextFull()
+        if rc == 2:
+            raise DecodeAborted(self.cached_positions())
+        if rc != 0:
+            raise GenerationError(f"llama.cpp failed {doing} (code {rc}).")
 
     def decode_one(self, token: int, pos: int) -> None:
         batch = self._batch
@@ -432,13 +436,7 @@ class ModelRuntime:
         batch.seq_id[0][0] = 0
         batch.logits[0] = 1
         batch.n_tokens = 1
-        rc = L.llama_decode(self.ctx, batch)
-        if rc == 1:
-            raise ContextFull()
-        if rc == 2:
-            raise DecodeAborted(self.cached_positions())
-        if rc != 0:
-            raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
+        self._decode(batch, "while writing the answer")
 
     def decode_block(self, tokens: Sequence[int], start: int) -> None:
         """Feed a few tokens at positions ``start..`` in one batch, keeping logits for every one of them.
@@ -455,13 +453,7 @@ class ModelRuntime:
             batch.seq_id[i][0] = 0
             batch.logits[i] = 1
         batch.n_tokens = count
-        rc = L.llama_decode(self.ctx, batch)
-        if rc == 1:
-            raise ContextFull()
-        if rc == 2:
-            raise DecodeAborted(self.cached_positions())
-        if rc != 0:
-            raise GenerationError(f"llama.cpp failed while writing the answer (code {rc}).")
+        self._decode(batch, "while writing the answer")
 
     def margin(self, index: int) -> float:
         """How far the most likely next token's score is ahead of the second's, at batch position ``index``."""

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hearth.core.engine import EngineClient, Finished, TokenDelta
+from hearth.core.engine import EngineClient
 from hearth.core.engine.events import AnswerStats
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.sampling import SamplingParams
-from tests.fixtures.passages import quoting_messages, quoting_passage
+from tests.fixtures.passages import engine_answer, quoting_messages, quoting_passage
 from tests.fixtures.tiny_llama4 import write_tiny_llama4
 
 # The loop guard is off: the tiny models echo their input by design, which it would rightly end as a loop.
@@ -20,15 +20,7 @@ GREEDY = SamplingParams(loop_guard=False, temperature=0.0, max_tokens=40, seed=1
 
 def run(client: EngineClient, messages: list[dict[str, str]], params: SamplingParams = GREEDY,
         continue_last: bool = False) -> tuple[str, AnswerStats]:
-    parts: list[str] = []
-    stats = None
-    for event in client.chat(messages, params, continue_last=continue_last):
-        if isinstance(event, TokenDelta):
-            parts.append(event.text)
-        elif isinstance(event, Finished):
-            stats = event.stats
-    assert stats is not None
-    return "".join(parts), stats
+    return engine_answer(client, messages, params, continue_last)
 
 
 @pytest.fixture(scope="module")
