@@ -166,3 +166,45 @@ def test_export_writes_markdown_and_json(tmp_path: Path, store: Store,
     assert "Why are there two tides a day?" in json.dumps(json.loads(as_json.read_text(encoding="utf-8")))
     with pytest.raises(OSError):
         conversations.export(conv.id, ExportFormat.JSON, tmp_path / "missing-folder" / "x.json")
+
+
+def test_a_long_list_refreshes_without_asking_python_for_every_row(
+        qtbot: QtBot, store: Store, conversations: ConversationsController, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call from Qt into Python waits for the interpreter lock, which a worker reading a document holds: the
+    rows live in Qt's model, and outside a search the view asks for one row's size, not each of 60."""
+    from hearth.ui.chat import conversation_list
+
+    for i in range(60):
+        store.conversations.create(title=f"Chat {i}")
+    conv = store.conversations.create(title="Garden")
+    store.messages.add_user_message(conv.id, "How deep should I plant tulip bulbs?")
+    sized: list[str] = []
+    size_hint = conversation_list._Delegate.sizeHint
+
+    def counted(self: object, option: object, index: object) -> object:
+        sized.append(str(index.data()))  # type: ignore[attr-defined]
+        return size_hint(self, option, index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(conversation_list._Delegate, "sizeHint", counted)
+    widget = ConversationList(conversations)
+    qtbot.addWidget(widget)
+    widget.resize(280, 600)
+    widget.show()
+    qtbot.waitExposed(widget)
+    model = widget.view.model()
+    assert "data" not in type(model).__dict__ and "rowCount" not in type(model).__dict__  # answered by Qt
+    sized.clear()
+    widget.refresh()
+    widget.view.doItemsLayout()
+    assert model.rowCount() == 62 and 1 <= len(sized) <= 3, sized
+
+    widget.search.setText("tulip")
+    qtbot.waitUntil(lambda: "Messages" in texts(widget))
+    assert not widget.view.uniformItemSizes()  # a hit is three lines high, a heading one
+    rows = texts(widget)
+    hit = widget.view.visualRect(model.index(rows.index("Messages") + 1, 0))
+    heading = widget.view.visualRect(model.index(rows.index("Messages"), 0))
+    assert hit.height() > heading.height()
+    widget.search.clear()
+    qtbot.waitUntil(lambda: len(texts(widget)) == 62)
+    assert widget.view.uniformItemSizes()
