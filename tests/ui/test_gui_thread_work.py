@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+import hearth.ui.app as app_module
 import hearth.ui.chat.controller as chat_controller
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.store import MessageStatus
@@ -24,6 +25,7 @@ def log(monkeypatch: pytest.MonkeyPatch) -> GuiThreadLog:
     watch_store(monkeypatch, log)
     for name in ("prepare_attachments", "engine_messages"):
         watch_thread(monkeypatch, log, chat_controller, name)
+    watch_thread(monkeypatch, log, app_module, "bench_prompt_speed")  # reads hearth bench's result file
     return log
 
 
@@ -49,6 +51,7 @@ def test_answer_start_runs_off_the_gui_thread(qtbot: QtBot, tmp_path: Path, gemm
         assert log.store_calls_on_gui() == [], f"the GUI thread used the store at answer start: {log.gui}"
         assert "prepare_attachments" in log.elsewhere and "engine_messages" in log.elsewhere
         assert "prepare_attachments" not in log.gui and "engine_messages" not in log.gui
+        assert "bench_prompt_speed" in log.elsewhere and "bench_prompt_speed" not in log.gui
         assert any(call.startswith("store write") for call in log.elsewhere), "the message was written"
         user, answer = h.controller.branch()
         assert h.store.attachments.for_message(user.id)[0].file.page_count == 30

@@ -54,7 +54,7 @@ from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.tools import ToolFormat
 from hearth.core.errors import EncryptedDocumentError, HearthError, NoTextLayerError, NoVisionError
 from hearth.core.models.library.names import answer_author, model_display_name
-from hearth.core.retrieval import Mode, RetrievalResult, extract_citations, reading_budget
+from hearth.core.retrieval import Mode, ReadingBudget, RetrievalResult, extract_citations, reading_budget
 from hearth.core.store import (
     Conversation,
     Message,
@@ -729,12 +729,15 @@ class ChatController(QObject):
         # The prompt is built on the engine's thread: reading back big attachments and ranking their passages can
         # take a second, which the window must not wait for.
         n_ctx = info.n_ctx if info else 4096
-        speed = self._prompt_speed_for() or self._measured_prompt_speed
+        speed_for, measured = self._prompt_speed_for, self._measured_prompt_speed
+
+        def reading() -> ReadingBudget:
+            return reading_budget(n_ctx, speed_for() or measured, more=more)
+
         prepare = functools.partial(
-            _with_default_system_prompt, self._default_system_prompt_for, self._store, answer,
+            _engine_messages_on_worker, self._default_system_prompt_for, reading, self._store, answer,
             [m for m in branch if m.id != answer.id], continue_last,
             n_ctx=n_ctx, max_tokens=params.max_tokens, documents=self._documents,
-            reading=reading_budget(n_ctx, speed, more=more),
         )
         if self._uses_tools(continue_last):
             assert self._runner is not None and info is not None
@@ -962,11 +965,12 @@ class ChatController(QObject):
         )
 
 
-def _with_default_system_prompt(default_for: Callable[[], str], *args: Any,
-                                **kwargs: Any) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
-    """``engine_messages`` with the model's recommended system prompt, looked up on the answer's worker (it reads the
-    model file's header)."""
-    return engine_messages(*args, default_system_prompt=default_for(), **kwargs)
+def _engine_messages_on_worker(default_for: Callable[[], str], reading: Callable[[], ReadingBudget], *args: Any,
+                               **kwargs: Any) -> tuple[list[dict[str, Any]], RetrievalResult | None]:
+    """``engine_messages`` with what is read from files looked up on the answer's worker: the model's recommended
+    system prompt (the model file's header) and the reading budget (this machine's prompt speed, from ``hearth
+    bench``'s result file)."""
+    return engine_messages(*args, default_system_prompt=default_for(), reading=reading(), **kwargs)
 
 
 def _call_views(records: Sequence[ToolCallRecord]) -> tuple[ToolCallView, ...]:
