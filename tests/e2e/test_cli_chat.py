@@ -83,6 +83,7 @@ def test_bad_model_file_is_a_message_not_a_traceback(tmp_path: Path, hearth_home
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.timeout(900)  # 207 s beside stress-ng (the pytest default is 300 s); a hang guard
 def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(gemma_path: Path, hearth_home: Path) -> None:
     env = {**os.environ, "HEARTH_HOME": str(hearth_home), "PYTHONPATH": str(ROOT / "app")}
     proc = subprocess.Popen(

@@ -108,6 +108,7 @@ def gemma_lookup(gemma_path: Path) -> Iterator[dict[str, EngineClient]]:
         client.close()
 
 
+@pytest.mark.timeout(900)  # three loads and three quoting answers: 7 s quiet, 297 s beside stress-ng; a hang guard
 def test_gemma_quotes_the_same_with_and_without_lookup(gemma_lookup: dict[str, EngineClient]) -> None:
     passage = quoting_passage(words=400)
     messages = quoting_messages(passage)
