@@ -1,8 +1,9 @@
 """What the window's start does not load: the app, launched as ``hearth`` launches it (``run_app``, offscreen, in a
-fresh process), has imported none of the heavy packages it needs only later (Markdown, highlighting, the Hub client,
-GGUF tables, images, PDFs) nor built the Models page when its window first paints; the page is built when it is
-first shown. A structural guard of the start-up benchmark's figures (tests/bench/bench_startup.py), which it cannot
-flake on: it counts modules, not milliseconds."""
+fresh process), paints its window's frame before it imports the app at all (``hearth.ui.app``), and has imported none
+of the heavy packages it needs only later (Markdown, highlighting, the Hub client, GGUF tables, images, PDFs) nor
+built the Models page when its main window first paints; the page is built when it is first shown. A structural
+guard of the start-up benchmark's figures (tests/bench/bench_startup.py), which it cannot flake on: it counts
+modules, not milliseconds."""
 
 from __future__ import annotations
 
@@ -22,13 +23,19 @@ CHILD = r"""
 import json, sys
 from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
-from hearth.ui.app import run_app
+from hearth.ui.launch import run_app
 
 WATCHED = json.loads(sys.argv[2])
-out = {}
+out = {"before_launch": sorted(name for name in sys.modules if name.startswith("hearth.ui.app"))}
 
 def loaded():
     return sorted(name for name in WATCHED if name in sys.modules)
+
+def on_frame(frame):
+    def painted():
+        out["frame_painted_with_app_imported"] = "hearth.ui.app" in sys.modules
+        out["at_frame_paint"] = loaded()
+    frame.first_painted.connect(painted)
 
 class Probe(QObject):
     def __init__(self, app):
@@ -53,7 +60,7 @@ class Probe(QObject):
             json.dump(out, fh)
         QApplication.quit()
 
-sys.exit(run_app(on_started=Probe))
+sys.exit(run_app(on_started=Probe, on_frame=on_frame))
 """
 
 
@@ -67,6 +74,9 @@ def test_the_first_paint_loads_nothing_it_does_not_show(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
+    assert result["before_launch"] == []
+    assert result["frame_painted_with_app_imported"] is False, "the frame paints before the app is imported"
+    assert result["at_frame_paint"] == []
     assert result["at_first_paint"] == [], f"imported before the first paint: {result['at_first_paint']}"
     assert result["page_built_at_start"] is False and result["page_built_before_shown"] is False
     assert result["page_built_when_shown"] is True and result["shown"] is True

@@ -42,7 +42,7 @@ def _wants_window(argv: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str]) -> int:
     if _wants_window(argv):
-        from hearth.ui.app import run_app  # Qt is imported only when a window is wanted
+        from hearth.ui.launch import run_app  # Qt is imported only when a window is wanted
 
         return run_app(screenshot_dir=argv[1] if argv else None)
     return _run_command(argv)
@@ -52,7 +52,7 @@ def _run_command(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
     if args.command is None:
-        from hearth.ui.app import run_app  # Qt is imported only when a window is wanted
+        from hearth.ui.launch import run_app  # Qt is imported only when a window is wanted
 
         return run_app(screenshot_dir=args.screenshot)
     run: Callable[[argparse.Namespace], int] = _command(args.command).run

@@ -1,5 +1,5 @@
-"""The composition root: ``build_app`` builds every long-lived object once, wires them, and ``run_app`` runs the Qt
-event loop around them.
+"""The composition root: ``build_app`` builds every long-lived object once and wires them (``hearth.ui.launch``
+shows the window's frame first, then builds the app into it and runs the Qt event loop).
 
 Nothing else creates long-lived objects: the store, the engine, the model session, the Hub client, the download
 manager, the library, the Models page and the main window are made in ``build_app`` and passed in through
@@ -10,27 +10,22 @@ only what ``AppSeams`` names.
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-import hearth
 from hearth.core.engine import EngineApi
 from hearth.core.engine.plan import LoadPlan
 from hearth.core.engine.remote_keys import KeyStore
 from hearth.core.engine.routing import RoutingEngineClient
 from hearth.core.engine.sampling import SamplingParams
 from hearth.core.engine.service import EngineService
-from hearth.core.errors import AlreadyRunningError, HearthError, StoreCorruptError
+from hearth.core.errors import HearthError, StoreCorruptError
 from hearth.core.instance import InstanceLock
 from hearth.core.logs import configure_logging
 from hearth.core.machine.hardware import Hardware, detect_hardware
@@ -43,7 +38,7 @@ from hearth.core.models.planning.benchmark import bench_prompt_speed
 from hearth.core.models.planning.calibration import apply_calibration
 from hearth.core.paths import AppPaths
 from hearth.core.retrieval import estimated_prompt_speed
-from hearth.core.settings import Settings, load_settings, save_settings
+from hearth.core.settings import Settings, save_settings
 from hearth.core.store import Store, default_db_path, quarantine, salvage
 from hearth.core.tools.config import ToolsConfig, load_tools_config, save_tools_config, tools_path
 from hearth.core.tools.mcp_client import McpManager
@@ -63,14 +58,11 @@ from hearth.ui.shell.api_server import ApiServerControl
 from hearth.ui.shell.dialogs import Ask, AskPassword, ChooseImport, ask_password, ask_user, choose_import
 from hearth.ui.shell.main_window import MainWindow
 from hearth.ui.shell.notices import notice_for
-from hearth.ui.shell.theme import ThemeController
+from hearth.ui.shell.theme import ThemeController, theme_mode
 from hearth.ui.shell.tools_settings import ToolsTab
 
 if TYPE_CHECKING:
     from hearth.ui.models.page import ModelsPage
-
-ICON = Path(__file__).resolve().parent / "assets" / "hearth.png"
-
 
 @dataclass(frozen=True)
 class AppSeams:
@@ -216,7 +208,7 @@ class HearthApp(QObject):
             self.models.set_settings(settings, self.models_dir())
         configure_logging(self.paths.log_dir, debug=settings.debug_logging)
         self.client.debug = settings.debug_logging
-        self.theme.set_mode(_mode(settings.theme))
+        self.theme.set_mode(theme_mode(settings.theme))
         self.theme.set_zoom(settings.zoom / 100)
         self.window.composer.set_send_on_enter(settings.send_on_enter)
         self.api.apply(settings)
@@ -284,7 +276,8 @@ GUI_SWITCH_INTERVAL_S = 0.001
 
 
 def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: Store,
-              lock: InstanceLock | None = None, seams: AppSeams | None = None) -> HearthApp:
+              lock: InstanceLock | None = None, seams: AppSeams | None = None,
+              theme: ThemeController | None = None) -> HearthApp:
     """Build and wire the app's objects (nothing runs until ``HearthApp.start``).
 
     Args:
@@ -294,6 +287,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
         store: the open conversations database (the app closes it at shutdown).
         lock: the single-instance lock, released at shutdown (None: not held, as in tests).
         seams: what to use instead of the real parts (None: the real app's own).
+        theme: the theme, already applied to ``qapp`` (the launch made it for the window's frame; None: made here).
     """
     seams = seams or AppSeams()
     # Workers (reading a PDF, ranking passages) run Python beside the GUI thread, and the interpreter hands its lock
@@ -309,7 +303,7 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
     service = EngineService(client)
     bridge = EngineBridge(service)
     session = ModelSession(bridge, seams.plan_for or preferences.plan_for)
-    theme = ThemeController(qapp, _mode(settings.theme), settings.zoom / 100)
+    theme = theme or ThemeController(qapp, theme_mode(settings.theme), settings.zoom / 100)
     chat_view = ChatView(theme.apply())
     theme.theme_changed.connect(chat_view.set_theme)
 
@@ -383,10 +377,6 @@ def build_app(qapp: QApplication, paths: AppPaths, settings: Settings, store: St
                      api=api, toolbox=toolbox)
 
 
-def _mode(theme: str) -> Literal["system", "light", "dark"]:
-    return theme if theme in ("light", "dark") else "system"  # type: ignore[return-value]
-
-
 def open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:
     """Open the conversations, asking before setting a damaged database aside (never deleting it); None when the
     user declines."""
@@ -407,57 +397,3 @@ def open_store(paths: AppPaths, parent: QWidget | None) -> Store | None:
         store = Store.open(path)
         salvage(store, moved)
         return store
-
-
-def run_app(screenshot_dir: str | None = None, *, on_started: Callable[[HearthApp], object] | None = None) -> int:
-    """Open the window and run until it closes; returns the exit status.
-
-    Args:
-        screenshot_dir: save screenshots there (in a throw-away data folder) and exit, instead of running.
-        on_started: called with the app once its window is shown (the start-up benchmark measures from there).
-    """
-    qapp = QApplication.instance() or QApplication(sys.argv)
-    assert isinstance(qapp, QApplication)
-    qapp.setApplicationName(hearth.APP_NAME)
-    qapp.setApplicationDisplayName(hearth.APP_NAME)
-    qapp.setOrganizationName(hearth.APP_NAME)
-    if ICON.is_file():
-        qapp.setWindowIcon(QIcon(str(ICON)))
-    scratch = None
-    if screenshot_dir:
-        # Screenshots never touch the user's data: a throw-away data folder for this run.
-        scratch = tempfile.mkdtemp(prefix="hearth-screenshots-")
-        os.environ["HEARTH_HOME"] = scratch
-        save_settings(Settings(first_run_done=True), AppPaths.default().ensure().config_dir / "settings.json")
-    paths = AppPaths.default().ensure()
-    settings = load_settings(paths.config_dir / "settings.json")
-    configure_logging(paths.log_dir, debug=settings.debug_logging)
-    lock = InstanceLock(paths.data_dir)
-    try:
-        lock.acquire()
-    except AlreadyRunningError as exc:
-        QMessageBox.information(None, hearth.APP_NAME, f"{exc.message} {exc.hint}".strip())
-        return 0
-    try:
-        store = open_store(paths, None)
-    except HearthError as exc:
-        QMessageBox.critical(None, hearth.APP_NAME, f"{exc.message}\n\n{exc.hint}".strip())
-        lock.release()
-        return 1
-    if store is None:
-        lock.release()
-        return 0
-    app = build_app(qapp, paths, settings, store, lock)
-    qapp.aboutToQuit.connect(app.shutdown)
-    if screenshot_dir:
-        from hearth.ui.shell.screenshots import take_screenshots
-
-        try:
-            return take_screenshots(app, Path(screenshot_dir))
-        finally:
-            app.shutdown()
-            shutil.rmtree(scratch or "", ignore_errors=True)
-    app.start()
-    if on_started is not None:
-        on_started(app)
-    return qapp.exec()

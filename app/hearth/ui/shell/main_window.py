@@ -226,7 +226,11 @@ class MainWindow(QMainWindow):
         bind(QKeySequence(QKeySequence.StandardKey.ZoomOut), lambda: self.zoom_requested.emit(-1), "zoomOut")
         bind("Ctrl+0", lambda: self.zoom_requested.emit(0), "zoomReset")
         # Qt reads Ctrl as Cmd on macOS, so this is Cmd+Q there; Windows has no standard Quit key, so it is named.
-        bind("Ctrl+Q", self.close, "quit")
+        bind("Ctrl+Q", self._on_quit_shortcut, "quit")
+
+    @Slot()
+    def _on_quit_shortcut(self) -> None:
+        self.window().close()  # the launched app's window frame when it holds this window, else this window
 
     def set_api_status(self, text: str, tooltip: str = "") -> None:
         """The local API's status bar entry ("API on :8080"); hidden when ``text`` is empty."""

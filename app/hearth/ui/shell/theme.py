@@ -20,6 +20,11 @@ ThemeMode = Literal["system", "light", "dark"]
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0)
 
 
+def theme_mode(name: str) -> ThemeMode:
+    """The mode for a theme name from the settings ("light", "dark"; anything else follows the system)."""
+    return name if name in ("light", "dark") else "system"  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class Palette:
     """Every colour the views use, as CSS colour strings."""
