@@ -144,12 +144,11 @@ class _Launch:
             self.on_started(app)
 
     def finish(self, status: int) -> int:
-        """After the event loop: release what an app that was never built holds; raise a failure of the build."""
+        """After the event loop: release what an app that was never built holds (a built app shut down at
+        ``aboutToQuit``); raise a failure of the build."""
         if self.app is None:
             self.lock.release()
             self.theme.deleteLater()
-        else:
-            self.app.shutdown()  # already done at aboutToQuit; a second call does nothing
         if self.failure is not None:
             raise self.failure
         return status
@@ -164,9 +163,9 @@ def _take_screenshots(qapp: QApplication, out_dir: Path) -> int:
     scratch = tempfile.mkdtemp(prefix="hearth-screenshots-")
     os.environ["HEARTH_HOME"] = scratch
     try:
-        save_settings(Settings(first_run_done=True), AppPaths.default().ensure().config_dir / "settings.json")
         paths = AppPaths.default().ensure()
-        settings = load_settings(paths.config_dir / "settings.json")
+        settings = Settings(first_run_done=True)
+        save_settings(settings, paths.config_dir / "settings.json")
         configure_logging(paths.log_dir, debug=settings.debug_logging)
         store = open_store(paths, None)
         if store is None:

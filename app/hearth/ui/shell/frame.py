@@ -58,10 +58,6 @@ class WindowFrame(QMainWindow):
         outline.installEventFilter(self)
         self.setCentralWidget(outline)
 
-    @property
-    def painted(self) -> bool:
-        return self._painted
-
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if not self._painted and event.type() == QEvent.Type.Paint:
             self._painted = True
