@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,20 @@ class Served:
 
     def lines_matching(self, pattern: str) -> list[str]:
         return [line for line in list(self.log) if re.search(pattern, line)]
+
+    def wait_for_lines(self, pattern: str, *, count: int = 1, after: int = 0) -> list[str]:
+        """The lines matching ``pattern`` past the first ``after`` of them, once there are ``count``.
+
+        The server writes a record before (or just after) the answer it records goes out, but the test reads the
+        server's stderr on a thread of its own: on a busy machine the line can reach ``log`` a moment after the
+        client has the answer. This waits for it; WAIT only guards against a hang, and a server that exits ends the
+        wait at once. What it returns is checked by the caller, so a missing line still fails the test."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            found = self.lines_matching(pattern)[after:]
+            if len(found) >= count or self.process.poll() is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -218,10 +233,11 @@ def test_a_forced_tool_call_comes_back_as_tool_calls(served: Served) -> None:
 
 def test_the_log_holds_no_message_text(served: Served) -> None:
     secret = "Marmalade zeppelins whisper at dawn"
+    before = len(served.lines_matching(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+"))
     answer = served.client().chat.completions.create(
         model=served.model, messages=[{"role": "user", "content": secret}], max_tokens=4, temperature=0)
     reply = answer.choices[0].message.content or ""
-    assert served.lines_matching(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+")
+    assert served.wait_for_lines(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+", after=before)
     assert not served.lines_matching(secret)
     for path in served.home.rglob("*"):
         if path.is_file():
@@ -284,7 +300,8 @@ def test_bodies_over_the_limit_are_refused(served: Served) -> None:
 
 def test_a_client_gone_mid_stream_stops_its_answer(served: Served) -> None:
     client = served.client()
-    before = len(served.lines_matching(r"request \d+: .* stop: "))
+    cancelled_before = len(served.lines_matching(r"request \d+: .* stop: cancelled"))
+    gone_before = len(served.lines_matching(r"POST /v1/chat/completions 200 .*finish client gone"))
     stream = client.chat.completions.create(
         model=served.model, messages=[{"role": "user", "content": "Write a very long story."}], max_tokens=2000,
         temperature=0, stream=True, extra_body={"ignore_eos": True})
@@ -299,12 +316,15 @@ def test_a_client_gone_mid_stream_stops_its_answer(served: Served) -> None:
     assert answer.choices[0].finish_reason in ("stop", "length")
     # The engine runs one answer at a time, so the next answer started only once the abandoned one had ended; the
     # engine's own record says how it ended: cancelled, long before its 2,000 tokens.
-    finished = served.lines_matching(r"request \d+: .* stop: ")[before:]
-    abandoned = re.search(r"request \d+: (\d+) tokens .* stop: (\w+)", finished[0])
-    assert abandoned is not None and abandoned.group(2) == "cancelled", finished
-    assert received <= int(abandoned.group(1)) < 2000
-    assert re.search(r"stop: (length|eos)", finished[1]), finished
-    assert served.lines_matching(r"POST /v1/chat/completions 200 .*finish client gone")
+    abandoned = served.wait_for_lines(r"request \d+: \d+ tokens .* stop: cancelled", after=cancelled_before)
+    assert len(abandoned) == 1, served.lines_matching(r"request \d+: .* stop: ")[-4:]
+    found = re.search(r"request (\d+): (\d+) tokens", abandoned[0])
+    assert found is not None
+    assert received <= int(found.group(2)) < 2000
+    # the engine numbers its requests in order: the short answer is the very next one, and it ran to its end
+    after = served.wait_for_lines(rf"request {int(found.group(1)) + 1}: .* stop: ")
+    assert len(after) == 1 and re.search(r"stop: (length|eos)", after[0]), after
+    assert served.wait_for_lines(r"POST /v1/chat/completions 200 .*finish client gone", after=gone_before)
 
 
 @pytest.mark.timeout(900)  # five answers in a row on a busy machine; a guard against a hang, not a target
