@@ -63,11 +63,12 @@ class Served:
         with httpx2.Client(timeout=WAIT) as http:
             return http.request(method, self.base_url.removesuffix("/v1") + path, headers=sent, content=content)
 
-    def lines_matching(self, pattern: str) -> list[str]:
-        return [line for line in list(self.log) if re.search(pattern, line)]
+    def lines_matching(self, pattern: str, since: int = 0) -> list[str]:
+        """The lines matching ``pattern`` among those logged from line ``since`` on (``len(log)`` marks now)."""
+        return [line for line in list(self.log)[since:] if re.search(pattern, line)]
 
-    def wait_for_lines(self, pattern: str, *, count: int = 1, after: int = 0) -> list[str]:
-        """The lines matching ``pattern`` past the first ``after`` of them, once there are ``count``.
+    def wait_for_lines(self, pattern: str, *, since: int = 0, count: int = 1) -> list[str]:
+        """The lines matching ``pattern`` from line ``since`` on, once there are ``count``.
 
         The server writes a record before (or just after) the answer it records goes out, but the test reads the
         server's stderr on a thread of its own: on a busy machine the line can reach ``log`` a moment after the
@@ -75,7 +76,7 @@ class Served:
         wait at once. What it returns is checked by the caller, so a missing line still fails the test."""
         deadline = time.monotonic() + WAIT
         while True:
-            found = self.lines_matching(pattern)[after:]
+            found = self.lines_matching(pattern, since)
             if len(found) >= count or self.process.poll() is not None or time.monotonic() > deadline:
                 return found
             time.sleep(0.02)
@@ -233,11 +234,11 @@ def test_a_forced_tool_call_comes_back_as_tool_calls(served: Served) -> None:
 
 def test_the_log_holds_no_message_text(served: Served) -> None:
     secret = "Marmalade zeppelins whisper at dawn"
-    before = len(served.lines_matching(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+"))
+    since = len(served.log)
     answer = served.client().chat.completions.create(
         model=served.model, messages=[{"role": "user", "content": secret}], max_tokens=4, temperature=0)
     reply = answer.choices[0].message.content or ""
-    assert served.wait_for_lines(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+", after=before)
+    assert served.wait_for_lines(r"POST /v1/chat/completions 200 \d+ ms tokens \d+\+\d+", since=since)
     assert not served.lines_matching(secret)
     for path in served.home.rglob("*"):
         if path.is_file():
@@ -300,8 +301,7 @@ def test_bodies_over_the_limit_are_refused(served: Served) -> None:
 
 def test_a_client_gone_mid_stream_stops_its_answer(served: Served) -> None:
     client = served.client()
-    cancelled_before = len(served.lines_matching(r"request \d+: .* stop: cancelled"))
-    gone_before = len(served.lines_matching(r"POST /v1/chat/completions 200 .*finish client gone"))
+    since = len(served.log)
     stream = client.chat.completions.create(
         model=served.model, messages=[{"role": "user", "content": "Write a very long story."}], max_tokens=2000,
         temperature=0, stream=True, extra_body={"ignore_eos": True})
@@ -316,15 +316,15 @@ def test_a_client_gone_mid_stream_stops_its_answer(served: Served) -> None:
     assert answer.choices[0].finish_reason in ("stop", "length")
     # The engine runs one answer at a time, so the next answer started only once the abandoned one had ended; the
     # engine's own record says how it ended: cancelled, long before its 2,000 tokens.
-    abandoned = served.wait_for_lines(r"request \d+: \d+ tokens .* stop: cancelled", after=cancelled_before)
-    assert len(abandoned) == 1, served.lines_matching(r"request \d+: .* stop: ")[-4:]
+    abandoned = served.wait_for_lines(r"request \d+: \d+ tokens .* stop: cancelled", since=since)
+    assert len(abandoned) == 1, served.lines_matching(r"request \d+: .* stop: ", since)
     found = re.search(r"request (\d+): (\d+) tokens", abandoned[0])
     assert found is not None
     assert received <= int(found.group(2)) < 2000
     # the engine numbers its requests in order: the short answer is the very next one, and it ran to its end
-    after = served.wait_for_lines(rf"request {int(found.group(1)) + 1}: .* stop: ")
+    after = served.wait_for_lines(rf"request {int(found.group(1)) + 1}: .* stop: ", since=since)
     assert len(after) == 1 and re.search(r"stop: (length|eos)", after[0]), after
-    assert served.wait_for_lines(r"POST /v1/chat/completions 200 .*finish client gone", after=gone_before)
+    assert served.wait_for_lines(r"POST /v1/chat/completions 200 .*finish client gone", since=since)
 
 
 @pytest.mark.timeout(900)  # five answers in a row on a busy machine; a guard against a hang, not a target
